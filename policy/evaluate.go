@@ -1,0 +1,135 @@
+package policy
+
+// Reasons for decisions that rest on no statement.
+const (
+	reasonNoAllow    = "no statement allows the request"
+	reasonNilRequest = "no request"
+	reasonNilPolicy  = "no policy"
+)
+
+// Evaluate decides req against the policy, with IAM's logic: a matching Deny
+// statement wins (ExplicitDeny); otherwise a matching Allow statement allows
+// (Allow); otherwise the answer is ImplicitDeny.
+//
+// A statement matches when its principal, action, resource and every one of
+// its conditions match. Condition semantics, as documented by IAM:
+//
+//   - Operators are ANDed, keys within an operator are ANDed, and the values
+//     listed for one key are ORed.
+//   - A key is missing when the Context does not have it or has it with no
+//     values. On a missing key a positive operator is false, a negated one
+//     (StringNotEquals, StringNotLike, NumericNotEquals, DateNotEquals,
+//     NotIpAddress, ArnNotEquals, ArnNotLike) is true, any ...IfExists operator
+//     is true, ForAnyValue: is false and ForAllValues: is true (even in an
+//     Allow: see Lint), and Null "true" is true.
+//   - ForAnyValue: holds when at least one request value matches one of the
+//     policy values (for a negated operator: matches none of them).
+//     ForAllValues: holds when every request value does.
+//   - Without a set operator, a key with several request values behaves like
+//     ForAnyValue: for a positive operator (it holds if any request value
+//     matches any policy value) and a negated operator holds only if no request
+//     value matches any policy value.
+//   - Request values that do not parse for the operator (a non-number for
+//     Numeric*, a non-date for Date*, a non-IP for IpAddress, a non-ARN for
+//     Arn*, anything but true/false for Bool) match no policy value, so a
+//     negated operator is true for them.
+//
+// Evaluate only asks Context for the keys Keys returns, lower-cased. It does
+// not allocate on any path for the built-in operators (a Context may), and it
+// is safe for concurrent use. A nil policy or request gives ImplicitDeny.
+func (p *Policy) Evaluate(req *Request) Decision {
+	if p == nil {
+		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilPolicy}
+	}
+	if req == nil {
+		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
+	}
+	for _, i := range p.denies {
+		s := &p.stmts[i]
+		if stage, _ := s.eval(req); stage == stageMatched {
+			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid, Reason: s.matchReason}
+		}
+	}
+	best, bestStage, bestMissing := -1, -1, false
+	for _, i := range p.allows {
+		s := &p.stmts[i]
+		stage, missing := s.eval(req)
+		if stage == stageMatched {
+			return Decision{Effect: Allow, Statement: i, Sid: s.sid, Reason: s.matchReason}
+		}
+		if stage > bestStage {
+			best, bestStage, bestMissing = i, stage, missing
+		}
+	}
+	if best < 0 {
+		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNoAllow}
+	}
+	s := &p.stmts[best]
+	return Decision{Effect: ImplicitDeny, Statement: best, Sid: s.sid, Reason: s.failReason(bestStage, bestMissing)}
+}
+
+// Statement evaluation stages: how far a statement got before an element
+// failed. Conditions are stageConditions+i. The furthest-reaching Allow
+// statement explains an implicit deny.
+const (
+	stagePrincipal  = 0
+	stageAction     = 1
+	stageResource   = 2
+	stageConditions = 3
+	stageMatched    = 1 << 30
+)
+
+// eval returns stageMatched if the statement matches req, or else the stage
+// that failed and, for a condition, whether its key was missing.
+func (s *statement) eval(req *Request) (stage int, missing bool) {
+	if s.principal.match(req.Principal) == s.notPrincipal {
+		return stagePrincipal, false
+	}
+	if s.matchAction(req.Action) == s.notAction {
+		return stageAction, false
+	}
+	if s.hasResource && s.matchResource(req.Resource) == s.notResource {
+		return stageResource, false
+	}
+	for i, c := range s.conds {
+		if ok, miss := c.eval(req.Context); !ok {
+			return stageConditions + i, miss
+		}
+	}
+	return stageMatched, false
+}
+
+func (s *statement) matchAction(a string) bool {
+	for i := range s.actions {
+		if s.actions[i].match(a, nil) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *statement) matchResource(r string) bool {
+	for i := range s.resources {
+		rp := &s.resources[i]
+		if rp.any || matchArn(&rp.arn, r, nil) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *statement) failReason(stage int, missing bool) string {
+	switch stage {
+	case stagePrincipal:
+		return s.principalReason
+	case stageAction:
+		return s.actionReason
+	case stageResource:
+		return s.resourceReason
+	}
+	c := s.conds[stage-stageConditions]
+	if missing {
+		return c.missingReason
+	}
+	return c.failReason
+}

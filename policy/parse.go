@@ -1,0 +1,459 @@
+package policy
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Policy versions.
+const (
+	// Version20121017 is the current policy language version. Policy variables
+	// are recognised only in this version.
+	Version20121017 = "2012-10-17"
+	// Version20081017 is the original version, assumed when a document has no
+	// Version element. Text that looks like a policy variable is literal.
+	Version20081017 = "2008-10-17"
+)
+
+// DefaultMaxSize is the size limit Parse applies: 10,240 bytes, counting
+// every byte that is not JSON whitespace (space, tab, CR, LF), as IAM counts.
+const DefaultMaxSize = 10240
+
+// ParseOptions tunes ParseWithOptions. The zero value is what Parse uses.
+type ParseOptions struct {
+	// MaxSize is the largest document accepted, in bytes that are not JSON
+	// whitespace. If zero or negative, DefaultMaxSize is used.
+	MaxSize int
+}
+
+// Policy is a parsed and compiled policy document. It is immutable and safe
+// for concurrent use.
+type Policy struct {
+	version string
+	id      string
+	stmts   []statement
+	denies  []int // indexes of Deny statements
+	allows  []int // indexes of Allow statements
+	keys    []string
+}
+
+// statement is one compiled statement.
+type statement struct {
+	index int
+	path  string // "Statement[i]", or "Statement" when the element is one object
+	sid   string
+	deny  bool
+
+	principal    principalSet
+	notPrincipal bool
+
+	actions   []pattern
+	rawAction []string
+	notAction bool
+
+	hasResource bool
+	resources   []resourcePattern
+	rawResource []string
+	notResource bool
+
+	conds []*condition
+
+	matchReason     string // Decision.Reason when the statement matches
+	principalReason string // Decision.Reason when the principal fails
+	actionReason    string
+	resourceReason  string
+}
+
+// resourcePattern is a compiled Resource value: "*" or an ARN pattern.
+type resourcePattern struct {
+	any bool
+	arn [6]pattern
+}
+
+// Parse parses and compiles a role trust policy with the default options.
+// See ParseWithOptions.
+func Parse(doc []byte) (*Policy, error) {
+	return ParseWithOptions(doc, ParseOptions{})
+}
+
+// ParseWithOptions parses and compiles a role trust policy. It is strict:
+// any error is a *ParseError whose Path locates the problem. Beyond JSON
+// syntax it rejects duplicate member names, unknown elements, both X and NotX
+// in one statement, a statement without Effect, without Action/NotAction or
+// without Principal/NotPrincipal (a trust policy must name who may assume
+// the role), unknown or malformed condition operators, values of the wrong
+// type, empty value lists, and operands that do not parse for their operator
+// (numbers, dates, booleans, CIDRs, base64, ARNs, policy variables).
+//
+// Element names, Effect values and operator names are case-sensitive, as in
+// IAM. Condition keys are case-insensitive; one operator may not name the same
+// key twice in different cases. Numbers and booleans in condition values are
+// taken as their JSON text. Resource is optional: a statement without
+// Resource or NotResource applies to any resource, as trust policies imply.
+func ParseWithOptions(doc []byte, opts ParseOptions) (*Policy, error) {
+	p, err := parse(doc, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
+	limit := opts.MaxSize
+	if limit <= 0 {
+		limit = DefaultMaxSize
+	}
+	if n := nonSpaceLen(doc); n > limit {
+		return nil, perr("", ReasonTooLarge, "policy is "+itoa(n)+" bytes without whitespace, over the limit of "+itoa(limit))
+	}
+	root, err := decodeJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	if root.kind != jObject {
+		return nil, perr("", ReasonType, "policy must be a JSON object, not "+root.kind.String())
+	}
+	p := &Policy{version: Version20081017}
+	var stmtNode *jnode
+	for i, name := range root.names {
+		v := root.members[i]
+		switch name {
+		case "Version":
+			if v.kind != jString {
+				return nil, perr(name, ReasonType, "Version must be a string")
+			}
+			if v.text != Version20121017 && v.text != Version20081017 {
+				return nil, perr(name, ReasonValue, "unsupported Version "+strconv.Quote(v.text)+": want 2012-10-17 or 2008-10-17")
+			}
+			p.version = v.text
+		case "Id":
+			if v.kind != jString {
+				return nil, perr(name, ReasonType, "Id must be a string")
+			}
+			p.id = v.text
+		case "Statement":
+			stmtNode = v
+		default:
+			return nil, perr(joinName("", name), ReasonUnknown, "unknown element "+strconv.Quote(name))
+		}
+	}
+	if stmtNode == nil {
+		return nil, perr("Statement", ReasonMissing, "missing Statement")
+	}
+	vars := p.version == Version20121017
+	sids := map[string]int{}
+	switch stmtNode.kind {
+	case jObject:
+		s, err := parseStatement(stmtNode, 0, "Statement", vars)
+		if err != nil {
+			return nil, err
+		}
+		p.stmts = append(p.stmts, *s)
+	case jArray:
+		if len(stmtNode.elems) == 0 {
+			return nil, perr("Statement", ReasonValue, "empty Statement list")
+		}
+		for i, e := range stmtNode.elems {
+			s, err := parseStatement(e, i, joinIndex("Statement", i), vars)
+			if err != nil {
+				return nil, err
+			}
+			p.stmts = append(p.stmts, *s)
+		}
+	default:
+		return nil, perr("Statement", ReasonType, "Statement must be an object or an array of objects, not "+stmtNode.kind.String())
+	}
+	keys := map[string]struct{}{}
+	for i := range p.stmts {
+		s := &p.stmts[i]
+		if s.sid != "" {
+			if j, dup := sids[s.sid]; dup {
+				return nil, perr(s.path+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path+")")
+			}
+			sids[s.sid] = i
+		}
+		if s.deny {
+			p.denies = append(p.denies, i)
+		} else {
+			p.allows = append(p.allows, i)
+		}
+		for _, c := range s.conds {
+			keys[c.key] = struct{}{}
+			for _, v := range c.vars {
+				keys[v.key] = struct{}{}
+			}
+		}
+	}
+	for k := range keys {
+		p.keys = append(p.keys, k)
+	}
+	slices.Sort(p.keys)
+	return p, nil
+}
+
+var statementElements = map[string]bool{
+	"Sid": true, "Effect": true, "Principal": true, "NotPrincipal": true,
+	"Action": true, "NotAction": true, "Resource": true, "NotResource": true, "Condition": true,
+}
+
+func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *ParseError) {
+	if n.kind != jObject {
+		return nil, perr(path, ReasonType, "statement must be an object, not "+n.kind.String())
+	}
+	for _, name := range n.names {
+		if !statementElements[name] {
+			return nil, perr(joinName(path, name), ReasonUnknown, "unknown element "+strconv.Quote(name))
+		}
+	}
+	s := &statement{index: index, path: path}
+	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}, {"Resource", "NotResource"}} {
+		if n.member(pair[0]) != nil && n.member(pair[1]) != nil {
+			return nil, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
+		}
+	}
+
+	if v := n.member("Sid"); v != nil {
+		if v.kind != jString {
+			return nil, perr(path+".Sid", ReasonType, "Sid must be a string")
+		}
+		for _, c := range []byte(v.text) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return nil, perr(path+".Sid", ReasonValue, "Sid must contain only ASCII letters and digits")
+			}
+		}
+		s.sid = v.text
+	}
+
+	switch v := n.member("Effect"); {
+	case v == nil:
+		return nil, perr(path+".Effect", ReasonMissing, "missing Effect")
+	case v.kind != jString:
+		return nil, perr(path+".Effect", ReasonType, "Effect must be a string")
+	case v.text == "Allow":
+	case v.text == "Deny":
+		s.deny = true
+	default:
+		return nil, perr(path+".Effect", ReasonValue, "Effect must be Allow or Deny, not "+strconv.Quote(v.text))
+	}
+
+	pname := "Principal"
+	pn := n.member("Principal")
+	if pn == nil {
+		pname, pn, s.notPrincipal = "NotPrincipal", n.member("NotPrincipal"), true
+	}
+	if pn == nil {
+		return nil, perr(path+".Principal", ReasonMissing, "missing Principal: a trust policy statement must name its principal")
+	}
+	ps, err := parsePrincipal(pn, path+"."+pname)
+	if err != nil {
+		return nil, err
+	}
+	s.principal = ps
+
+	aname := "Action"
+	an := n.member("Action")
+	if an == nil {
+		aname, an, s.notAction = "NotAction", n.member("NotAction"), true
+	}
+	if an == nil {
+		return nil, perr(path+".Action", ReasonMissing, "missing Action")
+	}
+	actions, paths, err := stringList(an, path+"."+aname)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range actions {
+		if !validAction(a) {
+			return nil, perr(paths[i], ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
+		}
+		s.actions = append(s.actions, compileGlob(a, true))
+	}
+	s.rawAction = actions
+
+	rname := "Resource"
+	rn := n.member("Resource")
+	if rn == nil {
+		rname, rn, s.notResource = "NotResource", n.member("NotResource"), true
+	}
+	if rn != nil {
+		s.hasResource = true
+		res, paths, err := stringList(rn, path+"."+rname)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range res {
+			rp, err := compileResource(r, paths[i], vars)
+			if err != nil {
+				return nil, err
+			}
+			s.resources = append(s.resources, rp)
+		}
+		s.rawResource = res
+	} else {
+		s.notResource = false
+	}
+
+	if cn := n.member("Condition"); cn != nil {
+		conds, err := parseCondition(cn, path+".Condition", vars)
+		if err != nil {
+			return nil, err
+		}
+		s.conds = conds
+	}
+	s.prepareReasons()
+	return s, nil
+}
+
+func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError) {
+	if n.kind != jObject {
+		return nil, perr(path, ReasonType, "Condition must be an object, not "+n.kind.String())
+	}
+	var conds []*condition
+	for i, opName := range n.names {
+		opPath := joinName(path, opName)
+		op, err := parseOperator(opName, opPath)
+		if err != nil {
+			return nil, err
+		}
+		block := n.members[i]
+		if block.kind != jObject {
+			return nil, perr(opPath, ReasonType, "operator block must be an object of condition keys, not "+block.kind.String())
+		}
+		if len(block.names) == 0 {
+			return nil, perr(opPath, ReasonValue, "operator block has no condition keys")
+		}
+		seen := map[string]string{}
+		for j, key := range block.names {
+			keyPath := joinName(opPath, key)
+			lk := strings.ToLower(key)
+			if prev, dup := seen[lk]; dup {
+				return nil, perr(keyPath, ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
+			}
+			seen[lk] = key
+			c, err := compileCondition(op, key, block.members[j], keyPath, vars)
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, c)
+		}
+	}
+	if len(conds) == 0 {
+		return nil, perr(path, ReasonValue, "empty Condition")
+	}
+	return conds, nil
+}
+
+// stringList reads a string or a non-empty array of strings.
+func stringList(n *jnode, path string) ([]string, []string, *ParseError) {
+	switch n.kind {
+	case jString:
+		return []string{n.text}, []string{path}, nil
+	case jArray:
+		if len(n.elems) == 0 {
+			return nil, nil, perr(path, ReasonValue, "empty list")
+		}
+		out := make([]string, 0, len(n.elems))
+		paths := make([]string, 0, len(n.elems))
+		for i, e := range n.elems {
+			if e.kind != jString {
+				return nil, nil, perr(joinIndex(path, i), ReasonType, "want a string, not "+e.kind.String())
+			}
+			out = append(out, e.text)
+			paths = append(paths, joinIndex(path, i))
+		}
+		return out, paths, nil
+	}
+	return nil, nil, perr(path, ReasonType, "want a string or an array of strings, not "+n.kind.String())
+}
+
+// validAction accepts "*" and service:action, where service is letters,
+// digits and '-' and the action part is non-empty; '*' and '?' may appear
+// anywhere in either part.
+func validAction(a string) bool {
+	if a == "*" {
+		return true
+	}
+	svc, name, ok := strings.Cut(a, ":")
+	if !ok || svc == "" || name == "" || strings.ContainsRune(name, ':') {
+		return false
+	}
+	for _, c := range []byte(svc) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '*' || c == '?') {
+			return false
+		}
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || r >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// compileResource compiles a Resource value: "*" or an ARN whose components
+// may hold wildcards, matched per component as ArnLike does.
+func compileResource(r, path string, vars bool) (resourcePattern, *ParseError) {
+	if r == "*" {
+		return resourcePattern{any: true}, nil
+	}
+	if vars && strings.Contains(r, "${") {
+		return resourcePattern{}, perr(path, ReasonValue, "policy variables in Resource are not supported")
+	}
+	parts, ok := splitArnText(r, false)
+	if !ok || parts[0] != "arn" {
+		return resourcePattern{}, perr(path, ReasonValue, "invalid resource "+strconv.Quote(r)+": want \"*\" or an ARN")
+	}
+	var rp resourcePattern
+	for k := range parts {
+		rp.arn[k] = compileGlob(parts[k], false)
+	}
+	return rp, nil
+}
+
+func (s *statement) prepareReasons() {
+	label := s.path
+	if s.sid != "" {
+		label += " (Sid " + s.sid + ")"
+	}
+	if s.deny {
+		s.matchReason = label + ": explicitly denied"
+	} else {
+		s.matchReason = label + ": allowed"
+	}
+	if s.notPrincipal {
+		s.principalReason = label + ": principal is excluded by NotPrincipal"
+	} else {
+		s.principalReason = label + ": principal did not match"
+	}
+	if s.notAction {
+		s.actionReason = label + ": action is excluded by NotAction"
+	} else {
+		s.actionReason = label + ": action did not match"
+	}
+	if s.notResource {
+		s.resourceReason = label + ": resource is excluded by NotResource"
+	} else {
+		s.resourceReason = label + ": resource did not match"
+	}
+	for _, c := range s.conds {
+		what := label + ": condition " + c.op.name + " on " + strconv.Quote(c.rawKey)
+		c.failReason = what + " did not match"
+		c.missingReason = what + " did not match: key is missing"
+	}
+}
+
+// Version returns the policy language version in effect: "2012-10-17" or
+// "2008-10-17" (also when the document has no Version element).
+func (p *Policy) Version() string { return p.version }
+
+// ID returns the policy's Id element, or "".
+func (p *Policy) ID() string { return p.id }
+
+// Keys returns the condition keys the policy references, lower-cased, sorted
+// and without duplicates: the keys of every condition and the keys named by
+// policy variables. A caller needs to build only these keys into the
+// Context; Evaluate asks for nothing else, and always in this lower-cased
+// form. (Context implementations may store keys in any case as long as their
+// lookup folds case, as Values does.) The slice is a copy.
+func (p *Policy) Keys() []string { return slices.Clone(p.keys) }

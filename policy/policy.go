@@ -1,0 +1,145 @@
+package policy
+
+import "strings"
+
+// Effect is the outcome of evaluating a policy against a request.
+type Effect int
+
+const (
+	// ImplicitDeny means no statement allowed the request and none denied it:
+	// the default answer.
+	ImplicitDeny Effect = iota
+	// Allow means at least one Allow statement matched and no Deny statement did.
+	Allow
+	// ExplicitDeny means a Deny statement matched. It wins over any Allow.
+	ExplicitDeny
+)
+
+// String returns "ImplicitDeny", "Allow" or "ExplicitDeny".
+func (e Effect) String() string {
+	switch e {
+	case ImplicitDeny:
+		return "ImplicitDeny"
+	case Allow:
+		return "Allow"
+	case ExplicitDeny:
+		return "ExplicitDeny"
+	}
+	return "Effect(" + itoa(int(e)) + ")"
+}
+
+// Request is what a policy is evaluated against.
+//
+// For a web-identity role assumption, Action is "sts:AssumeRoleWithWebIdentity" (or
+// "sts:TagSession", "sts:SetSourceIdentity"), Principal is the federated provider,
+// Resource is the role ARN and Context holds the condition keys built from the
+// verified token.
+type Request struct {
+	// Action is the API action, such as "sts:AssumeRoleWithWebIdentity".
+	// It is matched case-insensitively.
+	Action string
+	// Principal is who asks.
+	Principal Principal
+	// Resource is the ARN of the resource, for a trust policy the role ARN.
+	// Statements without Resource or NotResource match any resource.
+	Resource string
+	// Context supplies the condition keys. A nil Context has no keys.
+	Context Context
+}
+
+// Principal identifies the caller the way the Principal element of a policy
+// names it: Type is one of "AWS", "Federated", "Service" or "CanonicalUser" and
+// ID is the ARN, provider ARN, domain or service name, for example
+//
+//	Principal{Type: "Federated", ID: "arn:aws:iam::111122223333:oidc-provider/oidc.example.com/id/X"}
+//	Principal{Type: "Federated", ID: "accounts.google.com"}
+//
+// Type and ID are compared exactly (case-sensitively).
+type Principal struct {
+	Type string
+	ID   string
+}
+
+// Context supplies the values of condition keys during evaluation.
+//
+// Contract: Evaluate only ever asks for keys exactly as (*Policy).Keys returns
+// them, that is lower-cased. An implementation that stores its keys lower-cased
+// may therefore do a plain lookup; an implementation that stores keys in another
+// case must fold case itself (as Values does).
+//
+// Values returns the values of key and whether the key is present. A present
+// key with no values (ok true, empty slice) is treated as missing. Values must
+// be safe for concurrent use if the Context is shared between goroutines, and
+// must not retain or modify the returned slice's backing array while Evaluate
+// runs. The strings are the request values, always taken literally: a "*" in a
+// value is just a star.
+type Context interface {
+	Values(key string) (values []string, ok bool)
+}
+
+// Values is the simple Context: a map from condition key to its values.
+//
+// Keys may be written in any case. Lookup first tries the key as given (Evaluate
+// asks with lower-cased keys, so a map built with lower-cased keys costs one map
+// lookup) and then falls back to a case-insensitive scan of the map, which does
+// not allocate. If the map holds two keys that differ only in case, which one a
+// case-insensitive lookup finds is unspecified: do not do that.
+type Values map[string][]string
+
+// Values returns the values stored under key, compared case-insensitively.
+func (v Values) Values(key string) ([]string, bool) {
+	if vals, ok := v[key]; ok {
+		return vals, true
+	}
+	for k, vals := range v {
+		if strings.EqualFold(k, key) {
+			return vals, true
+		}
+	}
+	return nil, false
+}
+
+// Decision is the answer of Evaluate and the reason for it.
+type Decision struct {
+	// Effect is Allow, ExplicitDeny or ImplicitDeny.
+	Effect Effect
+	// Statement is the index in the policy's Statement list of the statement the
+	// decision rests on: the statement that allowed, the Deny statement that
+	// matched, or for an ImplicitDeny the Allow statement that came closest to
+	// matching. It is -1 when no statement applies (for example a policy with no
+	// Allow statement, or a nil request).
+	Statement int
+	// Sid is that statement's Sid, if it has one.
+	Sid string
+	// Reason explains the decision in one line, naming the statement and, for an
+	// implicit deny, its first element that did not match, for example
+	//
+	//	Statement[0]: condition StringLike on "oidc.example.com/id/X:sub" did not match
+	//
+	// Reasons name elements, operators and keys but never echo request values.
+	// They are prepared when the policy is parsed, so explaining costs nothing.
+	Reason string
+}
+
+// itoa formats small non-negative and negative integers without fmt.
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

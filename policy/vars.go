@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Policy variables (version 2012-10-17 only; literal text in 2008-10-17):
+//
+//	${key}              the single value of the condition key, taken literally
+//	${key, 'default'}   the same, or default when the key is missing
+//	${*} ${?} ${$}      a literal '*', '?' or '$'
+//
+// Keys are case-insensitive. A variable whose key is missing (and has no
+// default) or has more than one value makes the value it appears in match
+// nothing. The text a variable stands for is always literal, even inside a
+// StringLike pattern: a '*' in a token claim never becomes a wildcard.
+
+// maxVars bounds the distinct policy variables in one condition (one operator
+// and key), so that evaluation resolves them into a fixed-size array.
+const maxVars = 8
+
+// varRef is one distinct variable of a condition.
+type varRef struct {
+	key    string // lower-cased condition key
+	def    string
+	hasDef bool
+}
+
+// varSet collects the distinct variables of one condition.
+type varSet struct {
+	refs []varRef
+}
+
+func (vs *varSet) add(r varRef) (uint8, bool) {
+	for i, x := range vs.refs {
+		if x == r {
+			return uint8(i), true
+		}
+	}
+	if len(vs.refs) >= maxVars {
+		return 0, false
+	}
+	vs.refs = append(vs.refs, r)
+	return uint8(len(vs.refs) - 1), true
+}
+
+// textOptions says how to read a value's text.
+type textOptions struct {
+	wild bool    // '*' and '?' are wildcards
+	fold bool    // match case-insensitively
+	vars *varSet // policy variables are enabled and collected here; nil: literal text
+}
+
+// compileText compiles one value's text into a pattern.
+func compileText(text string, o textOptions, path string) (pattern, *ParseError) {
+	var b patternBuilder
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == '$' && o.vars != nil && i+1 < len(text) && text[i+1] == '{':
+			end := strings.IndexByte(text[i+2:], '}')
+			if end < 0 {
+				return pattern{}, perr(path, ReasonValue, "unterminated policy variable")
+			}
+			body := text[i+2 : i+2+end]
+			i += 2 + end + 1
+			switch body {
+			case "*", "?", "$":
+				b.literal(body)
+				continue
+			}
+			ref, err := parseVariable(body, path)
+			if err != nil {
+				return pattern{}, err
+			}
+			idx, ok := o.vars.add(ref)
+			if !ok {
+				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
+			}
+			b.variable(idx)
+		case c == '*' && o.wild:
+			b.star()
+			i++
+		case c == '?' && o.wild:
+			b.one()
+			i++
+		default:
+			b.lit.WriteByte(c)
+			i++
+		}
+	}
+	return b.done(o.fold), nil
+}
+
+// parseVariable parses the inside of ${...}: a key and an optional quoted
+// default separated by a comma.
+func parseVariable(body, path string) (varRef, *ParseError) {
+	key, rest, hasDef := strings.Cut(body, ",")
+	key = strings.TrimSpace(key)
+	if !validKey(key) {
+		return varRef{}, perr(path, ReasonValue, "invalid policy variable ${"+body+"}")
+	}
+	ref := varRef{key: strings.ToLower(key)}
+	if hasDef {
+		rest = strings.TrimSpace(rest)
+		if len(rest) < 2 || rest[0] != '\'' || rest[len(rest)-1] != '\'' || strings.IndexByte(rest[1:len(rest)-1], '\'') >= 0 {
+			return varRef{}, perr(path, ReasonValue, "invalid default in policy variable ${"+body+"}: want ${key, 'default'}")
+		}
+		ref.def, ref.hasDef = rest[1:len(rest)-1], true
+	}
+	return ref, nil
+}
+
+// validKey reports whether s can be a condition key: non-empty, printable,
+// without spaces and without the characters that delimit policy variables.
+func validKey(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune("${}',\"", r) || !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// splitArnText splits an ARN value into its six components: five at the first
+// five colons, the sixth the rest. Colons inside ${...} do not split.
+func splitArnText(text string, vars bool) ([6]string, bool) {
+	var parts [6]string
+	n, start := 0, 0
+	for i := 0; i < len(text) && n < 5; i++ {
+		switch {
+		case vars && text[i] == '$' && i+1 < len(text) && text[i+1] == '{':
+			end := strings.IndexByte(text[i:], '}')
+			if end < 0 {
+				return parts, false
+			}
+			i += end
+		case text[i] == ':':
+			parts[n] = text[start:i]
+			n++
+			start = i + 1
+		}
+	}
+	if n < 5 {
+		return parts, false
+	}
+	parts[5] = text[start:]
+	return parts, true
+}
+
+// resolveVars looks up the condition's variables in ctx into out and returns
+// a bit mask of the variables that did not resolve to exactly one value.
+func resolveVars(ctx Context, refs []varRef, out *[maxVars]string) (failed uint8) {
+	for i := range refs {
+		r := &refs[i]
+		var vals []string
+		ok := false
+		if ctx != nil {
+			vals, ok = ctx.Values(r.key)
+		}
+		switch {
+		case ok && len(vals) == 1:
+			out[i] = vals[0]
+		case (!ok || len(vals) == 0) && r.hasDef:
+			out[i] = r.def
+		default:
+			failed |= 1 << i
+		}
+	}
+	return failed
+}
