@@ -1,0 +1,341 @@
+package jwks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Cache holds the signing keys of many issuers, fetched through OpenID
+// Connect discovery and kept fresh. All methods are safe for concurrent use.
+//
+// Layout: issuers' states live in a golang-lru/v2 LRU bounded by
+// MaxIssuers, guarded by a mutex taken only when an issuer is added or
+// evicted. In front of it sits a read-only map issuer → state behind an
+// atomic.Pointer, replaced (copy on write) when the LRU changes; each state
+// holds its immutable key snapshot behind another atomic.Pointer. A cache
+// hit is two atomic loads, two map lookups and a clock read: no lock, no
+// allocation. Since hits do not touch the LRU, recency is tracked with a
+// per-issuer "used" bit that eviction honours (second chance).
+type Cache struct {
+	set       settings
+	transport *http.Transport // owned transport, nil if the caller's RoundTripper is used as is
+	fetch     *fetcher        // shared by unpinned issuers
+
+	hot      atomic.Pointer[map[string]*issuer]
+	registry atomic.Pointer[map[string]*issuerConfig]
+
+	mu      sync.Mutex // guards lru, writes to hot and registry, pinned
+	lru     *simplelru.LRU[string, *issuer]
+	evicted []string
+	pinned  []*http.Transport
+
+	ctx    context.Context // cancelled by Close; fetches run on it
+	cancel context.CancelFunc
+	life   sync.RWMutex // guards closed against wg.Add
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewCache is [New] for options known to be valid: it panics if New would
+// return an error, like regexp.MustCompile. The zero Options are valid.
+func NewCache(opts Options) *Cache {
+	c, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// New validates opts and returns a cache. It makes no network requests;
+// use [Cache.Prefetch] to load keys before serving.
+func New(opts Options) (*Cache, error) {
+	set, err := opts.settings()
+	if err != nil {
+		return nil, err
+	}
+	rt, owned, err := buildTransport(opts.HTTPClient, set.allowPrivate)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache{
+		set:       set,
+		transport: owned,
+		fetch:     &fetcher{client: newClient(rt), userAgent: set.userAgent},
+	}
+	c.lru, err = simplelru.NewLRU(set.maxIssuers, func(id string, _ *issuer) {
+		c.evicted = append(c.evicted, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	empty := map[string]*issuer{}
+	c.hot.Store(&empty)
+	reg := map[string]*issuerConfig{}
+	c.registry.Store(&reg)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	for _, ic := range opts.Issuers {
+		if err := c.Register(ic); err != nil {
+			c.cancel()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Register adds an issuer (or replaces its settings, dropping its cached
+// keys). Only registered issuers are fetched unless Options.AllowAnyIssuer
+// is set. Static keys (IssuerConfig.Keys) are checked here: unusable ones are
+// skipped and reported to the Observer.
+func (c *Cache) Register(ic IssuerConfig) error {
+	if err := checkIssuer(ic.Issuer); err != nil {
+		return err
+	}
+	cfg := &issuerConfig{id: ic.Issuer, discoveryURL: ic.DiscoveryURL, fetch: c.fetch}
+	if cfg.discoveryURL == "" {
+		cfg.discoveryURL = DiscoveryURL(ic.Issuer)
+	} else if err := checkFetchURL(cfg.discoveryURL); err != nil {
+		return fmt.Errorf("jwks: discovery URL for %q: %w", ic.Issuer, err)
+	}
+	pins, err := parseThumbprints(ic.Thumbprints)
+	if err != nil {
+		return err
+	}
+	if ic.Keys != nil {
+		keys, skipped := usableKeys(ic.Keys)
+		for _, sk := range skipped {
+			c.set.observer.KeySkipped(SkipEvent{Issuer: ic.Issuer, Key: sk})
+		}
+		cfg.static = staticSnapshot(keys)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pins != nil && cfg.static == nil {
+		if c.transport == nil {
+			return errors.New("jwks: thumbprint pinning needs an *http.Transport (see Options.HTTPClient)")
+		}
+		t := pinnedTransport(c.transport, pins)
+		c.pinned = append(c.pinned, t)
+		cfg.fetch = &fetcher{client: newClient(t), userAgent: c.set.userAgent}
+	}
+	reg := maps.Clone(*c.registry.Load())
+	reg[ic.Issuer] = cfg
+	c.registry.Store(&reg)
+	if c.lru.Remove(ic.Issuer) {
+		c.publishLocked(nil)
+	}
+	return nil
+}
+
+// Key returns the issuer's key with the given kid.
+//
+// On a hit it makes no network request, takes no lock and allocates
+// nothing. Otherwise: an issuer without usable keys (cold start, or stale past
+// MaxStale) is fetched, concurrent callers sharing one fetch, each waiting
+// only as long as its own ctx allows; an unknown kid triggers one refresh at
+// most every MinRefreshInterval per issuer (whatever the Cache-Control said),
+// and fails at once with an error matching both ErrUnknownKey and
+// ErrRateLimited while that interval runs. Kids confirmed absent are
+// remembered for NegativeTTL. An empty kid is never found: use [Cache.Keys]
+// for tokens without one. Keys past expiry keep being served, while a
+// background refresh runs, until MaxStale past expiry.
+//
+// Errors are *Error: ErrUnknownKey, ErrRateLimited, ErrIssuerUnavailable
+// (with the cause, e.g. a *FetchError) or ErrUnknownIssuer. Only
+// registered issuers are fetched, unless Options.AllowAnyIssuer is set.
+//
+// Identity: while a key stays in the issuer's set with the same kid,
+// public material (RFC 7638 thumbprint), alg and use, refreshes keep
+// returning the same jwk.Key value, so callers may cache derived data by
+// key identity. The key must not be modified. Key does not check the key
+// against the token's alg; the caller does.
+//
+// Key is safe for concurrent use.
+func (c *Cache) Key(ctx context.Context, issuer, kid string) (jwk.Key, error) {
+	if st := (*c.hot.Load())[issuer]; st != nil {
+		if snap := st.snap.Load(); snap != nil {
+			if key, ok := snap.byKid[kid]; ok {
+				now := c.set.now()
+				if now.Before(snap.refreshAt) {
+					st.touch()
+					return key, nil
+				}
+				if now.Before(snap.staleUntil) {
+					st.touch()
+					st.refreshAhead(now, snap)
+					return key, nil
+				}
+			}
+		}
+	}
+	return c.keySlow(ctx, issuer, kid)
+}
+
+func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (jwk.Key, error) {
+	st, err := c.state(issuer)
+	if err != nil {
+		return nil, err
+	}
+	st.touch()
+	if kid == "" {
+		return nil, &Error{Reason: ReasonUnknownKey, Issuer: issuer, Err: errors.New("jwks: empty kid")}
+	}
+	snap, err := st.usable(ctx)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Kid = kid
+		}
+		return nil, err
+	}
+	if key, ok := snap.byKid[kid]; ok {
+		return key, nil
+	}
+	return st.missRefresh(ctx, kid)
+}
+
+// Keys returns every usable key of the issuer, in document order, for tokens
+// without a kid. It fetches like [Cache.Key] does when the issuer has no
+// usable keys. The returned slice is shared: do not modify it. Safe for
+// concurrent use.
+func (c *Cache) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
+	if st := (*c.hot.Load())[issuer]; st != nil {
+		if snap := st.snap.Load(); snap != nil {
+			now := c.set.now()
+			if now.Before(snap.refreshAt) {
+				st.touch()
+				return snap.all, nil
+			}
+		}
+	}
+	st, err := c.state(issuer)
+	if err != nil {
+		return nil, err
+	}
+	st.touch()
+	snap, err := st.usable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.all, nil
+}
+
+// Prefetch loads the keys of the given issuers, or of every registered issuer
+// when none are given, and waits until each has usable keys or failed. Keys
+// still fresh are not fetched again. It returns the failures joined
+// (errors.Join of *Error). Use it for readiness checks.
+func (c *Cache) Prefetch(ctx context.Context, issuers ...string) error {
+	if len(issuers) == 0 {
+		for id := range *c.registry.Load() {
+			issuers = append(issuers, id)
+		}
+	}
+	errs := make([]error, len(issuers))
+	var wg sync.WaitGroup
+	for i, id := range issuers {
+		wg.Go(func() {
+			_, errs[i] = c.Keys(ctx, id)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// state returns the issuer's state, creating it for registered issuers (or
+// any valid issuer under AllowAnyIssuer).
+func (c *Cache) state(issuer string) (*issuer, error) {
+	if st := (*c.hot.Load())[issuer]; st != nil {
+		return st, nil
+	}
+	cfg := (*c.registry.Load())[issuer]
+	if cfg == nil {
+		if !c.set.allowAnyIssuer {
+			return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer}
+		}
+		if err := checkIssuer(issuer); err != nil {
+			return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer, Err: err}
+		}
+		cfg = &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.lru.Get(issuer); ok {
+		return st, nil
+	}
+	// Second chance: move recently hit issuers to the front before the
+	// LRU evicts its oldest entry.
+	for i := 0; i < 8 && c.lru.Len() >= c.set.maxIssuers; i++ {
+		id, old, _ := c.lru.GetOldest()
+		if !old.used.Swap(false) {
+			break
+		}
+		c.lru.Get(id)
+	}
+	st := newIssuer(c, cfg)
+	c.lru.Add(issuer, st)
+	c.publishLocked(st)
+	return st, nil
+}
+
+// publishLocked replaces the hot map after LRU changes: removes evicted
+// issuers, adds st (if non-nil). c.mu must be held.
+func (c *Cache) publishLocked(st *issuer) {
+	next := make(map[string]*issuer, c.lru.Len())
+	for id, s := range *c.hot.Load() {
+		next[id] = s
+	}
+	for _, id := range c.evicted {
+		delete(next, id)
+	}
+	c.evicted = c.evicted[:0]
+	if st != nil {
+		next[st.cfg.id] = st
+	}
+	// Entries removed by Register (lru.Remove) also pass through evicted.
+	c.hot.Store(&next)
+}
+
+// beginWork registers a background goroutine unless the cache is closed.
+func (c *Cache) beginWork() bool {
+	c.life.RLock()
+	defer c.life.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// Close stops all background work: running fetches are cancelled and waited
+// for, idle connections of the cache's own transports are closed, and no
+// goroutine started by the cache outlives it. Keys already cached may still
+// be returned afterwards, but nothing is fetched: lookups that need a fetch
+// fail with ErrIssuerUnavailable wrapping ErrClosed. Close is idempotent and
+// always returns nil.
+func (c *Cache) Close() error {
+	c.life.Lock()
+	if c.closed {
+		c.life.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.life.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
+	for _, t := range c.pinned {
+		t.CloseIdleConnections()
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package jwks
+
+import (
+	"crypto/sha1"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// nonPublic lists address ranges that are refused at dial time unless
+// Options.AllowPrivateAddresses is set, beyond what netip's predicates cover.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (CGNAT)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: embeds an IPv4 address
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address
+	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an IPv4 address
+}
+
+// PublicAddress reports whether a connection to addr is allowed when
+// Options.AllowPrivateAddresses is false: it must not be loopback, private
+// (RFC 1918, RFC 4193), link-local (including 169.254.169.254), multicast,
+// unspecified, or in a reserved, documentation, shared or
+// IPv4-embedding range. IPv4-mapped IPv6 addresses are judged as IPv4.
+func PublicAddress(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if !addr.IsValid() || addr.IsUnspecified() || addr.IsLoopback() || addr.IsPrivate() ||
+		addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() || addr.IsMulticast() ||
+		addr.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkDial is a net.Dialer Control function: it runs after name
+// resolution, on the address actually being connected to, so a DNS answer
+// that changes between checks (rebinding) cannot slip past it.
+func checkDial(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &DestinationError{Address: address}
+	}
+	if !PublicAddress(ap.Addr()) {
+		return &DestinationError{Address: address}
+	}
+	return nil
+}
+
+// buildTransport derives the cache's transport from the caller's client.
+// See Options.HTTPClient for what is kept and what is replaced.
+func buildTransport(client *http.Client, allowPrivate bool) (http.RoundTripper, *http.Transport, error) {
+	var rt http.RoundTripper = http.DefaultTransport
+	if client != nil && client.Transport != nil {
+		rt = client.Transport
+	}
+	base, ok := rt.(*http.Transport)
+	if !ok {
+		if !allowPrivate {
+			return nil, nil, errors.New("jwks: HTTPClient.Transport is not an *http.Transport, so destinations cannot be checked; set AllowPrivateAddresses to use it as is")
+		}
+		return rt, nil, nil
+	}
+	t := base.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	if t.TLSClientConfig.InsecureSkipVerify {
+		return nil, nil, errors.New("jwks: HTTPClient's TLS config sets InsecureSkipVerify")
+	}
+	if t.TLSClientConfig.MinVersion < tls.VersionTLS12 {
+		t.TLSClientConfig.MinVersion = tls.VersionTLS12
+	}
+	if !allowPrivate {
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: checkDial}
+		t.DialContext = d.DialContext
+		t.DialTLSContext = nil
+		// DialContext takes priority over Dial; DialTLS would bypass it.
+		//lint:ignore SA1019 cleared so that a caller's DialTLS cannot bypass the check
+		t.DialTLS = nil
+		t.Proxy = nil
+		t.OnProxyConnectResponse = nil
+		t.GetProxyConnectHeader = nil
+	}
+	return t, t, nil
+}
+
+// pinnedTransport clones t with a TLS check that some certificate in the
+// served or verified chain has one of the pinned SHA-1 thumbprints. Pinned
+// issuers get their own transport so that connections are never shared with
+// unpinned ones.
+func pinnedTransport(t *http.Transport, pins map[[20]byte]bool) *http.Transport {
+	p := t.Clone()
+	p.TLSClientConfig = p.TLSClientConfig.Clone()
+	p.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+		for _, cert := range cs.PeerCertificates {
+			if pins[sha1.Sum(cert.Raw)] {
+				return nil
+			}
+		}
+		for _, chain := range cs.VerifiedChains {
+			for _, cert := range chain {
+				if pins[sha1.Sum(cert.Raw)] {
+					return nil
+				}
+			}
+		}
+		return ErrThumbprintMismatch
+	}
+	return p
+}

@@ -1,0 +1,148 @@
+package jwks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fetcher performs bounded GETs for one issuer.
+type fetcher struct {
+	client    *http.Client
+	userAgent string
+}
+
+// newClient wraps a round tripper with the redirect policy: at most 3
+// redirects, each to an https URL without userinfo.
+func newClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return ErrTooManyRedirects
+			}
+			return checkURL(req.URL)
+		},
+	}
+}
+
+// response is what a successful fetch returns.
+type response struct {
+	body   []byte
+	status int
+	header http.Header
+}
+
+// get fetches url with the deadline already on ctx, reading at most max
+// bytes of body. Errors are *FetchError.
+func (f *fetcher) get(ctx context.Context, doc Document, url string, max int64) (*response, error) {
+	fail := func(status int, err error) (*response, error) {
+		return nil, &FetchError{Document: doc, URL: url, Status: status, Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fail(0, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", f.userAgent)
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return fail(0, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fail(resp.StatusCode, ErrStatus)
+	}
+	if resp.ContentLength > max {
+		return fail(resp.StatusCode, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrTooLarge, resp.ContentLength, max))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return fail(resp.StatusCode, err)
+	}
+	if int64(len(body)) > max {
+		return fail(resp.StatusCode, fmt.Errorf("%w: body exceeds %d bytes", ErrTooLarge, max))
+	}
+	return &response{body: body, status: resp.StatusCode, header: resp.Header}, nil
+}
+
+// unwrapURLError drops the *url.Error layer (its message repeats the URL,
+// which FetchError already carries) but keeps the cause, so errors.Is still
+// finds context.DeadlineExceeded, ErrRefusedDestination and the like.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// freshness returns the lifetime a response asks for, from Cache-Control
+// (no-store, no-cache, max-age; s-maxage is for shared caches and ignored)
+// or else Expires relative to Date (or now), clamped to [min, max]. A
+// response without caching headers, or with malformed ones, gets min.
+func freshness(h http.Header, now time.Time, min, max time.Duration) time.Duration {
+	ttl, ok := cacheControlTTL(h.Values("Cache-Control"))
+	if !ok {
+		if exp := h.Get("Expires"); exp != "" {
+			if t, err := http.ParseTime(exp); err == nil {
+				base := now
+				if d, err := http.ParseTime(h.Get("Date")); err == nil {
+					base = d
+				}
+				ttl = t.Sub(base)
+			}
+			// An invalid Expires means "already expired" (RFC 9111 5.3).
+		}
+	}
+	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
+		ttl -= time.Duration(age) * time.Second
+	}
+	return min2(max, max2(min, ttl))
+}
+
+func min2(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func max2(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// cacheControlTTL reads max-age from Cache-Control; no-store and no-cache
+// mean zero. ok is false when no directive decides.
+func cacheControlTTL(values []string) (time.Duration, bool) {
+	var ttl time.Duration
+	found := false
+	for _, v := range values {
+		for _, d := range strings.Split(v, ",") {
+			name, arg, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store", "no-cache":
+				return 0, true
+			case "max-age":
+				secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
+				if err != nil || secs < 0 {
+					return 0, true
+				}
+				if secs > int64(365*24*time.Hour/time.Second) {
+					secs = int64(365 * 24 * time.Hour / time.Second)
+				}
+				ttl, found = time.Duration(secs)*time.Second, true
+			}
+		}
+	}
+	return ttl, found
+}

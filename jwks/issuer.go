@@ -1,0 +1,384 @@
+package jwks
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// farFuture marks snapshots that never expire (static keys).
+var farFuture = time.Unix(1<<62, 0)
+
+// snapshot is an immutable view of one issuer's usable keys. It is shared
+// by all readers through issuer.snap and never modified after publication.
+type snapshot struct {
+	byKid map[string]jwk.Key // kid → key; the first in document order for kids shared across kty
+	all   []jwk.Key          // every usable key in document order (capacity clipped)
+	ids   map[identity]jwk.Key
+
+	fetched    time.Time
+	refreshAt  time.Time // refresh ahead in the background from here
+	expires    time.Time // freshness lifetime ends
+	staleUntil time.Time // expires + MaxStale: no serving from here
+}
+
+// identity is what must be unchanged for a refreshed key to keep its
+// previous jwk.Key value: kid, RFC 7638 thumbprint (kty and public
+// material), and the alg and use members that constrain it.
+type identity struct {
+	kid, alg, use string
+	thumb         [32]byte
+}
+
+func identityOf(key jwk.Key) (identity, bool) {
+	tp, err := key.Thumbprint(crypto.SHA256)
+	if err != nil || len(tp) != 32 {
+		return identity{}, false
+	}
+	id := identity{kid: key.KeyID(), use: key.KeyUsage(), thumb: [32]byte(tp)}
+	if a := key.Algorithm(); a != nil {
+		id.alg = a.String()
+	}
+	return id, true
+}
+
+// newSnapshot builds a snapshot from usable keys. Keys whose identity is
+// unchanged from prev keep prev's jwk.Key value, so that callers caching by
+// key identity stay valid across refreshes.
+func newSnapshot(keys []jwk.Key, prev *snapshot) *snapshot {
+	s := &snapshot{
+		byKid: make(map[string]jwk.Key, len(keys)),
+		all:   make([]jwk.Key, 0, len(keys)),
+		ids:   make(map[identity]jwk.Key, len(keys)),
+	}
+	for _, key := range keys {
+		if id, ok := identityOf(key); ok {
+			if prev != nil {
+				if old, ok := prev.ids[id]; ok {
+					key = old
+				}
+			}
+			s.ids[id] = key
+		}
+		s.all = append(s.all, key)
+		if kid := key.KeyID(); kid != "" {
+			if _, dup := s.byKid[kid]; !dup {
+				s.byKid[kid] = key
+			}
+		}
+	}
+	s.all = slices.Clip(s.all)
+	return s
+}
+
+func (s *snapshot) setTimes(fetched time.Time, ttl, maxStale time.Duration) {
+	s.fetched = fetched
+	s.expires = fetched.Add(ttl)
+	s.refreshAt = fetched.Add(ttl - ttl/4)
+	s.staleUntil = s.expires.Add(maxStale)
+}
+
+// issuerConfig is the permanent configuration of an issuer.
+type issuerConfig struct {
+	id           string
+	discoveryURL string
+	fetch        *fetcher
+	static       *snapshot // non-nil: static keys, never fetched
+}
+
+// flight is one fetch of an issuer's keys, shared by every caller that needs
+// it (cold start, kid miss, refresh ahead). snap and err are written before
+// done is closed.
+type flight struct {
+	done chan struct{}
+	snap *snapshot
+	err  error
+}
+
+// issuer is the cached state of one issuer.
+type issuer struct {
+	c    *Cache
+	cfg  *issuerConfig
+	snap atomic.Pointer[snapshot]
+	used atomic.Bool // second-chance bit for LRU eviction, set on hits
+
+	// nextTry is when the next fetch may start (Unix nanoseconds); read
+	// without locking on the hot path to skip refresh-ahead work.
+	nextTry atomic.Int64
+
+	mu          sync.Mutex
+	fl          *flight
+	lastErr     error
+	rlReported  bool // a RateLimited event was emitted in this window
+	negative    *simplelru.LRU[string, time.Time]
+	staleNotice bool // a StaleServed event was emitted since the last fetch
+
+	// Owned by the running flight (flights never overlap).
+	discURI     string
+	discExpires time.Time
+}
+
+func newIssuer(c *Cache, cfg *issuerConfig) *issuer {
+	st := &issuer{c: c, cfg: cfg}
+	if cfg.static != nil {
+		st.snap.Store(cfg.static)
+		st.nextTry.Store(farFuture.UnixNano())
+	}
+	return st
+}
+
+func (st *issuer) touch() {
+	if !st.used.Load() {
+		st.used.Store(true)
+	}
+}
+
+// usable returns keys that may be served now, fetching them first when
+// there are none (cold start, or stale past MaxStale).
+func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
+	now := st.c.set.now()
+	if snap := st.snap.Load(); snap != nil && now.Before(snap.staleUntil) {
+		if !now.Before(snap.refreshAt) {
+			st.refreshAhead(now, snap)
+		}
+		return snap, nil
+	}
+	st.mu.Lock()
+	f := st.fl
+	if f == nil {
+		if now.UnixNano() < st.nextTry.Load() {
+			cause := st.lastErr
+			st.mu.Unlock()
+			if cause == nil {
+				cause = errors.New("jwks: keys stale and refresh cooling down")
+			}
+			return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: cause}
+		}
+		f = st.startLocked(now)
+	}
+	st.mu.Unlock()
+	if err := st.wait(ctx, f); err != nil {
+		return nil, err
+	}
+	return f.snap, nil
+}
+
+// wait waits for f or ctx; the fetch itself runs on the cache's context.
+func (st *issuer) wait(ctx context.Context, f *flight) error {
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: ctx.Err()}
+	}
+	if f.err != nil {
+		return &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: f.err}
+	}
+	return nil
+}
+
+// refreshAhead starts a background refresh if none is running and the
+// refresh interval allows one. It never blocks on the fetch.
+func (st *issuer) refreshAhead(now time.Time, snap *snapshot) {
+	if now.UnixNano() < st.nextTry.Load() {
+		return
+	}
+	st.mu.Lock()
+	if st.fl != nil || now.UnixNano() < st.nextTry.Load() {
+		st.mu.Unlock()
+		return
+	}
+	st.startLocked(now)
+	stale := !now.Before(snap.expires) && !st.staleNotice
+	if stale {
+		st.staleNotice = true
+	}
+	lastErr := st.lastErr
+	st.mu.Unlock()
+	if stale {
+		st.c.set.observer.StaleServed(StaleEvent{Issuer: st.cfg.id, Expired: snap.expires, Stale: now.Sub(snap.expires), LastErr: lastErr})
+	}
+}
+
+// missRefresh handles a kid absent from usable keys: answer from the
+// negative cache, join a running fetch, start one if the refresh interval
+// allows, or fail at once as rate limited.
+func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) {
+	if st.cfg.static != nil {
+		return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
+	}
+	now := st.c.set.now()
+	st.mu.Lock()
+	if snap := st.snap.Load(); snap != nil && now.Before(snap.staleUntil) {
+		if key, ok := snap.byKid[kid]; ok { // a fetch landed meanwhile
+			st.mu.Unlock()
+			return key, nil
+		}
+	}
+	if st.negative != nil {
+		if until, ok := st.negative.Get(kid); ok {
+			if now.Before(until) {
+				st.mu.Unlock()
+				return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
+			}
+			st.negative.Remove(kid)
+		}
+	}
+	f := st.fl
+	if f == nil {
+		if next := st.nextTry.Load(); now.UnixNano() < next {
+			report := !st.rlReported
+			st.rlReported = true
+			st.mu.Unlock()
+			if report {
+				st.c.set.observer.RateLimited(RateLimitEvent{Issuer: st.cfg.id, Kid: truncate(kid, 64), RetryAfter: time.Duration(next - now.UnixNano())})
+			}
+			return nil, &Error{Reason: ReasonRateLimited, Issuer: st.cfg.id, Kid: kid}
+		}
+		f = st.startLocked(now)
+	}
+	st.mu.Unlock()
+	if err := st.wait(ctx, f); err != nil {
+		return nil, err
+	}
+	if key, ok := f.snap.byKid[kid]; ok {
+		return key, nil
+	}
+	st.mu.Lock()
+	if st.negative == nil {
+		st.negative, _ = simplelru.NewLRU[string, time.Time](st.c.set.maxNegative, nil)
+	}
+	st.negative.Add(kid, st.c.set.now().Add(st.c.set.negativeTTL))
+	st.mu.Unlock()
+	return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// startLocked starts a fetch. st.mu must be held.
+func (st *issuer) startLocked(now time.Time) *flight {
+	f := &flight{done: make(chan struct{})}
+	st.nextTry.Store(now.Add(st.c.set.minRefresh).UnixNano())
+	st.rlReported = false
+	if !st.c.beginWork() {
+		f.err = ErrClosed
+		close(f.done)
+		return f
+	}
+	st.fl = f
+	go st.run(f)
+	return f
+}
+
+func (st *issuer) run(f *flight) {
+	defer st.c.wg.Done()
+	snap, err := st.fetch(st.c.ctx, st.snap.Load())
+	st.mu.Lock()
+	if err == nil {
+		st.snap.Store(snap)
+		st.lastErr = nil
+		st.staleNotice = false
+	} else {
+		st.lastErr = err
+	}
+	st.fl = nil
+	st.mu.Unlock()
+	f.snap, f.err = snap, err
+	close(f.done)
+}
+
+// fetch runs discovery (when its result has expired) and the JWKS fetch,
+// each under its own FetchTimeout, and builds the next snapshot.
+func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) {
+	uri, err := st.jwksURI(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := &st.c.set
+	obs := set.observer
+	start := set.now()
+	fctx, cancel := context.WithTimeout(ctx, set.fetchTimeout)
+	resp, err := st.cfg.fetch.get(fctx, DocJWKS, uri, set.maxJWKS)
+	cancel()
+	ev := FetchEvent{Issuer: st.cfg.id, Document: DocJWKS, URL: uri}
+	if err != nil {
+		st.discURI = "" // the jwks_uri may have moved: discover again next time
+		ev.Latency, ev.Err = set.now().Sub(start), err
+		var fe *FetchError
+		if errors.As(err, &fe) {
+			ev.Status = fe.Status
+		}
+		obs.Fetched(ev)
+		return nil, err
+	}
+	ev.Status, ev.Bytes = resp.status, len(resp.body)
+	keys, _, skipped, err := parseJWKS(resp.body)
+	for _, sk := range skipped {
+		obs.KeySkipped(SkipEvent{Issuer: st.cfg.id, Key: sk})
+	}
+	ev.Keys, ev.Skipped = len(keys), len(skipped)
+	if err == nil && len(keys) == 0 {
+		err = ErrNoUsableKeys
+	}
+	if err != nil {
+		err = &FetchError{Document: DocJWKS, URL: uri, Status: resp.status, Err: err}
+		ev.Latency, ev.Err = set.now().Sub(start), err
+		obs.Fetched(ev)
+		return nil, err
+	}
+	ttl := freshness(resp.header, start, set.minTTL, set.maxTTL)
+	snap := newSnapshot(keys, prev)
+	snap.setTimes(start, ttl, set.maxStale)
+	ev.Latency, ev.TTL = set.now().Sub(start), ttl
+	obs.Fetched(ev)
+	return snap, nil
+}
+
+// jwksURI returns the cached jwks_uri or runs discovery.
+func (st *issuer) jwksURI(ctx context.Context) (string, error) {
+	set := &st.c.set
+	start := set.now()
+	if st.discURI != "" && start.Before(st.discExpires) {
+		return st.discURI, nil
+	}
+	url := st.cfg.discoveryURL
+	fctx, cancel := context.WithTimeout(ctx, set.fetchTimeout)
+	resp, err := st.cfg.fetch.get(fctx, DocDiscovery, url, set.maxDiscovery)
+	cancel()
+	ev := FetchEvent{Issuer: st.cfg.id, Document: DocDiscovery, URL: url}
+	var uri string
+	if err == nil {
+		ev.Status, ev.Bytes = resp.status, len(resp.body)
+		uri, err = ParseDiscovery(resp.body, st.cfg.id)
+		if err != nil {
+			err = &FetchError{Document: DocDiscovery, URL: url, Status: resp.status, Err: err}
+		}
+	} else {
+		var fe *FetchError
+		if errors.As(err, &fe) {
+			ev.Status = fe.Status
+		}
+	}
+	ev.Latency = set.now().Sub(start)
+	if err != nil {
+		ev.Err = err
+		set.observer.Fetched(ev)
+		return "", err
+	}
+	ttl := freshness(resp.header, start, set.minTTL, set.maxTTL)
+	ev.TTL = ttl
+	set.observer.Fetched(ev)
+	st.discURI, st.discExpires = uri, start.Add(ttl)
+	return uri, nil
+}
