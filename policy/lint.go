@@ -1,0 +1,439 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Severity ranks a lint Finding.
+type Severity int
+
+const (
+	// Info: a style or clarity issue with no effect on who gets in.
+	Info Severity = iota + 1
+	// Low: a weakness worth fixing that does not by itself let strangers in.
+	Low
+	// Medium: the policy does not do what its author likely meant (a
+	// condition that can never hold, a role wider than one workload of a
+	// dedicated issuer), or trusts more than it should within a boundary such
+	// as one cluster or one provider's registered clients.
+	Medium
+	// High: the policy lets strangers in, or a Deny silently never applies.
+	High
+)
+
+// String returns "info", "low", "medium" or "high".
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Low:
+		return "low"
+	case Medium:
+		return "medium"
+	case High:
+		return "high"
+	}
+	return "Severity(" + itoa(int(s)) + ")"
+}
+
+// Lint rule names, the stable identifiers of Finding.Rule.
+const (
+	RuleMissingAud        = "missing-aud"
+	RuleMissingSub        = "missing-sub"
+	RuleBroadSub          = "broad-sub"
+	RuleForAllValuesAllow = "forallvalues-in-allow"
+	RuleLikeWithoutWild   = "stringlike-without-wildcard"
+	RulePrincipalAnyone   = "principal-anyone"
+	RuleNotPrincipalAllow = "notprincipal-in-allow"
+	RuleNotActionAllow    = "notaction-in-allow"
+	RuleUnknownKey        = "unknown-provider-key"
+	RuleForeignKey        = "foreign-provider-key"
+	RuleUnprefixedKey     = "unprefixed-key"
+	RuleWildcardAccount   = "wildcard-account"
+)
+
+// Finding is one problem Lint found.
+type Finding struct {
+	Severity Severity
+	// Path locates the element in the document, as in ParseError.
+	Path string
+	// Rule is the stable identifier of the check (one of the Rule constants).
+	Rule string
+	// Message explains the problem and how to fix it.
+	Message string
+}
+
+// String returns "<severity> <path>: <message> [<rule>]".
+func (f Finding) String() string {
+	return f.Severity.String() + " " + f.Path + ": " + f.Message + " [" + f.Rule + "]"
+}
+
+// builtinProviders are the web identity providers STS knows without an IAM
+// OIDC provider resource, hence without a registered client ID list: for
+// them the audience condition is the only thing that pins the application.
+var builtinProviders = map[string]bool{
+	"accounts.google.com":            true,
+	"cognito-identity.amazonaws.com": true,
+	"graph.facebook.com":             true,
+	"www.amazon.com":                 true,
+}
+
+// providerKeys lists, per provider, the claim keys STS sets in the request
+// context (key = "<provider>:<claim>"). Other OIDC providers get oidcKeys.
+var providerKeys = map[string][]string{
+	"accounts.google.com":            {"aud", "oaud", "sub", "azp"},
+	"cognito-identity.amazonaws.com": {"aud", "amr", "sub"},
+	"graph.facebook.com":             {"app_id", "id"},
+	"www.amazon.com":                 {"app_id", "user_id"},
+}
+
+var oidcKeys = []string{"aud", "sub", "azp", "amr", "oaud"}
+
+// Lint checks a trust policy for the mistakes that let strangers in or that
+// make it do something other than what its author meant. It only reads the
+// policy. Findings come in document order.
+//
+// High findings (the policy lets strangers in, or a Deny never applies):
+//   - principal-anyone: Principal "*" (or {"AWS": "*"}, {"Federated": "*"})
+//     in an Allow.
+//   - notprincipal-in-allow: NotPrincipal in an Allow allows everyone else.
+//   - missing-aud: an Allow for sts:AssumeRoleWithWebIdentity from a built-in
+//     provider (Google, Cognito, Facebook, Amazon), which has no registered
+//     client list, without a condition pinning "<provider>:aud". For other
+//     OIDC providers STS still checks the registered client IDs, so this is
+//     Medium.
+//   - missing-sub / broad-sub: an Allow for a shared issuer (GitHub Actions,
+//     Google, Facebook, Amazon, and every provider that is not a single EKS
+//     cluster's) without a condition pinning "<provider>:sub", or whose :sub
+//     patterns match every subject ("*", "repo:*", "repo:org*" without the
+//     owner's "/", "system:serviceaccount:*"). On an EKS cluster issuer
+//     (oidc.eks.<region>.amazonaws.com/id/<id>) the same is Medium: any
+//     service account of that cluster gets in. For Cognito, whose :aud names
+//     the identity pool, it is Medium when :aud is pinned.
+//   - forallvalues-in-allow: ForAllValues: in an Allow holds when the key is
+//     missing, unless the statement also requires the key with Null "false".
+//   - unknown-provider-key, foreign-provider-key, unprefixed-key: a condition
+//     on a key the provider never sends (a typo such as ":aude", another
+//     provider's prefix, or no prefix at all), when the condition holds on a
+//     missing key (negated, IfExists, ForAllValues:, Null "true") in an Allow,
+//     or does not hold on a missing key in a Deny. In the other two cases the
+//     finding is Medium: the statement can never apply.
+//
+// Medium findings also include notaction-in-allow (NotAction allows every
+// other action, such as sts:TagSession) and wildcard-account (a wildcard in
+// the account component of an ARN in Resource or an Arn* condition of an
+// Allow). Info: stringlike-without-wildcard (use StringEquals).
+func Lint(p *Policy) []Finding {
+	if p == nil {
+		return nil
+	}
+	var out []Finding
+	for i := range p.stmts {
+		out = append(out, p.stmts[i].lint()...)
+	}
+	return out
+}
+
+func (s *statement) lint() []Finding {
+	var out []Finding
+	add := func(sev Severity, path, rule, msg string) {
+		out = append(out, Finding{Severity: sev, Path: path, Rule: rule, Message: msg})
+	}
+	if !s.deny {
+		switch {
+		case s.notPrincipal:
+			add(High, s.path+".NotPrincipal", RuleNotPrincipalAllow, "NotPrincipal in an Allow trusts every principal not listed; name the trusted principal in Principal")
+		case s.principal.everyone || len(s.principal.anyOf) > 0:
+			add(High, s.path+".Principal", RulePrincipalAnyone, "a wildcard Principal in an Allow trusts anyone; name the identity provider")
+		}
+		if s.notAction {
+			add(Medium, s.path+".NotAction", RuleNotActionAllow, "NotAction in an Allow allows every other action; list the actions in Action")
+		}
+		for i, r := range s.rawResource {
+			if !s.notResource && !s.resources[i].any && hasWildcard(arnAccount(r)) {
+				add(Medium, s.path+".Resource", RuleWildcardAccount, "wildcard in the account of resource "+strconv.Quote(r))
+			}
+		}
+	}
+
+	for _, c := range s.conds {
+		if c.op.set == setAllValues && !s.deny && !s.requiresKey(c.key) {
+			add(High, c.path, RuleForAllValuesAllow, c.op.name+" holds when "+strconv.Quote(c.rawKey)+" is missing from the request; add a Null condition with \"false\" for the key or use ForAnyValue:")
+		}
+		if c.op.kind == opStringLike && !c.anyWildcard() {
+			add(Info, c.path, RuleLikeWithoutWild, c.op.name+" with no wildcard in its values; use "+strings.Replace(c.op.name, "Like", "Equals", 1))
+		}
+		if c.op.kind == opArnLike && !c.op.negated && !s.deny {
+			for _, v := range c.raw {
+				if hasWildcard(arnAccount(v)) {
+					add(Medium, c.path, RuleWildcardAccount, "wildcard in the account of ARN "+strconv.Quote(v))
+					break
+				}
+			}
+		}
+	}
+
+	providers := s.providers()
+	if len(providers) == 0 {
+		return out
+	}
+	for _, c := range s.conds {
+		if f, ok := s.lintKey(c, providers); ok {
+			out = append(out, f)
+		}
+	}
+	if s.deny || s.notPrincipal || s.matchAction("sts:AssumeRoleWithWebIdentity") == s.notAction {
+		return out
+	}
+	for _, prov := range providers {
+		out = append(out, s.lintProvider(prov)...)
+	}
+	return out
+}
+
+// providers returns the key prefixes of the OIDC and built-in web identity
+// providers the statement's Principal names.
+func (s *statement) providers() []string {
+	if s.notPrincipal {
+		return nil
+	}
+	var out []string
+	for _, id := range s.principal.raw[PrincipalFederated] {
+		if prefix, ok := providerPrefix(id); ok {
+			out = append(out, prefix)
+		}
+	}
+	return out
+}
+
+// providerPrefix returns the condition key prefix of a Federated principal:
+// the provider URL without https:// for an IAM OIDC provider ARN
+// (arn:aws:iam::<account>:oidc-provider/<prefix>), or the domain itself for a
+// built-in provider. SAML providers and "*" have none.
+func providerPrefix(id string) (string, bool) {
+	if strings.HasPrefix(id, "arn:") {
+		parts, ok := splitArnText(id, false)
+		if !ok || parts[2] != "iam" {
+			return "", false
+		}
+		prefix, ok := strings.CutPrefix(parts[5], "oidc-provider/")
+		return prefix, ok && prefix != ""
+	}
+	if id == "*" || id == "" {
+		return "", false
+	}
+	return id, true
+}
+
+// clusterIssuer reports whether the provider prefix is a single EKS
+// cluster's issuer, such as oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE.
+func clusterIssuer(prefix string) bool {
+	host, path, ok := strings.Cut(prefix, "/")
+	if !ok || !strings.HasPrefix(host, "oidc.eks.") || !(strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")) {
+		return false
+	}
+	id, ok := strings.CutPrefix(path, "id/")
+	return ok && id != "" && !strings.Contains(id, "/")
+}
+
+// lintKey flags a condition key that none of the statement's providers sends.
+func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
+	rule := ""
+	for _, prov := range providers {
+		claim, ok := cutPrefixFold(c.rawKey, prov+":")
+		if !ok {
+			continue
+		}
+		known := providerKeys[prov]
+		if known == nil {
+			known = oidcKeys
+		}
+		for _, k := range known {
+			if strings.EqualFold(claim, k) {
+				return Finding{}, false
+			}
+		}
+		rule = RuleUnknownKey
+		break
+	}
+	if rule == "" {
+		prefix, _, hasColon := strings.Cut(c.rawKey, ":")
+		switch {
+		case !hasColon:
+			rule = RuleUnprefixedKey
+		case strings.ContainsAny(prefix, "./"):
+			rule = RuleForeignKey
+		default:
+			return Finding{}, false // a global or service key such as aws:SourceIp
+		}
+	}
+	// A key that is never present: does the condition then hold?
+	sev := Medium
+	effect := "can never hold, so the statement never applies"
+	if c.missing {
+		effect = "always holds, because the key is never present"
+	}
+	if c.missing != s.deny {
+		sev = High
+	}
+	var msg string
+	switch rule {
+	case RuleUnknownKey:
+		msg = "the provider never sends " + strconv.Quote(c.rawKey) + "; this " + c.op.name + " condition " + effect
+	case RuleForeignKey:
+		msg = strconv.Quote(c.rawKey) + " belongs to another provider than the statement's principal; this " + c.op.name + " condition " + effect
+	default:
+		msg = strconv.Quote(c.rawKey) + " has no provider prefix (want \"" + providers[0] + ":<claim>\"); this " + c.op.name + " condition " + effect
+	}
+	return Finding{Severity: sev, Path: c.path, Rule: rule, Message: msg}, true
+}
+
+func (s *statement) lintProvider(prov string) []Finding {
+	var out []Finding
+	audKey := strings.ToLower(prov + ":aud")
+	subKey := strings.ToLower(prov + ":sub")
+	audPinned := s.pins(audKey, nil) || (prov == "accounts.google.com" && s.pins(strings.ToLower(prov+":oaud"), nil))
+	if !audPinned {
+		sev := Medium
+		if builtinProviders[prov] {
+			sev = High
+		}
+		out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingAud,
+			Message: "no condition pins \"" + prov + ":aud\": any application of the provider can assume the role"})
+	}
+	if _, ok := providerKeys[prov]; ok && !containsFold(providerKeys[prov], "sub") {
+		return out // Facebook and Amazon have no sub key; their app_id is the audience
+	}
+	sev := High
+	who := "any subject of this shared issuer"
+	switch {
+	case clusterIssuer(prov):
+		sev, who = Medium, "any service account of the cluster"
+	case prov == "cognito-identity.amazonaws.com" && audPinned:
+		sev, who = Medium, "any identity of the pool"
+	}
+	var broad *condition
+	if !s.pins(subKey, &broad) {
+		if broad != nil {
+			out = append(out, Finding{Severity: sev, Path: broad.path, Rule: RuleBroadSub,
+				Message: "the " + broad.op.name + " pattern on \"" + prov + ":sub\" matches " + who + "; pin the subject"})
+		} else {
+			out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingSub,
+				Message: "no condition pins \"" + prov + ":sub\": " + who + " can assume the role"})
+		}
+	}
+	return out
+}
+
+// pins reports whether the statement has a condition that requires key to be
+// present and to match specific values: a positive string operator without
+// IfExists or ForAllValues:, none of whose values matches everything. If it
+// finds only conditions whose patterns are too broad, it reports the first in
+// *broad.
+func (s *statement) pins(key string, broad **condition) bool {
+	for _, c := range s.conds {
+		if c.key != key || c.op.negated || c.op.ifExists || c.op.set == setAllValues {
+			continue
+		}
+		switch c.op.kind {
+		case opStringEquals, opStringEqualsIgnoreCase, opStringLike:
+		default:
+			continue
+		}
+		wide := false
+		for _, v := range c.raw {
+			if c.op.kind == opStringLike && broadPattern(v) {
+				wide = true
+				break
+			}
+		}
+		if !wide {
+			return true
+		}
+		if broad != nil && *broad == nil {
+			*broad = c
+		}
+	}
+	return false
+}
+
+// broadPattern reports whether a StringLike pattern on a subject matches
+// every subject, or every subject of a whole issuer: only wildcards, a GitHub
+// "repo:" pattern that does not pin the owner, or a Kubernetes
+// "system:serviceaccount:" pattern that does not pin the namespace.
+func broadPattern(v string) bool {
+	w := strings.IndexAny(v, "*?")
+	if w < 0 {
+		return false
+	}
+	lit := v[:w]
+	switch {
+	case lit == "":
+		return true
+	case strings.HasPrefix(lit, "repo:"):
+		return !strings.Contains(lit[len("repo:"):], "/")
+	case strings.HasPrefix(lit, "system:serviceaccount:"):
+		return !strings.Contains(lit[len("system:serviceaccount:"):], ":")
+	case strings.HasPrefix("system:serviceaccount:", lit):
+		return true // "system:*", "system:service*"
+	}
+	return false
+}
+
+// requiresKey reports whether the statement has Null {key: "false"}.
+func (s *statement) requiresKey(key string) bool {
+	for _, c := range s.conds {
+		if c.op.kind == opNull && c.key == key && c.nullNo && !c.nullYes {
+			return true
+		}
+	}
+	return false
+}
+
+// anyWildcard reports whether any value of a StringLike condition has a
+// wildcard (literal ${*} and ${?} do not count).
+func (c *condition) anyWildcard() bool {
+	for i := range c.strs {
+		p := &c.strs[i].pat
+		if p.simple {
+			continue
+		}
+		if len(p.segs) > 1 {
+			return true
+		}
+		for _, it := range p.segs[0].items {
+			if it.kind == itemOne {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// arnAccount returns the account component of an ARN, or "".
+func arnAccount(arn string) string {
+	parts, ok := splitArnText(arn, false)
+	if !ok {
+		return ""
+	}
+	return parts[4]
+}
+
+func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
