@@ -1,0 +1,84 @@
+// Package policy parses, compiles, evaluates and lints IAM role trust
+// policies: the documents that decide whether a caller may assume a role, as
+// AWS STS AssumeRoleWithWebIdentity decides it for EKS IRSA, GitHub Actions
+// and any OIDC workload.
+//
+// The package is pure: no I/O, no clock, no locks. Parse does all the work
+// that can be done ahead of time, so that deciding a request on the hot path
+// is a few map lookups and string comparisons, without allocating.
+//
+// # Parsing
+//
+// Parse a trust policy once, when the role is loaded:
+//
+//	p, err := policy.Parse([]byte(`{
+//	  "Version": "2012-10-17",
+//	  "Statement": [{
+//	    "Effect": "Allow",
+//	    "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"},
+//	    "Action": "sts:AssumeRoleWithWebIdentity",
+//	    "Condition": {
+//	      "StringEquals": {"oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:aud": "sts.amazonaws.com"},
+//	      "StringLike":   {"oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub": "system:serviceaccount:kube-system:efs-csi-*"}
+//	    }
+//	  }]
+//	}`))
+//
+// Parsing is strict. Every error is a *ParseError whose Path says where the
+// problem is, such as Statement[0].Condition.StringLike, and whose Reason
+// classifies it: invalid JSON, duplicate member names, unknown elements,
+// Action and NotAction together, a missing Effect, Action or Principal (a
+// trust policy must name who may assume the role), an unknown operator, a
+// date, number, CIDR, base64 value or ARN that does not parse, an empty list,
+// a document over the size limit (ParseOptions.MaxSize, 10,240 bytes of
+// non-whitespace by default). A policy that parses means what it says.
+//
+// # Evaluating
+//
+// Build a Request and a Context with the condition keys, then Evaluate:
+//
+//	d := p.Evaluate(&policy.Request{
+//		Action:    "sts:AssumeRoleWithWebIdentity",
+//		Principal: policy.Principal{Type: "Federated", ID: providerARN},
+//		Resource:  roleARN,
+//		Context: policy.Values{
+//			"oidc.eks.us-east-1.amazonaws.com/id/example:aud": {"sts.amazonaws.com"},
+//			"oidc.eks.us-east-1.amazonaws.com/id/example:sub": {"system:serviceaccount:kube-system:efs-csi-controller"},
+//		},
+//	})
+//	if d.Effect != policy.Allow {
+//		log.Print(d.Reason) // Statement[0]: condition StringLike on "...:sub" did not match
+//	}
+//
+// The Decision carries the Effect (Allow, ExplicitDeny or ImplicitDeny), the
+// index and Sid of the statement it rests on, and a one-line Reason naming the
+// element or condition that failed. Reasons never contain request values.
+//
+// Condition keys are case-insensitive. (*Policy).Keys lists, lower-cased, the
+// keys a policy can ask for (including keys named by policy variables), so a
+// caller builds only those. Evaluate asks the Context for exactly those
+// lower-cased strings; a Context that stores lower-cased keys can answer with
+// one map lookup, and Values also accepts keys in any case.
+//
+// The semantics follow the IAM User Guide: explicit Deny wins, then Allow,
+// else implicit deny; operators and keys are ANDed, values ORed; negated
+// operators hold on a missing key; ...IfExists holds on a missing key;
+// ForAnyValue: fails and ForAllValues: holds on a missing key; Null checks
+// presence. StringLike has '*' (any run, including none) and '?' (one code
+// point) and runs in time linear in the product of pattern and value length,
+// without regexp or backtracking. ArnLike and ArnEquals match each of the six
+// ARN components separately, so '*' never crosses a ':' before the resource
+// part. Under version 2012-10-17, condition values of String* and Arn*
+// operators may hold policy variables: ${key}, ${key, 'default'}, ${*}, ${?}
+// and ${$}; the text a variable stands for is always literal. The doc comment
+// of Evaluate lists the exact rules, including for keys with several values.
+//
+// # Linting
+//
+// Lint reports what a reviewer should see before a trust policy ships: an
+// Allow with no :aud condition, a shared issuer such as GitHub Actions with
+// no :sub condition or a :sub pattern that matches everyone, ForAllValues:
+// in an Allow, Principal "*", NotPrincipal or NotAction in an Allow, and
+// conditions on keys the provider never sends. Each Finding has a Severity;
+// High means the policy lets strangers in.
+package policy
