@@ -1,0 +1,198 @@
+package verifier
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// claimID names a claim the verifier reads. The parser records where each one lies in the
+// payload, so that later steps (the condition context) need no second pass.
+type claimID uint8
+
+const (
+	cIss claimID = iota
+	cSub
+	cAud
+	cExp
+	cNbf
+	cIat
+	cAzp
+	cAmr
+	cTags
+	cSourceIdentity
+	// The GitHub Actions claims AWS accepts as condition keys.
+	cActor
+	cActorID
+	cJobWorkflowRef
+	cRepository
+	cRepositoryID
+	cRepositoryOwnerID
+	cWorkflow
+	cRef
+	cEnvironment
+	cEnterpriseID
+	cRunnerEnvironment
+	claimCount
+)
+
+// Claim names for the AWS session claims.
+const (
+	tagsClaim           = "https://aws.amazon.com/tags"
+	sourceIdentityClaim = "https://aws.amazon.com/source_identity"
+)
+
+var claimNames = [claimCount]string{
+	cIss: "iss", cSub: "sub", cAud: "aud", cExp: "exp", cNbf: "nbf", cIat: "iat", cAzp: "azp",
+	cAmr: "amr", cTags: tagsClaim, cSourceIdentity: sourceIdentityClaim,
+	cActor: "actor", cActorID: "actor_id", cJobWorkflowRef: "job_workflow_ref",
+	cRepository: "repository", cRepositoryID: "repository_id",
+	cRepositoryOwnerID: "repository_owner_id", cWorkflow: "workflow", cRef: "ref",
+	cEnvironment: "environment", cEnterpriseID: "enterprise_id",
+	cRunnerEnvironment: "runner_environment",
+}
+
+// claimIndex returns the claimID of a member name, or claimCount for other names.
+func claimIndex[T string | []byte](name T) claimID {
+	for i := range claimNames {
+		if string(name) == claimNames[i] {
+			return claimID(i)
+		}
+	}
+	return claimCount
+}
+
+// claimSpans locates the known claims in a payload; kind == kindNone marks an absent claim.
+type claimSpans [claimCount]span
+
+// Bounds on NumericDate values: 1 s after the epoch to the end of year 9999.
+const (
+	minNumericDate = 1
+	maxNumericDate = 253402300799
+)
+
+// Subject length bounds, in characters.
+const (
+	minSubject = 1
+	maxSubject = 255
+)
+
+// claims is the parsed payload.
+type claims struct {
+	spans         claimSpans
+	exp, nbf, iat time.Time // zero when absent
+}
+
+// parseClaims reads the decoded payload strictly and checks the types of the registered
+// claims: iss, sub, azp strings; aud a string or an array of strings; amr a string or an array
+// of strings; exp, nbf, iat NumericDates. iss, sub and exp are required.
+func parseClaims(r *objectReader, data []byte) (claims, *Error) {
+	var c claims
+	r.reset(data)
+	if err := r.beginObject(); err != nil {
+		return c, newError(ReasonClaimsMalformed, err)
+	}
+	for {
+		m, more, err := r.nextMember()
+		if err != nil {
+			return c, newError(ReasonClaimsMalformed, err)
+		}
+		if !more {
+			break
+		}
+		var nb [48]byte
+		id := claimIndex(memberName(nb[:0], data, m))
+		if id == claimCount {
+			continue
+		}
+		c.spans[id] = m.span
+		var ok bool
+		switch id {
+		case cIss, cAzp, cSourceIdentity:
+			ok = m.kind == kindString
+		case cSub:
+			ok = m.kind == kindString && subjectLengthOK(data, m.span)
+		case cAud, cAmr:
+			ok = m.kind == kindString || (m.kind == kindArray && stringArray(data, m.span, nil))
+		case cExp:
+			c.exp, ok = numericDate(data, m.span)
+		case cNbf:
+			c.nbf, ok = numericDate(data, m.span)
+		case cIat:
+			c.iat, ok = numericDate(data, m.span)
+		default:
+			ok = true // other claims: any JSON type; the condition context reads strings
+		}
+		if !ok {
+			return c, errorf(ReasonClaimsMalformed, "claim "+claimNames[id]+" has a wrong type or value")
+		}
+	}
+	for _, id := range [...]claimID{cIss, cSub, cExp} {
+		if c.spans[id].kind == kindNone {
+			return c, errorf(ReasonMissingClaim, "claim "+claimNames[id]+" is missing")
+		}
+	}
+	return c, nil
+}
+
+// subjectLengthOK checks that sub has 1..255 characters once unescaped.
+func subjectLengthOK(data []byte, sp span) bool {
+	raw := data[sp.start:sp.end]
+	if sp.esc {
+		raw = unescape(nil, raw)
+	}
+	n := utf8.RuneCount(raw)
+	return n >= minSubject && n <= maxSubject
+}
+
+// numericDate parses a NumericDate: a JSON number of whole seconds, optionally with a fraction,
+// between minNumericDate and maxNumericDate. Strings, booleans, negative numbers, zero and
+// exponent notation are refused; a fraction below a nanosecond is dropped.
+func numericDate(data []byte, sp span) (time.Time, bool) {
+	if sp.kind != kindNumber {
+		return time.Time{}, false
+	}
+	b := data[sp.start:sp.end]
+	var sec int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if i == 12 { // more digits than maxNumericDate has
+			return time.Time{}, false
+		}
+		sec = sec*10 + int64(b[i]-'0')
+	}
+	var nsec int64
+	if i < len(b) && b[i] == '.' {
+		i++
+		scale := int64(100000000)
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			nsec += int64(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	if i != len(b) || sec < minNumericDate || sec > maxNumericDate {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, nsec), true
+}
+
+// checkTimes applies exp, nbf and iat with leeway, and the lifetime bound when maxLifetime > 0.
+func checkTimes(c *claims, now time.Time, leeway, maxLifetime time.Duration) *Error {
+	if !c.exp.After(now.Add(-leeway)) {
+		return errorf(ReasonExpired, "exp is before now minus leeway")
+	}
+	if !c.nbf.IsZero() && c.nbf.After(now.Add(leeway)) {
+		return errorf(ReasonNotYetValid, "nbf is after now plus leeway")
+	}
+	if !c.iat.IsZero() && c.iat.After(now.Add(leeway)) {
+		return errorf(ReasonIssuedInFuture, "iat is after now plus leeway")
+	}
+	if maxLifetime > 0 {
+		if c.iat.IsZero() {
+			return errorf(ReasonMissingClaim, "iat is required when the token lifetime is bounded")
+		}
+		if c.exp.Sub(c.iat) > maxLifetime {
+			return errorf(ReasonLifetime, "exp - iat exceeds the maximum token lifetime")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+// Package verifier decides AWS STS AssumeRoleWithWebIdentity requests: is this web identity
+// token genuine, and may it assume this role? It is the hot path that joins package jwks (the
+// providers' keys) and package policy (the roles' trust policies).
+//
+// # Setting up
+//
+// Register the OpenID Connect providers whose tokens are accepted, and the roles:
+//
+//	trust, err := policy.Parse(trustPolicyJSON)
+//	roles, err := verifier.NewStaticRoles(&verifier.Role{
+//		ARN:         "arn:aws:iam::111122223333:role/app",
+//		TrustPolicy: trust,
+//	})
+//	v, err := verifier.New(verifier.Options{
+//		Providers: []verifier.Provider{{
+//			URL:       "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+//			ARN:       "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+//			ClientIDs: []string{"sts.amazonaws.com"},
+//		}},
+//		Roles: roles,
+//	})
+//	defer v.Close()
+//
+// Without Options.Keys, New starts a jwks.Cache that fetches each provider's keys through its
+// discovery document; pass a jwks.Static (or any KeySource) to pin keys instead.
+//
+// # Deciding
+//
+//	res, err := v.AssumeRoleWithWebIdentity(ctx, &verifier.Request{
+//		RoleARN:          "arn:aws:iam::111122223333:role/app",
+//		RoleSessionName:  "build-42",
+//		WebIdentityToken: token,
+//	})
+//	var verr *verifier.Error
+//	if errors.As(err, &verr) {
+//		// answer verr.Code and verr.Message; log err (it carries the detail)
+//	}
+//
+// Every refusal is an *Error with an STS error Code (InvalidIdentityToken,
+// ExpiredTokenException, IDPRejectedClaim, IDPCommunicationError, AccessDenied,
+// ValidationError) and a Reason; errors.Is(err, verifier.ReasonExpired) tests a reason.
+// Messages never repeat anything from the token. A policy denial also returns the Result, whose
+// Decision names the statement and condition that failed, for the operator's logs.
+//
+// Services that only need authentication call Verify, which checks the token without roles.
+//
+// # What is checked, in order
+//
+//  1. STS parameters: RoleArn, RoleSessionName, DurationSeconds, ProviderId, token length.
+//  2. Shape, before anything that costs: 4 to 20,000 characters, compact JWS only (three
+//     base64url segments), canonical unpadded base64url.
+//  3. Header and payload: strict JSON (duplicate members, invalid UTF-8 and lone surrogates are
+//     refused), alg on the provider's allow-list (never none or HMAC), no crit, b64, zip, cty,
+//     jku, x5u, x5c or jwk; typed registered claims (exp, nbf, iat are positive JSON numbers).
+//  4. The unverified iss only selects a registered provider (exact match); an unknown issuer
+//     is refused without any network access.
+//  5. The key is the provider's key for (iss, kid), of the type, curve and size alg needs;
+//     the signature is checked with Go's crypto: RSA of at least 2048 bits with PKCS #1 v1.5
+//     or PSS (salt length = hash length), ECDSA as fixed-length r||s on alg's curve, Ed25519.
+//  6. Claims: aud contains a client ID; exp, nbf and iat with leeway (5 minutes by default).
+//  7. The role's trust policy, with the condition keys built from the verified claims under
+//     the provider URL without "https://" (":aud", ":sub", ":azp", ":amr", ":oaud", the GitHub
+//     Actions claims), plus sts:RoleSessionName, aws:CurrentTime, aws:SourceIp, session tags
+//     (which need sts:TagSession) and source identity (sts:SetSourceIdentity).
+//
+// Verified tokens are cached (see Options.TokenCacheSize) until their exp, but a cached token
+// is used only while its key is still the provider's current key, and the policy is evaluated
+// on every request.
+package verifier

@@ -1,0 +1,513 @@
+package verifier
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A strict RFC 8259 reader, written for the two small objects of a JWT. It never builds a tree:
+// the caller walks the members of the top-level object, keeps the spans of the values it wants
+// and lets the scanner validate and skip the rest. It refuses everything a lenient decoder lets
+// through and an attacker could use to make two parsers disagree: duplicate member names
+// (compared after unescaping), invalid UTF-8, lone surrogates, control characters, leading
+// zeros, trailing data.
+
+// Limits that keep the work per token bounded.
+const (
+	maxDepth   = 16  // nesting of arrays and objects
+	maxMembers = 256 // members in one object; duplicates are found by pairwise comparison
+)
+
+var (
+	errSyntax    = errors.New("verifier: invalid JSON")
+	errDuplicate = errors.New("verifier: duplicate JSON member")
+	errTooDeep   = errors.New("verifier: JSON nested too deeply")
+	errTooWide   = errors.New("verifier: JSON object has too many members")
+)
+
+// kind is the type of a JSON value.
+type kind uint8
+
+const (
+	kindNone kind = iota
+	kindString
+	kindNumber
+	kindBool
+	kindNull
+	kindArray
+	kindObject
+)
+
+// span is a value (or member name) inside the scanned data: for strings, start and end exclude
+// the quotes; esc reports whether the string contains escapes.
+type span struct {
+	start, end int
+	kind       kind
+	esc        bool
+}
+
+// member is one member of an object: its name and its value.
+type member struct {
+	name span
+	span
+}
+
+// scanner reads one JSON text.
+type scanner struct {
+	data []byte
+	pos  int
+}
+
+// objectReader walks the members of a top-level object. It is large (it remembers every member
+// name, for duplicate detection), so the hot path keeps one in pooled scratch memory.
+type objectReader struct {
+	scanner
+	names [maxMembers]span
+	count int
+}
+
+func (s *objectReader) reset(data []byte) {
+	s.data, s.pos, s.count = data, 0, 0
+}
+
+func (s *scanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// beginObject consumes the opening brace of the top-level object.
+func (s *objectReader) beginObject() error {
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		return errSyntax
+	}
+	s.pos++
+	return nil
+}
+
+// nextMember reads the next member of the top-level object and validates its value. At the end
+// of the object it checks that nothing but whitespace follows and returns more == false.
+func (s *objectReader) nextMember() (m member, more bool, err error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return m, false, errSyntax
+	}
+	if s.count == 0 {
+		if s.data[s.pos] == '}' {
+			return m, false, s.end()
+		}
+	} else {
+		switch s.data[s.pos] {
+		case '}':
+			return m, false, s.end()
+		case ',':
+			s.pos++
+			s.skipSpace()
+		default:
+			return m, false, errSyntax
+		}
+	}
+	if m.name, err = s.memberName(); err != nil {
+		return m, false, err
+	}
+	if err = checkDuplicate(s.data, s.names[:s.count], m.name); err != nil {
+		return m, false, err
+	}
+	if s.count == maxMembers {
+		return m, false, errTooWide
+	}
+	s.names[s.count] = m.name
+	s.count++
+	if m.span, err = s.value(1); err != nil {
+		return m, false, err
+	}
+	return m, true, nil
+}
+
+func (s *objectReader) end() error {
+	s.pos++
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return errSyntax
+	}
+	return nil
+}
+
+// memberName reads `"name" :` and returns the name's span.
+func (s *scanner) memberName() (span, error) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		return span{}, errSyntax
+	}
+	name, err := s.str()
+	if err != nil {
+		return span{}, err
+	}
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+		return span{}, errSyntax
+	}
+	s.pos++
+	s.skipSpace()
+	return name, nil
+}
+
+// value reads and validates one value at the current position.
+func (s *scanner) value(depth int) (span, error) {
+	if s.pos >= len(s.data) {
+		return span{}, errSyntax
+	}
+	switch c := s.data[s.pos]; {
+	case c == '"':
+		return s.str()
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == 't':
+		return s.literal("true", kindBool)
+	case c == 'f':
+		return s.literal("false", kindBool)
+	case c == 'n':
+		return s.literal("null", kindNull)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	}
+	return span{}, errSyntax
+}
+
+func (s *scanner) literal(lit string, k kind) (span, error) {
+	start := s.pos
+	if len(s.data)-s.pos < len(lit) || string(s.data[s.pos:s.pos+len(lit)]) != lit {
+		return span{}, errSyntax
+	}
+	s.pos += len(lit)
+	return span{start: start, end: s.pos, kind: k}, nil
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *scanner) number() (span, error) {
+	start := s.pos
+	d := s.data
+	if s.pos < len(d) && d[s.pos] == '-' {
+		s.pos++
+	}
+	switch {
+	case s.pos < len(d) && d[s.pos] == '0':
+		s.pos++
+	case s.pos < len(d) && d[s.pos] >= '1' && d[s.pos] <= '9':
+		s.digits()
+	default:
+		return span{}, errSyntax
+	}
+	if s.pos < len(d) && d[s.pos] == '.' {
+		s.pos++
+		if s.digits() == 0 {
+			return span{}, errSyntax
+		}
+	}
+	if s.pos < len(d) && (d[s.pos] == 'e' || d[s.pos] == 'E') {
+		s.pos++
+		if s.pos < len(d) && (d[s.pos] == '+' || d[s.pos] == '-') {
+			s.pos++
+		}
+		if s.digits() == 0 {
+			return span{}, errSyntax
+		}
+	}
+	return span{start: start, end: s.pos, kind: kindNumber}, nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
+		s.pos++
+		n++
+	}
+	return n
+}
+
+// str reads a string starting at its opening quote and returns the span of its contents.
+func (s *scanner) str() (span, error) {
+	s.pos++ // opening quote
+	sp := span{start: s.pos, kind: kindString}
+	d := s.data
+	for s.pos < len(d) {
+		c := d[s.pos]
+		switch {
+		case c == '"':
+			sp.end = s.pos
+			s.pos++
+			return sp, nil
+		case c == '\\':
+			sp.esc = true
+			n, err := escapeLen(d[s.pos:])
+			if err != nil {
+				return span{}, err
+			}
+			s.pos += n
+		case c < 0x20:
+			return span{}, errSyntax
+		case c < utf8.RuneSelf:
+			s.pos++
+		default:
+			r, n := utf8.DecodeRune(d[s.pos:])
+			if r == utf8.RuneError && n <= 1 {
+				return span{}, errSyntax
+			}
+			s.pos += n
+		}
+	}
+	return span{}, errSyntax
+}
+
+// escapeLen validates the escape sequence at the start of b (which begins with a backslash) and
+// returns its length. A \u escape of a high surrogate must be followed by one of a low
+// surrogate; lone surrogates are refused.
+func escapeLen(b []byte) (int, error) {
+	if len(b) < 2 {
+		return 0, errSyntax
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, nil
+	case 'u':
+		r, ok := hex4(b[2:])
+		if !ok {
+			return 0, errSyntax
+		}
+		switch {
+		case r >= 0xD800 && r < 0xDC00:
+			if len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+				return 0, errSyntax
+			}
+			r2, ok := hex4(b[8:])
+			if !ok || r2 < 0xDC00 || r2 >= 0xE000 {
+				return 0, errSyntax
+			}
+			return 12, nil
+		case r >= 0xDC00 && r < 0xE000:
+			return 0, errSyntax
+		}
+		return 6, nil
+	}
+	return 0, errSyntax
+}
+
+func hex4[T string | []byte](b T) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for i := range 4 {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// object reads a nested object, checking its member names for duplicates.
+func (s *scanner) object(depth int) (span, error) {
+	if depth > maxDepth {
+		return span{}, errTooDeep
+	}
+	start := s.pos
+	s.pos++
+	var local [16]span
+	names := local[:0]
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.pos++
+		return span{start: start, end: s.pos, kind: kindObject}, nil
+	}
+	for {
+		name, err := s.memberName()
+		if err != nil {
+			return span{}, err
+		}
+		if err := checkDuplicate(s.data, names, name); err != nil {
+			return span{}, err
+		}
+		if len(names) == maxMembers {
+			return span{}, errTooWide
+		}
+		names = append(names, name)
+		if _, err := s.value(depth); err != nil {
+			return span{}, err
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return span{}, errSyntax
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+			s.skipSpace()
+		case '}':
+			s.pos++
+			return span{start: start, end: s.pos, kind: kindObject}, nil
+		default:
+			return span{}, errSyntax
+		}
+	}
+}
+
+// array reads a nested array.
+func (s *scanner) array(depth int) (span, error) {
+	if depth > maxDepth {
+		return span{}, errTooDeep
+	}
+	start := s.pos
+	s.pos++
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.pos++
+		return span{start: start, end: s.pos, kind: kindArray}, nil
+	}
+	for {
+		if _, err := s.value(depth); err != nil {
+			return span{}, err
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return span{}, errSyntax
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+			s.skipSpace()
+		case ']':
+			s.pos++
+			return span{start: start, end: s.pos, kind: kindArray}, nil
+		default:
+			return span{}, errSyntax
+		}
+	}
+}
+
+// checkDuplicate reports errDuplicate if name equals (after unescaping) one of names.
+func checkDuplicate(data []byte, names []span, name span) error {
+	raw := data[name.start:name.end]
+	for _, n := range names {
+		if !n.esc && !name.esc {
+			if bytes.Equal(data[n.start:n.end], raw) {
+				return errDuplicate
+			}
+			continue
+		}
+		var b1, b2 [64]byte
+		if bytes.Equal(unescape(b1[:0], data[n.start:n.end]), unescape(b2[:0], raw)) {
+			return errDuplicate
+		}
+	}
+	return nil
+}
+
+// nameEquals reports whether the member's name, unescaped, is name.
+func (s *objectReader) nameEquals(m member, name string) bool {
+	raw := s.data[m.name.start:m.name.end]
+	if !m.name.esc {
+		return string(raw) == name
+	}
+	var b [64]byte
+	return string(unescape(b[:0], raw)) == name
+}
+
+// unescape appends the unescaped form of a validated string's contents to dst.
+func unescape[T string | []byte](dst []byte, raw T) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, _ := hex4(raw[i+2 : i+6])
+			if r >= 0xD800 && r < 0xDC00 {
+				r2, _ := hex4(raw[i+8 : i+12])
+				dst = utf8.AppendRune(dst, utf16.DecodeRune(r, r2))
+				i += 12
+				continue
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += 6
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, raw[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+// stringValue returns the unescaped string a string span of text denotes, as a substring of
+// text when it has no escapes, so that the common case does not allocate.
+func stringValue(text string, sp span) string {
+	if !sp.esc {
+		return text[sp.start:sp.end]
+	}
+	return string(unescape(nil, text[sp.start:sp.end]))
+}
+
+// stringArray calls f for each element of the array at sp, which must contain only strings.
+// It reports false if an element is not a string.
+func stringArray(data []byte, sp span, f func(span)) bool {
+	s := scanner{data: data[:sp.end], pos: sp.start + 1}
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		return true
+	}
+	for {
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return false
+		}
+		el, err := s.str()
+		if err != nil {
+			return false
+		}
+		if f != nil {
+			f(el)
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return false
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+			s.skipSpace()
+		case ']':
+			return true
+		default:
+			return false
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package verifier
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"reflect"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/webidentity/webidentity/jwks"
+)
+
+// KeySource finds the public keys of registered issuers. jwks.Cache (keys fetched through the
+// issuer's discovery document) and jwks.Static (pinned keys) implement it; tests may use any
+// implementation.
+//
+// Implementations must be safe for concurrent use and should return the same jwk.Key value for
+// an unchanged key, so that the verifier can cache what it derives from the key and can tell
+// that a cached token's key is still current. Keys handed out must not be modified afterwards.
+type KeySource interface {
+	// Key returns the issuer's current key with the given kid.
+	Key(ctx context.Context, issuer, kid string) (jwk.Key, error)
+	// Keys returns all of the issuer's current keys, for tokens without kid.
+	Keys(ctx context.Context, issuer string) ([]jwk.Key, error)
+}
+
+// maxKeysWithoutKid bounds how many fitting keys a token without kid is tried against.
+const maxKeysWithoutKid = 8
+
+// keyInfo is what the verifier derives once from a jwk.Key: the Go public key and the facts
+// needed to decide which algorithms it may verify.
+type keyInfo struct {
+	pub  crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	kty  string
+	crv  string
+	alg  string // the JWK's own alg, "" if absent
+	bits int    // RSA modulus size
+	err  error  // why the key can verify nothing at all, or nil
+}
+
+// keyCache maps jwk.Key values to their derived keyInfo, bounded.
+type keyCache struct {
+	lru *lru.Cache[jwk.Key, *keyInfo]
+}
+
+const keyCacheSize = 1024
+
+func newKeyCache() *keyCache {
+	c, err := lru.New[jwk.Key, *keyInfo](keyCacheSize)
+	if err != nil {
+		panic(err) // only for a non-positive size
+	}
+	return &keyCache{lru: c}
+}
+
+// info returns the derived facts for k, from the cache when k is a pointer (pointers are
+// comparable and stable; other dynamic types could even panic as map keys).
+func (c *keyCache) info(k jwk.Key) *keyInfo {
+	cacheable := reflect.TypeOf(k).Kind() == reflect.Pointer
+	if cacheable {
+		if ki, ok := c.lru.Get(k); ok {
+			return ki
+		}
+	}
+	ki := deriveKey(k)
+	if cacheable {
+		c.lru.Add(k, ki)
+	}
+	return ki
+}
+
+// deriveKey builds keyInfo from a JWK.
+func deriveKey(k jwk.Key) *keyInfo {
+	ki := &keyInfo{kty: string(k.KeyType())}
+	if a := k.Algorithm(); a != nil {
+		ki.alg = a.String()
+	}
+	if u := k.KeyUsage(); u != "" && u != string(jwk.ForSignature) {
+		ki.err = fmt.Errorf("verifier: key use %q is not sig", u)
+		return ki
+	}
+	if ops := k.KeyOps(); len(ops) > 0 {
+		verify := false
+		for _, op := range ops {
+			verify = verify || op == jwk.KeyOpVerify
+		}
+		if !verify {
+			ki.err = errors.New("verifier: key_ops lacks verify")
+			return ki
+		}
+	}
+	var raw any
+	if err := k.Raw(&raw); err != nil {
+		ki.err = fmt.Errorf("verifier: unusable key: %w", err)
+		return ki
+	}
+	switch pub := raw.(type) {
+	case *rsa.PublicKey:
+		ki.pub, ki.bits = pub, pub.N.BitLen()
+		if ki.bits < minRSABits || ki.bits > maxRSABits {
+			ki.err = fmt.Errorf("verifier: RSA key of %d bits; %d to %d required", ki.bits, minRSABits, maxRSABits)
+		}
+	case *ecdsa.PublicKey:
+		ki.pub, ki.crv = pub, pub.Curve.Params().Name
+	case ed25519.PublicKey:
+		ki.pub, ki.crv = pub, "Ed25519"
+	default:
+		ki.err = fmt.Errorf("verifier: key of type %T is not a public signature key", raw)
+	}
+	return ki
+}
+
+// fits checks that the key may verify alg: the key type and curve are alg's and the key's own
+// alg, if set, is alg.
+func (ki *keyInfo) fits(alg *algorithm) error {
+	if ki.err != nil {
+		return ki.err
+	}
+	if ki.kty != alg.kty {
+		return fmt.Errorf("verifier: %s key cannot verify %s", ki.kty, alg.name)
+	}
+	if alg.crv != "" && ki.crv != alg.crv {
+		return fmt.Errorf("verifier: curve %s cannot verify %s", ki.crv, alg.name)
+	}
+	if ki.alg != "" && ki.alg != alg.name {
+		return fmt.Errorf("verifier: key for %s cannot verify %s", ki.alg, alg.name)
+	}
+	return nil
+}
+
+// keySourceError classifies an error from a KeySource.
+func keySourceError(err error) *Error {
+	switch {
+	case isUnknownKey(err):
+		return newError(ReasonUnknownKey, err)
+	case isUnknownIssuer(err):
+		return newError(ReasonUnknownIssuer, err)
+	}
+	return newError(ReasonKeysUnavailable, err)
+}
+
+func isUnknownKey(err error) bool    { return errors.Is(err, jwks.ErrUnknownKey) }
+func isUnknownIssuer(err error) bool { return errors.Is(err, jwks.ErrUnknownIssuer) }

@@ -1,0 +1,112 @@
+package verifier
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Request is an AssumeRoleWithWebIdentity call.
+type Request struct {
+	// RoleARN is the role to assume (20..2048 characters, an ARN).
+	RoleARN string
+	// RoleSessionName names the session (2..64 characters of [\w+=,.@-]).
+	RoleSessionName string
+	// WebIdentityToken is the compact JWT (4..20000 characters).
+	WebIdentityToken string
+	// ProviderID must be empty: STS uses it only for OAuth 2.0 providers, never for OpenID
+	// Connect tokens.
+	ProviderID string
+	// SourceIP, if set, is the caller's IP address, offered to policies as aws:SourceIp.
+	SourceIP string
+	// DurationSeconds is the requested session length: 0 for the default (one hour, or the
+	// role's maximum if that is shorter), else 900..43200 and at most the role's maximum.
+	DurationSeconds int
+}
+
+// STS limits on request parameters.
+const (
+	minRoleARNLen      = 20
+	maxRoleARNLen      = 2048
+	minSessionName     = 2
+	maxSessionName     = 64
+	minDurationSeconds = 900
+	maxDurationSeconds = 43200
+	defaultDuration    = time.Hour
+)
+
+// checkRequest applies STS's parameter constraints that do not depend on the role or token.
+func checkRequest(req *Request) *Error {
+	if req.ProviderID != "" {
+		return newError(ReasonProviderID, nil)
+	}
+	if !validARN(req.RoleARN) {
+		return newError(ReasonRoleARN, nil)
+	}
+	if !validName(req.RoleSessionName, minSessionName, maxSessionName) {
+		return newError(ReasonSessionName, nil)
+	}
+	if d := req.DurationSeconds; d != 0 && (d < minDurationSeconds || d > maxDurationSeconds) {
+		return newError(ReasonDuration, nil)
+	}
+	if req.SourceIP != "" {
+		if _, err := netip.ParseAddr(req.SourceIP); err != nil {
+			return newError(ReasonSourceIP, err)
+		}
+	}
+	if len(req.WebIdentityToken) < minTokenLen || len(req.WebIdentityToken) > maxTokenLen {
+		return newError(ReasonTokenSize, nil)
+	}
+	return nil
+}
+
+// validARN checks length and the shape arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE with a
+// non-empty partition, service and resource, in valid UTF-8 without control characters other
+// than tab, LF and CR (the STS character class).
+func validARN(arn string) bool {
+	if len(arn) < minRoleARNLen || len(arn) > maxRoleARNLen || !strings.HasPrefix(arn, "arn:") {
+		return false
+	}
+	if !utf8.ValidString(arn) {
+		return false
+	}
+	for _, r := range arn {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7F {
+			return false
+		}
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[1] != "" && parts[2] != "" && parts[5] != ""
+}
+
+// validName checks n characters of [\w+=,.@-] with minLen <= n <= maxLen.
+func validName(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_', c == '+', c == '=', c == ',', c == '.', c == '@', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// grantDuration decides the session length: the request's, or the default, bounded by the
+// role's maximum (ok false if the request asks for more than the maximum).
+func grantDuration(req *Request, role *Role) (time.Duration, bool) {
+	maxd := role.MaxSessionDuration
+	if maxd <= 0 {
+		maxd = defaultMaxSession
+	}
+	if req.DurationSeconds == 0 {
+		return min(defaultDuration, maxd), true
+	}
+	d := time.Duration(req.DurationSeconds) * time.Second
+	return d, d <= maxd
+}

@@ -1,0 +1,156 @@
+package verifier
+
+import (
+	"encoding/base64"
+	"sync"
+	"time"
+)
+
+// STS's limits on WebIdentityToken.
+const (
+	minTokenLen = 4
+	maxTokenLen = 20000
+)
+
+// Token is a verified web identity token: its signature held under a key of a registered
+// provider and its registered claims passed every check. Callers may construct one (for tests
+// of their own code); Verify fills every field. Treat the slices as read-only: a Token may be
+// shared with the verified-token cache.
+type Token struct {
+	// Issuer is the iss claim, identical to the provider's URL.
+	Issuer string
+	// Subject is the sub claim (1..255 characters).
+	Subject string
+	// Audience holds the aud claim's values (one for a string aud).
+	Audience []string
+	// AuthorizedParty is the azp claim, or "".
+	AuthorizedParty string
+	// ExpiresAt, NotBefore and IssuedAt are exp, nbf and iat; NotBefore and IssuedAt are zero
+	// when the token lacks them.
+	ExpiresAt, NotBefore, IssuedAt time.Time
+	// Algorithm is the JOSE alg the signature was verified with; KeyID is the kid header ("" if
+	// the token has none).
+	Algorithm, KeyID string
+	// Claims is the verified JSON payload, for claims this type does not name (see Claim).
+	Claims string
+
+	// spans locates known claims inside Claims; filled by the parser.
+	spans claimSpans
+}
+
+// Claim returns the raw JSON text of the top-level claim name (e.g. `"repo:o/r:ref:x"` with its
+// quotes, or `["a","b"]`) and whether the token has it. It reads Claims, which Verify has
+// already checked to be a strict JSON object.
+func (t *Token) Claim(name string) (raw string, ok bool) {
+	s := new(objectReader)
+	s.reset([]byte(t.Claims))
+	if err := s.beginObject(); err != nil {
+		return "", false
+	}
+	for {
+		mem, more, err := s.nextMember()
+		if err != nil || !more {
+			return "", false
+		}
+		if s.nameEquals(mem, name) {
+			return t.Claims[mem.start:mem.end], true
+		}
+	}
+}
+
+// compact locates the parts of a compact JWS inside the token string.
+type compact struct {
+	token      string
+	dot1, dot2 int
+}
+
+func (c *compact) header() string       { return c.token[:c.dot1] }
+func (c *compact) payload() string      { return c.token[c.dot1+1 : c.dot2] }
+func (c *compact) signature() string    { return c.token[c.dot2+1:] }
+
+// b64url marks the bytes of the base64url alphabet.
+var b64url = func() (t [256]bool) {
+	for _, r := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[r] = true
+	}
+	return t
+}()
+
+// splitCompact checks size and shape without allocating: 4..20000 bytes, exactly three
+// non-empty segments of the base64url alphabet, each of a length unpadded base64url can have.
+func splitCompact(token string) (compact, *Error) {
+	c := compact{token: token, dot1: -1, dot2: -1}
+	if len(token) < minTokenLen || len(token) > maxTokenLen {
+		return c, newError(ReasonTokenSize, nil)
+	}
+	for i := 0; i < len(token); i++ {
+		b := token[i]
+		if b64url[b] {
+			continue
+		}
+		if b != '.' {
+			return c, errorf(ReasonTokenFormat, "token has a byte outside the base64url alphabet")
+		}
+		switch {
+		case c.dot1 < 0:
+			c.dot1 = i
+		case c.dot2 < 0:
+			c.dot2 = i
+		default:
+			return c, errorf(ReasonTokenFormat, "token has more than two dots")
+		}
+	}
+	if c.dot2 < 0 {
+		return c, errorf(ReasonTokenFormat, "token has fewer than two dots")
+	}
+	for _, seg := range [...]string{c.header(), c.payload(), c.signature()} {
+		if len(seg) == 0 {
+			return c, errorf(ReasonTokenFormat, "token has an empty segment")
+		}
+		if len(seg)%4 == 1 {
+			return c, errorf(ReasonTokenEncoding, "segment length impossible for base64url")
+		}
+	}
+	return c, nil
+}
+
+// b64 decodes unpadded base64url and rejects nonzero trailing bits. splitCompact has already
+// refused every byte outside the alphabet, so the decoder's habit of skipping CR and LF never
+// applies.
+var b64 = base64.RawURLEncoding.Strict()
+
+// scratch is per-call working memory: a copy of the signing input (the hash functions take
+// bytes), and the decoded header and signature. Pooled so that the hot path does not allocate
+// memory in proportion to the token.
+type scratch struct {
+	buf    []byte
+	reader objectReader
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 4096)} }}
+
+// decodedLen is the number of bytes n base64url characters decode to.
+func decodedLen(n int) int { return n * 6 / 8 }
+
+// decodeInto appends the decoding of seg to dst, returning the extended slice and the decoded
+// part.
+func decodeInto(dst []byte, seg []byte) ([]byte, []byte, error) {
+	start := len(dst)
+	n := decodedLen(len(seg))
+	dst = grow(dst, n)
+	m, err := b64.Decode(dst[start:start+n], seg)
+	if err != nil {
+		return dst[:start], nil, err
+	}
+	return dst[:start+m], dst[start : start+m], nil
+}
+
+// grow extends len(b) by n, reallocating only when the capacity does not suffice.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), 2*cap(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}

@@ -1,0 +1,488 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/webidentity/webidentity/jwks"
+	"github.com/webidentity/webidentity/policy"
+)
+
+// Verifier verifies web identity tokens and decides AssumeRoleWithWebIdentity requests. It is
+// safe for concurrent use. Build it with New; Close it to stop the default key cache.
+type Verifier struct {
+	providers   map[string]*provider // by URL
+	roles       RoleSource
+	keys        KeySource
+	ownCache    *jwks.Cache // the default key cache, closed by Close
+	leeway      time.Duration
+	maxLifetime time.Duration
+	now         func() time.Time
+	keyInfo     *keyCache
+	tokens      *tokenCache // nil when disabled
+}
+
+// New validates opts and returns a Verifier. It fails closed: no providers, a provider
+// without client IDs or with a bad URL, ARN or algorithm, duplicate providers and negative
+// durations are errors.
+func New(opts Options) (*Verifier, error) {
+	if len(opts.Providers) == 0 {
+		return nil, errors.New("verifier: no providers")
+	}
+	if opts.MaxTokenLifetime < 0 {
+		return nil, errors.New("verifier: negative MaxTokenLifetime")
+	}
+	v := &Verifier{
+		providers:   make(map[string]*provider, len(opts.Providers)),
+		roles:       opts.Roles,
+		keys:        opts.Keys,
+		leeway:      opts.Leeway,
+		maxLifetime: opts.MaxTokenLifetime,
+		now:         opts.Now,
+		keyInfo:     newKeyCache(),
+	}
+	for _, p := range opts.Providers {
+		pp, err := newProvider(p)
+		if err != nil {
+			return nil, err
+		}
+		if v.providers[p.URL] != nil {
+			return nil, fmt.Errorf("verifier: provider %q registered twice", p.URL)
+		}
+		v.providers[p.URL] = pp
+	}
+	switch {
+	case v.leeway == 0:
+		v.leeway = DefaultLeeway
+	case v.leeway < 0:
+		v.leeway = 0
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	switch {
+	case opts.TokenCacheSize == 0:
+		v.tokens = newTokenCache(DefaultTokenCacheSize)
+	case opts.TokenCacheSize > 0:
+		v.tokens = newTokenCache(opts.TokenCacheSize)
+	}
+	if v.keys == nil {
+		jo := opts.JWKS
+		jo.Issuers = append([]jwks.IssuerConfig(nil), jo.Issuers...)
+		for _, p := range opts.Providers {
+			jo.Issuers = append(jo.Issuers, jwks.IssuerConfig{Issuer: p.URL, Thumbprints: p.Thumbprints})
+		}
+		if jo.Now == nil {
+			jo.Now = opts.Now
+		}
+		c, err := jwks.New(jo)
+		if err != nil {
+			return nil, fmt.Errorf("verifier: key cache: %w", err)
+		}
+		v.keys, v.ownCache = c, c
+	}
+	return v, nil
+}
+
+// Close stops the default key cache, if New started one. Verification after Close fails for
+// keys that are not already cached.
+func (v *Verifier) Close() error {
+	if v.ownCache != nil {
+		return v.ownCache.Close()
+	}
+	return nil
+}
+
+// verified is a token that passed every check, with what the decision needs.
+type verified struct {
+	tok    Token
+	prov   *provider
+	key    jwk.Key
+	audBuf [2]string // backing for tok.Audience when it has one or two values
+}
+
+// Verify checks a token's shape, header, signature and registered claims against the
+// registered providers and returns it. It does not look at roles or policies. Errors are
+// *Error. It is safe for concurrent use.
+//
+// Not checked: jti replay, and any claim this package does not name (read them with
+// Token.Claim).
+func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
+	vt := new(verified)
+	if err := v.verify(ctx, token, v.now(), vt); err != nil {
+		return nil, err
+	}
+	return &vt.tok, nil
+}
+
+// verify fills out from token, using the verified-token cache when it can.
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out *verified) *Error {
+	c, e := splitCompact(token)
+	if e != nil {
+		return e
+	}
+	var h uint64
+	if v.tokens != nil {
+		var hit *cacheEntry
+		hit, h = v.tokens.lookup(token)
+		if hit != nil && v.current(ctx, hit) {
+			*out = hit.v
+			if len(out.tok.Audience) <= len(out.audBuf) {
+				out.tok.Audience = out.audBuf[:len(out.tok.Audience)]
+			}
+			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
+			if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
+				v.tokens.lru.Remove(h)
+				return e
+			}
+			return nil
+		}
+	}
+	if e := v.verifyFull(ctx, &c, now, out); e != nil {
+		return e
+	}
+	if v.tokens != nil && reflect.TypeOf(out.key).Kind() == reflect.Pointer {
+		v.tokens.store(h, token, out)
+	}
+	return nil
+}
+
+// verifyFull runs every check on a token that splitCompact accepted.
+func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, out *verified) *Error {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+
+	// One copy of the token into scratch memory, then the decoded parts after it.
+	tok := c.token
+	need := len(tok) + decodedLen(c.dot1) + decodedLen(c.dot2-c.dot1-1) + decodedLen(len(tok)-c.dot2-1)
+	buf := grow(sc.buf[:0], need)[:0]
+	buf = append(buf, tok...)
+	raw := buf
+	input := raw[:c.dot2]
+	buf, hdr, err := decodeInto(buf, raw[:c.dot1])
+	if err != nil {
+		return newError(ReasonTokenEncoding, err)
+	}
+	buf, pay, err := decodeInto(buf, raw[c.dot1+1:c.dot2])
+	if err != nil {
+		return newError(ReasonTokenEncoding, err)
+	}
+	buf, sig, err := decodeInto(buf, raw[c.dot2+1:])
+	if err != nil {
+		return newError(ReasonTokenEncoding, err)
+	}
+	sc.buf = buf
+
+	r := &sc.reader
+	hd, e := parseHeader(r, hdr)
+	if e != nil {
+		return e
+	}
+	cl, e := parseClaims(r, pay)
+	if e != nil {
+		return e
+	}
+
+	// Route by the unverified iss: only a registered provider's own keys may verify.
+	issSpan := cl.spans[cIss]
+	var p *provider
+	if issSpan.esc {
+		p = v.providers[string(unescape(nil, pay[issSpan.start:issSpan.end]))]
+	} else {
+		p = v.providers[string(pay[issSpan.start:issSpan.end])]
+	}
+	if p == nil {
+		return errorf(ReasonUnknownIssuer, "iss is not a registered provider")
+	}
+	if !p.algs[hd.alg] {
+		return errorf(ReasonAlgorithm, "alg is not allowed for the provider")
+	}
+	alg := algorithms[hd.alg]
+	if hd.typ.kind != kindNone {
+		typ := hdr[hd.typ.start:hd.typ.end]
+		if hd.typ.esc {
+			typ = unescape(nil, typ)
+		}
+		if !p.typeAllowed(typ) {
+			return errorf(ReasonType, "typ is not allowed for the provider")
+		}
+	}
+
+	var kid string
+	if hd.kid.kind != kindNone {
+		if hd.kid.esc {
+			kid = string(unescape(nil, hdr[hd.kid.start:hd.kid.end]))
+		} else {
+			kid = string(hdr[hd.kid.start:hd.kid.end])
+		}
+	}
+	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig)
+	if e != nil {
+		return e
+	}
+
+	if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
+		return e
+	}
+
+	// The token is genuine: keep the payload as a string and point the claims into it.
+	payload := string(pay)
+	t := &out.tok
+	*t = Token{
+		Issuer:    p.URL,
+		Subject:   stringValue(payload, cl.spans[cSub]),
+		ExpiresAt: cl.exp,
+		NotBefore: cl.nbf,
+		IssuedAt:  cl.iat,
+		Algorithm: alg.name,
+		KeyID:     kid,
+		Claims:    payload,
+		spans:     cl.spans,
+	}
+	if sp := cl.spans[cAzp]; sp.kind == kindString {
+		t.AuthorizedParty = stringValue(payload, sp)
+	}
+	if e := out.setAudience(p); e != nil {
+		return e
+	}
+	out.prov, out.key = p, key
+	return nil
+}
+
+// verifySignature finds the key and checks the signature. A token with kid uses exactly the
+// provider's key with that kid; one without tries the provider's keys that fit alg, at most
+// maxKeysWithoutKid of them.
+func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte) (jwk.Key, *Error) {
+	if hasKid {
+		key, err := v.keys.Key(ctx, iss, kid)
+		if err != nil {
+			return nil, keySourceError(err)
+		}
+		ki := v.keyInfo.info(key)
+		if err := ki.fits(alg); err != nil {
+			return nil, newError(ReasonKeyMismatch, err)
+		}
+		if err := verifySignature(alg, ki.pub, input, sig); err != nil {
+			return nil, newError(ReasonBadSignature, err)
+		}
+		return key, nil
+	}
+	keys, err := v.keys.Keys(ctx, iss)
+	if err != nil {
+		return nil, keySourceError(err)
+	}
+	tried := 0
+	for _, key := range keys {
+		ki := v.keyInfo.info(key)
+		if ki.fits(alg) != nil {
+			continue
+		}
+		if verifySignature(alg, ki.pub, input, sig) == nil {
+			return key, nil
+		}
+		if tried++; tried == maxKeysWithoutKid {
+			break
+		}
+	}
+	if tried == 0 {
+		return nil, errorf(ReasonUnknownKey, "no key of the provider fits alg")
+	}
+	return nil, errorf(ReasonBadSignature, "no key of the provider verifies the token")
+}
+
+// setAudience fills tok.Audience and checks that one value is a client ID of the provider
+// (for accounts.google.com, azp may be the client ID instead).
+func (out *verified) setAudience(p *provider) *Error {
+	t := &out.tok
+	sp := t.spans[cAud]
+	match := false
+	switch sp.kind {
+	case kindNone:
+		return errorf(ReasonMissingClaim, "claim aud is missing")
+	case kindString:
+		a := stringValue(t.Claims, sp)
+		out.audBuf[0] = a
+		t.Audience = out.audBuf[:1]
+		_, match = p.clientIDs[a]
+	case kindArray:
+		t.Audience = out.audBuf[:0]
+		stringArray([]byte(t.Claims), sp, func(el span) {
+			a := stringValue(t.Claims, el)
+			t.Audience = append(t.Audience, a)
+			if _, ok := p.clientIDs[a]; ok {
+				match = true
+			}
+		})
+	}
+	if !match && p.kind == kindGoogle && t.AuthorizedParty != "" {
+		_, match = p.clientIDs[t.AuthorizedParty]
+	}
+	if !match {
+		return errorf(ReasonAudience, "no aud value is a client ID of the provider")
+	}
+	return nil
+}
+
+// Result is the outcome of AssumeRoleWithWebIdentity. Callers may construct one.
+type Result struct {
+	// Provider is the provider's URL (the token's iss); ProviderPrincipal is how the trust
+	// policy named it (its ARN, or the domain of a well-known issuer).
+	Provider, ProviderPrincipal string
+	// RoleARN and RoleSessionName are the request's.
+	RoleARN, RoleSessionName string
+	// Subject is the token's sub.
+	Subject string
+	// Audience is the client ID the token was accepted for.
+	Audience string
+	// Token is the verified token. Its slices are shared; do not modify them.
+	Token Token
+	// SessionTags and TransitiveTagKeys come from the https://aws.amazon.com/tags claim.
+	SessionTags       []Tag
+	TransitiveTagKeys []string
+	// SourceIdentity comes from the https://aws.amazon.com/source_identity claim.
+	SourceIdentity string
+	// Duration is the granted session length.
+	Duration time.Duration
+	// Decision is the trust policy's decision for sts:AssumeRoleWithWebIdentity (or, when the
+	// request is refused for tags or source identity, for sts:TagSession or
+	// sts:SetSourceIdentity): which statement decided and why.
+	Decision policy.Decision
+}
+
+// PolicyDenial is the detail error wrapped in an AccessDenied *Error when the trust policy
+// refuses an action. Its text names the statement and condition, never request values, so it
+// is safe to log.
+type PolicyDenial struct {
+	Action   string
+	Decision policy.Decision
+}
+
+func (d *PolicyDenial) Error() string {
+	return "verifier: trust policy: " + d.Action + ": " + d.Decision.Effect.String() + ": " + d.Decision.Reason
+}
+
+// The policy actions AssumeRoleWithWebIdentity needs.
+const (
+	ActionAssumeRoleWithWebIdentity = "sts:AssumeRoleWithWebIdentity"
+	ActionTagSession                = "sts:TagSession"
+	ActionSetSourceIdentity         = "sts:SetSourceIdentity"
+)
+
+// evaluation is everything one AssumeRoleWithWebIdentity call needs, allocated at once.
+type evaluation struct {
+	res  Result
+	vt   verified
+	cc   condContext
+	preq policy.Request
+}
+
+// AssumeRoleWithWebIdentity decides an STS AssumeRoleWithWebIdentity request: request
+// parameters, then the token (as Verify), then the role's trust policy for
+// sts:AssumeRoleWithWebIdentity with the provider as Federated principal, plus sts:TagSession
+// when the token carries session tags and sts:SetSourceIdentity when it carries a source
+// identity, and finally DurationSeconds against the role's maximum. Errors are *Error. When the
+// trust policy refuses, the Result is returned too, so that its Decision can be logged; never
+// show it to the caller. It is safe for concurrent use.
+func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) (*Result, error) {
+	if req == nil {
+		return nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
+	}
+	if e := checkRequest(req); e != nil {
+		return nil, e
+	}
+	now := v.now()
+	ev := new(evaluation)
+	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.vt); e != nil {
+		return nil, e
+	}
+	if v.roles == nil {
+		return nil, errorf(ReasonUnknownRole, "no role source")
+	}
+	role, err := v.roles.Role(ctx, req.RoleARN)
+	if err != nil || role == nil {
+		if err == nil {
+			err = ErrRoleNotFound
+		}
+		return nil, newError(ReasonUnknownRole, err)
+	}
+	tok, p := &ev.vt.tok, ev.vt.prov
+	res := &ev.res
+	res.Provider, res.ProviderPrincipal = p.URL, p.principal
+	res.RoleARN, res.RoleSessionName = req.RoleARN, req.RoleSessionName
+	res.Subject = tok.Subject
+	res.Audience = matchedAudience(tok, p)
+	res.Token = *tok
+
+	cc := &ev.cc
+	cc.tok, cc.prov, cc.req, cc.now = &res.Token, p, req, now
+	if sp := tok.spans[cTags]; sp.kind != kindNone {
+		st, e := parseSessionTags(tok.Claims, sp)
+		if e != nil {
+			return nil, e
+		}
+		cc.tags = st
+		res.SessionTags, res.TransitiveTagKeys = st.tags, st.transitive
+	}
+	if sp := tok.spans[cSourceIdentity]; sp.kind != kindNone {
+		si, e := parseSourceIdentity(tok.Claims, sp)
+		if e != nil {
+			return nil, e
+		}
+		cc.sourceIdentity, res.SourceIdentity = si, si
+	}
+
+	if role.TrustPolicy == nil {
+		return nil, errorf(ReasonDenied, "role has no trust policy")
+	}
+	ev.preq = policy.Request{
+		Action:    ActionAssumeRoleWithWebIdentity,
+		Principal: policy.Principal{Type: "Federated", ID: p.principal},
+		Resource:  req.RoleARN,
+		Context:   cc,
+	}
+	if e := v.decide(role, ev, ActionAssumeRoleWithWebIdentity, ReasonDenied); e != nil {
+		return res, e
+	}
+	allowed := res.Decision
+	if cc.tags != nil {
+		if e := v.decide(role, ev, ActionTagSession, ReasonTagSessionDenied); e != nil {
+			return res, e
+		}
+	}
+	if cc.sourceIdentity != "" {
+		if e := v.decide(role, ev, ActionSetSourceIdentity, ReasonSourceIdentityDenied); e != nil {
+			return res, e
+		}
+	}
+	res.Decision = allowed
+	d, ok := grantDuration(req, role)
+	if !ok {
+		return nil, errorf(ReasonDuration, "DurationSeconds exceeds the role's maximum session duration")
+	}
+	res.Duration = d
+	return res, nil
+}
+
+// decide evaluates the trust policy for action and records the decision.
+func (v *Verifier) decide(role *Role, ev *evaluation, action string, denied Reason) *Error {
+	ev.preq.Action = action
+	ev.res.Decision = role.TrustPolicy.Evaluate(&ev.preq)
+	if ev.res.Decision.Effect != policy.Allow {
+		return newError(denied, &PolicyDenial{Action: action, Decision: ev.res.Decision})
+	}
+	return nil
+}
+
+// matchedAudience returns the client ID the token was accepted for.
+func matchedAudience(t *Token, p *provider) string {
+	for _, a := range t.Audience {
+		if _, ok := p.clientIDs[a]; ok {
+			return a
+		}
+	}
+	return t.AuthorizedParty // accounts.google.com: accepted for azp
+}
