@@ -64,9 +64,9 @@ type compact struct {
 	dot1, dot2 int
 }
 
-func (c *compact) header() string       { return c.token[:c.dot1] }
-func (c *compact) payload() string      { return c.token[c.dot1+1 : c.dot2] }
-func (c *compact) signature() string    { return c.token[c.dot2+1:] }
+func (c *compact) header() string    { return c.token[:c.dot1] }
+func (c *compact) payload() string   { return c.token[c.dot1+1 : c.dot2] }
+func (c *compact) signature() string { return c.token[c.dot2+1:] }
 
 // b64url marks the bytes of the base64url alphabet.
 var b64url = func() (t [256]bool) {
