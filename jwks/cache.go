@@ -313,6 +313,12 @@ func (c *Cache) beginWork() bool {
 	return true
 }
 
+func (c *Cache) isClosed() bool {
+	c.life.RLock()
+	defer c.life.RUnlock()
+	return c.closed
+}
+
 // Close stops all background work: running fetches are cancelled and waited
 // for, idle connections of the cache's own transports are closed, and no
 // goroutine started by the cache outlives it. Keys already cached may still

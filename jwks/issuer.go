@@ -150,6 +150,9 @@ func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
 		}
 		return snap, nil
 	}
+	if st.c.isClosed() {
+		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: ErrClosed}
+	}
 	st.mu.Lock()
 	f := st.fl
 	if f == nil {
@@ -231,6 +234,10 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 		}
 	}
 	f := st.fl
+	if f == nil && st.c.isClosed() {
+		st.mu.Unlock()
+		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: ErrClosed}
+	}
 	if f == nil {
 		if next := st.nextTry.Load(); now.UnixNano() < next {
 			report := !st.rlReported
