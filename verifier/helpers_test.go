@@ -47,7 +47,7 @@ func (f *fakeKeys) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
 	return f.keys(ctx, issuer)
 }
 
-// mapKeys serves keys by kid for testIssuer, with jwks's sentinel errors.
+// mapKeys serves keys by kid for every issuer, with jwks's sentinel errors.
 func mapKeys(keys ...*testKey) *fakeKeys {
 	byKid := map[string]jwk.Key{}
 	var all []jwk.Key
@@ -56,19 +56,13 @@ func mapKeys(keys ...*testKey) *fakeKeys {
 		all = append(all, k.jwk)
 	}
 	return &fakeKeys{
-		key: func(_ context.Context, issuer, kid string) (jwk.Key, error) {
-			if issuer != testIssuer {
-				return nil, jwks.ErrUnknownIssuer
-			}
+		key: func(_ context.Context, _, kid string) (jwk.Key, error) {
 			if k, ok := byKid[kid]; ok {
 				return k, nil
 			}
 			return nil, jwks.ErrUnknownKey
 		},
-		keys: func(_ context.Context, issuer string) ([]jwk.Key, error) {
-			if issuer != testIssuer {
-				return nil, jwks.ErrUnknownIssuer
-			}
+		keys: func(context.Context, string) ([]jwk.Key, error) {
 			return all, nil
 		},
 	}
@@ -83,7 +77,7 @@ type testKey struct {
 }
 
 var (
-	keyMu    sync.Mutex
+	keyMu         sync.Mutex
 	generatedKeys = map[string]crypto.Signer{}
 )
 

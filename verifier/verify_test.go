@@ -5,8 +5,8 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -238,13 +238,19 @@ func TestVerifyRejects(t *testing.T) {
 		{"HS512", func(*testing.T) string { return hs256(`{"alg":"HS512","kid":"rs"}`, claims, pubPEM) }, ReasonAlgorithm, CodeInvalidIdentityToken},
 		{"crit", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","crit":["exp"]}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
 		{"crit with escaped name", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","\u0063rit":["b64"]}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
-		{"b64 false", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","b64":false,"crit":["b64"]}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
+		{"b64 false", func(t *testing.T) string {
+			return rawHeader(t, `{"alg":"RS256","kid":"rs","b64":false,"crit":["b64"]}`)
+		}, ReasonHeaderForbidden, CodeInvalidIdentityToken},
 		{"embedded jwk", func(t *testing.T) string {
 			j := mustJSON(t, ks.rs.jwk)
 			return rawHeader(t, `{"alg":"RS256","jwk":`+j+`}`)
 		}, ReasonHeaderForbidden, CodeInvalidIdentityToken},
-		{"jku", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","jku":"https://evil.example/keys"}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
-		{"x5u", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","x5u":"https://evil.example/cert"}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
+		{"jku", func(t *testing.T) string {
+			return rawHeader(t, `{"alg":"RS256","kid":"rs","jku":"https://evil.example/keys"}`)
+		}, ReasonHeaderForbidden, CodeInvalidIdentityToken},
+		{"x5u", func(t *testing.T) string {
+			return rawHeader(t, `{"alg":"RS256","kid":"rs","x5u":"https://evil.example/cert"}`)
+		}, ReasonHeaderForbidden, CodeInvalidIdentityToken},
 		{"x5c", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","x5c":["MIIB"]}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
 		{"zip", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","zip":"DEF"}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
 		{"nested cty JWT", func(t *testing.T) string { return rawHeader(t, `{"alg":"RS256","kid":"rs","cty":"JWT"}`) }, ReasonHeaderForbidden, CodeInvalidIdentityToken},
