@@ -133,13 +133,15 @@ func cacheControlTTL(values []string) (time.Duration, bool) {
 			case "no-store", "no-cache":
 				return 0, true
 			case "max-age":
+				const year = int64(365 * 24 * time.Hour / time.Second)
 				secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
-				if err != nil || secs < 0 {
+				switch {
+				case errors.Is(err, strconv.ErrRange) && secs > 0:
+					secs = year // RFC 9111 1.2.2: overflow means "very large"
+				case err != nil || secs < 0:
 					return 0, true
 				}
-				if secs > int64(365*24*time.Hour/time.Second) {
-					secs = int64(365 * 24 * time.Hour / time.Second)
-				}
+				secs = min(secs, year)
 				ttl, found = time.Duration(secs)*time.Second, true
 			}
 		}
