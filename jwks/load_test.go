@@ -89,4 +89,3 @@ func TestRandomKidFloodCostsAtMostOneFetch(t *testing.T) {
 	_, err = e.cache.Key(bg, iss, kid)
 	assert.NoError(t, err)
 }
-
