@@ -107,7 +107,7 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 		c.spans[id] = m.span
 		var ok bool
 		switch id {
-		case cIss, cAzp, cSourceIdentity:
+		case cIss, cAzp:
 			ok = m.kind == kindString
 		case cSub:
 			ok = m.kind == kindString && subjectLengthOK(data, m.span)
