@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"strings"
+	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -17,6 +18,7 @@ import (
 type tokenCache struct {
 	seed maphash.Seed
 	lru  *lru.Cache[uint64, *cacheEntry]
+	hits atomic.Uint64 // hits used, for tests and debugging
 }
 
 type cacheEntry struct {

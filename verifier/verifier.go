@@ -139,6 +139,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 				v.tokens.lru.Remove(h)
 				return e
 			}
+			v.tokens.hits.Add(1)
 			return nil
 		}
 	}
