@@ -1,0 +1,138 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type wantFinding struct {
+	rule string
+	sev  Severity
+	path string
+}
+
+func TestLint(t *testing.T) {
+	const (
+		eks    = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+		gh     = "token.actions.githubusercontent.com"
+		gp     = "arn:aws:iam::111122223333:oidc-provider/" + gh
+		ep     = "arn:aws:iam::111122223333:oidc-provider/" + eks
+		custom = "issuer.example.com/tenant"
+		cp     = "arn:aws:iam::111122223333:oidc-provider/" + custom
+	)
+	one := func(effect, principal, action, conds string) string {
+		s := `"Effect":"` + effect + `","Principal":` + principal + `,"Action":"` + action + `"`
+		if conds != "" {
+			s += `,"Condition":{` + conds + `}`
+		}
+		return stmt(s)
+	}
+	fed := func(arn string) string { return `{"Federated":"` + arn + `"}` }
+	const aw = "sts:AssumeRoleWithWebIdentity"
+	ghAud := `"StringEquals":{"` + gh + `:aud":"sts.amazonaws.com"}`
+	eksAud := `"StringEquals":{"` + eks + `:aud":"sts.amazonaws.com"}`
+	tests := []struct {
+		name string
+		doc  string
+		want []wantFinding
+	}{
+		{"clean IRSA", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com","`+eks+`:sub":"system:serviceaccount:ns:sa"}`), nil},
+		{"clean GitHub", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/octo-repo:*"}`), nil},
+		{"GitHub org-wide is accepted", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/*"}`), nil},
+		{"GitHub without sub", one("Allow", fed(gp), aw, ghAud),
+			[]wantFinding{{RuleMissingSub, High, "Statement[0].Condition"}}},
+		{"GitHub without any condition", one("Allow", fed(gp), aw, ""),
+			[]wantFinding{{RuleMissingAud, Medium, "Statement[0].Condition"}, {RuleMissingSub, High, "Statement[0].Condition"}}},
+		{"GitHub repo:*", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:*"}`),
+			[]wantFinding{{RuleBroadSub, High, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub owner not pinned", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo*"}`),
+			[]wantFinding{{RuleBroadSub, High, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub star among specific values", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":["repo:o/r:*","*"]}`),
+			[]wantFinding{{RuleBroadSub, High, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub negated sub does not pin", one("Allow", fed(gp), aw, ghAud+`,"StringNotLike":{"`+gh+`:sub":"repo:evil/*"}`),
+			[]wantFinding{{RuleMissingSub, High, "Statement[0].Condition"}}},
+		{"GitHub IfExists sub does not pin", one("Allow", fed(gp), aw, ghAud+`,"StringLikeIfExists":{"`+gh+`:sub":"repo:o/r:*"}`),
+			[]wantFinding{{RuleMissingSub, High, "Statement[0].Condition"}}},
+		{"EKS without sub", one("Allow", fed(ep), aw, eksAud),
+			[]wantFinding{{RuleMissingSub, Medium, "Statement[0].Condition"}}},
+		{"EKS all service accounts", one("Allow", fed(ep), aw, eksAud+`,"StringLike":{"`+eks+`:sub":"system:serviceaccount:*"}`),
+			[]wantFinding{{RuleBroadSub, Medium, `Statement[0].Condition.StringLike["` + eks + `:sub"]`}}},
+		{"EKS namespace pinned", one("Allow", fed(ep), aw, eksAud+`,"StringLike":{"`+eks+`:sub":"system:serviceaccount:kube-system:efs-csi-*"}`), nil},
+		{"custom issuer with path is shared", one("Allow", fed(cp), aw, `"StringEquals":{"`+custom+`:aud":"x"}`),
+			[]wantFinding{{RuleMissingSub, High, "Statement[0].Condition"}}},
+		{"Google without aud", one("Allow", fed("accounts.google.com"), aw, `"StringEquals":{"accounts.google.com:sub":"1"}`),
+			[]wantFinding{{RuleMissingAud, High, "Statement[0].Condition"}}},
+		{"Google oaud pins", one("Allow", fed("accounts.google.com"), aw, `"StringEquals":{"accounts.google.com:oaud":"x","accounts.google.com:sub":"1"}`), nil},
+		{"Cognito with pool and amr", one("Allow", fed("cognito-identity.amazonaws.com"), aw, `"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:1"},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}`),
+			[]wantFinding{{RuleLikeWithoutWild, Info, `Statement[0].Condition["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"]`}, {RuleMissingSub, Medium, "Statement[0].Condition"}}},
+		{"Cognito without pool", one("Allow", fed("cognito-identity.amazonaws.com"), aw, ""),
+			[]wantFinding{{RuleMissingAud, High, "Statement[0].Condition"}, {RuleMissingSub, High, "Statement[0].Condition"}}},
+		{"aud matched by a star is not pinned", one("Allow", fed(gp), aw, `"StringLike":{"`+gh+`:aud":"*","`+gh+`:sub":"repo:o/r:*"}`),
+			[]wantFinding{{RuleMissingAud, Medium, "Statement[0].Condition"}}},
+		{"principal star", one("Allow", `"*"`, "sts:AssumeRole", ""),
+			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
+		{"AWS star", one("Allow", `{"AWS":"*"}`, "sts:AssumeRole", ""),
+			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
+		{"Federated star", one("Allow", `{"Federated":"*"}`, "sts:AssumeRole", ""),
+			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
+		{"principal star in a Deny is fine", one("Deny", `"*"`, "sts:AssumeRole", ""), nil},
+		{"NotPrincipal in Allow", stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"`),
+			[]wantFinding{{RuleNotPrincipalAllow, High, "Statement[0].NotPrincipal"}}},
+		{"NotAction in Allow", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"NotAction":"iam:*"`),
+			[]wantFinding{{RuleNotActionAllow, Medium, "Statement[0].NotAction"}}},
+		{"ForAllValues in Allow", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}`),
+			[]wantFinding{{RuleForAllValuesAllow, High, `Statement[0].Condition["ForAllValues:StringEquals"]["aws:TagKeys"]`}}},
+		{"ForAllValues guarded by Null", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"ForAllValues:StringEquals":{"aws:TagKeys":["team"]},"Null":{"aws:tagkeys":"false"}`), nil},
+		{"ForAllValues in Deny is fine", one("Deny", `"*"`, "sts:TagSession", `"ForAllValues:StringNotEquals":{"aws:TagKeys":["team"]}`), nil},
+		{"StringLike without wildcard", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:o/r:ref:refs/heads/main"}`),
+			[]wantFinding{{RuleLikeWithoutWild, Info, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"StringLike with only a literal star variable", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:o/r${*}"}`),
+			[]wantFinding{{RuleLikeWithoutWild, Info, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"typo in aud key", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aude":"sts.amazonaws.com"},"StringLike":{"`+gh+`:sub":"repo:o/r:*"}`),
+			[]wantFinding{{RuleUnknownKey, Medium, `Statement[0].Condition.StringEquals["` + gh + `:aude"]`}, {RuleMissingAud, Medium, "Statement[0].Condition"}}},
+		{"typo under a negated operator lets everyone in", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:o/r:*"},"StringNotEquals":{"`+gh+`:actor":"mallory"}`),
+			[]wantFinding{{RuleUnknownKey, High, `Statement[0].Condition.StringNotEquals["` + gh + `:actor"]`}}},
+		{"other provider's prefix", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com","`+gh+`:sub":"repo:o/r:ref:refs/heads/main"}`),
+			[]wantFinding{{RuleForeignKey, Medium, `Statement[0].Condition.StringEquals["` + gh + `:sub"]`}, {RuleMissingSub, Medium, "Statement[0].Condition"}}},
+		{"key without prefix", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com","sub":"system:serviceaccount:ns:sa"}`),
+			[]wantFinding{{RuleUnprefixedKey, Medium, `Statement[0].Condition.StringEquals.sub`}, {RuleMissingSub, Medium, "Statement[0].Condition"}}},
+		{"deny on a key never sent never applies", one("Deny", fed(gp), aw, `"StringLike":{"`+gh+`:subject":"repo:evil/*"}`),
+			[]wantFinding{{RuleUnknownKey, High, `Statement[0].Condition.StringLike["` + gh + `:subject"]`}}},
+		{"global keys are not provider keys", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com","`+eks+`:sub":"system:serviceaccount:ns:sa"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}`), nil},
+		{"key case does not matter", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:AUD":"sts.amazonaws.com","`+eks+`:Sub":"system:serviceaccount:ns:sa"}`), nil},
+		{"other actions are not checked for aud", one("Allow", fed(gp), "sts:TagSession", ""), nil},
+		{"wildcard account in ArnLike", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:AssumeRole", `"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/ci"}`),
+			[]wantFinding{{RuleWildcardAccount, Medium, `Statement[0].Condition.ArnLike["aws:PrincipalArn"]`}}},
+		{"wildcard account in Resource", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/x"`),
+			[]wantFinding{{RuleWildcardAccount, Medium, "Statement[0].Resource"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.doc))
+			require.NoError(t, err)
+			var got []wantFinding
+			for _, f := range Lint(p) {
+				assert.NotEmpty(t, f.Message)
+				assert.Contains(t, f.String(), f.Rule)
+				got = append(got, wantFinding{f.Rule, f.Severity, f.Path})
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestSeverityString(t *testing.T) {
+	tests := []struct {
+		s    Severity
+		want string
+	}{
+		{Info, "info"}, {Low, "low"}, {Medium, "medium"}, {High, "high"}, {Severity(0), "Severity(0)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.s.String())
+		})
+	}
+}
