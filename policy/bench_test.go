@@ -124,3 +124,32 @@ func BenchmarkParseIRSA(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEvaluateVariables(b *testing.B) {
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + githubARN + `"},"Action":"sts:AssumeRoleWithWebIdentity",
+		"Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},
+		"StringLike":{"token.actions.githubusercontent.com:sub":"repo:${token.actions.githubusercontent.com:repository_owner, 'none'}/*"}}}]}`
+	p, err := Parse([]byte(doc))
+	require.NoError(b, err)
+	req := &Request{
+		Action:    "sts:AssumeRoleWithWebIdentity",
+		Principal: Principal{Type: "Federated", ID: githubARN},
+		Context: Values{
+			"token.actions.githubusercontent.com:aud":              {"sts.amazonaws.com"},
+			"token.actions.githubusercontent.com:sub":              {"repo:octo-org/app:ref:refs/heads/main"},
+			"token.actions.githubusercontent.com:repository_owner": {"octo-org"},
+		},
+	}
+	benchEvaluate(b, p, req, Allow)
+}
+
+// BenchmarkEvaluateMixedCaseContext measures the Values fallback when the
+// caller kept the provider's spelling of the keys.
+func BenchmarkEvaluateMixedCaseContext(b *testing.B) {
+	req := irsaRequest("system:serviceaccount:kube-system:efs-csi-controller-sa")
+	req.Context = Values{
+		benchProvider + ":aud": {"sts.amazonaws.com"},
+		benchProvider + ":sub": {"system:serviceaccount:kube-system:efs-csi-controller-sa"},
+	}
+	benchEvaluate(b, irsaPolicy(b, 1), req, Allow)
+}
