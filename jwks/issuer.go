@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,7 @@ import (
 )
 
 // farFuture marks snapshots that never expire (static keys).
-var farFuture = time.Unix(1<<62, 0)
+const farFuture = time.Duration(math.MaxInt64)
 
 // snapshot is an immutable view of one issuer's usable keys. It is shared
 // by all readers through issuer.snap and never modified after publication.
@@ -23,10 +24,11 @@ type snapshot struct {
 	all   []jwk.Key          // every usable key in document order (capacity clipped)
 	ids   map[identity]jwk.Key
 
-	fetched    time.Time
-	refreshAt  time.Time // refresh ahead in the background from here
-	expires    time.Time // freshness lifetime ends
-	staleUntil time.Time // expires + MaxStale: no serving from here
+	// Points in time, as durations since Cache.base (see Cache.now).
+	fetched    time.Duration
+	refreshAt  time.Duration // refresh ahead in the background from here
+	expires    time.Duration // freshness lifetime ends
+	staleUntil time.Duration // expires + MaxStale: no serving from here
 }
 
 // identity is what must be unchanged for a refreshed key to keep its
@@ -78,11 +80,11 @@ func newSnapshot(keys []jwk.Key, prev *snapshot) *snapshot {
 	return s
 }
 
-func (s *snapshot) setTimes(fetched time.Time, ttl, maxStale time.Duration) {
+func (s *snapshot) setTimes(fetched, ttl, maxStale time.Duration) {
 	s.fetched = fetched
-	s.expires = fetched.Add(ttl)
-	s.refreshAt = fetched.Add(ttl - ttl/4)
-	s.staleUntil = s.expires.Add(maxStale)
+	s.expires = fetched + ttl
+	s.refreshAt = fetched + ttl - ttl/4
+	s.staleUntil = s.expires + maxStale
 }
 
 // issuerConfig is the permanent configuration of an issuer.
@@ -109,7 +111,7 @@ type issuer struct {
 	snap atomic.Pointer[snapshot]
 	used atomic.Bool // second-chance bit for LRU eviction, set on hits
 
-	// nextTry is when the next fetch may start (Unix nanoseconds); read
+	// nextTry is when the next fetch may start (see Cache.now); read
 	// without locking on the hot path to skip refresh-ahead work.
 	nextTry atomic.Int64
 
@@ -117,19 +119,19 @@ type issuer struct {
 	fl          *flight
 	lastErr     error
 	rlReported  bool // a RateLimited event was emitted in this window
-	negative    *simplelru.LRU[string, time.Time]
+	negative    *simplelru.LRU[string, time.Duration]
 	staleNotice bool // a StaleServed event was emitted since the last fetch
 
 	// Owned by the running flight (flights never overlap).
 	discURI     string
-	discExpires time.Time
+	discExpires time.Duration
 }
 
 func newIssuer(c *Cache, cfg *issuerConfig) *issuer {
 	st := &issuer{c: c, cfg: cfg}
 	if cfg.static != nil {
 		st.snap.Store(cfg.static)
-		st.nextTry.Store(farFuture.UnixNano())
+		st.nextTry.Store(int64(farFuture))
 	}
 	return st
 }
@@ -143,9 +145,9 @@ func (st *issuer) touch() {
 // usable returns keys that may be served now, fetching them first when
 // there are none (cold start, or stale past MaxStale).
 func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
-	now := st.c.set.now()
-	if snap := st.snap.Load(); snap != nil && now.Before(snap.staleUntil) {
-		if !now.Before(snap.refreshAt) {
+	now := st.c.now()
+	if snap := st.snap.Load(); snap != nil && now < snap.staleUntil {
+		if now >= snap.refreshAt {
 			st.refreshAhead(now, snap)
 		}
 		return snap, nil
@@ -156,7 +158,7 @@ func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
 	st.mu.Lock()
 	f := st.fl
 	if f == nil {
-		if now.UnixNano() < st.nextTry.Load() {
+		if int64(now) < st.nextTry.Load() {
 			cause := st.lastErr
 			st.mu.Unlock()
 			if cause == nil {
@@ -188,24 +190,24 @@ func (st *issuer) wait(ctx context.Context, f *flight) error {
 
 // refreshAhead starts a background refresh if none is running and the
 // refresh interval allows one. It never blocks on the fetch.
-func (st *issuer) refreshAhead(now time.Time, snap *snapshot) {
-	if now.UnixNano() < st.nextTry.Load() {
+func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) {
+	if int64(now) < st.nextTry.Load() {
 		return
 	}
 	st.mu.Lock()
-	if st.fl != nil || now.UnixNano() < st.nextTry.Load() {
+	if st.fl != nil || int64(now) < st.nextTry.Load() {
 		st.mu.Unlock()
 		return
 	}
 	st.startLocked(now)
-	stale := !now.Before(snap.expires) && !st.staleNotice
+	stale := now >= snap.expires && !st.staleNotice
 	if stale {
 		st.staleNotice = true
 	}
 	lastErr := st.lastErr
 	st.mu.Unlock()
 	if stale {
-		st.c.set.observer.StaleServed(StaleEvent{Issuer: st.cfg.id, Expired: snap.expires, Stale: now.Sub(snap.expires), LastErr: lastErr})
+		st.c.set.observer.StaleServed(StaleEvent{Issuer: st.cfg.id, Expired: st.c.base.Add(snap.expires), Stale: now - snap.expires, LastErr: lastErr})
 	}
 }
 
@@ -216,9 +218,9 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 	if st.cfg.static != nil {
 		return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 	}
-	now := st.c.set.now()
+	now := st.c.now()
 	st.mu.Lock()
-	if snap := st.snap.Load(); snap != nil && now.Before(snap.staleUntil) {
+	if snap := st.snap.Load(); snap != nil && now < snap.staleUntil {
 		if key, ok := snap.byKid[kid]; ok { // a fetch landed meanwhile
 			st.mu.Unlock()
 			return key, nil
@@ -226,7 +228,7 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 	}
 	if st.negative != nil {
 		if until, ok := st.negative.Get(kid); ok {
-			if now.Before(until) {
+			if now < until {
 				st.mu.Unlock()
 				return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 			}
@@ -239,12 +241,12 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: ErrClosed}
 	}
 	if f == nil {
-		if next := st.nextTry.Load(); now.UnixNano() < next {
+		if next := st.nextTry.Load(); int64(now) < next {
 			report := !st.rlReported
 			st.rlReported = true
 			st.mu.Unlock()
 			if report {
-				st.c.set.observer.RateLimited(RateLimitEvent{Issuer: st.cfg.id, Kid: truncate(kid, 64), RetryAfter: time.Duration(next - now.UnixNano())})
+				st.c.set.observer.RateLimited(RateLimitEvent{Issuer: st.cfg.id, Kid: truncate(kid, 64), RetryAfter: time.Duration(next - int64(now))})
 			}
 			return nil, &Error{Reason: ReasonRateLimited, Issuer: st.cfg.id, Kid: kid}
 		}
@@ -259,9 +261,9 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 	}
 	st.mu.Lock()
 	if st.negative == nil {
-		st.negative, _ = simplelru.NewLRU[string, time.Time](st.c.set.maxNegative, nil)
+		st.negative, _ = simplelru.NewLRU[string, time.Duration](st.c.set.maxNegative, nil)
 	}
-	st.negative.Add(kid, st.c.set.now().Add(st.c.set.negativeTTL))
+	st.negative.Add(kid, st.c.now()+st.c.set.negativeTTL)
 	st.mu.Unlock()
 	return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 }
@@ -274,9 +276,9 @@ func truncate(s string, n int) string {
 }
 
 // startLocked starts a fetch. st.mu must be held.
-func (st *issuer) startLocked(now time.Time) *flight {
+func (st *issuer) startLocked(now time.Duration) *flight {
 	f := &flight{done: make(chan struct{})}
-	st.nextTry.Store(now.Add(st.c.set.minRefresh).UnixNano())
+	st.nextTry.Store(int64(now + st.c.set.minRefresh))
 	st.rlReported = false
 	if !st.c.beginWork() {
 		f.err = ErrClosed
@@ -314,14 +316,14 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 	}
 	set := &st.c.set
 	obs := set.observer
-	start := set.now()
+	start := st.c.now()
 	fctx, cancel := context.WithTimeout(ctx, set.fetchTimeout)
 	resp, err := st.cfg.fetch.get(fctx, DocJWKS, uri, set.maxJWKS)
 	cancel()
 	ev := FetchEvent{Issuer: st.cfg.id, Document: DocJWKS, URL: uri}
 	if err != nil {
 		st.discURI = "" // the jwks_uri may have moved: discover again next time
-		ev.Latency, ev.Err = set.now().Sub(start), err
+		ev.Latency, ev.Err = st.c.now()-start, err
 		var fe *FetchError
 		if errors.As(err, &fe) {
 			ev.Status = fe.Status
@@ -340,14 +342,14 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 	}
 	if err != nil {
 		err = &FetchError{Document: DocJWKS, URL: uri, Status: resp.status, Err: err}
-		ev.Latency, ev.Err = set.now().Sub(start), err
+		ev.Latency, ev.Err = st.c.now()-start, err
 		obs.Fetched(ev)
 		return nil, err
 	}
-	ttl := freshness(resp.header, start, set.minTTL, set.maxTTL)
+	ttl := freshness(resp.header, st.c.base.Add(start), set.minTTL, set.maxTTL)
 	snap := newSnapshot(keys, prev)
 	snap.setTimes(start, ttl, set.maxStale)
-	ev.Latency, ev.TTL = set.now().Sub(start), ttl
+	ev.Latency, ev.TTL = st.c.now()-start, ttl
 	obs.Fetched(ev)
 	return snap, nil
 }
@@ -355,8 +357,8 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 // jwksURI returns the cached jwks_uri or runs discovery.
 func (st *issuer) jwksURI(ctx context.Context) (string, error) {
 	set := &st.c.set
-	start := set.now()
-	if st.discURI != "" && start.Before(st.discExpires) {
+	start := st.c.now()
+	if st.discURI != "" && start < st.discExpires {
 		return st.discURI, nil
 	}
 	url := st.cfg.discoveryURL
@@ -377,15 +379,15 @@ func (st *issuer) jwksURI(ctx context.Context) (string, error) {
 			ev.Status = fe.Status
 		}
 	}
-	ev.Latency = set.now().Sub(start)
+	ev.Latency = st.c.now() - start
 	if err != nil {
 		ev.Err = err
 		set.observer.Fetched(ev)
 		return "", err
 	}
-	ttl := freshness(resp.header, start, set.minTTL, set.maxTTL)
+	ttl := freshness(resp.header, st.c.base.Add(start), set.minTTL, set.maxTTL)
 	ev.TTL = ttl
 	set.observer.Fetched(ev)
-	st.discURI, st.discExpires = uri, start.Add(ttl)
+	st.discURI, st.discExpires = uri, start+ttl
 	return uri, nil
 }
