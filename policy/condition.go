@@ -270,8 +270,11 @@ func (c *condition) matchAny(r string, resolved *[maxVars]string, failed uint8) 
 			}
 		}
 	case opIPAddress:
+		if strings.IndexByte(r, '%') >= 0 {
+			return false // zoned addresses are never in a CIDR block
+		}
 		a, err := netip.ParseAddr(r)
-		if err != nil || a.Zone() != "" {
+		if err != nil {
 			return false
 		}
 		a = a.Unmap()

@@ -68,9 +68,10 @@
 // point) and runs in time linear in the product of pattern and value length,
 // without regexp or backtracking. ArnLike and ArnEquals match each of the six
 // ARN components separately, so '*' never crosses a ':' before the resource
-// part. Under version 2012-10-17, condition values of String* and Arn*
-// operators may hold policy variables: ${key}, ${key, 'default'}, ${*}, ${?}
-// and ${$}; the text a variable stands for is always literal. The doc comment
+// part. Under version 2012-10-17, Resource values and the condition values of
+// String* and Arn* operators may hold policy variables: ${key},
+// ${key, 'default'}, ${*}, ${?} and ${$}; the text a variable stands for is
+// always literal. The doc comment
 // of Evaluate lists the exact rules, including for keys with several values.
 //
 // # Linting

@@ -34,9 +34,13 @@ const (
 //     Arn*, anything but true/false for Bool) match no policy value, so a
 //     negated operator is true for them.
 //
+// Policy variables in Resource (2012-10-17) resolve as in conditions; a
+// Resource value whose variable does not resolve matches nothing.
+//
 // Evaluate only asks Context for the keys Keys returns, lower-cased. It does
-// not allocate on any path for the built-in operators (a Context may), and it
-// is safe for concurrent use. A nil policy or request gives ImplicitDeny.
+// not allocate (a Context may; strconv may for a request number that
+// overflows a float64), and it is safe for concurrent use. A nil policy or
+// request gives ImplicitDeny.
 func (p *Policy) Evaluate(req *Request) Decision {
 	if p == nil {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilPolicy}
@@ -88,7 +92,7 @@ func (s *statement) eval(req *Request) (stage int, missing bool) {
 	if s.matchAction(req.Action) == s.notAction {
 		return stageAction, false
 	}
-	if s.hasResource && s.matchResource(req.Resource) == s.notResource {
+	if s.hasResource && s.matchResource(req.Resource, req.Context) == s.notResource {
 		return stageResource, false
 	}
 	for i, c := range s.conds {
@@ -108,10 +112,15 @@ func (s *statement) matchAction(a string) bool {
 	return false
 }
 
-func (s *statement) matchResource(r string) bool {
+func (s *statement) matchResource(r string, ctx Context) bool {
+	var resolved [maxVars]string
+	var failed uint8
+	if len(s.resourceVars) > 0 {
+		failed = resolveVars(ctx, s.resourceVars, &resolved)
+	}
 	for i := range s.resources {
 		rp := &s.resources[i]
-		if rp.any || matchArn(&rp.arn, r, nil) {
+		if rp.any || rp.vars&failed == 0 && matchArn(&rp.arn, r, resolved[:]) {
 			return true
 		}
 	}

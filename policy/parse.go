@@ -54,8 +54,10 @@ type statement struct {
 
 	hasResource bool
 	resources   []resourcePattern
-	rawResource []string
-	notResource bool
+	// resourceVars are the policy variables used in Resource/NotResource.
+	resourceVars []varRef
+	rawResource  []string
+	notResource  bool
 
 	conds []*condition
 
@@ -67,8 +69,9 @@ type statement struct {
 
 // resourcePattern is a compiled Resource value: "*" or an ARN pattern.
 type resourcePattern struct {
-	any bool
-	arn [6]pattern
+	any  bool
+	arn  [6]pattern
+	vars uint8 // mask of the statement's resource variables the value uses
 }
 
 // Parse parses and compiles a role trust policy with the default options.
@@ -178,6 +181,9 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 		} else {
 			p.allows = append(p.allows, i)
 		}
+		for _, v := range s.resourceVars {
+			keys[v.key] = struct{}{}
+		}
 		for _, c := range s.conds {
 			keys[c.key] = struct{}{}
 			for _, v := range c.vars {
@@ -282,16 +288,21 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 		if err != nil {
 			return nil, err
 		}
+		var rv *varSet
+		if vars {
+			rv = &varSet{}
+		}
 		for i, r := range res {
-			rp, err := compileResource(r, paths[i], vars)
+			rp, err := compileResource(r, paths[i], rv)
 			if err != nil {
 				return nil, err
 			}
 			s.resources = append(s.resources, rp)
 		}
 		s.rawResource = res
-	} else {
-		s.notResource = false
+		if rv != nil {
+			s.resourceVars = rv.refs
+		}
 	}
 
 	if cn := n.member("Condition"); cn != nil {
@@ -392,21 +403,24 @@ func validAction(a string) bool {
 }
 
 // compileResource compiles a Resource value: "*" or an ARN whose components
-// may hold wildcards, matched per component as ArnLike does.
-func compileResource(r, path string, vars bool) (resourcePattern, *ParseError) {
+// may hold wildcards and (under 2012-10-17, vs non-nil) policy variables,
+// matched per component as ArnLike does.
+func compileResource(r, path string, vs *varSet) (resourcePattern, *ParseError) {
 	if r == "*" {
 		return resourcePattern{any: true}, nil
 	}
-	if vars && strings.Contains(r, "${") {
-		return resourcePattern{}, perr(path, ReasonValue, "policy variables in Resource are not supported")
-	}
-	parts, ok := splitArnText(r, false)
+	parts, ok := splitArnText(r, vs != nil)
 	if !ok || parts[0] != "arn" {
 		return resourcePattern{}, perr(path, ReasonValue, "invalid resource "+strconv.Quote(r)+": want \"*\" or an ARN")
 	}
 	var rp resourcePattern
 	for k := range parts {
-		rp.arn[k] = compileGlob(parts[k], false)
+		p, err := compileText(parts[k], textOptions{wild: true, vars: vs}, path)
+		if err != nil {
+			return resourcePattern{}, err
+		}
+		rp.arn[k] = p
+		rp.vars |= p.vars
 	}
 	return rp, nil
 }

@@ -85,7 +85,7 @@ func TestParseErrors(t *testing.T) {
 		{"action wrong type", stmt(`"Effect":"Allow","Principal":"*","Action":{}`), "Statement[0].Action", ReasonType},
 		{"resource not an ARN", stmt(base + `,"Resource":"role/x"`), "Statement[0].Resource", ReasonValue},
 		{"resource list bad element", stmt(base + `,"Resource":["*","arn:aws:iam"]`), "Statement[0].Resource[1]", ReasonValue},
-		{"resource variable", stmt(base + `,"Resource":"arn:aws:iam::${aws:username}:role/x"`), "Statement[0].Resource", ReasonValue},
+		{"unterminated resource variable", stmt(base + `,"Resource":"arn:aws:iam::1:role/${aws:username"`), "Statement[0].Resource", ReasonValue},
 
 		// Condition structure.
 		{"Condition wrong type", stmt(base + `,"Condition":[]`), "Statement[0].Condition", ReasonType},
@@ -199,6 +199,8 @@ func TestParseAccepts(t *testing.T) {
 			[]string{"aws:securetransport", "k:m", "k:n", "k:z"}},
 		{"keys lower-cased, variables included", cond(`"StringLike":{"Token.Example.COM:Sub":"repo:${Token.Example.com:Repository_Owner}/*"},"StringEquals":{"token.example.com:aud":"${aws:x, 'd'}"}`), Version20121017,
 			[]string{"aws:x", "token.example.com:aud", "token.example.com:repository_owner", "token.example.com:sub"}},
+		{"resource variables are keys", stmt(base + `,"Resource":["arn:aws:iam::${aws:PrincipalAccount}:role/*","*"]`), Version20121017,
+			[]string{"aws:principalaccount"}},
 		{"variables are literal in 2008", `{"Version":"2008-10-17","Statement":{` + base + `,"Condition":{"StringEquals":{"k:a":"${k:b"}}}}`, Version20081017,
 			[]string{"k:a"}},
 		{"all operators", cond(`"StringEquals":{"k:1":"a"},"StringNotEquals":{"k:2":"a"},"StringEqualsIgnoreCase":{"k:3":"a"},"StringNotEqualsIgnoreCase":{"k:4":"a"},

@@ -17,7 +17,8 @@ import (
 // StringLike pattern: a '*' in a token claim never becomes a wildcard.
 
 // maxVars bounds the distinct policy variables in one condition (one operator
-// and key), so that evaluation resolves them into a fixed-size array.
+// and key) or one Resource element, so that evaluation resolves them into a
+// fixed-size array.
 const maxVars = 8
 
 // varRef is one distinct variable of a condition.
@@ -27,7 +28,7 @@ type varRef struct {
 	hasDef bool
 }
 
-// varSet collects the distinct variables of one condition.
+// varSet collects the distinct variables of one condition or Resource element.
 type varSet struct {
 	refs []varRef
 }
@@ -76,7 +77,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 			}
 			idx, ok := o.vars.add(ref)
 			if !ok {
-				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
+				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition or Resource element")
 			}
 			b.variable(idx)
 		case c == '*' && o.wild:
