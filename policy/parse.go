@@ -277,10 +277,9 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 	}
 	s.rawAction = actions
 
-	rname := "Resource"
-	rn := n.member("Resource")
-	if rn == nil {
-		rname, rn, s.notResource = "NotResource", n.member("NotResource"), true
+	rname, rn := "Resource", n.member("Resource")
+	if nr := n.member("NotResource"); nr != nil {
+		rname, rn, s.notResource = "NotResource", nr, true
 	}
 	if rn != nil {
 		s.hasResource = true

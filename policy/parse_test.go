@@ -224,6 +224,34 @@ func TestParseAccepts(t *testing.T) {
 	}
 }
 
+func TestStatementElements(t *testing.T) {
+	tests := []struct {
+		name        string
+		doc         string
+		hasResource bool
+		notResource bool
+		notAction   bool
+		notPrinc    bool
+	}{
+		{"trust policy without Resource", stmt(base), false, false, false, false},
+		{"Resource", stmt(base + `,"Resource":"*"`), true, false, false, false},
+		{"NotResource", stmt(base + `,"NotResource":"*"`), true, true, false, false},
+		{"NotAction and NotPrincipal", stmt(`"Effect":"Deny","NotPrincipal":"*","NotAction":"*"`), false, false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.doc))
+			require.NoError(t, err)
+			require.Len(t, p.stmts, 1)
+			s := p.stmts[0]
+			assert.Equal(t, tt.hasResource, s.hasResource)
+			assert.Equal(t, tt.notResource, s.notResource)
+			assert.Equal(t, tt.notAction, s.notAction)
+			assert.Equal(t, tt.notPrinc, s.notPrincipal)
+		})
+	}
+}
+
 func TestKeysIsACopy(t *testing.T) {
 	p, err := Parse([]byte(cond(`"StringEquals":{"k:a":"x"}`)))
 	require.NoError(t, err)
