@@ -12,7 +12,19 @@ const (
 // (Allow); otherwise the answer is ImplicitDeny.
 //
 // A statement matches when its principal, action, resource and every one of
-// its conditions match. Condition semantics, as documented by IAM:
+// its conditions match:
+//
+//   - Principal: Type and ID compared exactly. "*" and {"AWS": "*"} match
+//     everyone, {"Federated": "*"} every federated principal; a 12-digit
+//     account ID under AWS means arn:aws:iam::<id>:root.
+//   - Action: case-insensitive, with '*' and '?' wildcards.
+//   - Resource: a statement without Resource or NotResource matches any
+//     resource; "*" matches any; other values match per ARN component, as
+//     ArnLike does.
+//   - NotPrincipal, NotAction and NotResource match when the request's element
+//     matches none of the listed values.
+//
+// Condition semantics, as documented by IAM:
 //
 //   - Operators are ANDed, keys within an operator are ANDed, and the values
 //     listed for one key are ORed.
@@ -29,6 +41,15 @@ const (
 //     ForAnyValue: for a positive operator (it holds if any request value
 //     matches any policy value) and a negated operator holds only if no request
 //     value matches any policy value.
+//   - Comparisons: String* and Arn* compare bytes (IgnoreCase: Unicode simple
+//     case folding); StringLike '*' is any run of characters and '?' exactly one
+//     code point; ArnLike and ArnEquals (identical, as in IAM) match each of
+//     the first five ARN components separately and the resource part as a
+//     whole; Numeric* compare as float64; Date* take ISO 8601 or epoch seconds
+//     on both sides and compare instants; Bool accepts "true"/"false" in any
+//     case from the request; BinaryEquals compares the request bytes with the
+//     base64-decoded policy value; IpAddress tests CIDR membership, an
+//     IPv4-mapped IPv6 request address counting as IPv4.
 //   - Request values that do not parse for the operator (a non-number for
 //     Numeric*, a non-date for Date*, a non-IP for IpAddress, a non-ARN for
 //     Arn*, anything but true/false for Bool) match no policy value, so a

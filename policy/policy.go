@@ -68,11 +68,11 @@ type Principal struct {
 // case must fold case itself (as Values does).
 //
 // Values returns the values of key and whether the key is present. A present
-// key with no values (ok true, empty slice) is treated as missing. Values must
-// be safe for concurrent use if the Context is shared between goroutines, and
-// must not retain or modify the returned slice's backing array while Evaluate
-// runs. The strings are the request values, always taken literally: a "*" in a
-// value is just a star.
+// key with no values (ok true, empty slice) is treated as missing. Evaluate
+// neither modifies nor retains the slice. A Context shared between goroutines
+// must be safe for concurrent use. The strings are the request values, always
+// taken literally: a "*" in a value is just a star. For BinaryEquals a value is
+// the raw bytes, not base64.
 type Context interface {
 	Values(key string) (values []string, ok bool)
 }
