@@ -41,6 +41,11 @@ type Provider struct {
 	// Thumbprints pins the TLS certificates of the provider's key endpoints (hex SHA-1, as in
 	// IAM's ThumbprintList). Used only by the default key cache.
 	Thumbprints []string
+
+	// DiscoveryURL is where the default key cache fetches the discovery document when it is
+	// not at URL + "/.well-known/openid-configuration". The document's issuer must still be
+	// URL.
+	DiscoveryURL string
 }
 
 // Role is an IAM role that web identities may assume.

@@ -74,7 +74,7 @@ func New(opts Options) (*Verifier, error) {
 		jo := opts.JWKS
 		jo.Issuers = append([]jwks.IssuerConfig(nil), jo.Issuers...)
 		for _, p := range opts.Providers {
-			jo.Issuers = append(jo.Issuers, jwks.IssuerConfig{Issuer: p.URL, Thumbprints: p.Thumbprints})
+			jo.Issuers = append(jo.Issuers, jwks.IssuerConfig{Issuer: p.URL, Thumbprints: p.Thumbprints, DiscoveryURL: p.DiscoveryURL})
 		}
 		if jo.Now == nil {
 			jo.Now = opts.Now
