@@ -110,7 +110,9 @@ func TestEndToEnd(t *testing.T) {
 		req    func(t *testing.T) *Request
 		reason Reason
 	}{
-		{"EKS pod, RS256", func(t *testing.T) *Request { return e.eksRequest(t, "system:serviceaccount:payments:api", testissuer.MintOptions{}) }, 0},
+		{"EKS pod, RS256", func(t *testing.T) *Request {
+			return e.eksRequest(t, "system:serviceaccount:payments:api", testissuer.MintOptions{})
+		}, 0},
 		{"EKS pod, ES256", func(t *testing.T) *Request {
 			return e.eksRequest(t, "system:serviceaccount:payments:api", testissuer.MintOptions{Kid: e.eks.KeyID("ES256")})
 		}, 0},
