@@ -395,15 +395,47 @@ func TestUnknownIssuerCausesNoRequest(t *testing.T) {
 }
 
 func TestRefusedPrivateDestination(t *testing.T) {
-	e := newEnv(t, testissuer.Options{}, func(o *Options) { o.AllowPrivateAddresses = false })
-	_, err := e.cache.Key(bg, e.iss.URL(), e.iss.Kids()[0])
-	require.Error(t, err)
-	assert.ErrorIs(t, err, ErrIssuerUnavailable)
-	assert.ErrorIs(t, err, ErrRefusedDestination)
-	var de *DestinationError
-	require.ErrorAs(t, err, &de)
-	assert.Equal(t, e.iss.Host(), de.Address)
-	assert.Equal(t, 0, e.iss.Requests(testissuer.Discovery))
+	tests := []struct {
+		name   string
+		issuer func(iss *testissuer.Issuer) string
+		addr   func(iss *testissuer.Issuer) string
+	}{
+		{
+			name:   "IP literal",
+			issuer: func(iss *testissuer.Issuer) string { return iss.URL() },
+			addr:   func(iss *testissuer.Issuer) string { return iss.Host() },
+		},
+		{
+			// A name passes every URL-level check; only the dial-time check
+			// on the resolved address stops it (as it stops DNS rebinding).
+			name: "name resolving to loopback",
+			issuer: func(iss *testissuer.Issuer) string {
+				return "https://localhost:" + portOf(iss)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testissuer.Options{}, func(o *Options) { o.AllowPrivateAddresses = false; o.Issuers = nil })
+			issuer := tt.issuer(e.iss)
+			require.NoError(t, e.cache.Register(IssuerConfig{Issuer: issuer}))
+			_, err := e.cache.Key(bg, issuer, "kid")
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrIssuerUnavailable)
+			assert.ErrorIs(t, err, ErrRefusedDestination)
+			var de *DestinationError
+			require.ErrorAs(t, err, &de)
+			if tt.addr != nil {
+				assert.Equal(t, tt.addr(e.iss), de.Address)
+			}
+			assert.Equal(t, 0, e.iss.Requests(testissuer.Discovery))
+		})
+	}
+}
+
+func portOf(iss *testissuer.Issuer) string {
+	_, port, _ := strings.Cut(iss.Host(), ":")
+	return port
 }
 
 func TestKidMissRateLimitAndNegativeCache(t *testing.T) {

@@ -85,9 +85,9 @@ func unwrapURLError(err error) error {
 
 // freshness returns the lifetime a response asks for, from Cache-Control
 // (no-store, no-cache, max-age; s-maxage is for shared caches and ignored)
-// or else Expires relative to Date (or now), clamped to [min, max]. A
-// response without caching headers, or with malformed ones, gets min.
-func freshness(h http.Header, now time.Time, min, max time.Duration) time.Duration {
+// or else Expires relative to Date (or now), clamped to [lo, hi]. A
+// response without caching headers, or with malformed ones, gets lo.
+func freshness(h http.Header, now time.Time, lo, hi time.Duration) time.Duration {
 	ttl, ok := cacheControlTTL(h.Values("Cache-Control"))
 	if !ok {
 		if exp := h.Get("Expires"); exp != "" {
@@ -104,21 +104,7 @@ func freshness(h http.Header, now time.Time, min, max time.Duration) time.Durati
 	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
 		ttl -= time.Duration(age) * time.Second
 	}
-	return min2(max, max2(min, ttl))
-}
-
-func min2(a, b time.Duration) time.Duration {
-	if a < b {
-		return a
-	}
-	return b
-}
-
-func max2(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
+	return min(hi, max(lo, ttl))
 }
 
 // cacheControlTTL reads max-age from Cache-Control; no-store and no-cache
