@@ -80,15 +80,32 @@ var builtinProviders = map[string]bool{
 }
 
 // providerKeys lists, per provider, the claim keys STS sets in the request
-// context (key = "<provider>:<claim>"). Other OIDC providers get oidcKeys.
+// context (key = "<provider>:<claim>"), beyond oidcKeys which every OIDC
+// provider gets. Facebook and Amazon have their own keys only.
 var providerKeys = map[string][]string{
-	"accounts.google.com":            {"aud", "oaud", "sub", "azp"},
-	"cognito-identity.amazonaws.com": {"aud", "amr", "sub"},
-	"graph.facebook.com":             {"app_id", "id"},
-	"www.amazon.com":                 {"app_id", "user_id"},
+	"accounts.google.com": {"oaud"},
+	"token.actions.githubusercontent.com": {
+		"actor", "actor_id", "job_workflow_ref", "repository", "repository_id",
+		"repository_owner_id", "workflow", "ref", "environment", "enterprise_id",
+		"runner_environment",
+	},
+	"graph.facebook.com": {"app_id", "id"},
+	"www.amazon.com":     {"app_id", "user_id"},
 }
 
-var oidcKeys = []string{"aud", "sub", "azp", "amr", "oaud"}
+// oidcKeys are the claim keys of every OIDC provider.
+var oidcKeys = []string{"aud", "sub", "azp", "amr"}
+
+// ownKeysOnly are the providers whose keys are only their providerKeys.
+var ownKeysOnly = map[string]bool{"graph.facebook.com": true, "www.amazon.com": true}
+
+// knownKey reports whether the provider sends the claim key.
+func knownKey(prov, claim string) bool {
+	if !ownKeysOnly[prov] && containsFold(oidcKeys, claim) {
+		return true
+	}
+	return containsFold(providerKeys[prov], claim)
+}
 
 // Lint checks a trust policy for the mistakes that let strangers in or that
 // make it do something other than what its author meant. It only reads the
@@ -100,8 +117,9 @@ var oidcKeys = []string{"aud", "sub", "azp", "amr", "oaud"}
 //   - notprincipal-in-allow: NotPrincipal in an Allow allows everyone else.
 //   - missing-aud: an Allow for sts:AssumeRoleWithWebIdentity from a built-in
 //     provider (Google, Cognito, Facebook, Amazon), which has no registered
-//     client list, without a condition pinning "<provider>:aud". For other
-//     OIDC providers STS still checks the registered client IDs, so this is
+//     client list, without a condition pinning "<provider>:aud" (":app_id"
+//     for Facebook and Amazon; Google's ":oaud" also pins). For other OIDC
+//     providers STS still checks the registered client IDs, so this is
 //     Medium.
 //   - missing-sub / broad-sub: an Allow for a shared issuer (GitHub Actions,
 //     Google, Facebook, Amazon, and every provider that is not a single EKS
@@ -119,6 +137,13 @@ var oidcKeys = []string{"aud", "sub", "azp", "amr", "oaud"}
 //     missing key (negated, IfExists, ForAllValues:, Null "true") in an Allow,
 //     or does not hold on a missing key in a Deny. In the other two cases the
 //     finding is Medium: the statement can never apply.
+//
+// The keys a provider sends are ":aud", ":sub", ":azp" and ":amr" for every
+// OIDC provider, plus ":oaud" for Google and the GitHub Actions claims (actor,
+// actor_id, job_workflow_ref, repository, repository_id, repository_owner_id,
+// workflow, ref, environment, enterprise_id, runner_environment); Facebook and
+// Amazon send ":app_id" and ":id" or ":user_id". This matches the context the
+// verifier package builds.
 //
 // Medium findings also include notaction-in-allow (NotAction allows every
 // other action, such as sts:TagSession) and wildcard-account (a wildcard in
@@ -245,14 +270,8 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 		if !ok {
 			continue
 		}
-		known := providerKeys[prov]
-		if known == nil {
-			known = oidcKeys
-		}
-		for _, k := range known {
-			if strings.EqualFold(claim, k) {
-				return Finding{}, false
-			}
+		if knownKey(prov, claim) {
+			return Finding{}, false
 		}
 		rule = RuleUnknownKey
 		break
@@ -292,6 +311,9 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 func (s *statement) lintProvider(prov string) []Finding {
 	var out []Finding
 	audKey := strings.ToLower(prov + ":aud")
+	if ownKeysOnly[prov] {
+		audKey = prov + ":app_id" // Facebook and Amazon name the application app_id
+	}
 	subKey := strings.ToLower(prov + ":sub")
 	audPinned := s.pins(audKey, nil) || (prov == "accounts.google.com" && s.pins(strings.ToLower(prov+":oaud"), nil))
 	if !audPinned {
@@ -300,10 +322,10 @@ func (s *statement) lintProvider(prov string) []Finding {
 			sev = High
 		}
 		out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingAud,
-			Message: "no condition pins \"" + prov + ":aud\": any application of the provider can assume the role"})
+			Message: "no condition pins \"" + audKey + "\": any application of the provider can assume the role"})
 	}
-	if _, ok := providerKeys[prov]; ok && !containsFold(providerKeys[prov], "sub") {
-		return out // Facebook and Amazon have no sub key; their app_id is the audience
+	if ownKeysOnly[prov] {
+		return out // Facebook and Amazon have no sub key
 	}
 	sev := High
 	who := "any subject of this shared issuer"
