@@ -232,9 +232,10 @@ func (c *Cache) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
 }
 
 // Prefetch loads the keys of the given issuers, or of every registered issuer
-// when none are given, and waits until each has usable keys or failed. Keys
-// still fresh are not fetched again. It returns the failures joined
-// (errors.Join of *Error). Use it for readiness checks.
+// when none are given, concurrently, and waits until each has usable keys or
+// failed. Issuers with servable keys are not waited for (keys past their
+// refresh point get a background refresh, as on a lookup). It returns the
+// failures joined (errors.Join of *Error). Use it for readiness checks.
 func (c *Cache) Prefetch(ctx context.Context, issuers ...string) error {
 	if len(issuers) == 0 {
 		for id := range *c.registry.Load() {

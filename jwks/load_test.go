@@ -89,3 +89,37 @@ func TestRandomKidFloodCostsAtMostOneFetch(t *testing.T) {
 	_, err = e.cache.Key(bg, iss, kid)
 	assert.NoError(t, err)
 }
+
+// TestNewKidUnderLoadJoinsOneRefresh: right after a rotation, many
+// concurrent tokens with the new kid share one refresh and all succeed.
+func TestNewKidUnderLoadJoinsOneRefresh(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, nil)
+	iss := e.iss.URL()
+	_, err := e.cache.Key(bg, iss, e.iss.Kids()[0])
+	require.NoError(t, err)
+	e.clock.Advance(time.Minute)
+	newKid, err := e.iss.Rotate("ES256")
+	require.NoError(t, err)
+	e.iss.ResetCounts()
+	e.iss.SetFault(testissuer.JWKS, testissuer.Fault{DelayHeaders: 50 * time.Millisecond})
+
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		fails atomic.Int32
+	)
+	for range 200 {
+		wg.Go(func() {
+			<-start
+			if _, err := e.cache.Key(bg, iss, newKid); err != nil {
+				fails.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	// Callers that arrive after the refresh finished find the key in the new
+	// snapshot; those that arrived during it joined it. None is refused.
+	assert.Zero(t, fails.Load())
+	assert.Equal(t, 1, e.iss.Requests(testissuer.JWKS))
+}
