@@ -53,10 +53,49 @@ var claimNames = [claimCount]string{
 
 // claimIndex returns the claimID of a member name, or claimCount for other names.
 func claimIndex[T string | []byte](name T) claimID {
-	for i := range claimNames {
-		if string(name) == claimNames[i] {
-			return claimID(i)
-		}
+	switch string(name) {
+	case "iss":
+		return cIss
+	case "sub":
+		return cSub
+	case "aud":
+		return cAud
+	case "exp":
+		return cExp
+	case "nbf":
+		return cNbf
+	case "iat":
+		return cIat
+	case "azp":
+		return cAzp
+	case "amr":
+		return cAmr
+	case tagsClaim:
+		return cTags
+	case sourceIdentityClaim:
+		return cSourceIdentity
+	case "actor":
+		return cActor
+	case "actor_id":
+		return cActorID
+	case "job_workflow_ref":
+		return cJobWorkflowRef
+	case "repository":
+		return cRepository
+	case "repository_id":
+		return cRepositoryID
+	case "repository_owner_id":
+		return cRepositoryOwnerID
+	case "workflow":
+		return cWorkflow
+	case "ref":
+		return cRef
+	case "environment":
+		return cEnvironment
+	case "enterprise_id":
+		return cEnterpriseID
+	case "runner_environment":
+		return cRunnerEnvironment
 	}
 	return claimCount
 }

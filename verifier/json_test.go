@@ -197,3 +197,11 @@ func TestSplitCompactAgreesWithStrictBase64(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimIndex(t *testing.T) {
+	for id, name := range claimNames {
+		assert.Equal(t, claimID(id), claimIndex(name), name)
+		assert.Equal(t, claimID(id), claimIndex([]byte(name)), name)
+	}
+	assert.Equal(t, claimCount, claimIndex("other"))
+}

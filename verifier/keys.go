@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
+	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -43,9 +45,49 @@ type keyInfo struct {
 	err  error  // why the key can verify nothing at all, or nil
 }
 
-// keyCache maps jwk.Key values to their derived keyInfo, bounded.
+// keyCache maps jwk.Key values to their derived keyInfo, bounded. It also interns the kid
+// strings of keys that verified a token, so that the hot path does not allocate one per token.
 type keyCache struct {
 	lru *lru.Cache[jwk.Key, *keyInfo]
+
+	kidMu sync.Mutex                        // serializes writers of kids
+	kids  atomic.Pointer[map[string]string] // copy-on-write; at most maxInternedKids
+}
+
+const maxInternedKids = 1024
+
+// kid returns the kid in b as a string, without allocating if it is interned.
+func (c *keyCache) kid(b []byte) string {
+	if m := c.kids.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// internKid remembers kid, which has just verified a token (so an attacker cannot fill the
+// table with made-up kids).
+func (c *keyCache) internKid(kid string) {
+	if m := c.kids.Load(); m != nil {
+		if _, ok := (*m)[kid]; ok || len(*m) >= maxInternedKids {
+			return
+		}
+	}
+	c.kidMu.Lock()
+	defer c.kidMu.Unlock()
+	old := c.kids.Load()
+	next := make(map[string]string, 1)
+	if old != nil {
+		if _, ok := (*old)[kid]; ok || len(*old) >= maxInternedKids {
+			return
+		}
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	next[kid] = kid
+	c.kids.Store(&next)
 }
 
 const keyCacheSize = 1024

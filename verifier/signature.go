@@ -79,9 +79,17 @@ var (
 	errSigRange  = errors.New("verifier: ECDSA r or s out of range")
 )
 
-// verifySignature checks sig over input with the public key pub, which keyFits has matched to
-// alg.
-func verifySignature(alg *algorithm, pub crypto.PublicKey, input, sig []byte) error {
+// sigScratch is working memory for verifySignature, kept in pooled scratch so that the digest
+// and the DER signature, which the crypto functions retain as far as escape analysis can tell,
+// do not cost an allocation per token.
+type sigScratch struct {
+	digest [sha512.Size]byte
+	der    [2*(66+3) + 3]byte
+}
+
+// verifySignature checks sig over input with the public key pub, which keyInfo.fits has
+// matched to alg.
+func verifySignature(alg *algorithm, pub crypto.PublicKey, input, sig []byte, ss *sigScratch) error {
 	if alg.fam == famEdDSA {
 		k := pub.(ed25519.PublicKey)
 		if len(sig) != ed25519.SignatureSize {
@@ -92,8 +100,7 @@ func verifySignature(alg *algorithm, pub crypto.PublicKey, input, sig []byte) er
 		}
 		return nil
 	}
-	var buf [sha512.Size]byte
-	digest := hashInto(&buf, alg.hash, input)
+	digest := hashInto(&ss.digest, alg.hash, input)
 	switch alg.fam {
 	case famRSA, famPSS:
 		k := pub.(*rsa.PublicKey)
@@ -119,8 +126,7 @@ func verifySignature(alg *algorithm, pub crypto.PublicKey, input, sig []byte) er
 		if !inRange(r, alg.order) || !inRange(s, alg.order) {
 			return errSigRange
 		}
-		var der [2*(66+3) + 3]byte
-		if !ecdsa.VerifyASN1(k, digest, appendDERSignature(der[:0], r, s)) {
+		if !ecdsa.VerifyASN1(k, digest, appendDERSignature(ss.der[:0], r, s)) {
 			return errSignature
 		}
 		return nil

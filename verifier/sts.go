@@ -76,8 +76,16 @@ func validARN(arn string) bool {
 			return false
 		}
 	}
-	parts := strings.SplitN(arn, ":", 6)
-	return len(parts) == 6 && parts[1] != "" && parts[2] != "" && parts[5] != ""
+	// arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (the resource may contain colons).
+	var colon [5]int
+	n := 0
+	for i := 0; i < len(arn) && n < len(colon); i++ {
+		if arn[i] == ':' {
+			colon[n] = i
+			n++
+		}
+	}
+	return n == len(colon) && colon[1] > colon[0]+1 && colon[2] > colon[1]+1 && colon[4] < len(arn)-1
 }
 
 // validName checks n characters of [\w+=,.@-] with minLen <= n <= maxLen.

@@ -166,15 +166,15 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 	input := raw[:c.dot2]
 	buf, hdr, err := decodeInto(buf, raw[:c.dot1])
 	if err != nil {
-		return newError(ReasonTokenEncoding, err)
+		return segmentError(raw[:c.dot1], err)
 	}
 	buf, pay, err := decodeInto(buf, raw[c.dot1+1:c.dot2])
 	if err != nil {
-		return newError(ReasonTokenEncoding, err)
+		return segmentError(raw[c.dot1+1:c.dot2], err)
 	}
 	buf, sig, err := decodeInto(buf, raw[c.dot2+1:])
 	if err != nil {
-		return newError(ReasonTokenEncoding, err)
+		return segmentError(raw[c.dot2+1:], err)
 	}
 	sc.buf = buf
 
@@ -218,10 +218,10 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 		if hd.kid.esc {
 			kid = string(unescape(nil, hdr[hd.kid.start:hd.kid.end]))
 		} else {
-			kid = string(hdr[hd.kid.start:hd.kid.end])
+			kid = v.keyInfo.kid(hdr[hd.kid.start:hd.kid.end])
 		}
 	}
-	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig)
+	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig, &sc.sig)
 	if e != nil {
 		return e
 	}
@@ -251,13 +251,16 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 		return e
 	}
 	out.prov, out.key = p, key
+	if kid != "" {
+		v.keyInfo.internKid(kid)
+	}
 	return nil
 }
 
 // verifySignature finds the key and checks the signature. A token with kid uses exactly the
 // provider's key with that kid; one without tries the provider's keys that fit alg, at most
 // maxKeysWithoutKid of them.
-func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte) (jwk.Key, *Error) {
+func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (jwk.Key, *Error) {
 	if hasKid {
 		key, err := v.keys.Key(ctx, iss, kid)
 		if err != nil {
@@ -267,7 +270,7 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 		if err := ki.fits(alg); err != nil {
 			return nil, newError(ReasonKeyMismatch, err)
 		}
-		if err := verifySignature(alg, ki.pub, input, sig); err != nil {
+		if err := verifySignature(alg, ki.pub, input, sig, ss); err != nil {
 			return nil, newError(ReasonBadSignature, err)
 		}
 		return key, nil
@@ -282,7 +285,7 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 		if ki.fits(alg) != nil {
 			continue
 		}
-		if verifySignature(alg, ki.pub, input, sig) == nil {
+		if verifySignature(alg, ki.pub, input, sig, ss) == nil {
 			return key, nil
 		}
 		if tried++; tried == maxKeysWithoutKid {
@@ -339,8 +342,9 @@ type Result struct {
 	Subject string
 	// Audience is the client ID the token was accepted for.
 	Audience string
-	// Token is the verified token. Its slices are shared; do not modify them.
-	Token Token
+	// Token is the verified token. Treat it as read-only: it may be shared with the
+	// verified-token cache.
+	Token *Token
 	// SessionTags and TransitiveTagKeys come from the https://aws.amazon.com/tags claim.
 	SessionTags       []Tag
 	TransitiveTagKeys []string
@@ -416,10 +420,10 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	res.RoleARN, res.RoleSessionName = req.RoleARN, req.RoleSessionName
 	res.Subject = tok.Subject
 	res.Audience = matchedAudience(tok, p)
-	res.Token = *tok
+	res.Token = tok
 
 	cc := &ev.cc
-	cc.tok, cc.prov, cc.req, cc.now = &res.Token, p, req, now
+	cc.tok, cc.prov, cc.req, cc.now = tok, p, req, now
 	if sp := tok.spans[cTags]; sp.kind != kindNone {
 		st, e := parseSessionTags(tok.Claims, sp)
 		if e != nil {
