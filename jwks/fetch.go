@@ -63,6 +63,11 @@ func (f *fetcher) get(ctx context.Context, doc Document, url string, max int64) 
 		return fail(resp.StatusCode, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrTooLarge, resp.ContentLength, max))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err == nil {
+		// A read cut off by the deadline can end in a clean EOF (seen with
+		// chunked HTTP/1.1 bodies): never trust a body read past it.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return fail(resp.StatusCode, err)
 	}
