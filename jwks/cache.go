@@ -160,7 +160,9 @@ func (c *Cache) Register(ic IssuerConfig) error {
 // public material (RFC 7638 thumbprint), alg and use, refreshes keep
 // returning the same jwk.Key value, so callers may cache derived data by
 // key identity. The key must not be modified. Key does not check the key
-// against the token's alg; the caller does.
+// against the token's alg; the caller does. When one kid names keys of
+// different types (RSA and EC, say), Key returns the first in document order
+// and Keys lists all of them.
 //
 // Key is safe for concurrent use.
 func (c *Cache) Key(ctx context.Context, issuer, kid string) (jwk.Key, error) {

@@ -691,3 +691,20 @@ func TestErrorReasons(t *testing.T) {
 		})
 	}
 }
+
+// An opaque RoundTripper is used as is when the caller allows private
+// addresses (it cannot be given the dial check).
+func TestOpaqueRoundTripper(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{})
+	var calls int
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return iss.Client().Transport.RoundTrip(r)
+	})
+	c, err := New(Options{HTTPClient: &http.Client{Transport: rt}, AllowPrivateAddresses: true, Issuers: []IssuerConfig{{Issuer: iss.URL()}}})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Key(bg, iss.URL(), iss.Kids()[0])
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+}

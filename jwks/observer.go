@@ -9,7 +9,8 @@ import (
 // Observer receives the cache's events, for metrics and logs. Methods are
 // called synchronously from the goroutine that caused the event (usually a
 // fetch goroutine, never the hot path of a cache hit), so they must be quick
-// and safe for concurrent use. Embed [ObserverFuncs] or implement all four.
+// and safe for concurrent use, and must not call back into the Cache (a
+// fetch waits for its observer). Embed [ObserverFuncs] or implement all four.
 //
 // Values that come from unverified tokens (RateLimitEvent.Kid) are
 // attacker-controlled; log them quoted.
