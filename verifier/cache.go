@@ -47,7 +47,9 @@ func (c *tokenCache) lookup(raw string) (*cacheEntry, uint64) {
 // store remembers a verified token. The token string is cloned so that the cache does not pin
 // a caller's larger buffer.
 func (c *tokenCache) store(h uint64, raw string, v *verified) {
-	c.lru.Add(h, &cacheEntry{raw: strings.Clone(raw), v: *v})
+	e := &cacheEntry{raw: strings.Clone(raw), v: *v}
+	e.v.fixAudience()
+	c.lru.Add(h, e)
 }
 
 // current reports whether the key that verified the cached token is still current for its

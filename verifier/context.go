@@ -46,8 +46,9 @@ const (
 	slotEpochTime
 	slotSourceIP
 	slotProvider
-	slotClaim // first of the GitHub claim slots
-	slotCount = slotClaim + int(claimCount)
+	slotAmr
+	slotClaim // first of the GitHub claim slots, in claimID order from cActor
+	slotCount = slotClaim + int(claimCount-cActor)
 )
 
 // Values implements policy.Context.
@@ -136,7 +137,7 @@ func (c *condContext) amrValues() ([]string, bool) {
 	sp := c.tok.spans[cAmr]
 	switch sp.kind {
 	case kindString:
-		return c.single(slotClaim+int(cAmr), stringValue(c.tok.Claims, sp))
+		return c.single(slotAmr, stringValue(c.tok.Claims, sp))
 	case kindArray:
 		if c.amr == nil {
 			stringArray([]byte(c.tok.Claims), sp, func(el span) {
@@ -154,9 +155,9 @@ func (c *condContext) claimValue(id claimID) ([]string, bool) {
 	sp := c.tok.spans[id]
 	switch sp.kind {
 	case kindString:
-		return c.single(slotClaim+int(id), stringValue(c.tok.Claims, sp))
+		return c.single(slotClaim+int(id-cActor), stringValue(c.tok.Claims, sp))
 	case kindNumber, kindBool:
-		return c.single(slotClaim+int(id), c.tok.Claims[sp.start:sp.end])
+		return c.single(slotClaim+int(id-cActor), c.tok.Claims[sp.start:sp.end])
 	}
 	return nil, false
 }

@@ -43,7 +43,7 @@ const (
 // span is a value (or member name) inside the scanned data: for strings, start and end exclude
 // the quotes; esc reports whether the string contains escapes.
 type span struct {
-	start, end int
+	start, end int32 // tokens are at most 20,000 bytes
 	kind       kind
 	esc        bool
 }
@@ -189,7 +189,7 @@ func (s *scanner) literal(lit string, k kind) (span, error) {
 		return span{}, errSyntax
 	}
 	s.pos += len(lit)
-	return span{start: start, end: s.pos, kind: k}, nil
+	return span{start: int32(start), end: int32(s.pos), kind: k}, nil
 }
 
 // number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
@@ -222,7 +222,7 @@ func (s *scanner) number() (span, error) {
 			return span{}, errSyntax
 		}
 	}
-	return span{start: start, end: s.pos, kind: kindNumber}, nil
+	return span{start: int32(start), end: int32(s.pos), kind: kindNumber}, nil
 }
 
 func (s *scanner) digits() int {
@@ -237,13 +237,17 @@ func (s *scanner) digits() int {
 // str reads a string starting at its opening quote and returns the span of its contents.
 func (s *scanner) str() (span, error) {
 	s.pos++ // opening quote
-	sp := span{start: s.pos, kind: kindString}
+	sp := span{start: int32(s.pos), kind: kindString}
 	d := s.data
 	for s.pos < len(d) {
 		c := d[s.pos]
+		if plainASCII[c] {
+			s.pos++
+			continue
+		}
 		switch {
 		case c == '"':
-			sp.end = s.pos
+			sp.end = int32(s.pos)
 			s.pos++
 			return sp, nil
 		case c == '\\':
@@ -267,6 +271,15 @@ func (s *scanner) str() (span, error) {
 	}
 	return span{}, errSyntax
 }
+
+// plainASCII marks the bytes a string may contain as they are: printable ASCII but the quote
+// and the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escapeLen validates the escape sequence at the start of b (which begins with a backslash) and
 // returns its length. A \u escape of a high surrogate must be followed by one of a low
@@ -334,7 +347,7 @@ func (s *scanner) object(depth int) (span, error) {
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
 		s.pos++
-		return span{start: start, end: s.pos, kind: kindObject}, nil
+		return span{start: int32(start), end: int32(s.pos), kind: kindObject}, nil
 	}
 	for {
 		name, err := s.memberName()
@@ -361,7 +374,7 @@ func (s *scanner) object(depth int) (span, error) {
 			s.skipSpace()
 		case '}':
 			s.pos++
-			return span{start: start, end: s.pos, kind: kindObject}, nil
+			return span{start: int32(start), end: int32(s.pos), kind: kindObject}, nil
 		default:
 			return span{}, errSyntax
 		}
@@ -378,7 +391,7 @@ func (s *scanner) array(depth int) (span, error) {
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
 		s.pos++
-		return span{start: start, end: s.pos, kind: kindArray}, nil
+		return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
 	}
 	for {
 		if _, err := s.value(depth); err != nil {
@@ -394,7 +407,7 @@ func (s *scanner) array(depth int) (span, error) {
 			s.skipSpace()
 		case ']':
 			s.pos++
-			return span{start: start, end: s.pos, kind: kindArray}, nil
+			return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
 		default:
 			return span{}, errSyntax
 		}
@@ -480,7 +493,7 @@ func stringValue(text string, sp span) string {
 // stringArray calls f for each element of the array at sp, which must contain only strings.
 // It reports false if an element is not a string.
 func stringArray(data []byte, sp span, f func(span)) bool {
-	s := scanner{data: data[:sp.end], pos: sp.start + 1}
+	s := scanner{data: data[:sp.end], pos: int(sp.start) + 1}
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
 		return true

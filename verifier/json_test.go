@@ -156,7 +156,7 @@ func TestNumericDate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.json, func(t *testing.T) {
-			got, ok := numericDate([]byte(tc.json), span{start: 0, end: len(tc.json), kind: kindNumber})
+			got, ok := numericDate([]byte(tc.json), span{start: 0, end: int32(len(tc.json)), kind: kindNumber})
 			assert.Equal(t, tc.ok, ok)
 			if tc.ok {
 				assert.Equal(t, tc.sec, got.Unix())

@@ -105,6 +105,14 @@ type verified struct {
 	audBuf [2]string // backing for tok.Audience when it has one or two values
 }
 
+// fixAudience points tok.Audience at v's own audBuf after v was copied, so that a copy never
+// refers to (and keeps alive) the original's buffer.
+func (v *verified) fixAudience() {
+	if n := len(v.tok.Audience); n <= len(v.audBuf) {
+		v.tok.Audience = v.audBuf[:n]
+	}
+}
+
 // Verify checks a token's shape, header, signature and registered claims against the
 // registered providers and returns it. It does not look at roles or policies. Errors are
 // *Error. It is safe for concurrent use.
@@ -131,9 +139,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 		hit, h = v.tokens.lookup(token)
 		if hit != nil && v.current(ctx, hit) {
 			*out = hit.v
-			if len(out.tok.Audience) <= len(out.audBuf) {
-				out.tok.Audience = out.audBuf[:len(out.tok.Audience)]
-			}
+			out.fixAudience()
 			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
 			if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
 				v.tokens.lru.Remove(h)
