@@ -1,0 +1,569 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/webidentity/webidentity/policy"
+	"github.com/webidentity/webidentity/verifier"
+)
+
+// maxConfigBytes bounds the configuration file.
+const maxConfigBytes = 8 << 20
+
+// ConfigError is an invalid configuration. Path locates the problem in the document, such as
+// Roles[1].Role.AssumeRolePolicyDocument.Statement[0].Effect; it is empty for the document as
+// a whole.
+type ConfigError struct {
+	Path string
+	Msg  string
+	Err  error
+}
+
+// Error returns "config: <path>: <msg>".
+func (e *ConfigError) Error() string {
+	if e.Path == "" {
+		return "config: " + e.Msg
+	}
+	return "config: " + e.Path + ": " + e.Msg
+}
+
+// Unwrap returns the underlying error, such as a *policy.ParseError.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErr(path, format string, args ...any) *ConfigError {
+	return &ConfigError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Config is a loaded and validated serve configuration.
+type Config struct {
+	// Providers are the registered OIDC providers, in file order.
+	Providers []verifier.Provider
+	// DiscoveryURLs maps a provider URL to its discovery document URL, when not the default.
+	DiscoveryURLs map[string]string
+	// Roles are the roles, in file order.
+	Roles []*RoleConfig
+	// Keys configures how the providers' keys are fetched.
+	Keys KeysConfig
+	// Leeway, MaxTokenLifetime and TokenCacheSize are passed to verifier.Options.
+	Leeway           time.Duration
+	MaxTokenLifetime time.Duration
+	TokenCacheSize   int
+}
+
+// RoleConfig is a role and the IAM identifiers an STS response names it by.
+type RoleConfig struct {
+	Role *verifier.Role
+	// Name is the last component of the ARN's resource (the role name without path).
+	Name string
+	// ID is the role's RoleId (AROA...), or one derived from the ARN when the file has none.
+	ID string
+	// Partition and Account come from the ARN.
+	Partition, Account string
+}
+
+// KeysConfig configures the JWKS cache.
+type KeysConfig struct {
+	// AllowPrivateAddresses lets the cache connect to loopback, private and link-local
+	// addresses. Off by default: only for tests and in-cluster issuers.
+	AllowPrivateAddresses bool
+	// CAFile is a PEM file of root certificates; when set, only these roots are trusted for
+	// discovery and JWKS fetches. RootCAs holds them once loaded.
+	CAFile  string
+	RootCAs *x509.CertPool
+	// FetchTimeout, MinRefreshInterval and MaxStale are passed to jwks.Options (zero: default).
+	FetchTimeout       time.Duration
+	MinRefreshInterval time.Duration
+	MaxStale           time.Duration
+}
+
+// The JSON shapes of the configuration file.
+type (
+	// Every level is decoded on its own, so that errors carry the full path.
+	fileJSON struct {
+		Providers []json.RawMessage
+		Roles     []json.RawMessage
+		Keys      json.RawMessage
+		Verifier  json.RawMessage
+	}
+
+	// providerJSON is an IAM OpenID Connect provider as `aws iam get-open-id-connect-provider`
+	// prints it, plus its Arn and two optional extensions.
+	providerJSON struct {
+		Arn            string
+		Url            string //nolint:revive // the IAM field name
+		ClientIDList   []string
+		ThumbprintList []string
+		// Printed by the AWS CLI, accepted and ignored.
+		CreateDate json.RawMessage
+		Tags       json.RawMessage
+		// Extensions.
+		DiscoveryUrl string //nolint:revive // matches Url
+		Algorithms   []string
+	}
+
+	// getRoleJSON is the output of `aws iam get-role`.
+	getRoleJSON struct {
+		Role json.RawMessage
+	}
+
+	roleJSON struct {
+		Arn                      string
+		RoleName                 string
+		RoleId                   string //nolint:revive // the IAM field name
+		AssumeRolePolicyDocument json.RawMessage
+		MaxSessionDuration       *int
+		// Printed by the AWS CLI, accepted and ignored.
+		Path                string
+		CreateDate          json.RawMessage
+		Description         json.RawMessage
+		Tags                json.RawMessage
+		RoleLastUsed        json.RawMessage
+		PermissionsBoundary json.RawMessage
+	}
+
+	// Durations are Go duration strings such as "90s" or "5m".
+	keysJSON struct {
+		AllowPrivateAddresses bool
+		CAFile                string
+		FetchTimeout          *string
+		MinRefreshInterval    *string
+		MaxStale              *string
+	}
+
+	verifierJSON struct {
+		Leeway           *string
+		MaxTokenLifetime *string
+		TokenCacheSize   int
+	}
+)
+
+// parseDuration parses an optional duration member; negative values are refused unless
+// allowNegative.
+func parseDuration(s *string, path string, allowNegative bool) (time.Duration, bool, error) {
+	if s == nil {
+		return 0, false, nil
+	}
+	d, err := time.ParseDuration(*s)
+	if err != nil {
+		return 0, false, configErr(path, `want a duration such as "90s" or "5m"`)
+	}
+	if d < 0 && !allowNegative {
+		return 0, false, configErr(path, "must not be negative")
+	}
+	return d, true, nil
+}
+
+// LoadConfig reads and validates the configuration file at path. Errors are *ConfigError, or
+// an I/O error for an unreadable file. A relative Keys.CAFile is taken relative to the file.
+func LoadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigBytes {
+		return nil, configErr("", "file larger than %d bytes", maxConfigBytes)
+	}
+	return ParseConfig(data, filepath.Dir(path))
+}
+
+// ParseConfig validates a configuration document. dir resolves a relative Keys.CAFile.
+func ParseConfig(data []byte, dir string) (*Config, error) {
+	var doc fileJSON
+	if err := decodeStrict(data, "", &doc); err != nil {
+		return nil, err
+	}
+	cfg := &Config{DiscoveryURLs: map[string]string{}}
+	if len(doc.Providers) == 0 {
+		return nil, configErr("Providers", "at least one provider is required")
+	}
+	seenIssuer := map[string]string{}
+	for i, raw := range doc.Providers {
+		path := fmt.Sprintf("Providers[%d]", i)
+		p, discovery, err := parseProvider(raw, path)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seenIssuer[p.URL]; dup {
+			return nil, configErr(path+".Url", "same provider as %s", prev)
+		}
+		seenIssuer[p.URL] = path
+		if discovery != "" {
+			cfg.DiscoveryURLs[p.URL] = discovery
+		}
+		cfg.Providers = append(cfg.Providers, p)
+	}
+	seenRole := map[string]string{}
+	for i, raw := range doc.Roles {
+		path := fmt.Sprintf("Roles[%d]", i)
+		rc, err := parseGetRole(raw, path)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seenRole[rc.Role.ARN]; dup {
+			return nil, configErr(path+".Role.Arn", "same role as %s", prev)
+		}
+		seenRole[rc.Role.ARN] = path
+		cfg.Roles = append(cfg.Roles, rc)
+	}
+	if len(doc.Keys) > 0 && string(doc.Keys) != "null" {
+		var k keysJSON
+		if err := decodeStrict(doc.Keys, "Keys", &k); err != nil {
+			return nil, err
+		}
+		cfg.Keys.AllowPrivateAddresses = k.AllowPrivateAddresses
+		for _, d := range []struct {
+			name string
+			in   *string
+			out  *time.Duration
+		}{
+			{"FetchTimeout", k.FetchTimeout, &cfg.Keys.FetchTimeout},
+			{"MinRefreshInterval", k.MinRefreshInterval, &cfg.Keys.MinRefreshInterval},
+			{"MaxStale", k.MaxStale, &cfg.Keys.MaxStale},
+		} {
+			v, _, err := parseDuration(d.in, "Keys."+d.name, false)
+			if err != nil {
+				return nil, err
+			}
+			*d.out = v
+		}
+		if k.CAFile != "" {
+			file := k.CAFile
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(dir, file)
+			}
+			pool, err := loadCAFile(file)
+			if err != nil {
+				return nil, &ConfigError{Path: "Keys.CAFile", Msg: err.Error(), Err: err}
+			}
+			cfg.Keys.CAFile, cfg.Keys.RootCAs = file, pool
+		}
+	}
+	if len(doc.Verifier) > 0 && string(doc.Verifier) != "null" {
+		var v verifierJSON
+		if err := decodeStrict(doc.Verifier, "Verifier", &v); err != nil {
+			return nil, err
+		}
+		leeway, set, err := parseDuration(v.Leeway, "Verifier.Leeway", false)
+		if err != nil {
+			return nil, err
+		}
+		if set && leeway == 0 {
+			leeway = -1 // an explicit "0s" means no leeway, not the default
+		}
+		cfg.Leeway = leeway
+		if cfg.MaxTokenLifetime, _, err = parseDuration(v.MaxTokenLifetime, "Verifier.MaxTokenLifetime", false); err != nil {
+			return nil, err
+		}
+		cfg.TokenCacheSize = v.TokenCacheSize
+	}
+	return cfg, nil
+}
+
+// loadCAFile reads a PEM bundle of root certificates.
+func loadCAFile(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate found")
+	}
+	return pool, nil
+}
+
+var (
+	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	partitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	roleNameRE  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	rolePathRE  = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
+	roleIDRE    = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+)
+
+func parseProvider(raw json.RawMessage, path string) (verifier.Provider, string, error) {
+	var pj providerJSON
+	if err := decodeStrict(raw, path, &pj); err != nil {
+		return verifier.Provider{}, "", err
+	}
+	// get-open-id-connect-provider prints Url without its scheme; accept both forms.
+	issuer := pj.Url
+	switch {
+	case issuer == "":
+		return verifier.Provider{}, "", configErr(path+".Url", "required")
+	case strings.HasPrefix(issuer, "https://"):
+	case strings.Contains(issuer, "://"):
+		return verifier.Provider{}, "", configErr(path+".Url", "must be an https URL")
+	default:
+		issuer = "https://" + issuer
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+		strings.HasSuffix(issuer, "/") {
+		return verifier.Provider{}, "", configErr(path+".Url",
+			"must be https://host[/path] without query, fragment, userinfo or trailing slash")
+	}
+	parts := strings.SplitN(pj.Arn, ":", 6)
+	want := "oidc-provider/" + strings.TrimPrefix(issuer, "https://")
+	// Trust policies name the well-known issuers by domain; they need no ARN.
+	wellKnown := pj.Arn == "" && (issuer == "https://accounts.google.com" || issuer == "https://cognito-identity.amazonaws.com")
+	if !wellKnown && (len(parts) != 6 || parts[0] != "arn" || !partitionRE.MatchString(parts[1]) || parts[2] != "iam" ||
+		parts[3] != "" || !accountRE.MatchString(parts[4]) || parts[5] != want) {
+		return verifier.Provider{}, "", configErr(path+".Arn",
+			"must be arn:PARTITION:iam::ACCOUNT:%s", want)
+	}
+	if len(pj.ClientIDList) == 0 {
+		return verifier.Provider{}, "", configErr(path+".ClientIDList", "at least one client ID is required")
+	}
+	for j, id := range pj.ClientIDList {
+		if id == "" || len(id) > 255 {
+			return verifier.Provider{}, "", configErr(fmt.Sprintf("%s.ClientIDList[%d]", path, j), "must be 1 to 255 characters")
+		}
+	}
+	for j, tp := range pj.ThumbprintList {
+		if !thumbprintRE.MatchString(strings.ReplaceAll(tp, ":", "")) {
+			return verifier.Provider{}, "", configErr(fmt.Sprintf("%s.ThumbprintList[%d]", path, j), "must be 40 hex digits (SHA-1)")
+		}
+	}
+	if pj.DiscoveryUrl != "" {
+		if d, err := url.Parse(pj.DiscoveryUrl); err != nil || d.Scheme != "https" || d.Host == "" || d.User != nil {
+			return verifier.Provider{}, "", configErr(path+".DiscoveryUrl", "must be an https URL")
+		}
+	}
+	return verifier.Provider{
+		URL:         issuer,
+		ARN:         pj.Arn,
+		ClientIDs:   pj.ClientIDList,
+		Algorithms:  pj.Algorithms,
+		Thumbprints: pj.ThumbprintList,
+	}, pj.DiscoveryUrl, nil
+}
+
+var thumbprintRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+
+// parseGetRole parses one `aws iam get-role` document.
+func parseGetRole(raw json.RawMessage, path string) (*RoleConfig, error) {
+	var gr getRoleJSON
+	if err := decodeStrict(raw, path, &gr); err != nil {
+		return nil, err
+	}
+	path = joinPath(path, "Role")
+	if len(gr.Role) == 0 || string(gr.Role) == "null" {
+		return nil, configErr(path, "required (the output of aws iam get-role)")
+	}
+	var rj roleJSON
+	if err := decodeStrict(gr.Role, path, &rj); err != nil {
+		return nil, err
+	}
+	return parseRole(&rj, path)
+}
+
+func parseRole(rj *roleJSON, path string) (*RoleConfig, error) {
+	partition, account, rolePath, name, ok := splitRoleARN(rj.Arn)
+	if !ok {
+		return nil, configErr(path+".Arn", "must be arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME")
+	}
+	if rj.RoleName != "" && rj.RoleName != name {
+		return nil, configErr(path+".RoleName", "does not match the name in Arn")
+	}
+	if rj.Path != "" && rj.Path != rolePath {
+		return nil, configErr(path+".Path", "does not match the path in Arn")
+	}
+	id := rj.RoleId
+	if id == "" {
+		id = derivedRoleID(rj.Arn)
+	} else if !roleIDRE.MatchString(id) {
+		return nil, configErr(path+".RoleId", "must be 16 to 128 upper-case letters and digits")
+	}
+	maxDur := time.Hour
+	if rj.MaxSessionDuration != nil {
+		s := *rj.MaxSessionDuration
+		if s < 3600 || s > 43200 {
+			return nil, configErr(path+".MaxSessionDuration", "must be 3600 to 43200 seconds")
+		}
+		maxDur = time.Duration(s) * time.Second
+	}
+	docPath := path + ".AssumeRolePolicyDocument"
+	doc, err := policyDocument(rj.AssumeRolePolicyDocument)
+	if err != nil {
+		return nil, &ConfigError{Path: docPath, Msg: err.Error(), Err: err}
+	}
+	trust, err := policy.Parse(doc)
+	if err != nil {
+		var pe *policy.ParseError
+		if errors.As(err, &pe) {
+			p := docPath
+			if pe.Path != "" {
+				if !strings.HasPrefix(pe.Path, "[") {
+					p += "."
+				}
+				p += pe.Path
+			}
+			return nil, &ConfigError{Path: p, Msg: pe.Msg, Err: err}
+		}
+		return nil, &ConfigError{Path: docPath, Msg: err.Error(), Err: err}
+	}
+	return &RoleConfig{
+		Role:      &verifier.Role{ARN: rj.Arn, TrustPolicy: trust, MaxSessionDuration: maxDur},
+		Name:      name,
+		ID:        id,
+		Partition: partition,
+		Account:   account,
+	}, nil
+}
+
+// policyDocument returns the JSON text of an AssumeRolePolicyDocument, which the AWS CLI prints
+// as a JSON object and the IAM API returns as a URL-encoded string.
+func policyDocument(raw json.RawMessage) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return nil, errors.New("required")
+	case raw[0] == '{':
+		return raw, nil
+	case raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, errors.New("invalid JSON string")
+		}
+		if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") {
+			return []byte(t), nil // JSON text inside a string
+		}
+		// URL-encoded, as the IAM API returns it (decoded as IAM documents it, '+' is a space).
+		dec, err := url.QueryUnescape(s)
+		if err != nil {
+			return nil, errors.New("neither JSON nor URL-encoded JSON")
+		}
+		return []byte(dec), nil
+	default:
+		return nil, errors.New("must be a JSON object or a (URL-encoded) JSON string")
+	}
+}
+
+// splitRoleARN splits arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME.
+func splitRoleARN(arn string) (partition, account, path, name string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !partitionRE.MatchString(parts[1]) || parts[2] != "iam" ||
+		parts[3] != "" || !accountRE.MatchString(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+		return "", "", "", "", false
+	}
+	res := strings.TrimPrefix(parts[5], "role")
+	i := strings.LastIndexByte(res, '/')
+	path, name = res[:i+1], res[i+1:]
+	if !roleNameRE.MatchString(name) || !rolePathRE.MatchString(path) || len(path) > 512 {
+		return "", "", "", "", false
+	}
+	return parts[1], parts[4], path, name, true
+}
+
+// derivedRoleID makes a stable AROA-style id from a role ARN, for configurations pasted
+// without RoleId. It is not IAM's id.
+func derivedRoleID(arn string) string {
+	sum := sha256.Sum256([]byte(arn))
+	return "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown members, duplicate members and
+// trailing data. Errors are *ConfigError with paths under path.
+func decodeStrict(data []byte, path string, v any) error {
+	if err := checkDuplicates(data, path); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return configErr(joinPath(path, te.Field), "want %s, got JSON %s", te.Type, te.Value)
+		}
+		if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			name, _ := strconv.Unquote(msg)
+			return configErr(joinPath(path, name), "unknown member")
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return &ConfigError{Path: path, Msg: fmt.Sprintf("invalid JSON at byte %d", se.Offset), Err: err}
+		}
+		return &ConfigError{Path: path, Msg: err.Error(), Err: err}
+	}
+	if dec.More() {
+		return configErr(path, "data after the JSON value")
+	}
+	return nil
+}
+
+func joinPath(base, field string) string {
+	switch {
+	case field == "":
+		return base
+	case base == "":
+		return field
+	}
+	return base + "." + field
+}
+
+// checkDuplicates refuses a member name that appears twice in one object (encoding/json would
+// silently keep the last one). Member names are compared case-insensitively, as encoding/json
+// matches them to fields.
+func checkDuplicates(data []byte, path string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+		}
+		d, ok := tok.(json.Delim)
+		if !ok {
+			return nil
+		}
+		switch d {
+		case '{':
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+				}
+				k, _ := kt.(string)
+				if seen[strings.ToLower(k)] {
+					return configErr(joinPath(path, k), "duplicate member")
+				}
+				seen[strings.ToLower(k)] = true
+				if err := walk(joinPath(path, k)); err != nil {
+					return err
+				}
+			}
+		case '[':
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+		}
+		return nil
+	}
+	return walk(path)
+}

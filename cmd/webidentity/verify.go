@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/webidentity/webidentity/jwks"
+	"github.com/webidentity/webidentity/policy"
+	"github.com/webidentity/webidentity/verifier"
+)
+
+// maxInputBytes bounds token, JWKS and policy files read by verify and lint.
+const maxInputBytes = 1 << 20
+
+// verifyOutput is what verify prints.
+type verifyOutput struct {
+	// Valid reports whether the token's signature and claims hold.
+	Valid bool `json:"valid"`
+	// Allowed reports whether the role may be assumed; absent without -role or -policy.
+	Allowed  *bool  `json:"allowed,omitempty"`
+	Issuer   string `json:"issuer"`
+	Provider string `json:"provider"`
+	Role     string `json:"role,omitempty"`
+	// Claims is the verified payload; absent when the token did not verify.
+	Claims   json.RawMessage `json:"claims,omitempty"`
+	Decision *decisionJSON   `json:"decision,omitempty"`
+	Error    *errorJSON      `json:"error,omitempty"`
+}
+
+// decisionJSON is a trust policy decision and its explanation.
+type decisionJSON struct {
+	Effect    string `json:"effect"`
+	Statement int    `json:"statement"`
+	Sid       string `json:"sid,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// errorJSON is a refusal: the STS code, the verifier's reason, the caller-facing message and
+// the detail an operator needs.
+type errorJSON struct {
+	Code    string `json:"code"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+func newDecisionJSON(d policy.Decision) *decisionJSON {
+	return &decisionJSON{Effect: d.Effect.String(), Statement: d.Statement, Sid: d.Sid, Reason: d.Reason}
+}
+
+func newErrorJSON(err error) *errorJSON {
+	var verr *verifier.Error
+	if errors.As(err, &verr) {
+		return &errorJSON{Code: string(verr.Code), Reason: verr.Reason.String(), Message: verr.Message, Detail: err.Error()}
+	}
+	return &errorJSON{Code: codeInternalFailure, Message: err.Error()}
+}
+
+// runVerify is the verify subcommand.
+func runVerify(ctx context.Context, args []string, e *env) int {
+	fs := newFlagSet("verify", e)
+	issuer := fs.String("issuer", "", "the provider's issuer `URL` (https://...); tokens from other issuers are refused")
+	var clientIDs, algorithms stringList
+	fs.Var(&clientIDs, "client-id", "an accepted audience (repeatable; default sts.amazonaws.com)")
+	fs.Var(&algorithms, "algorithm", "an accepted JOSE `alg` (repeatable; default all supported asymmetric ones)")
+	tokenFile := fs.String("token", "-", "the token `file` (- for stdin)")
+	jwksFile := fs.String("jwks", "", "verify offline with this JWK Set `file` instead of discovery")
+	roleFile := fs.String("role", "", "decide against this role (`file`: aws iam get-role output)")
+	policyFile := fs.String("policy", "", "decide against this trust policy (`file`); needs -role-arn or -provider-arn")
+	roleARN := fs.String("role-arn", "", "the role `ARN` for -policy")
+	providerARN := fs.String("provider-arn", "", "the provider's IAM `ARN` (default: in the role's account)")
+	sessionName := fs.String("session-name", "webidentity-verify", "RoleSessionName of the simulated request")
+	duration := fs.Int("duration", 0, "DurationSeconds of the simulated request (0: default)")
+	allowPrivate := fs.Bool("allow-private-addresses", false,
+		"let discovery connect to loopback and private addresses (tests, in-cluster issuers; SSRF risk)")
+	caFile := fs.String("ca-file", "", "trust only these root certificates (PEM `file`) for discovery")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: webidentity verify -issuer URL [-token FILE] [-jwks FILE] [-role FILE | -policy FILE -role-arn ARN] [flags]")
+		fs.PrintDefaults()
+	}
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "webidentity verify: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() != 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	if !strings.HasPrefix(*issuer, "https://") {
+		return usageErr("-issuer must be an https URL")
+	}
+	if *roleFile != "" && *policyFile != "" {
+		return usageErr("-role and -policy exclude each other")
+	}
+	if len(clientIDs) == 0 {
+		clientIDs = stringList{"sts.amazonaws.com"}
+	}
+
+	// The role, if any, and the provider ARN its trust policy names.
+	var role *verifier.Role
+	switch {
+	case *roleFile != "":
+		data, err := readInput(*roleFile, e)
+		if err != nil {
+			return usageErr("-role: %v", err)
+		}
+		rc, err := parseGetRole(data, "")
+		if err != nil {
+			return usageErr("-role %s: %v", *roleFile, err)
+		}
+		role = rc.Role
+	case *policyFile != "":
+		data, err := readInput(*policyFile, e)
+		if err != nil {
+			return usageErr("-policy: %v", err)
+		}
+		trust, err := policy.Parse(data)
+		if err != nil {
+			return usageErr("-policy %s: %v", *policyFile, err)
+		}
+		arn := *roleARN
+		if arn == "" {
+			account, partition, ok := accountOf(*providerARN)
+			if !ok {
+				return usageErr("-policy needs -role-arn, or -provider-arn to take the account from")
+			}
+			arn = "arn:" + partition + ":iam::" + account + ":role/webidentity-verify"
+		}
+		role = &verifier.Role{ARN: arn, TrustPolicy: trust, MaxSessionDuration: 12 * time.Hour}
+	}
+	hostPath := strings.TrimPrefix(*issuer, "https://")
+	provARN := *providerARN
+	if provARN == "" {
+		account, partition := "000000000000", "aws" // only used when no role is given
+		if role != nil {
+			if p, a, _, _, ok := splitRoleARN(role.ARN); ok {
+				partition, account = p, a
+			} else if *roleARN != "" {
+				return usageErr("-role-arn is not arn:PARTITION:iam::ACCOUNT:role/NAME")
+			}
+		}
+		provARN = "arn:" + partition + ":iam::" + account + ":oidc-provider/" + hostPath
+	}
+
+	// Keys: a static set, or discovery.
+	var keys verifier.KeySource
+	if *jwksFile != "" {
+		data, err := readInput(*jwksFile, e)
+		if err != nil {
+			return usageErr("-jwks: %v", err)
+		}
+		set, err := jwk.Parse(data)
+		if err != nil {
+			return usageErr("-jwks %s: not a JWK Set: %v", *jwksFile, err)
+		}
+		keys = jwks.NewStatic(*issuer, set)
+	} else {
+		cfg := &Config{
+			Providers: []verifier.Provider{{URL: *issuer}},
+			Keys:      KeysConfig{AllowPrivateAddresses: *allowPrivate},
+		}
+		if *caFile != "" {
+			pool, err := loadCAFile(*caFile)
+			if err != nil {
+				return usageErr("-ca-file: %v", err)
+			}
+			cfg.Keys.RootCAs = pool
+		}
+		cache, err := newKeyCache(cfg, e.now, nil)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		defer cache.Close()
+		keys = cache
+	}
+
+	opts := verifier.Options{
+		Providers: []verifier.Provider{{URL: *issuer, ARN: provARN, ClientIDs: clientIDs, Algorithms: algorithms}},
+		Keys:      keys,
+		Now:       e.now,
+	}
+	if role != nil {
+		rs, err := verifier.NewStaticRoles(role)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		opts.Roles = rs
+	}
+	v, err := verifier.New(opts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer v.Close()
+
+	data, err := readInput(*tokenFile, e)
+	if err != nil {
+		return usageErr("-token: %v", err)
+	}
+	token := strings.TrimSpace(string(data))
+
+	out := verifyOutput{Issuer: *issuer, Provider: provARN}
+	tok, err := v.Verify(ctx, token)
+	if err != nil {
+		out.Error = newErrorJSON(err)
+	} else {
+		out.Valid = true
+		out.Claims = json.RawMessage(tok.Claims)
+	}
+	if role != nil {
+		out.Role = role.ARN
+		allowed := false
+		if out.Valid {
+			res, err := v.AssumeRoleWithWebIdentity(ctx, &verifier.Request{
+				RoleARN:          role.ARN,
+				RoleSessionName:  *sessionName,
+				WebIdentityToken: token,
+				DurationSeconds:  *duration,
+			})
+			if res != nil {
+				out.Decision = newDecisionJSON(res.Decision)
+			}
+			if err != nil {
+				out.Error = newErrorJSON(err)
+			} else {
+				allowed = true
+			}
+		}
+		out.Allowed = &allowed
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&out); err != nil {
+		return exitFail
+	}
+	if out.Error != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// accountOf returns the account and partition of an IAM ARN.
+func accountOf(arn string) (account, partition string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !partitionRE.MatchString(parts[1]) || !accountRE.MatchString(parts[4]) {
+		return "", "", false
+	}
+	return parts[4], parts[1], true
+}
+
+// readInput reads a file, or stdin for "-", up to maxInputBytes.
+func readInput(name string, e *env) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		r = e.stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxInputBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxInputBytes)
+	}
+	return data, nil
+}
