@@ -112,3 +112,18 @@ func TestSourceIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionClaimErrorsDoNotRevealRoles: a bad tags claim gets the same answer whether or not
+// the role exists.
+func TestSessionClaimErrorsDoNotRevealRoles(t *testing.T) {
+	env := newAssumeEnv(t, &Role{TrustPolicy: trustPolicy(t, testARN, []string{ActionAssumeRoleWithWebIdentity, ActionTagSession}, "")}, nil)
+	bad := with(baseClaims(), map[string]any{tagsClaim: "not an object"})
+	for _, arn := range []string{testRoleARN, "arn:aws:iam::111122223333:role/does-not-exist"} {
+		req := env.request(t, bad)
+		req.RoleARN = arn
+		_, err := env.v.AssumeRoleWithWebIdentity(context.Background(), req)
+		reason, code := reasonOf(t, err)
+		assert.Equal(t, ReasonSessionTags, reason, arn)
+		assert.Equal(t, CodeIDPRejectedClaim, code, arn)
+	}
+}

@@ -137,7 +137,11 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 	if v.tokens != nil {
 		var hit *cacheEntry
 		hit, h = v.tokens.lookup(token)
-		if hit != nil && v.current(ctx, hit) {
+		if hit != nil && !v.current(ctx, hit) {
+			v.tokens.lru.Remove(h) // its key is gone: verify from scratch
+			hit = nil
+		}
+		if hit != nil {
 			*out = hit.v
 			out.fixAudience()
 			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
@@ -392,7 +396,8 @@ type evaluation struct {
 }
 
 // AssumeRoleWithWebIdentity decides an STS AssumeRoleWithWebIdentity request: request
-// parameters, then the token (as Verify), then the role's trust policy for
+// parameters, then the token (as Verify), then its session tags and source identity claims,
+// then the role's trust policy for
 // sts:AssumeRoleWithWebIdentity with the provider as Federated principal, plus sts:TagSession
 // when the token carries session tags and sts:SetSourceIdentity when it carries a source
 // identity, and finally DurationSeconds against the role's maximum. Errors are *Error. When the
@@ -410,16 +415,6 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.vt); e != nil {
 		return nil, e
 	}
-	if v.roles == nil {
-		return nil, errorf(ReasonUnknownRole, "no role source")
-	}
-	role, err := v.roles.Role(ctx, req.RoleARN)
-	if err != nil || role == nil {
-		if err == nil {
-			err = ErrRoleNotFound
-		}
-		return nil, newError(ReasonUnknownRole, err)
-	}
 	tok, p := &ev.vt.tok, ev.vt.prov
 	res := &ev.res
 	res.Provider, res.ProviderPrincipal = p.URL, p.principal
@@ -428,6 +423,8 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	res.Audience = matchedAudience(tok, p)
 	res.Token = tok
 
+	// The session claims are judged before the role is looked up, so that their errors cannot
+	// tell a caller which roles exist.
 	cc := &ev.cc
 	cc.tok, cc.prov, cc.req, cc.now = tok, p, req, now
 	if sp := tok.spans[cTags]; sp.kind != kindNone {
@@ -444,6 +441,17 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 			return nil, e
 		}
 		cc.sourceIdentity, res.SourceIdentity = si, si
+	}
+
+	if v.roles == nil {
+		return nil, errorf(ReasonUnknownRole, "no role source")
+	}
+	role, err := v.roles.Role(ctx, req.RoleARN)
+	if err != nil || role == nil {
+		if err == nil {
+			err = ErrRoleNotFound
+		}
+		return nil, newError(ReasonUnknownRole, err)
 	}
 
 	if role.TrustPolicy == nil {
