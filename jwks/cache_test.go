@@ -159,15 +159,16 @@ func TestRefreshAheadAndFreshness(t *testing.T) {
 
 func TestOutageServesStaleThenFails(t *testing.T) {
 	tests := []struct {
-		name   string
-		fault  testissuer.Fault
-		status int
-		cause  error
+		name    string
+		fault   testissuer.Fault
+		timeout time.Duration // FetchTimeout, if not the 5 s default
+		status  int
+		cause   error
 	}{
 		{name: "500", fault: testissuer.Fault{Status: 500}, status: 500, cause: ErrStatus},
 		{name: "404", fault: testissuer.Fault{Status: 404}, status: 404, cause: ErrStatus},
-		{name: "timeout before headers", fault: testissuer.Fault{DelayHeaders: 5 * time.Second}, cause: context.DeadlineExceeded},
-		{name: "slow body", fault: testissuer.Fault{SlowBody: 100 * time.Millisecond}, status: 200, cause: context.DeadlineExceeded},
+		{name: "timeout before headers", fault: testissuer.Fault{DelayHeaders: 5 * time.Second}, timeout: 400 * time.Millisecond, cause: context.DeadlineExceeded},
+		{name: "slow body", fault: testissuer.Fault{SlowBody: 100 * time.Millisecond}, timeout: 400 * time.Millisecond, status: 200, cause: context.DeadlineExceeded},
 		{name: "garbage", fault: testissuer.Fault{Body: []byte("<html>oops</html>")}, status: 200, cause: ErrInvalidDocument},
 		{name: "empty set", fault: testissuer.Fault{Body: []byte(`{"keys":[]}`)}, status: 200, cause: ErrNoUsableKeys},
 		{name: "oversized", fault: testissuer.Fault{Oversize: 2 << 20}, status: 200, cause: ErrTooLarge},
@@ -175,7 +176,7 @@ func TestOutageServesStaleThenFails(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, testissuer.Options{}, func(o *Options) {
-				o.FetchTimeout = 300 * time.Millisecond
+				o.FetchTimeout = tt.timeout
 				o.MaxStale = time.Hour
 			})
 			iss, kid := e.iss.URL(), e.iss.Kids()[0]

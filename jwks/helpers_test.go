@@ -101,7 +101,6 @@ func newEnv(t *testing.T, io testissuer.Options, edit func(*Options)) *env {
 		Issuers:               []IssuerConfig{{Issuer: iss.URL()}},
 		Observer:              rec,
 		Now:                   clock.Now,
-		FetchTimeout:          2 * time.Second,
 	}
 	if edit != nil {
 		edit(&opts)

@@ -42,7 +42,7 @@ func TestConcurrentColdStartSharesOneFetch(t *testing.T) {
 }
 
 func TestRandomKidFloodCostsAtMostOneFetch(t *testing.T) {
-	const fetchTimeout = 2 * time.Second
+	const fetchTimeout = 5 * time.Second
 	e := newEnv(t, testissuer.Options{}, func(o *Options) { o.FetchTimeout = fetchTimeout })
 	iss, kid := e.iss.URL(), e.iss.Kids()[0]
 	_, err := e.cache.Key(bg, iss, kid)
