@@ -151,6 +151,9 @@ func deriveKey(k jwk.Key) *keyInfo {
 		ki.pub, ki.crv = pub, pub.Curve.Params().Name
 	case ed25519.PublicKey:
 		ki.pub, ki.crv = pub, "Ed25519"
+		if len(pub) != ed25519.PublicKeySize { // jwx does not check; ed25519.Verify would panic
+			ki.err = fmt.Errorf("verifier: Ed25519 key of %d bytes", len(pub))
+		}
 	default:
 		ki.err = fmt.Errorf("verifier: key of type %T is not a public signature key", raw)
 	}

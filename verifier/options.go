@@ -25,8 +25,9 @@ type Provider struct {
 	// empty: policies name them by their domain, which is then used.
 	ARN string
 
-	// ClientIDs are the accepted audiences: a token's aud must contain one of them. 1 to 100
-	// non-empty values are required.
+	// ClientIDs are the accepted audiences: a token's aud must contain one of them (for
+	// accounts.google.com, azp may be the client ID instead). 1 to 100 non-empty values are
+	// required.
 	ClientIDs []string
 
 	// Algorithms is the allow-list of JOSE signature algorithms, case-sensitive. If empty, all

@@ -92,7 +92,7 @@ type sigScratch struct {
 func verifySignature(alg *algorithm, pub crypto.PublicKey, input, sig []byte, ss *sigScratch) error {
 	if alg.fam == famEdDSA {
 		k := pub.(ed25519.PublicKey)
-		if len(sig) != ed25519.SignatureSize {
+		if len(k) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 			return errSigLength
 		}
 		if !ed25519.Verify(k, input, sig) {

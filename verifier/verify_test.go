@@ -289,6 +289,21 @@ func TestVerifyRejects(t *testing.T) {
 		{"RS384 header, JWK alg RS256", func(t *testing.T) string {
 			return compactJWS(t, ks.rs, "RS384", `{"alg":"RS384","kid":"rs"}`, claims)
 		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
+		{"Ed25519 JWK with a short x", func(t *testing.T) string {
+			return compactJWS(t, ks.ed, "EdDSA", `{"alg":"EdDSA","kid":"ed-short"}`, claims)
+		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
+		{"X25519 JWK", func(t *testing.T) string {
+			return compactJWS(t, ks.ed, "EdDSA", `{"alg":"EdDSA","kid":"x25519"}`, claims)
+		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
+		{"JWK with use enc", func(t *testing.T) string {
+			return compactJWS(t, ks.rs, "RS256", `{"alg":"RS256","kid":"rs-enc"}`, claims)
+		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
+		{"JWK with key_ops sign only", func(t *testing.T) string {
+			return compactJWS(t, ks.rs, "RS256", `{"alg":"RS256","kid":"rs-signonly"}`, claims)
+		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
+		{"private JWK", func(t *testing.T) string {
+			return compactJWS(t, ks.rs, "RS256", `{"alg":"RS256","kid":"rs-private"}`, claims)
+		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
 		{"RSA 1024 key", func(t *testing.T) string {
 			return compactJWS(t, ks.rsa1024, "RS256", `{"alg":"RS256","kid":"rsa1024"}`, claims)
 		}, ReasonKeyMismatch, CodeInvalidIdentityToken},
@@ -427,7 +442,17 @@ func TestVerifyRejects(t *testing.T) {
 		}{b.name, func(t *testing.T) string { return rsWith(t, b.edits) }, b.reason, b.code})
 	}
 
-	v := newTestVerifier(t, ks.source(), nil)
+	odd := oddKeys(t, ks)
+	src := ks.source()
+	v := newTestVerifier(t, &fakeKeys{
+		key: func(ctx context.Context, iss, kid string) (jwk.Key, error) {
+			if k, ok := odd[kid]; ok {
+				return k, nil
+			}
+			return src.Key(ctx, iss, kid)
+		},
+		keys: src.keys,
+	}, nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, err := v.Verify(context.Background(), tc.token(t))
@@ -587,4 +612,29 @@ func mustECKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	return k
+}
+
+// oddKeys are JWKs a verifier must refuse to use, by kid.
+func oddKeys(t *testing.T, ks *keySet) map[string]jwk.Key {
+	parse := func(j string) jwk.Key {
+		k, err := jwk.ParseKey([]byte(j))
+		require.NoError(t, err, j)
+		return k
+	}
+	x := b64e.EncodeToString(make([]byte, 31))
+	enc, err := jwk.FromRaw(ks.rs.signer.Public())
+	require.NoError(t, err)
+	require.NoError(t, enc.Set(jwk.KeyUsageKey, "enc"))
+	signOnly, err := jwk.FromRaw(ks.rs.signer.Public())
+	require.NoError(t, err)
+	require.NoError(t, signOnly.Set(jwk.KeyOpsKey, jwk.KeyOperationList{jwk.KeyOpSign}))
+	private, err := jwk.FromRaw(ks.rs.signer)
+	require.NoError(t, err)
+	return map[string]jwk.Key{
+		"ed-short":    parse(`{"kty":"OKP","crv":"Ed25519","x":"` + x + `"}`),
+		"x25519":      parse(`{"kty":"OKP","crv":"X25519","x":"` + b64e.EncodeToString(make([]byte, 32)) + `"}`),
+		"rs-enc":      enc,
+		"rs-signonly": signOnly,
+		"rs-private":  private,
+	}
 }
