@@ -1,0 +1,261 @@
+package main
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/internal/testissuer"
+)
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// rawResponse is one answer of the STS endpoint, decoded.
+type rawResponse struct {
+	status    int
+	requestID string
+	header    http.Header
+	ok        *assumeResponse
+	err       *errorResponse
+}
+
+// do sends a request to the endpoint and decodes the XML answer strictly into the shape its
+// status calls for.
+func do(t *testing.T, req *http.Request) rawResponse {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	out := rawResponse{status: resp.StatusCode, requestID: resp.Header.Get("x-amzn-RequestId"), header: resp.Header}
+	assert.Equal(t, "text/xml", resp.Header.Get("Content-Type"))
+	if resp.StatusCode == http.StatusOK {
+		out.ok = &assumeResponse{}
+		require.NoError(t, xml.Unmarshal(body, out.ok), "%s", body)
+		assert.Equal(t, stsNamespace, out.ok.XMLName.Space)
+	} else {
+		out.err = &errorResponse{}
+		require.NoError(t, xml.Unmarshal(body, out.err), "%s", body)
+		assert.Equal(t, stsNamespace, out.err.XMLName.Space)
+		assert.Equal(t, out.requestID, out.err.RequestID)
+	}
+	return out
+}
+
+func postForm(t *testing.T, endpoint string, form url.Values) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	return req
+}
+
+func assumeForm(role, token string) url.Values {
+	return url.Values{
+		"Action": {stsAction}, "Version": {stsVersion}, "RoleArn": {role},
+		"RoleSessionName": {testSession}, "WebIdentityToken": {token},
+	}
+}
+
+func TestSTSAllowedResponseShape(t *testing.T) {
+	f := newFixture(t)
+	token := f.token(t, testSubject, nil)
+
+	for _, tc := range []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"POST form", func() *http.Request { return postForm(t, f.srv.URL, assumeForm(testRoleARN, token)) }},
+		{"GET query", func() *http.Request {
+			req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/?"+assumeForm(testRoleARN, token).Encode(), nil)
+			require.NoError(t, err)
+			return req
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, tc.req())
+			require.Equal(t, http.StatusOK, r.status)
+			assert.Regexp(t, uuidRE, r.requestID)
+			assert.Equal(t, r.requestID, r.ok.RequestID)
+			res := r.ok.Result
+			assert.Equal(t, testSubject, res.SubjectFromWebIdentityToken)
+			assert.Equal(t, testAudience, res.Audience)
+			assert.Equal(t, f.iss.URL(), res.Provider)
+			assert.Equal(t, "arn:aws:sts::"+testAccount+":assumed-role/app/"+testSession, res.AssumedRoleUser.Arn)
+			assert.Equal(t, testRoleID+":"+testSession, res.AssumedRoleUser.AssumedRoleID)
+			assert.Regexp(t, `^ASIA[A-Z2-7]{16}$`, res.Credentials.AccessKeyID)
+			assert.Len(t, res.Credentials.SecretAccessKey, 40)
+			assert.True(t, strings.HasPrefix(res.Credentials.SessionToken, LocalSessionTokenPrefix))
+			exp, err := time.Parse(time.RFC3339, res.Credentials.Expiration)
+			require.NoError(t, err)
+			assert.Equal(t, testNow.Add(time.Hour), exp)
+		})
+	}
+}
+
+func TestSTSErrors(t *testing.T) {
+	f := newFixture(t)
+	good := f.token(t, testSubject, nil)
+	form := func(edit func(url.Values)) url.Values {
+		v := assumeForm(testRoleARN, good)
+		edit(v)
+		return v
+	}
+	for _, tc := range []struct {
+		name   string
+		req    func() *http.Request
+		code   string
+		status int
+	}{
+		{"no Action", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Del("Action") }))
+		}, "MissingAction", 400},
+		{"unknown Action", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("Action", "GetCallerIdentity") }))
+		}, "InvalidAction", 400},
+		{"other Version", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("Version", "2011-06-16") }))
+		}, "InvalidAction", 400},
+		{"no Version", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Del("Version") }))
+		}, "InvalidAction", 400},
+		{"malformed body", func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL, strings.NewReader("Action=%zz"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return req
+		}, "MalformedQueryString", 404},
+		{"malformed query", func() *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/?Action=%zz", nil)
+			return req
+		}, "MalformedQueryString", 404},
+		{"body not a form", func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL, strings.NewReader(`{"Action":"x"}`))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		}, "MalformedQueryString", 404},
+		{"parameter twice in the body", func() *http.Request {
+			v := form(func(v url.Values) { v.Add("RoleArn", testRole2ARN) })
+			return postForm(t, f.srv.URL, v)
+		}, "ValidationError", 400},
+		{"parameter in query and body", func() *http.Request {
+			return postForm(t, f.srv.URL+"/?RoleArn="+url.QueryEscape(testRole2ARN), form(func(url.Values) {}))
+		}, "ValidationError", 400},
+		{"unknown parameter", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSecond", "900") }))
+		}, "ValidationError", 400},
+		{"DurationSeconds not a number", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "1h") }))
+		}, "ValidationError", 400},
+		{"DurationSeconds above the role maximum", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "7201") }))
+		}, "ValidationError", 400},
+		{"session policy not JSON", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("Policy", "{nope") }))
+		}, "MalformedPolicyDocument", 400},
+		{"session policy too long", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("Policy", `"`+strings.Repeat("a", 2048)+`"`) }))
+		}, "ValidationError", 400},
+		{"PolicyArns with a gap", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) {
+				v.Set("PolicyArns.member.2.arn", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+			}))
+		}, "ValidationError", 400},
+		{"ProviderId set", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("ProviderId", "www.amazon.com") }))
+		}, "ValidationError", 400},
+		{"session name too short", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("RoleSessionName", "x") }))
+		}, "ValidationError", 400},
+		{"no RoleArn", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Del("RoleArn") }))
+		}, "ValidationError", 400},
+		{"no token", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Del("WebIdentityToken") }))
+		}, "ValidationError", 400},
+		{"garbage token", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("WebIdentityToken", "not.a.jwt") }))
+		}, "InvalidIdentityToken", 400},
+		{"unknown role", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("RoleArn", "arn:aws:iam::"+testAccount+":role/nope") }))
+		}, "AccessDenied", 403},
+		{"another subject", func() *http.Request {
+			return postForm(t, f.srv.URL, assumeForm(testRoleARN, f.token(t, "system:serviceaccount:other:demo", nil)))
+		}, "AccessDenied", 403},
+		{"expired token", func() *http.Request {
+			return postForm(t, f.srv.URL, assumeForm(testRoleARN, f.token(t, testSubject, func(c map[string]any) {
+				c["iat"], c["nbf"], c["exp"] = testNow.Add(-3*time.Hour).Unix(), testNow.Add(-3*time.Hour).Unix(), testNow.Add(-time.Hour).Unix()
+			})))
+		}, "ExpiredTokenException", 400},
+		{"wrong audience", func() *http.Request {
+			return postForm(t, f.srv.URL, assumeForm(testRoleARN, f.token(t, testSubject, func(c map[string]any) { c["aud"] = "someone-else" })))
+		}, "InvalidIdentityToken", 400},
+		{"session tags claim malformed", func() *http.Request {
+			return postForm(t, f.srv.URL, assumeForm(testRoleARN, f.token(t, testSubject, func(c map[string]any) {
+				c["https://aws.amazon.com/tags"] = map[string]any{"principal_tags": map[string]any{"k": "not-a-list"}}
+			})))
+		}, "IDPRejectedClaim", 403},
+		{"unknown issuer", func() *http.Request {
+			other := testissuer.Start(t, testissuer.Options{Now: fixedClock})
+			return postForm(t, f.srv.URL, assumeForm(testRoleARN, other.MustMint(t, other.Claims(testSubject, testAudience), testissuer.MintOptions{})))
+		}, "InvalidIdentityToken", 400},
+		{"issuer unreachable", func() *http.Request {
+			tok := f.down.MustMint(t, f.down.Claims(testSubject, testAudience), testissuer.MintOptions{})
+			return postForm(t, f.srv.URL, assumeForm(testDownRole, tok))
+		}, "IDPCommunicationError", 400},
+		{"PUT", func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPut, f.srv.URL, strings.NewReader(assumeForm(testRoleARN, good).Encode()))
+			return req
+		}, "MethodNotAllowed", 405},
+		{"body too large", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("Policy", strings.Repeat("a", defaultMaxBodyBytes)) }))
+		}, "RequestEntityTooLarge", 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, tc.req())
+			require.NotNil(t, r.err, "status %d", r.status)
+			assert.Equal(t, tc.code, r.err.Error.Code)
+			assert.Equal(t, tc.status, r.status)
+			assert.Regexp(t, uuidRE, r.requestID)
+			wantType := "Sender"
+			if tc.status >= 500 {
+				wantType = "Receiver"
+			}
+			assert.Equal(t, wantType, r.err.Error.Type)
+			assert.NotEmpty(t, r.err.Error.Message)
+		})
+	}
+}
+
+// A caller-facing message never repeats the token, and no log line contains it.
+func TestSTSNeverEchoesToken(t *testing.T) {
+	f := newFixture(t)
+	tokens := map[string]string{
+		"allowed": f.token(t, testSubject, nil),
+		"denied":  f.token(t, "system:serviceaccount:other:demo", nil),
+		"forged":  f.token(t, testSubject, nil)[:60] + "x.eyJzdWIiOiJ4In0.c2ln",
+		"expired": f.token(t, testSubject, func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }),
+	}
+	for name, tok := range tokens {
+		t.Run(name, func(t *testing.T) {
+			resp, err := http.Post(f.srv.URL, "application/x-www-form-urlencoded", strings.NewReader(assumeForm(testRoleARN, tok).Encode()))
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+			for _, seg := range strings.Split(tok, ".") {
+				assert.NotContains(t, string(body), seg)
+				assert.NotContains(t, f.logs.String(), seg)
+			}
+		})
+	}
+	assert.Contains(t, f.logs.String(), `"code":"AccessDenied"`)
+}
