@@ -169,21 +169,21 @@ func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
 		f = st.startLocked(now)
 	}
 	st.mu.Unlock()
-	if err := st.wait(ctx, f); err != nil {
+	if err := st.wait(ctx, f, ""); err != nil {
 		return nil, err
 	}
 	return f.snap, nil
 }
 
 // wait waits for f or ctx; the fetch itself runs on the cache's context.
-func (st *issuer) wait(ctx context.Context, f *flight) error {
+func (st *issuer) wait(ctx context.Context, f *flight, kid string) error {
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: ctx.Err()}
+		return &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: ctx.Err()}
 	}
 	if f.err != nil {
-		return &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: f.err}
+		return &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: f.err}
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 		f = st.startLocked(now)
 	}
 	st.mu.Unlock()
-	if err := st.wait(ctx, f); err != nil {
+	if err := st.wait(ctx, f, kid); err != nil {
 		return nil, err
 	}
 	if key, ok := f.snap.byKid[kid]; ok {

@@ -22,8 +22,9 @@ type Observer interface {
 	// RateLimited reports an unknown kid refused because a refresh is
 	// cooling down; at most once per refresh window per issuer.
 	RateLimited(RateLimitEvent)
-	// StaleServed reports keys being served past their expiry; at most
-	// once per refresh attempt per issuer.
+	// StaleServed reports that an issuer's keys are being served past their
+	// expiry: once when that starts, and again only after a successful
+	// refresh ended it.
 	StaleServed(StaleEvent)
 }
 
