@@ -31,6 +31,12 @@ type KeySource interface {
 	Keys(ctx context.Context, issuer string) ([]jwk.Key, error)
 }
 
+// Both key sources of package jwks fit.
+var (
+	_ KeySource = (*jwks.Cache)(nil)
+	_ KeySource = (*jwks.Static)(nil)
+)
+
 // maxKeysWithoutKid bounds how many fitting keys a token without kid is tried against.
 const maxKeysWithoutKid = 8
 
