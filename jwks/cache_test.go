@@ -709,3 +709,43 @@ func TestOpaqueRoundTripper(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 }
+
+func TestNegativeCacheIsBounded(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, func(o *Options) {
+		o.MaxNegativeKids = 2
+		o.NegativeTTL = time.Hour
+	})
+	iss := e.iss.URL()
+	_, err := e.cache.Keys(bg, iss)
+	require.NoError(t, err)
+	miss := func(kid string) {
+		t.Helper()
+		e.clock.Advance(31 * time.Second) // past MinRefreshInterval
+		_, err := e.cache.Key(bg, iss, kid)
+		require.ErrorIs(t, err, ErrUnknownKey)
+		require.NotErrorIs(t, err, ErrRateLimited)
+	}
+	for _, kid := range []string{"a", "b", "c"} {
+		miss(kid)
+	}
+	assert.Equal(t, 4, e.iss.Requests(testissuer.JWKS))
+	miss("c") // remembered
+	assert.Equal(t, 4, e.iss.Requests(testissuer.JWKS))
+	miss("a") // evicted by the bound: fetched again
+	assert.Equal(t, 5, e.iss.Requests(testissuer.JWKS))
+}
+
+func TestRegisterReplacesSettingsAndDropsKeys(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, nil)
+	iss, kid := e.iss.URL(), e.iss.Kids()[0]
+	_, err := e.cache.Key(bg, iss, kid)
+	require.NoError(t, err)
+	set, staticKid := testSet(t)
+	require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Keys: set}))
+	_, err = e.cache.Key(bg, iss, kid)
+	assert.ErrorIs(t, err, ErrUnknownKey, "fetched keys dropped")
+	key, err := e.cache.Key(bg, iss, staticKid)
+	require.NoError(t, err)
+	assert.Equal(t, staticKid, key.KeyID())
+	assert.Equal(t, 1, e.iss.Requests(testissuer.JWKS))
+}
