@@ -72,18 +72,26 @@ func providerARN(iss *testissuer.Issuer) string {
 	return "arn:aws:iam::" + testAccount + ":oidc-provider/" + hostPath(iss)
 }
 
-// irsaPolicy is an IRSA trust policy for iss admitting sub.
+// irsaPolicy is an IRSA trust policy for iss admitting the subjects that match sub with
+// StringEquals, or StringLike when sub has a '*'.
 func irsaPolicy(iss *testissuer.Issuer, sub string) map[string]any {
+	cond := map[string]any{"StringEquals": map[string]any{
+		hostPath(iss) + ":aud": testAudience,
+		hostPath(iss) + ":sub": sub,
+	}}
+	if strings.Contains(sub, "*") {
+		cond = map[string]any{
+			"StringEquals": map[string]any{hostPath(iss) + ":aud": testAudience},
+			"StringLike":   map[string]any{hostPath(iss) + ":sub": sub},
+		}
+	}
 	return map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []any{map[string]any{
 			"Effect":    "Allow",
 			"Principal": map[string]any{"Federated": providerARN(iss)},
 			"Action":    "sts:AssumeRoleWithWebIdentity",
-			"Condition": map[string]any{"StringEquals": map[string]any{
-				hostPath(iss) + ":aud": testAudience,
-				hostPath(iss) + ":sub": sub,
-			}},
+			"Condition": cond,
 		}},
 	}
 }

@@ -1,0 +1,241 @@
+package main
+
+// These tests call the serve handler with the official AWS SDK for Go v2, over real HTTP, the
+// way IRSA pods and CI jobs do. The SDK is a test dependency only: nothing outside _test.go
+// files imports it.
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/internal/testissuer"
+)
+
+// recorder wraps the serve handler and remembers the Authorization headers it saw.
+type recorder struct {
+	h    http.Handler
+	mu   sync.Mutex
+	auth []string
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	r.auth = append(r.auth, req.Header.Get("Authorization"))
+	r.mu.Unlock()
+	r.h.ServeHTTP(w, req)
+}
+
+// sdkClient returns an STS client whose endpoint is srv, without retries (so that each
+// error is one request) and with anonymous credentials: AssumeRoleWithWebIdentity is unsigned.
+func sdkClient(srv *httptest.Server) *sts.Client {
+	return sts.New(sts.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  aws.AnonymousCredentials{},
+		Retryer:      aws.NopRetryer{},
+		HTTPClient:   srv.Client(),
+	})
+}
+
+// apiError asserts that err is an STS API error and returns its code and HTTP status.
+func apiError(t *testing.T, err error) (code string, status int) {
+	t.Helper()
+	require.Error(t, err)
+	var ae smithy.APIError
+	require.True(t, errors.As(err, &ae), "not an API error: %v", err)
+	var re *awshttp.ResponseError
+	require.True(t, errors.As(err, &re), "no HTTP response: %v", err)
+	assert.Regexp(t, uuidRE, re.ServiceRequestID())
+	return ae.ErrorCode(), re.HTTPStatusCode()
+}
+
+func TestSDKAssumeRoleWithWebIdentity(t *testing.T) {
+	f := newFixture(t)
+	rec := &recorder{h: f.svc.Handler()}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	client := sdkClient(srv)
+
+	t.Run("allowed", func(t *testing.T) {
+		out, err := client.AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
+			RoleArn:          aws.String(testRoleARN),
+			RoleSessionName:  aws.String(testSession),
+			WebIdentityToken: aws.String(f.token(t, testSubject, nil)),
+			DurationSeconds:  aws.Int32(7200),
+		})
+		require.NoError(t, err)
+		require.NotNil(t, out.Credentials)
+		assert.Regexp(t, `^ASIA[A-Z2-7]{16}$`, aws.ToString(out.Credentials.AccessKeyId))
+		assert.NotEmpty(t, aws.ToString(out.Credentials.SecretAccessKey))
+		assert.NotEmpty(t, aws.ToString(out.Credentials.SessionToken))
+		assert.Equal(t, testNow.Add(2*time.Hour), aws.ToTime(out.Credentials.Expiration))
+		assert.Equal(t, testSubject, aws.ToString(out.SubjectFromWebIdentityToken))
+		assert.Equal(t, testAudience, aws.ToString(out.Audience))
+		assert.Equal(t, f.iss.URL(), aws.ToString(out.Provider))
+		require.NotNil(t, out.AssumedRoleUser)
+		assert.Equal(t, "arn:aws:sts::"+testAccount+":assumed-role/app/"+testSession, aws.ToString(out.AssumedRoleUser.Arn))
+		assert.Equal(t, testRoleID+":"+testSession, aws.ToString(out.AssumedRoleUser.AssumedRoleId))
+	})
+
+	expired := func(c map[string]any) {
+		c["iat"], c["nbf"], c["exp"] = testNow.Add(-2*time.Hour).Unix(), testNow.Add(-2*time.Hour).Unix(), testNow.Add(-time.Hour).Unix()
+	}
+	stranger := testissuer.Start(t, testissuer.Options{Path: "/id/STRANGER", Now: fixedClock})
+	for _, tc := range []struct {
+		name   string
+		role   string
+		token  func() string
+		dur    int32
+		code   string
+		status int
+	}{
+		{"another namespace", testRoleARN, func() string { return f.token(t, "system:serviceaccount:other:demo", nil) }, 0, "AccessDenied", 403},
+		{"role that does not exist", "arn:aws:iam::" + testAccount + ":role/missing", func() string { return f.token(t, testSubject, nil) }, 0, "AccessDenied", 403},
+		{"expired token", testRoleARN, func() string { return f.token(t, testSubject, expired) }, 0, "ExpiredTokenException", 400},
+		{"bad signature", testRoleARN, func() string {
+			tok := f.token(t, testSubject, nil)
+			return tok[:len(tok)-4] + "AAAA"
+		}, 0, "InvalidIdentityToken", 400},
+		{"not a JWT", testRoleARN, func() string { return "this-is-not-a-token" }, 0, "InvalidIdentityToken", 400},
+		{"unregistered issuer", testRoleARN, func() string {
+			return stranger.MustMint(t, stranger.Claims(testSubject, testAudience), testissuer.MintOptions{})
+		}, 0, "InvalidIdentityToken", 400},
+		{"unreachable issuer", testDownRole, func() string {
+			return f.down.MustMint(t, f.down.Claims(testSubject, testAudience), testissuer.MintOptions{})
+		}, 0, "IDPCommunicationError", 400},
+		{"rejected session tags", testRoleARN, func() string {
+			return f.token(t, testSubject, func(c map[string]any) {
+				c["https://aws.amazon.com/tags"] = map[string]any{"principal_tags": map[string]any{"aws:reserved": []string{"v"}}}
+			})
+		}, 0, "IDPRejectedClaim", 403},
+		{"duration above the role maximum", testRoleARN, func() string { return f.token(t, testSubject, nil) }, 7201, "ValidationError", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &sts.AssumeRoleWithWebIdentityInput{
+				RoleArn:          aws.String(tc.role),
+				RoleSessionName:  aws.String(testSession),
+				WebIdentityToken: aws.String(tc.token()),
+			}
+			if tc.dur != 0 {
+				in.DurationSeconds = aws.Int32(tc.dur)
+			}
+			_, err := client.AssumeRoleWithWebIdentity(context.Background(), in)
+			code, status := apiError(t, err)
+			assert.Equal(t, tc.code, code)
+			assert.Equal(t, tc.status, status)
+		})
+	}
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.NotEmpty(t, rec.auth)
+	for _, a := range rec.auth {
+		assert.Empty(t, a, "the SDK signed a request that STS accepts unsigned")
+	}
+}
+
+// The credential provider IRSA pods use: a token file and a role ARN.
+func TestSDKWebIdentityRoleProvider(t *testing.T) {
+	f := newFixture(t)
+	client := sdkClient(f.srv)
+	dir := t.TempDir()
+
+	for _, tc := range []struct {
+		name    string
+		role    string
+		subject string
+		code    string // "" for success
+	}{
+		{"allowed", testRoleARN, testSubject, ""},
+		{"allowed by a wildcard, URL-encoded policy", testRole2ARN, "system:serviceaccount:ci:runner", ""},
+		{"denied", testRoleARN, "system:serviceaccount:kube-system:default", "AccessDenied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tokenFile := filepath.Join(dir, tc.name)
+			require.NoError(t, os.WriteFile(tokenFile, []byte(f.token(t, tc.subject, nil)), 0o600))
+			// No RoleSessionName: the provider makes one up, as it does in pods.
+			provider := stscreds.NewWebIdentityRoleProvider(client, tc.role, stscreds.IdentityTokenFile(tokenFile))
+			creds, err := aws.NewCredentialsCache(provider).Retrieve(context.Background())
+			if tc.code != "" {
+				code, status := apiError(t, err)
+				assert.Equal(t, tc.code, code)
+				assert.Equal(t, http.StatusForbidden, status)
+				return
+			}
+			require.NoError(t, err)
+			assert.Regexp(t, `^ASIA[A-Z2-7]{16}$`, creds.AccessKeyID)
+			assert.NotEmpty(t, creds.SecretAccessKey)
+			assert.NotEmpty(t, creds.SessionToken)
+			assert.True(t, creds.CanExpire)
+			assert.Equal(t, testNow.Add(time.Hour), creds.Expires)
+			assert.Equal(t, stscreds.WebIdentityProviderName, creds.Source)
+			assert.Equal(t, testAccount, creds.AccountID)
+		})
+	}
+}
+
+// The IRSA environment as the EKS pod identity webhook injects it, with the STS endpoint
+// taken from AWS_ENDPOINT_URL_STS: the SDK's default chain finds the web identity and calls
+// this endpoint, unchanged.
+func TestSDKDefaultConfigFromEnvironment(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(f.token(t, testSubject, nil)), 0o600))
+
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_STS":        f.srv.URL,
+		"AWS_REGION":                  "eu-west-1",
+		"AWS_ROLE_ARN":                testRoleARN,
+		"AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+		"AWS_ROLE_SESSION_NAME":       testSession,
+		// Nothing else may supply credentials or endpoints.
+		"AWS_CONFIG_FILE":                     filepath.Join(dir, "no-config"),
+		"AWS_SHARED_CREDENTIALS_FILE":         filepath.Join(dir, "no-credentials"),
+		"AWS_ACCESS_KEY_ID":                   "",
+		"AWS_SECRET_ACCESS_KEY":               "",
+		"AWS_SESSION_TOKEN":                   "",
+		"AWS_PROFILE":                         "",
+		"AWS_ENDPOINT_URL":                    "",
+		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI":  "",
+		"AWS_EC2_METADATA_DISABLED":           "true",
+	} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
+	require.NoError(t, err)
+
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	require.NoError(t, err)
+	assert.Regexp(t, `^ASIA[A-Z2-7]{16}$`, creds.AccessKeyID)
+	assert.Equal(t, testNow.Add(time.Hour), creds.Expires)
+	assert.Equal(t, testAccount, creds.AccountID)
+
+	// The same endpoint serves a client built from that configuration.
+	_, err = sts.NewFromConfig(cfg).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(testRoleARN),
+		RoleSessionName:  aws.String(testSession),
+		WebIdentityToken: aws.String(f.token(t, "system:serviceaccount:other:demo", nil)),
+	})
+	code, status := apiError(t, err)
+	assert.Equal(t, "AccessDenied", code)
+	assert.Equal(t, http.StatusForbidden, status)
+}
