@@ -1,0 +1,215 @@
+package main
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/policy"
+)
+
+const (
+	cfgIssuer   = "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+	cfgHostPath = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+	cfgProvARN  = "arn:aws:iam::111122223333:oidc-provider/" + cfgHostPath
+)
+
+var cfgTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + cfgProvARN +
+	`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + cfgHostPath + `:aud":"sts.amazonaws.com"}}}]}`
+
+// validConfig returns a minimal valid configuration document as a tree to edit.
+func validConfig() map[string]any {
+	return map[string]any{
+		"Providers": []any{map[string]any{
+			"Url": cfgHostPath, "Arn": cfgProvARN, "ClientIDList": []any{"sts.amazonaws.com"},
+		}},
+		"Roles": []any{map[string]any{"Role": map[string]any{
+			"Arn": "arn:aws:iam::111122223333:role/app", "AssumeRolePolicyDocument": cfgTrust,
+		}}},
+	}
+}
+
+func provider0(c map[string]any) map[string]any {
+	return c["Providers"].([]any)[0].(map[string]any)
+}
+
+func role0(c map[string]any) map[string]any {
+	return c["Roles"].([]any)[0].(map[string]any)["Role"].(map[string]any)
+}
+
+func TestParseConfigAccepts(t *testing.T) {
+	encoded := url.QueryEscape(cfgTrust)
+	for _, tc := range []struct {
+		name  string
+		edit  func(map[string]any)
+		check func(t *testing.T, c *Config)
+	}{
+		{"minimal", func(map[string]any) {}, func(t *testing.T, c *Config) {
+			require.Len(t, c.Providers, 1)
+			assert.Equal(t, cfgIssuer, c.Providers[0].URL)
+			assert.Equal(t, cfgProvARN, c.Providers[0].ARN)
+			require.Len(t, c.Roles, 1)
+			assert.Equal(t, time.Hour, c.Roles[0].Role.MaxSessionDuration)
+			assert.Equal(t, "app", c.Roles[0].Name)
+			assert.Equal(t, "111122223333", c.Roles[0].Account)
+			assert.Equal(t, "aws", c.Roles[0].Partition)
+			assert.Regexp(t, `^AROA[A-Z2-7]{17}$`, c.Roles[0].ID)
+			assert.False(t, c.Keys.AllowPrivateAddresses)
+		}},
+		{"Url with https scheme", func(c map[string]any) { provider0(c)["Url"] = cfgIssuer }, func(t *testing.T, c *Config) {
+			assert.Equal(t, cfgIssuer, c.Providers[0].URL)
+		}},
+		{"policy as a JSON object", func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+				"Effect": "Allow", "Principal": map[string]any{"Federated": cfgProvARN}, "Action": "sts:AssumeRoleWithWebIdentity",
+			}}}
+		}, func(t *testing.T, c *Config) { assert.NotNil(t, c.Roles[0].Role.TrustPolicy) }},
+		{"policy URL-encoded as the IAM API returns it", func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = encoded
+		}, func(t *testing.T, c *Config) { assert.NotNil(t, c.Roles[0].Role.TrustPolicy) }},
+		{"full get-role output", func(c map[string]any) {
+			r := role0(c)
+			r["Path"], r["RoleName"], r["RoleId"] = "/", "app", "AROAEXAMPLEEXAMPLE01"
+			r["CreateDate"], r["MaxSessionDuration"], r["Description"] = "2024-01-01T00:00:00Z", 43200, "d"
+			r["Tags"], r["RoleLastUsed"] = []any{map[string]any{"Key": "k", "Value": "v"}}, map[string]any{}
+		}, func(t *testing.T, c *Config) {
+			assert.Equal(t, "AROAEXAMPLEEXAMPLE01", c.Roles[0].ID)
+			assert.Equal(t, 12*time.Hour, c.Roles[0].Role.MaxSessionDuration)
+		}},
+		{"role with a path", func(c map[string]any) {
+			role0(c)["Arn"], role0(c)["Path"] = "arn:aws-cn:iam::111122223333:role/team/a/app", "/team/a/"
+		}, func(t *testing.T, c *Config) {
+			assert.Equal(t, "app", c.Roles[0].Name)
+			assert.Equal(t, "aws-cn", c.Roles[0].Partition)
+		}},
+		{"keys and verifier settings", func(c map[string]any) {
+			c["Keys"] = map[string]any{"AllowPrivateAddresses": true, "FetchTimeout": "2s", "MinRefreshInterval": "1m", "MaxStale": "1h"}
+			c["Verifier"] = map[string]any{"Leeway": "0s", "MaxTokenLifetime": "24h", "TokenCacheSize": -1}
+		}, func(t *testing.T, c *Config) {
+			assert.True(t, c.Keys.AllowPrivateAddresses)
+			assert.Equal(t, 2*time.Second, c.Keys.FetchTimeout)
+			assert.Equal(t, time.Minute, c.Keys.MinRefreshInterval)
+			assert.Equal(t, time.Hour, c.Keys.MaxStale)
+			assert.Negative(t, c.Leeway, "an explicit 0s means no leeway")
+			assert.Equal(t, 24*time.Hour, c.MaxTokenLifetime)
+			assert.Equal(t, -1, c.TokenCacheSize)
+		}},
+		{"no roles", func(c map[string]any) { delete(c, "Roles") }, func(t *testing.T, c *Config) { assert.Empty(t, c.Roles) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := validConfig()
+			tc.edit(doc)
+			c, err := ParseConfig([]byte(mustJSON(t, doc)), t.TempDir())
+			require.NoError(t, err)
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestParseConfigRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		doc  func() string // the document; nil edit means use raw
+		path string
+	}{
+		{"truncated JSON", func() string { return `{"Providers": [` }, "Providers"},
+		{"trailing data", func() string { return mustJSON(t, validConfig()) + `{}` }, ""},
+		{"unknown top-level member", edited(t, func(c map[string]any) { c["Provider"] = []any{} }), "Provider"},
+		{"duplicate member", func() string { return `{"Providers": [], "Providers": []}` }, "Providers"},
+		{"no providers", edited(t, func(c map[string]any) { c["Providers"] = []any{} }), "Providers"},
+		{"Providers not a list", edited(t, func(c map[string]any) { c["Providers"] = map[string]any{} }), "Providers"},
+		{"unknown provider member", edited(t, func(c map[string]any) { provider0(c)["ClientIdList"] = []any{"x"} }), "Providers[0].ClientIdList"},
+		{"provider without Url", edited(t, func(c map[string]any) { delete(provider0(c), "Url") }), "Providers[0].Url"},
+		{"provider Url over http", edited(t, func(c map[string]any) { provider0(c)["Url"] = "http://" + cfgHostPath }), "Providers[0].Url"},
+		{"provider Url with trailing slash", edited(t, func(c map[string]any) { provider0(c)["Url"] = cfgIssuer + "/" }), "Providers[0].Url"},
+		{"provider Url with a query", edited(t, func(c map[string]any) { provider0(c)["Url"] = cfgIssuer + "?a=b" }), "Providers[0].Url"},
+		{"provider without Arn", edited(t, func(c map[string]any) { delete(provider0(c), "Arn") }), "Providers[0].Arn"},
+		{"provider Arn for another issuer", edited(t, func(c map[string]any) {
+			provider0(c)["Arn"] = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+		}), "Providers[0].Arn"},
+		{"provider Arn without account", edited(t, func(c map[string]any) {
+			provider0(c)["Arn"] = "arn:aws:iam:::oidc-provider/" + cfgHostPath
+		}), "Providers[0].Arn"},
+		{"no client IDs", edited(t, func(c map[string]any) { provider0(c)["ClientIDList"] = []any{} }), "Providers[0].ClientIDList"},
+		{"empty client ID", edited(t, func(c map[string]any) { provider0(c)["ClientIDList"] = []any{"a", ""} }), "Providers[0].ClientIDList[1]"},
+		{"client IDs not strings", edited(t, func(c map[string]any) { provider0(c)["ClientIDList"] = []any{1} }), "Providers[0].ClientIDList"},
+		{"bad thumbprint", edited(t, func(c map[string]any) { provider0(c)["ThumbprintList"] = []any{"abc"} }), "Providers[0].ThumbprintList[0]"},
+		{"http discovery URL", edited(t, func(c map[string]any) { provider0(c)["DiscoveryUrl"] = "http://x/.well-known/openid-configuration" }), "Providers[0].DiscoveryUrl"},
+		{"duplicate provider", edited(t, func(c map[string]any) {
+			c["Providers"] = append(c["Providers"].([]any), map[string]any{"Url": cfgIssuer, "Arn": cfgProvARN, "ClientIDList": []any{"x"}})
+		}), "Providers[1].Url"},
+		{"role entry without Role", edited(t, func(c map[string]any) { c["Roles"] = []any{map[string]any{}} }), "Roles[0].Role"},
+		{"role as bare object", edited(t, func(c map[string]any) { c["Roles"] = []any{role0(c)} }), "Roles[0].Arn"},
+		{"unknown role member", edited(t, func(c map[string]any) { role0(c)["AssumeRolePolicy"] = "{}" }), "Roles[0].Role.AssumeRolePolicy"},
+		{"role Arn not a role", edited(t, func(c map[string]any) { role0(c)["Arn"] = "arn:aws:iam::111122223333:user/app" }), "Roles[0].Role.Arn"},
+		{"role Arn without account", edited(t, func(c map[string]any) { role0(c)["Arn"] = "arn:aws:iam::*:role/app" }), "Roles[0].Role.Arn"},
+		{"RoleName not the Arn's", edited(t, func(c map[string]any) { role0(c)["RoleName"] = "other" }), "Roles[0].Role.RoleName"},
+		{"Path not the Arn's", edited(t, func(c map[string]any) { role0(c)["Path"] = "/x/" }), "Roles[0].Role.Path"},
+		{"bad RoleId", edited(t, func(c map[string]any) { role0(c)["RoleId"] = "aroa-lower" }), "Roles[0].Role.RoleId"},
+		{"MaxSessionDuration too long", edited(t, func(c map[string]any) { role0(c)["MaxSessionDuration"] = 43201 }), "Roles[0].Role.MaxSessionDuration"},
+		{"MaxSessionDuration as text", edited(t, func(c map[string]any) { role0(c)["MaxSessionDuration"] = "3600" }), "Roles[0].Role.MaxSessionDuration"},
+		{"no trust policy", edited(t, func(c map[string]any) { delete(role0(c), "AssumeRolePolicyDocument") }), "Roles[0].Role.AssumeRolePolicyDocument"},
+		{"trust policy a number", edited(t, func(c map[string]any) { role0(c)["AssumeRolePolicyDocument"] = 3 }), "Roles[0].Role.AssumeRolePolicyDocument"},
+		{"trust policy bad URL encoding", edited(t, func(c map[string]any) { role0(c)["AssumeRolePolicyDocument"] = "%7B%zz" }), "Roles[0].Role.AssumeRolePolicyDocument"},
+		{"trust policy without Effect", edited(t, func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+				"Principal": map[string]any{"Federated": cfgProvARN}, "Action": "sts:AssumeRoleWithWebIdentity",
+			}}}
+		}), "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Effect"},
+		{"trust policy with an unknown operator, URL-encoded", edited(t, func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = url.QueryEscape(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` +
+				cfgProvARN + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEqual":{"a":"b"}}}]}`)
+		}), "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Condition.StringEqual"},
+		{"duplicate role", edited(t, func(c map[string]any) {
+			c["Roles"] = append(c["Roles"].([]any), map[string]any{"Role": map[string]any{
+				"Arn": "arn:aws:iam::111122223333:role/app", "AssumeRolePolicyDocument": cfgTrust,
+			}})
+		}), "Roles[1].Role.Arn"},
+		{"unknown Keys member", edited(t, func(c map[string]any) { c["Keys"] = map[string]any{"AllowPrivateAddress": true} }), "Keys.AllowPrivateAddress"},
+		{"bad duration", edited(t, func(c map[string]any) { c["Keys"] = map[string]any{"MaxStale": "1 day"} }), "Keys.MaxStale"},
+		{"negative duration", edited(t, func(c map[string]any) { c["Keys"] = map[string]any{"FetchTimeout": "-1s"} }), "Keys.FetchTimeout"},
+		{"missing CA file", edited(t, func(c map[string]any) { c["Keys"] = map[string]any{"CAFile": "nope.pem"} }), "Keys.CAFile"},
+		{"unknown Verifier member", edited(t, func(c map[string]any) { c["Verifier"] = map[string]any{"LeewaySeconds": 5} }), "Verifier.LeewaySeconds"},
+		{"negative leeway", edited(t, func(c map[string]any) { c["Verifier"] = map[string]any{"Leeway": "-5m"} }), "Verifier.Leeway"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.doc()), t.TempDir())
+			var ce *ConfigError
+			require.True(t, errors.As(err, &ce), "want *ConfigError, got %v", err)
+			assert.Equal(t, tc.path, ce.Path)
+		})
+	}
+}
+
+// A policy error keeps its *policy.ParseError, with its reason, reachable.
+func TestParseConfigPolicyErrorUnwraps(t *testing.T) {
+	doc := validConfig()
+	role0(doc)["AssumeRolePolicyDocument"] = `{"Version":"2012-10-17","Statement":[]}`
+	_, err := ParseConfig([]byte(mustJSON(t, doc)), t.TempDir())
+	var pe *policy.ParseError
+	require.True(t, errors.As(err, &pe))
+	assert.NotZero(t, pe.Reason)
+}
+
+func TestLoadConfigCAFileRelativeToConfig(t *testing.T) {
+	f := newFixture(t)
+	assert.Equal(t, filepath.Join(f.dir, "ca.pem"), f.cfg.Keys.CAFile)
+	assert.NotNil(t, f.cfg.Keys.RootCAs)
+
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "missing.json"))
+	assert.True(t, errors.Is(err, os.ErrNotExist))
+}
+
+func edited(t *testing.T, edit func(map[string]any)) func() string {
+	return func() string {
+		doc := validConfig()
+		edit(doc)
+		return mustJSON(t, doc)
+	}
+}
