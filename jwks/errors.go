@@ -115,9 +115,11 @@ type Error struct {
 	Err    error // the cause, e.g. a *FetchError; may be nil
 }
 
-// Error implements error. It does not include Kid.
+// Error implements error. It does not include Kid, and quotes the issuer
+// (cut to 256 bytes: for an unknown issuer it is the token's unverified
+// "iss").
 func (e *Error) Error() string {
-	s := "jwks: " + e.Reason.String() + " for issuer " + strconv.Quote(e.Issuer)
+	s := "jwks: " + e.Reason.String() + " for issuer " + strconv.Quote(truncate(e.Issuer, 256))
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
