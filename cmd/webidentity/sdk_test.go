@@ -43,14 +43,23 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // sdkClient returns an STS client whose endpoint is srv, without retries (so that each
 // error is one request) and with anonymous credentials: AssumeRoleWithWebIdentity is unsigned.
-func sdkClient(srv *httptest.Server) *sts.Client {
+func sdkClient(srv *httptest.Server) *sts.Client { return newSTSClient(srv.URL) }
+
+func newSTSClient(endpoint string) *sts.Client {
 	return sts.New(sts.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(endpoint),
 		Credentials:  aws.AnonymousCredentials{},
 		Retryer:      aws.NopRetryer{},
-		HTTPClient:   srv.Client(),
 	})
+}
+
+func assumeInput(role, token string) *sts.AssumeRoleWithWebIdentityInput {
+	return &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(role),
+		RoleSessionName:  aws.String(testSession),
+		WebIdentityToken: aws.String(token),
+	}
 }
 
 // apiError asserts that err is an STS API error and returns its code and HTTP status.

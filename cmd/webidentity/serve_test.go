@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/internal/testissuer"
+	"github.com/webidentity/webidentity/jwks"
+)
+
+// healthyConfig writes a configuration with only the healthy issuer and returns its path.
+func healthyConfig(t *testing.T, iss *testissuer.Issuer) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeCA(t, dir, iss)
+	doc := testConfigDoc(t, iss, iss)
+	doc["Providers"] = doc["Providers"].([]any)[:1]
+	doc["Roles"] = doc["Roles"].([]any)[:2]
+	path := filepath.Join(dir, "config.json")
+	require.NoError(t, os.WriteFile(path, []byte(mustJSON(t, doc)), 0o600))
+	return path
+}
+
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// scrape reads /metrics and returns the families by name.
+func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	return fams
+}
+
+// counter returns the value of the family's sample whose labels include want.
+func counter(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f := fams[name]
+	if f == nil {
+		return 0
+	}
+	var sum float64
+metrics:
+	for _, m := range f.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if labels[k] != v {
+				continue metrics
+			}
+		}
+		switch {
+		case m.GetCounter() != nil:
+			sum += m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			sum += m.GetGauge().GetValue()
+		case m.GetHistogram() != nil:
+			sum += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
+}
+
+func TestServiceReadiness(t *testing.T) {
+	f := newFixture(t)
+	code, _ := get(t, f.srv.URL+"/healthz")
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = get(t, f.srv.URL+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "ready before any keys were fetched")
+
+	// One provider's issuer is down: the prefetch fails and the service stays unready.
+	require.Error(t, f.svc.prefetch(context.Background()))
+	code, _ = get(t, f.srv.URL+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+
+	// With only the healthy provider, it becomes ready.
+	cfg, err := LoadConfig(healthyConfig(t, f.iss))
+	require.NoError(t, err)
+	svc, err := newService(cfg, serviceOptions{Now: fixedClock})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	srv := newHTTPTestServer(t, svc.Handler())
+	require.NoError(t, svc.prefetch(context.Background()))
+	code, _ = get(t, srv+"/readyz")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1.0, counter(scrape(t, srv), "webidentity_ready", nil))
+}
+
+func TestServiceMetrics(t *testing.T) {
+	f := newFixture(t)
+	client := sdkClient(f.srv)
+	for _, sub := range []string{testSubject, testSubject, "system:serviceaccount:other:demo"} {
+		_, _ = client.AssumeRoleWithWebIdentity(context.Background(), assumeInput(testRoleARN, f.token(t, sub, nil)))
+	}
+	_, _ = client.AssumeRoleWithWebIdentity(context.Background(), assumeInput(testDownRole,
+		f.down.MustMint(t, f.down.Claims(testSubject, testAudience), testissuer.MintOptions{})))
+	resp, err := http.Post(f.srv.URL, "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	fams := scrape(t, f.srv.URL)
+	for _, tc := range []struct {
+		name   string
+		metric string
+		labels map[string]string
+		want   float64
+	}{
+		{"allowed decisions", "webidentity_decisions_total", map[string]string{"code": "OK"}, 2},
+		{"policy denials", "webidentity_decisions_total", map[string]string{"code": "AccessDenied", "reason": "Denied"}, 1},
+		{"unreachable issuer", "webidentity_decisions_total", map[string]string{"code": "IDPCommunicationError"}, 1},
+		{"decision latency observed", "webidentity_decision_duration_seconds", nil, 4},
+		{"responses with credentials", "webidentity_sts_responses_total", map[string]string{"code": "OK"}, 2},
+		{"protocol errors", "webidentity_sts_responses_total", map[string]string{"code": "MissingAction"}, 1},
+		{"discovery fetched", "webidentity_jwks_fetches_total", map[string]string{"issuer": f.iss.URL(), "document": "discovery", "result": "ok"}, 1},
+		{"JWKS fetched", "webidentity_jwks_fetches_total", map[string]string{"issuer": f.iss.URL(), "document": "jwks", "result": "ok"}, 1},
+		{"failed fetch of the down issuer", "webidentity_jwks_fetches_total", map[string]string{"issuer": f.down.URL(), "result": "error"}, 1},
+		{"not ready", "webidentity_ready", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, counter(fams, tc.metric, tc.labels))
+		})
+	}
+	assert.Contains(t, fams, "go_goroutines")
+}
+
+// Rate-limited refreshes and skipped keys reach the metrics through the jwks observer.
+func TestServiceMetricsKeyEvents(t *testing.T) {
+	f := newFixture(t)
+	require.Error(t, f.svc.prefetch(context.Background())) // f.iss loads, f.down fails
+	client := sdkClient(f.srv)
+
+	// A token with a kid the issuer never published: one refresh, then rate limited.
+	unpublished, err := f.iss.AddUnpublishedKey("ES256")
+	require.NoError(t, err)
+	for range 3 {
+		tok := f.iss.MustMint(t, f.iss.Claims(testSubject, testAudience), testissuer.MintOptions{Kid: unpublished})
+		_, err := client.AssumeRoleWithWebIdentity(context.Background(), assumeInput(testRoleARN, tok))
+		code, _ := apiError(t, err)
+		assert.Equal(t, "InvalidIdentityToken", code)
+	}
+	fams := scrape(t, f.srv.URL)
+	assert.GreaterOrEqual(t, counter(fams, "webidentity_jwks_refresh_rate_limited_total", map[string]string{"issuer": f.iss.URL()}), 1.0)
+}
+
+func newHTTPTestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// runServeAsync runs the serve subcommand in this process and returns its base URL and a
+// channel with its exit status.
+func runServeAsync(t *testing.T, ctx context.Context, args ...string) (string, <-chan int, *syncBuffer) {
+	t.Helper()
+	addr := make(chan string, 1)
+	done := make(chan int, 1)
+	logs := &syncBuffer{}
+	e := &env{stdin: nil, stdout: io.Discard, stderr: logs, now: fixedClock, listening: func(a string) { addr <- a }}
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), e) }()
+	select {
+	case a := <-addr:
+		return "http://" + a, done, logs
+	case code := <-done:
+		t.Fatalf("serve exited with %d before listening:\n%s", code, logs)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start:\n%s", logs)
+	}
+	return "", nil, nil
+}
+
+func TestServeCommandLifecycle(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
+	cfgPath := healthyConfig(t, iss)
+
+	for _, tc := range []struct {
+		name string
+		stop func(cancel context.CancelFunc)
+	}{
+		{"context cancelled", func(cancel context.CancelFunc) { cancel() }},
+		{"SIGTERM", func(context.CancelFunc) { require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM)) }},
+		{"SIGINT", func(context.CancelFunc) { require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			base, done, logs := runServeAsync(t, ctx, "-config", cfgPath, "-addr", "127.0.0.1:0")
+
+			code, _ := get(t, base+"/healthz")
+			assert.Equal(t, http.StatusOK, code)
+			require.Eventually(t, func() bool {
+				code, _ := get(t, base+"/readyz")
+				return code == http.StatusOK
+			}, 10*time.Second, 10*time.Millisecond, "never ready:\n%s", logs)
+
+			_, err := newSTSClient(base).AssumeRoleWithWebIdentity(context.Background(), assumeInput(testRoleARN,
+				iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{})))
+			require.NoError(t, err)
+
+			tc.stop(cancel)
+			select {
+			case status := <-done:
+				assert.Equal(t, exitOK, status, "%s", logs)
+			case <-time.After(15 * time.Second):
+				t.Fatal("serve did not shut down")
+			}
+			assert.NotContains(t, logs.String(), `"level":"ERROR"`)
+		})
+	}
+}
+
+func TestServeCommandExitStatus(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Now: fixedClock})
+	good := healthyConfig(t, iss)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"Providers": [{"Url": "http://insecure.example.com"}]}`), 0o600))
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { busy.Close() })
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"no config flag", []string{}, exitUsage},
+		{"unknown flag", []string{"-config", good, "-port", "1"}, exitUsage},
+		{"missing config file", []string{"-config", filepath.Join(t.TempDir(), "nope.json")}, exitUsage},
+		{"invalid config", []string{"-config", bad}, exitUsage},
+		{"tls cert without key", []string{"-config", good, "-tls-cert", "c.pem"}, exitUsage},
+		{"bad log level", []string{"-config", good, "-log-level", "loud"}, exitUsage},
+		{"address in use", []string{"-config", good, "-addr", busy.Addr().String()}, exitFail},
+		{"help", []string{"-h"}, exitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{stdout: io.Discard, stderr: io.Discard, now: fixedClock}
+			assert.Equal(t, tc.want, run(context.Background(), append([]string{"serve"}, tc.args...), e))
+		})
+	}
+}
+
+// clock is a settable test clock.
+type clock struct{ now atomic.Int64 }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.now.Store(t.UnixNano())
+	return c
+}
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.now.Load()).UTC() }
+func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
+// Stale serving and skipped keys reach the metrics through the jwks observer.
+func TestServiceMetricsStaleAndSkipped(t *testing.T) {
+	clk := newClock(testNow)
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: clk.Now})
+
+	// The JWKS also carries a symmetric key, which must be skipped.
+	var set map[string]any
+	require.NoError(t, json.Unmarshal(iss.JWKS(), &set))
+	set["keys"] = append(set["keys"].([]any), map[string]any{"kty": "oct", "kid": "shared", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"})
+	iss.SetFault(testissuer.JWKS, testissuer.Fault{Body: []byte(mustJSON(t, set))})
+
+	cfg, err := LoadConfig(healthyConfig(t, iss))
+	require.NoError(t, err)
+	svc, err := newService(cfg, serviceOptions{Now: clk.Now})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	base := newHTTPTestServer(t, svc.Handler())
+	require.NoError(t, svc.prefetch(context.Background()))
+
+	// The keys expire (MinTTL, 5 minutes, without Cache-Control) and the issuer goes down:
+	// the last good keys keep serving, and that is counted.
+	iss.SetFault(testissuer.Discovery, testissuer.Fault{Status: http.StatusServiceUnavailable})
+	iss.SetFault(testissuer.JWKS, testissuer.Fault{Status: http.StatusServiceUnavailable})
+	clk.Advance(time.Hour)
+	tok := iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{})
+	_, err = newSTSClient(base).AssumeRoleWithWebIdentity(context.Background(), assumeInput(testRoleARN, tok))
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { // the refresh that failed runs in the background
+		return counter(scrape(t, base), "webidentity_jwks_fetches_total", map[string]string{"result": "error"}) >= 1
+	}, 10*time.Second, 10*time.Millisecond)
+	fams := scrape(t, base)
+	assert.GreaterOrEqual(t, counter(fams, "webidentity_jwks_stale_served_total", map[string]string{"issuer": iss.URL()}), 1.0)
+	assert.Equal(t, 1.0, counter(fams, "webidentity_jwks_keys_skipped_total", map[string]string{"issuer": iss.URL(), "reason": jwks.SkipSymmetric.String()}))
+}
