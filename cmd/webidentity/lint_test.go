@@ -47,13 +47,13 @@ func TestLint(t *testing.T) {
 	}})
 	noSub := ghPolicy(map[string]any{"StringEquals": map[string]any{ghPrefix + ":aud": "sts.amazonaws.com"}})
 	files := map[string]string{
-		"safe":           write("safe.json", safe),
-		"no-sub":         write("nosub.json", noSub),
-		"get-role":       write("getrole.json", map[string]any{"Role": map[string]any{"Arn": "arn:aws:iam::111122223333:role/ci", "AssumeRolePolicyDocument": url.QueryEscape(mustJSON(t, noSub))}}),
-		"get-role safe":  write("getrole-safe.json", map[string]any{"Role": map[string]any{"Arn": "arn:aws:iam::111122223333:role/ci", "AssumeRolePolicyDocument": safe}}),
-		"unparseable":    write("bad.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`),
-		"bad get-role":   write("badrole.json", map[string]any{"Role": map[string]any{"Arn": "nope"}}),
-		"not json":       write("notjson.json", "Version: 2012-10-17"),
+		"safe":          write("safe.json", safe),
+		"no-sub":        write("nosub.json", noSub),
+		"get-role":      write("getrole.json", map[string]any{"Role": map[string]any{"Arn": "arn:aws:iam::111122223333:role/ci", "AssumeRolePolicyDocument": url.QueryEscape(mustJSON(t, noSub))}}),
+		"get-role safe": write("getrole-safe.json", map[string]any{"Role": map[string]any{"Arn": "arn:aws:iam::111122223333:role/ci", "AssumeRolePolicyDocument": safe}}),
+		"unparseable":   write("bad.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`),
+		"bad get-role":  write("badrole.json", map[string]any{"Role": map[string]any{"Arn": "nope"}}),
+		"not json":      write("notjson.json", "Version: 2012-10-17"),
 	}
 
 	for _, tc := range []struct {
