@@ -106,11 +106,14 @@ func freshness(h http.Header, now time.Time, lo, hi time.Duration) time.Duration
 			// An invalid Expires means "already expired" (RFC 9111 5.3).
 		}
 	}
-	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
-		ttl -= time.Duration(age) * time.Second
+	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); (err == nil && age > 0) || errors.Is(err, strconv.ErrRange) {
+		ttl -= time.Duration(min(max(age, 0), year)) * time.Second
 	}
 	return min(hi, max(lo, ttl))
 }
+
+// year caps delta-seconds values, so that they cannot overflow a Duration.
+const year = int64(365 * 24 * time.Hour / time.Second)
 
 // cacheControlTTL reads max-age from Cache-Control; no-store and no-cache
 // mean zero. ok is false when no directive decides.
@@ -124,7 +127,6 @@ func cacheControlTTL(values []string) (time.Duration, bool) {
 			case "no-store", "no-cache":
 				return 0, true
 			case "max-age":
-				const year = int64(365 * 24 * time.Hour / time.Second)
 				secs, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
 				switch {
 				case errors.Is(err, strconv.ErrRange) && secs > 0:

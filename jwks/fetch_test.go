@@ -31,6 +31,8 @@ func TestFreshness(t *testing.T) {
 		{"no-store", http.Header{"Cache-Control": {"no-store"}}, lo},
 		{"s-maxage ignored", http.Header{"Cache-Control": {"s-maxage=7200"}}, lo},
 		{"Age subtracted", http.Header{"Cache-Control": {"max-age=7200"}, "Age": {"3600"}}, time.Hour},
+		{"Age huge", http.Header{"Cache-Control": {"max-age=7200"}, "Age": {"99999999999999999"}}, lo},
+		{"Age overflowing", http.Header{"Cache-Control": {"max-age=7200"}, "Age": {"99999999999999999999"}}, lo},
 		{"Expires against Date", http.Header{"Date": {date}, "Expires": {now.Add(2 * time.Hour).Format(http.TimeFormat)}}, 2 * time.Hour},
 		{"Expires against now", http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, 3 * time.Hour},
 		{"Expires invalid", http.Header{"Expires": {"0"}}, lo},

@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -146,6 +148,26 @@ func FuzzParseDiscovery(f *testing.F) {
 		u, perr := url.Parse(uri)
 		if perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
 			t.Fatalf("accepted unsafe jwks_uri %q", uri)
+		}
+	})
+}
+
+// FuzzFreshness checks that any Cache-Control, Expires, Date and Age headers
+// give a lifetime inside [MinTTL, MaxTTL].
+func FuzzFreshness(f *testing.F) {
+	f.Add("public, max-age=3600", "", "", "")
+	f.Add("no-store", "Thu, 01 Jan 1970 00:00:00 GMT", "", "5")
+	f.Add(`max-age="99999999999999999999"`, "", "Wed, 21 Oct 2015 07:28:00 GMT", "-1")
+	f.Fuzz(func(t *testing.T, cc, expires, date, age string) {
+		h := http.Header{}
+		for k, v := range map[string]string{"Cache-Control": cc, "Expires": expires, "Date": date, "Age": age} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		if ttl := freshness(h, now, DefaultMinTTL, DefaultMaxTTL); ttl < DefaultMinTTL || ttl > DefaultMaxTTL {
+			t.Fatalf("lifetime %v outside bounds", ttl)
 		}
 	})
 }
