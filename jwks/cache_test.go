@@ -749,3 +749,17 @@ func TestRegisterReplacesSettingsAndDropsKeys(t *testing.T) {
 	assert.Equal(t, staticKid, key.KeyID())
 	assert.Equal(t, 1, e.iss.Requests(testissuer.JWKS))
 }
+
+// jwks_uri may name another host (as Google's does); the cache follows it
+// with the same checks. httptest's client sends *.example.com to the server.
+func TestJWKSOnAnotherHost(t *testing.T) {
+	e := newEnv(t, testissuer.Options{Path: "/tenant"}, nil)
+	path := strings.TrimPrefix(e.iss.JWKSURL(), e.iss.ServerURL())
+	e.iss.SetDiscovery(func(d map[string]any) { d["jwks_uri"] = "https://keys.example.com" + path })
+	key, err := e.cache.Key(bg, e.iss.URL(), e.iss.Kids()[0])
+	require.NoError(t, err)
+	assert.Equal(t, e.iss.Kids()[0], key.KeyID())
+	fetched, _, _, _ := e.rec.snapshot()
+	require.Len(t, fetched, 2)
+	assert.Equal(t, "https://keys.example.com"+path, fetched[1].URL)
+}
