@@ -103,7 +103,7 @@ func BenchmarkMemoryPerIssuer(b *testing.B) {
 			if err != nil || len(parsed) != 2 {
 				b.Fatal("parse", err)
 			}
-			st, err := c.stateFor(id, &issuerConfig{id: id, discoveryURL: DiscoveryURL(id), fetch: c.fetch})
+			st, err := c.stateFor(id, &issuerConfig{id: id, discoveryURL: DiscoveryURL(id), fetch: c.fetch, jwksFetch: c.fetch})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -103,7 +103,7 @@ func (c *Cache) Register(ic IssuerConfig) error {
 	if err := checkIssuer(ic.Issuer); err != nil {
 		return err
 	}
-	cfg := &issuerConfig{id: ic.Issuer, discoveryURL: ic.DiscoveryURL, fetch: c.fetch}
+	cfg := &issuerConfig{id: ic.Issuer, discoveryURL: ic.DiscoveryURL, fetch: c.fetch, jwksFetch: c.fetch}
 	if cfg.discoveryURL == "" {
 		cfg.discoveryURL = DiscoveryURL(ic.Issuer)
 	} else if err := checkFetchURL(cfg.discoveryURL); err != nil {
@@ -128,7 +128,7 @@ func (c *Cache) Register(ic IssuerConfig) error {
 		}
 		t := pinnedTransport(c.transport, pins)
 		c.pinned = append(c.pinned, t)
-		cfg.fetch = &fetcher{client: newClient(t), userAgent: c.set.userAgent}
+		cfg.jwksFetch = &fetcher{client: newClient(t), userAgent: c.set.userAgent}
 	}
 	reg := maps.Clone(*c.registry.Load())
 	reg[ic.Issuer] = cfg
@@ -269,7 +269,7 @@ func (c *Cache) state(issuer string) (*issuer, error) {
 		if err := checkIssuer(issuer); err != nil {
 			return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer, Err: err}
 		}
-		cfg = &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch}
+		cfg = &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch, jwksFetch: c.fetch}
 	}
 	return c.stateFor(issuer, cfg)
 }

@@ -310,7 +310,7 @@ func TestColdStartFailures(t *testing.T) {
 				o.Issuers[0].Thumbprints = []string{strings.Repeat("ab", 20)}
 			},
 			setup: func(e *env) {},
-			doc:   DocDiscovery, cause: ErrThumbprintMismatch,
+			doc:   DocJWKS, cause: ErrThumbprintMismatch,
 		},
 	}
 	for _, tt := range tests {

@@ -27,7 +27,8 @@
 // connect to loopback, private, link-local (169.254.169.254 included) or
 // otherwise non-public addresses unless AllowPrivateAddresses is set.
 // Thumbprint pinning (IssuerConfig.Thumbprints) adds a check that a
-// certificate of the served chain has a given SHA-1 fingerprint.
+// certificate of the JWKS host's chain has a given SHA-1 fingerprint, as IAM
+// does with an OIDC provider's ThumbprintList.
 //
 // Unusable keys in a JWKS are skipped and reported, never fatal (RFC 7517
 // section 5): see [ParseJWKS] and [SkipReason].

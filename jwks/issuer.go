@@ -91,7 +91,8 @@ func (s *snapshot) setTimes(fetched, ttl, maxStale time.Duration) {
 type issuerConfig struct {
 	id           string
 	discoveryURL string
-	fetch        *fetcher
+	fetch        *fetcher  // discovery
+	jwksFetch    *fetcher  // JWKS: pinned when the issuer has thumbprints
 	static       *snapshot // non-nil: static keys, never fetched
 }
 
@@ -318,7 +319,7 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 	obs := set.observer
 	start := st.c.now()
 	fctx, cancel := context.WithTimeout(ctx, set.fetchTimeout)
-	resp, err := st.cfg.fetch.get(fctx, DocJWKS, uri, set.maxJWKS)
+	resp, err := st.cfg.jwksFetch.get(fctx, DocJWKS, uri, set.maxJWKS)
 	cancel()
 	ev := FetchEvent{Issuer: st.cfg.id, Document: DocJWKS, URL: uri}
 	if err != nil {

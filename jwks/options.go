@@ -124,9 +124,12 @@ type IssuerConfig struct {
 
 	// Thumbprints pins TLS: hex SHA-1 fingerprints (40 hex digits, case and
 	// colons ignored) of certificates, as in IAM OIDC providers'
-	// ThumbprintList. When set, every connection made for this issuer
-	// (discovery, JWKS, redirects) must present or chain to a certificate
-	// with one of these fingerprints, in addition to normal verification.
+	// ThumbprintList. When set, the connections that fetch the JWKS (the
+	// jwks_uri host, and any redirect from it: the host IAM takes the
+	// thumbprint of) must present or chain to a certificate with one of
+	// these fingerprints, in addition to normal verification. Pinned fetches
+	// use their own connection pool. Discovery is not pinned: a discovery
+	// document pointing elsewhere fails the pin at the JWKS fetch.
 	Thumbprints []string
 
 	// Keys, when non-nil, are static keys: the issuer is never fetched and
