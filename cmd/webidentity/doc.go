@@ -1,0 +1,92 @@
+// Command webidentity checks web identity tokens and trust policies from a shell, and serves
+// an STS-compatible AssumeRoleWithWebIdentity endpoint that the AWS SDKs and CLI can call.
+//
+// Usage:
+//
+//	webidentity demo [-json]
+//	webidentity verify -issuer URL [-token FILE] [-jwks FILE] [-role FILE | -policy FILE -role-arn ARN] [flags]
+//	webidentity lint [-json] POLICY.json...
+//	webidentity serve -config FILE [-addr ADDR] [-tls-cert FILE -tls-key FILE] [-log-level LEVEL]
+//
+// Every subcommand exits with 0 when the answer is yes (allowed, valid, no high-severity
+// finding, clean shutdown), 1 when it is no (denied or invalid token, high-severity finding,
+// unparseable policy, server failure) and 2 on a usage or configuration error.
+//
+// # demo
+//
+// demo starts an OIDC issuer on loopback TLS, registers it as a provider, loads an IRSA role
+// whose trust policy admits system:serviceaccount:default:demo, and walks through
+// AssumeRoleWithWebIdentity: allowed; denied for another namespace (AccessDenied, with the
+// statement and condition that failed); denied for an expired token (ExpiredTokenException);
+// and the allowed request once more over HTTP through the STS Query API that serve runs. It
+// needs nothing but Go. With -json each step is one JSON object per line.
+//
+// # verify
+//
+// verify checks a token (from -token FILE, or stdin) for the issuer named by -issuer, and
+// prints a JSON object: valid, allowed (with a role), issuer, provider, role, claims (only of
+// a token that verified), decision {effect, statement, sid, reason} and error {code, reason,
+// message, detail}. Keys come from the issuer's discovery document, or from -jwks FILE (a JWK
+// Set) to verify offline. With -role FILE (aws iam get-role output) or -policy FILE (a trust
+// policy, with -role-arn or -provider-arn to name the account) it also decides
+// AssumeRoleWithWebIdentity for -session-name and -duration. Flags:
+//
+//	-issuer URL                the issuer; a token whose iss differs is refused
+//	-client-id ID              an accepted audience, repeatable (default sts.amazonaws.com)
+//	-algorithm ALG             an accepted JOSE alg, repeatable (default every supported one)
+//	-provider-arn ARN          the provider's IAM ARN (default: in the role's account)
+//	-allow-private-addresses   let discovery reach loopback and private addresses
+//	-ca-file FILE              trust only these roots (PEM) for discovery
+//
+// The token is never trusted to say where its keys are: only -issuer's discovery document or
+// -jwks is used.
+//
+// # lint
+//
+// lint reports what policy.Lint finds in each file, a trust policy or aws iam get-role output
+// (whose AssumeRolePolicyDocument may be URL-encoded): one line per finding, "FILE: SEVERITY
+// PATH: MESSAGE [RULE]", or with -json a list of {file, findings: [{severity, path, rule,
+// message}], error: {path, message}}. It exits 1 when any file has a high-severity finding or
+// does not parse.
+//
+// # serve
+//
+// serve answers the STS Query API for AssumeRoleWithWebIdentity, version 2011-06-15: POST /
+// with a form body or GET / with query parameters, unsigned, as AWS accepts it. Answers are
+// AWS's XML shapes (AssumeRoleWithWebIdentityResponse, ErrorResponse with Type, Code, Message
+// and RequestId) with AWS's HTTP status per code and an x-amzn-RequestId header. It also
+// serves GET /healthz (the process is up), GET /readyz (200 once every provider's keys were
+// fetched, 503 before) and GET /metrics (Prometheus). It logs JSON lines to stderr with the
+// request id and decision, never the token, and shuts down gracefully on SIGTERM or SIGINT.
+//
+// The built-in credential issuer mints random credentials that grant nothing in AWS (access
+// key ids start with ASIA, session tokens with "webidentity-local-"), for local testing.
+// Services that mint real credentials implement CredentialIssuer.
+//
+// The configuration is one JSON file. Providers are IAM OIDC providers as aws iam
+// get-open-id-connect-provider prints them, plus their Arn; roles are aws iam get-role output,
+// pasted as is. Member names are case-sensitive in spirit (encoding/json folds case, but
+// duplicates in any case are refused), unknown members are refused, and every error names
+// the path of the problem, such as Roles[1].Role.AssumeRolePolicyDocument.Statement[0].Effect:
+//
+//	{
+//	  "Providers": [{
+//	    "Url": "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+//	    "Arn": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+//	    "ClientIDList": ["sts.amazonaws.com"],
+//	    "ThumbprintList": [],
+//	    "DiscoveryUrl": "",
+//	    "Algorithms": []
+//	  }],
+//	  "Roles": [{"Role": {
+//	    "Arn": "arn:aws:iam::111122223333:role/app",
+//	    "RoleId": "AROAEXAMPLEEXAMPLE01",
+//	    "MaxSessionDuration": 3600,
+//	    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": ["..."]}
+//	  }}],
+//	  "Keys": {"AllowPrivateAddresses": false, "CAFile": "", "FetchTimeout": "5s", "MinRefreshInterval": "30s", "MaxStale": "24h"},
+//	  "Verifier": {"Leeway": "5m", "MaxTokenLifetime": "", "TokenCacheSize": 10000}
+//	}
+//
+// See README.md for every member.
+package main
