@@ -98,7 +98,8 @@ func New(opts Options) (*Cache, error) {
 // Register adds an issuer (or replaces its settings, dropping its cached
 // keys). Only registered issuers are fetched unless Options.AllowAnyIssuer
 // is set. Static keys (IssuerConfig.Keys) are checked here: unusable ones are
-// skipped and reported to the Observer.
+// skipped and reported to the Observer. Register makes no network request
+// and is safe for concurrent use, also with lookups.
 func (c *Cache) Register(ic IssuerConfig) error {
 	if err := checkIssuer(ic.Issuer); err != nil {
 		return err
@@ -237,7 +238,8 @@ func (c *Cache) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
 // when none are given, concurrently, and waits until each has usable keys or
 // failed. Issuers with servable keys are not waited for (keys past their
 // refresh point get a background refresh, as on a lookup). It returns the
-// failures joined (errors.Join of *Error). Use it for readiness checks.
+// failures joined (errors.Join of *Error). Use it for readiness checks. Safe
+// for concurrent use.
 func (c *Cache) Prefetch(ctx context.Context, issuers ...string) error {
 	if len(issuers) == 0 {
 		for id := range *c.registry.Load() {
@@ -345,8 +347,8 @@ func (c *Cache) isClosed() bool {
 // for, idle connections of the cache's own transports are closed, and no
 // goroutine started by the cache outlives it. Keys already cached may still
 // be returned afterwards, but nothing is fetched: lookups that need a fetch
-// fail with ErrIssuerUnavailable wrapping ErrClosed. Close is idempotent and
-// always returns nil.
+// fail with ErrIssuerUnavailable wrapping ErrClosed. Close is idempotent,
+// safe to call concurrently with lookups, and always returns nil.
 func (c *Cache) Close() error {
 	c.life.Lock()
 	if c.closed {
