@@ -2,17 +2,28 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -316,4 +327,61 @@ func TestServiceMetricsStaleAndSkipped(t *testing.T) {
 	fams := scrape(t, base)
 	assert.GreaterOrEqual(t, counter(fams, "webidentity_jwks_stale_served_total", map[string]string{"issuer": iss.URL()}), 1.0)
 	assert.Equal(t, 1.0, counter(fams, "webidentity_jwks_keys_skipped_total", map[string]string{"issuer": iss.URL(), "reason": jwks.SkipSymmetric.String()}))
+}
+
+// writeServerCert writes a self-signed certificate for 127.0.0.1 and its key as PEM files.
+func writeServerCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "webidentity test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// serve -tls-cert/-tls-key answers over HTTPS, and the SDK calls it there.
+func TestServeCommandTLS(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
+	certFile, keyFile, pool := writeServerCert(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, done, logs := runServeAsync(t, ctx, "-config", healthyConfig(t, iss), "-addr", "127.0.0.1:0",
+		"-tls-cert", certFile, "-tls-key", keyFile)
+	base = "https://" + strings.TrimPrefix(base, "http://")
+
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := sts.New(sts.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(base), Credentials: aws.AnonymousCredentials{},
+		Retryer: aws.NopRetryer{}, HTTPClient: hc,
+	})
+	out, err := client.AssumeRoleWithWebIdentity(context.Background(), assumeInput(testRoleARN,
+		iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{})))
+	require.NoError(t, err)
+	assert.Regexp(t, `^ASIA`, aws.ToString(out.Credentials.AccessKeyId))
+
+	cancel()
+	select {
+	case status := <-done:
+		assert.Equal(t, exitOK, status, "%s", logs)
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
 }

@@ -110,9 +110,13 @@ func (h *stsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, log, id, &stsError{codeMissingAction, "The request must contain the parameter Action."}, nil, start)
 		return
 	}
-	if action != stsAction || params.Get("Version") != stsVersion {
-		h.fail(w, log, id, &stsError{codeInvalidAction,
-			"This endpoint serves only AssumeRoleWithWebIdentity, version " + stsVersion + "."}, nil, start)
+	if version := params.Get("Version"); action != stsAction || version != stsVersion {
+		// AWS's wording; the names are echoed only when they are plain identifiers.
+		msg := "Could not find operation for this version."
+		if identRE.MatchString(action) && identRE.MatchString(version) {
+			msg = "Could not find operation " + action + " for version " + version
+		}
+		h.fail(w, log, id, &stsError{codeInvalidAction, msg}, nil, start)
 		return
 	}
 	req, policyDoc, policyARNs, perr := parseAssumeParams(params)
@@ -275,6 +279,8 @@ func (h *stsHandler) readParams(w http.ResponseWriter, r *http.Request) (url.Val
 	}
 	return params, nil
 }
+
+var identRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 
 var policyARNParam = regexp.MustCompile(`^PolicyArns\.member\.([1-9][0-9]?)\.arn$`)
 
