@@ -64,11 +64,15 @@ func New(opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, owned, err := buildTransport(opts.HTTPClient, set.allowPrivate)
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, owned, err := buildTransport(opts.HTTPClient, set.allowPrivate, ctx)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	c := &Cache{
+		ctx:       ctx,
+		cancel:    cancel,
 		set:       set,
 		base:      set.now(),
 		realClock: opts.Now == nil,
@@ -79,13 +83,13 @@ func New(opts Options) (*Cache, error) {
 		c.evicted = append(c.evicted, id)
 	})
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	empty := map[string]*issuer{}
 	c.hot.Store(&empty)
 	reg := map[string]*issuerConfig{}
 	c.registry.Store(&reg)
-	c.ctx, c.cancel = context.WithCancel(context.Background())
 	for _, ic := range opts.Issuers {
 		if err := c.Register(ic); err != nil {
 			c.cancel()

@@ -1,6 +1,7 @@
 package jwks
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/tls"
 	"errors"
@@ -66,7 +67,10 @@ func checkDial(_, address string, _ syscall.RawConn) error {
 
 // buildTransport derives the cache's transport from the caller's client.
 // See Options.HTTPClient for what is kept and what is replaced.
-func buildTransport(client *http.Client, allowPrivate bool) (http.RoundTripper, *http.Transport, error) {
+// Connections it dials are closed when done is (Close): net/http finishes
+// dials in the background after their request is cancelled and pools the
+// result, which would otherwise leave connection goroutines behind.
+func buildTransport(client *http.Client, allowPrivate bool, done context.Context) (http.RoundTripper, *http.Transport, error) {
 	var rt http.RoundTripper = http.DefaultTransport
 	if client != nil && client.Transport != nil {
 		rt = client.Transport
@@ -88,18 +92,51 @@ func buildTransport(client *http.Client, allowPrivate bool) (http.RoundTripper, 
 	if t.TLSClientConfig.MinVersion < tls.VersionTLS12 {
 		t.TLSClientConfig.MinVersion = tls.VersionTLS12
 	}
+	// The cache's own TLS config (pinning, minimum version) must apply, and
+	// DialContext takes priority over Dial, so only DialTLS* need clearing.
+	t.DialTLSContext = nil
+	//lint:ignore SA1019 cleared so that a caller's DialTLS cannot bypass the cache's TLS checks
+	t.DialTLS = nil
+	dial := t.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
 	if !allowPrivate {
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: checkDial}
-		t.DialContext = d.DialContext
-		t.DialTLSContext = nil
-		// DialContext takes priority over Dial; DialTLS would bypass it.
-		//lint:ignore SA1019 cleared so that a caller's DialTLS cannot bypass the check
-		t.DialTLS = nil
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: checkDial}).DialContext
 		t.Proxy = nil
 		t.OnProxyConnectResponse = nil
 		t.GetProxyConnectHeader = nil
 	}
+	t.DialContext = closeWith(dial, done)
 	return t, t, nil
+}
+
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// closeWith wraps dial so that its connections are closed when done is.
+func closeWith(dial dialFunc, done context.Context) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if done.Err() != nil {
+			return nil, ErrClosed
+		}
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &closingConn{Conn: conn, stop: context.AfterFunc(done, func() { _ = conn.Close() })}, nil
+	}
+}
+
+// closingConn is a connection that the cache closes on Close.
+type closingConn struct {
+	net.Conn
+	stop func() bool
+}
+
+// Close closes the connection and forgets the close-on-Close hook.
+func (c *closingConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
 }
 
 // pinnedTransport clones t with a TLS check that some certificate in the

@@ -34,10 +34,12 @@ const (
 type Options struct {
 	// HTTPClient supplies TLS settings (root CAs, client certificates) and
 	// transport tuning. Only its Transport is used, and only when it is an
-	// *http.Transport (nil means http.DefaultTransport): the cache clones it
-	// and replaces its dialer (to check destinations at dial time), its
-	// proxy (proxies are not used unless AllowPrivateAddresses is set, since
-	// a proxy would hide the real destination) and DialTLSContext. The
+	// *http.Transport (nil means http.DefaultTransport): the cache clones it,
+	// replaces its dialer (to check destinations at dial time; with
+	// AllowPrivateAddresses its DialContext is kept), drops its proxy (unless
+	// AllowPrivateAddresses is set, since a proxy would hide the real
+	// destination) and its DialTLS hooks (the cache's TLS checks must run),
+	// and closes every connection it made when the cache is closed. The
 	// client's CheckRedirect, Jar and Timeout are not used: the cache's own
 	// redirect policy (at most 3, https only) and FetchTimeout apply. A
 	// Transport of another type is accepted only with AllowPrivateAddresses
