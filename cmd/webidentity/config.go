@@ -104,14 +104,14 @@ type (
 	// prints it, plus its Arn and two optional extensions.
 	providerJSON struct {
 		Arn            string
-		Url            string //nolint:revive // the IAM field name
+		Url            string
 		ClientIDList   []string
 		ThumbprintList []string
 		// Printed by the AWS CLI, accepted and ignored.
 		CreateDate json.RawMessage
 		Tags       json.RawMessage
 		// Extensions.
-		DiscoveryUrl string //nolint:revive // matches Url
+		DiscoveryUrl string
 		Algorithms   []string
 	}
 
@@ -123,7 +123,7 @@ type (
 	roleJSON struct {
 		Arn                      string
 		RoleName                 string
-		RoleId                   string //nolint:revive // the IAM field name
+		RoleId                   string
 		AssumeRolePolicyDocument json.RawMessage
 		MaxSessionDuration       *int
 		// Printed by the AWS CLI, accepted and ignored.

@@ -73,7 +73,7 @@ func TestLint(t *testing.T) {
 		{"not JSON", []string{files["not json"]}, exitFail, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			exit, stdout, stderr := runCmd(t, "", append([]string{"lint", "-json"}, tc.files...)...)
+			exit, stdout, stderr := runCmd(t, "", append([]string{"lint", "--json"}, tc.files...)...)
 			require.Equal(t, tc.exit, exit, "stderr: %s", stderr)
 			var results []lintResult
 			require.NoError(t, json.Unmarshal([]byte(stdout), &results))
