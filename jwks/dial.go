@@ -23,21 +23,34 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
 	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: embeds an IPv4 address
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("100::/64"),        // discard-only
-	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address
-	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an IPv4 address
+	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an obfuscated IPv4 address
 }
+
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96") // well-known NAT64 prefix (RFC 6052)
+	sixToFour = netip.MustParsePrefix("2002::/16")    // 6to4 (RFC 3056)
+)
 
 // PublicAddress reports whether a connection to addr is allowed when
 // Options.AllowPrivateAddresses is false: it must not be loopback, private
 // (RFC 1918, RFC 4193), link-local (including 169.254.169.254), multicast,
-// unspecified, or in a reserved, documentation, shared or
-// IPv4-embedding range. IPv4-mapped IPv6 addresses are judged as IPv4.
+// unspecified, or in a reserved, documentation, shared or Teredo range.
+// IPv6 addresses that embed an IPv4 address (IPv4-mapped, NAT64 64:ff9b::/96,
+// 6to4) are judged by the IPv4 address they reach.
 func PublicAddress(addr netip.Addr) bool {
 	addr = addr.Unmap()
+	if addr.Is6() {
+		b := addr.As16()
+		switch {
+		case nat64.Contains(addr):
+			return PublicAddress(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(addr):
+			return PublicAddress(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
 	if !addr.IsValid() || addr.IsUnspecified() || addr.IsLoopback() || addr.IsPrivate() ||
 		addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() || addr.IsMulticast() ||
 		addr.IsInterfaceLocalMulticast() {

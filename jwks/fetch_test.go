@@ -71,8 +71,13 @@ func TestPublicAddress(t *testing.T) {
 		{"255.255.255.255", false},
 		{"::ffff:127.0.0.1", false},
 		{"::ffff:169.254.169.254", false},
-		{"64:ff9b::a9fe:a9fe", false},
-		{"2002:a9fe:a9fe::", false},
+		{"64:ff9b::a9fe:a9fe", false},  // NAT64 of 169.254.169.254
+		{"64:ff9b::808:808", true},     // NAT64 of 8.8.8.8
+		{"64:ff9b:1::808:808", false},  // local-use NAT64
+		{"2002:a9fe:a9fe::", false},    // 6to4 of 169.254.169.254
+		{"2002:808:808::1", true},      // 6to4 of 8.8.8.8
+		{"2001:0:4136:e378::1", false}, // Teredo
+		{"2001:db8::1", false},
 		{"198.18.0.1", false},
 	}
 	for _, tt := range tests {
