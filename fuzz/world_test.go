@@ -84,6 +84,8 @@ type world struct {
 	cached   *verifier.Verifier // token cache on
 	// minted holds testissuer-minted tokens that must verify, by name.
 	minted map[string]string
+	// jwksDoc is the JWKS document each registered issuer serves.
+	jwksDoc map[string][]byte
 	valid  map[string]bool // tokens that must be accepted
 	// initialFetches is the JWKS fetch count of each served issuer after warm-up.
 	initialFetches map[*testissuer.Issuer]int
@@ -140,6 +142,7 @@ func buildWorld() (*world, error) {
 		bySym:          map[string]*key{},
 		pub:            map[string]map[string]*key{eksURL: {}, githubURL: {}},
 		minted:         map[string]string{},
+		jwksDoc:        map[string][]byte{},
 		valid:          map[string]bool{},
 		initialFetches: map[*testissuer.Issuer]int{},
 	}
@@ -185,6 +188,7 @@ func buildWorld() (*world, error) {
 		if err != nil {
 			return nil, err
 		}
+		w.jwksDoc[url] = doc
 		iss, stable := issuers[url], url
 		iss.SetFault(testissuer.JWKS, testissuer.Fault{Body: doc})
 		iss.SetDiscovery(func(d map[string]any) { d["issuer"] = stable })
