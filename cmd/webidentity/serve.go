@@ -41,6 +41,9 @@ type serviceOptions struct {
 	Issuer CredentialIssuer
 	// MaxBodyBytes bounds request bodies. If zero, 64 KiB.
 	MaxBodyBytes int64
+	// PrefetchRetry is the first delay between failed key prefetches; it doubles up to 30
+	// seconds. If zero, 1 second.
+	PrefetchRetry time.Duration
 }
 
 // service is what serve runs: the key cache, the verifier, the STS handler and the
@@ -51,6 +54,7 @@ type service struct {
 	metrics  *metrics
 	log      *slog.Logger
 	issuers  []string
+	retry    time.Duration
 	ready    atomic.Bool
 	handler  http.Handler
 }
@@ -74,7 +78,10 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 	if maxBody <= 0 {
 		maxBody = defaultMaxBodyBytes
 	}
-	s := &service{metrics: newMetrics(), log: log}
+	s := &service{metrics: newMetrics(), log: log, retry: opts.PrefetchRetry}
+	if s.retry <= 0 {
+		s.retry = time.Second
+	}
 
 	cache, err := newKeyCache(cfg, now, observers{s.metrics, jwks.NewSlogObserver(log)})
 	if err != nil {
@@ -178,7 +185,7 @@ func (s *service) prefetch(ctx context.Context) error {
 // prefetchLoop retries prefetch, backing off up to 30 seconds, until it succeeds or ctx ends.
 // Once ready, the service stays ready: the cache keeps serving stale keys through outages.
 func (s *service) prefetchLoop(ctx context.Context) {
-	delay := time.Second
+	delay := s.retry
 	for {
 		err := s.prefetch(ctx)
 		if err == nil {

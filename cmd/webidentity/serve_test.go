@@ -385,3 +385,39 @@ func TestServeCommandTLS(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+// serve becomes ready once an issuer that was down at start comes back.
+func TestServicePrefetchRetries(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
+	iss.SetFault(testissuer.Discovery, testissuer.Fault{Status: http.StatusServiceUnavailable})
+	cfg, err := LoadConfig(healthyConfig(t, iss))
+	require.NoError(t, err)
+	// MinRefreshInterval would hold back a refetch for 30 seconds; the retry loop must not
+	// be slower than the cache allows.
+	cfg.Keys.MinRefreshInterval = time.Millisecond
+	// The real clock: the cache measures MinRefreshInterval with it.
+	svc, err := newService(cfg, serviceOptions{Now: time.Now, PrefetchRetry: time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	base := newHTTPTestServer(t, svc.Handler())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.prefetchLoop(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	require.Eventually(t, func() bool { return iss.Requests(testissuer.Discovery) >= 2 }, 10*time.Second, time.Millisecond)
+	code, _ := get(t, base+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+
+	iss.ClearFaults()
+	require.Eventually(t, func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == http.StatusOK
+	}, 10*time.Second, time.Millisecond)
+	select {
+	case <-done: // the loop ends once ready
+	case <-time.After(10 * time.Second):
+		t.Fatal("prefetch loop still running after ready")
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -258,4 +260,59 @@ func TestSTSNeverEchoesToken(t *testing.T) {
 		})
 	}
 	assert.Contains(t, f.logs.String(), `"code":"AccessDenied"`)
+}
+
+// issuerFunc is a CredentialIssuer built from a function.
+type issuerFunc func(context.Context, *IssueRequest) (*Credentials, error)
+
+func (f issuerFunc) Issue(ctx context.Context, req *IssueRequest) (*Credentials, error) {
+	return f(ctx, req)
+}
+
+var _ CredentialIssuer = issuerFunc(nil)
+
+// The credential issuer gets the verified result and the session policies, and its failure
+// is a 500 that says nothing about why.
+func TestSTSCredentialIssuer(t *testing.T) {
+	f := newFixture(t)
+	var got *IssueRequest
+	issuers := map[string]CredentialIssuer{
+		"recording": issuerFunc(func(_ context.Context, req *IssueRequest) (*Credentials, error) {
+			got = req
+			return &Credentials{AccessKeyID: "ASIAEMBEDDEDISSUER01", SecretAccessKey: "s", SessionToken: "t",
+				Expiration: testNow.Add(req.Result.Duration)}, nil
+		}),
+		"failing": issuerFunc(func(context.Context, *IssueRequest) (*Credentials, error) {
+			return nil, errors.New("credential store unavailable")
+		}),
+	}
+	handler := func(name string) string {
+		svc, err := newService(f.cfg, serviceOptions{Now: fixedClock, Issuer: issuers[name]})
+		require.NoError(t, err)
+		t.Cleanup(svc.Close)
+		return newHTTPTestServer(t, svc.Handler())
+	}
+
+	form := assumeForm(testRoleARN, f.token(t, testSubject, nil))
+	form.Set("Policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	form.Set("PolicyArns.member.1.arn", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+	form.Set("PolicyArns.member.2.arn", "arn:aws:iam::111122223333:policy/narrow")
+	form.Set("DurationSeconds", "900")
+
+	r := do(t, postForm(t, handler("recording"), form))
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "ASIAEMBEDDEDISSUER01", r.ok.Result.Credentials.AccessKeyID)
+	require.NotNil(t, got)
+	assert.Equal(t, r.requestID, got.RequestID)
+	assert.Equal(t, form.Get("Policy"), got.Policy)
+	assert.Equal(t, []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::111122223333:policy/narrow"}, got.PolicyARNs)
+	assert.Equal(t, testSubject, got.Result.Subject)
+	assert.Equal(t, 15*time.Minute, got.Result.Duration)
+	assert.Equal(t, testRoleID, got.Role.ID)
+
+	r = do(t, postForm(t, handler("failing"), form))
+	require.NotNil(t, r.err)
+	assert.Equal(t, http.StatusInternalServerError, r.status)
+	assert.Equal(t, "InternalFailure", r.err.Error.Code)
+	assert.Equal(t, "Receiver", r.err.Error.Type)
 }
