@@ -343,6 +343,12 @@ func parseProvider(raw json.RawMessage, path string) (verifier.Provider, string,
 			return verifier.Provider{}, "", configErr(fmt.Sprintf("%s.ThumbprintList[%d]", path, j), "must be 40 hex digits (SHA-1)")
 		}
 	}
+	for j, alg := range pj.Algorithms {
+		if !supportedAlgorithms[alg] {
+			return verifier.Provider{}, "", configErr(fmt.Sprintf("%s.Algorithms[%d]", path, j),
+				"must be one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA")
+		}
+	}
 	if pj.DiscoveryUrl != "" {
 		if d, err := url.Parse(pj.DiscoveryUrl); err != nil || d.Scheme != "https" || d.Host == "" || d.User != nil {
 			return verifier.Provider{}, "", configErr(path+".DiscoveryUrl", "must be an https URL")
@@ -358,6 +364,12 @@ func parseProvider(raw json.RawMessage, path string) (verifier.Provider, string,
 }
 
 var thumbprintRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+
+// supportedAlgorithms are the JOSE algorithms the verifier accepts (case-sensitive).
+var supportedAlgorithms = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true, "EdDSA": true,
+}
 
 // parseGetRole parses one `aws iam get-role` document.
 func parseGetRole(raw json.RawMessage, path string) (*RoleConfig, error) {

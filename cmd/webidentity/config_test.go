@@ -140,6 +140,8 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"empty client ID", edited(t, func(c map[string]any) { provider0(c)["ClientIDList"] = []any{"a", ""} }), "Providers[0].ClientIDList[1]"},
 		{"client IDs not strings", edited(t, func(c map[string]any) { provider0(c)["ClientIDList"] = []any{1} }), "Providers[0].ClientIDList"},
 		{"bad thumbprint", edited(t, func(c map[string]any) { provider0(c)["ThumbprintList"] = []any{"abc"} }), "Providers[0].ThumbprintList[0]"},
+		{"HMAC algorithm", edited(t, func(c map[string]any) { provider0(c)["Algorithms"] = []any{"RS256", "HS256"} }), "Providers[0].Algorithms[1]"},
+		{"algorithm in the wrong case", edited(t, func(c map[string]any) { provider0(c)["Algorithms"] = []any{"rs256"} }), "Providers[0].Algorithms[0]"},
 		{"http discovery URL", edited(t, func(c map[string]any) { provider0(c)["DiscoveryUrl"] = "http://x/.well-known/openid-configuration" }), "Providers[0].DiscoveryUrl"},
 		{"duplicate provider", edited(t, func(c map[string]any) {
 			c["Providers"] = append(c["Providers"].([]any), map[string]any{"Url": cfgIssuer, "Arn": cfgProvARN, "ClientIDList": []any{"x"}})

@@ -29,7 +29,8 @@ type IssueRequest struct {
 	// Result is the verifier's decision: role, session name, subject, audience, provider,
 	// session tags, source identity and granted Duration.
 	Result *verifier.Result
-	// Role is the role's IAM identifiers (name, id, account).
+	// Role is the role's IAM identifiers (name, id, account). Result and Role are shared:
+	// read them, never modify them.
 	Role *RoleConfig
 	// Policy and PolicyARNs are the session policies the caller passed. They can only narrow
 	// the role's permissions; an issuer that cannot apply them must return an error rather
