@@ -46,10 +46,11 @@ const (
 	strangerURL = "https://oidc.eks.eu-west-1.amazonaws.com/id/0000000000000000000000000000000F"
 	clientID    = "sts.amazonaws.com"
 
-	eksRoleARN    = "arn:aws:iam::111122223333:role/eks-app"
-	githubRoleARN = "arn:aws:iam::111122223333:role/github-deploy"
-	eksSubject    = "system:serviceaccount:default:app-sa"
-	githubSubPfx  = "repo:octo-org/octo-repo:"
+	eksRoleARN     = "arn:aws:iam::111122223333:role/eks-app"
+	githubRoleARN  = "arn:aws:iam::111122223333:role/github-deploy"
+	eksTagsRoleARN = "arn:aws:iam::111122223333:role/eks-tagged"
+	eksSubject     = "system:serviceaccount:default:app-sa"
+	githubSubPfx   = "repo:octo-org/octo-repo:"
 )
 
 // now is the fixed clock of every target: 2025-06-01T12:00:00Z.
@@ -86,7 +87,7 @@ type world struct {
 	minted map[string]string
 	// jwksDoc is the JWKS document each registered issuer serves.
 	jwksDoc map[string][]byte
-	valid  map[string]bool // tokens that must be accepted
+	valid   map[string]bool // tokens that must be accepted
 	// initialFetches is the JWKS fetch count of each served issuer after warm-up.
 	initialFetches map[*testissuer.Issuer]int
 }
@@ -371,8 +372,21 @@ func worldRoles() (*verifier.StaticRoles, error) {
 	if err != nil {
 		return nil, err
 	}
+	eksTags, err := policy.Parse([]byte(`{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Principal": {"Federated": "` + eksARN + `"},
+    "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+    "Condition": {"StringEquals": {"` + eksPrefix + `:sub": "` + eksSubject + `"}}
+  }]
+}`))
+	if err != nil {
+		return nil, err
+	}
 	return verifier.NewStaticRoles(
 		&verifier.Role{ARN: eksRoleARN, TrustPolicy: eks},
+		&verifier.Role{ARN: eksTagsRoleARN, TrustPolicy: eksTags},
 		&verifier.Role{ARN: githubRoleARN, TrustPolicy: gh, MaxSessionDuration: 4 * time.Hour},
 	)
 }
