@@ -125,3 +125,19 @@ func TestREADMEExample(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, code, strings.TrimSpace(block))
 }
+
+// TestREADMEConfigExample keeps the README's configuration example valid.
+func TestREADMEConfigExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## `serve`: configuration reference")
+	require.True(t, ok)
+	_, block, ok := strings.Cut(section, "```json\n")
+	require.True(t, ok)
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+	cfg, err := ParseConfig([]byte(block), t.TempDir())
+	require.NoError(t, err)
+	assert.Len(t, cfg.Providers, 1)
+	assert.Len(t, cfg.Roles, 1)
+}
