@@ -2,6 +2,8 @@ package verifier
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -292,4 +294,38 @@ func waitServed(c chan struct{}, failed *atomic.Int64) bool {
 		}
 	}
 	return false
+}
+
+// TestEndToEndThumbprintPinning: Provider.Thumbprints reach the default key cache.
+func TestEndToEndThumbprintPinning(t *testing.T) {
+	cases := []struct {
+		name   string
+		pin    func(iss *testissuer.Issuer) string
+		reason Reason
+	}{
+		{"served certificate", func(iss *testissuer.Issuer) string {
+			sum := sha1.Sum(iss.Certificate().Raw)
+			return hex.EncodeToString(sum[:])
+		}, 0},
+		{"another certificate", func(*testissuer.Issuer) string { return strings.Repeat("ab", 20) }, ReasonKeysUnavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			iss := testissuer.Start(t, testissuer.Options{Path: eksPath})
+			v, err := New(Options{
+				Providers: []Provider{{URL: iss.URL(), ARN: eksARN(iss), ClientIDs: []string{"sts.amazonaws.com"}, Thumbprints: []string{tc.pin(iss)}}},
+				JWKS:      jwks.Options{HTTPClient: iss.Client(), AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second},
+			})
+			require.NoError(t, err)
+			defer v.Close()
+			_, err = v.Verify(context.Background(), iss.MustMint(t, iss.Claims("system:serviceaccount:payments:api", "sts.amazonaws.com"), testissuer.MintOptions{}))
+			if tc.reason == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			reason, code := reasonOf(t, err)
+			assert.Equal(t, tc.reason, reason, "%v", err)
+			assert.Equal(t, CodeIDPCommunicationError, code)
+		})
+	}
 }

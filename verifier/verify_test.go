@@ -638,3 +638,27 @@ func oddKeys(t *testing.T, ks *keySet) map[string]jwk.Key {
 		"rs-private":  private,
 	}
 }
+
+func TestTokenClaim(t *testing.T) {
+	tok := &Token{Claims: `{"a":1,"\u0062":"x","c":{"d":[true]},"e":"\u00e9"}`}
+	cases := []struct {
+		name, claim, raw string
+		ok               bool
+	}{
+		{"number", "a", "1", true},
+		{"escaped name", "b", `"x"`, true},
+		{"object", "c", `{"d":[true]}`, true},
+		{"escaped value stays raw", "e", `"\u00e9"`, true},
+		{"nested name is not top-level", "d", "", false},
+		{"absent", "z", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, ok := tok.Claim(tc.claim)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.raw, raw)
+		})
+	}
+	_, ok := (&Token{Claims: "not json"}).Claim("a")
+	assert.False(t, ok)
+}
