@@ -54,6 +54,9 @@ func (t *Token) Claim(name string) (raw string, ok bool) {
 			return "", false
 		}
 		if s.nameEquals(mem, name) {
+			if mem.kind == kindString { // the span excludes the quotes
+				return t.Claims[mem.start-1 : mem.end+1], true
+			}
 			return t.Claims[mem.start:mem.end], true
 		}
 	}
