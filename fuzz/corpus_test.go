@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -31,6 +32,11 @@ func TestWriteCorpus(t *testing.T) {
 	for name, s := range compactSeeds(t) {
 		writeSeed(t, "FuzzTokenCompact", name, s.token, s.mode)
 	}
+	for target, seeds := range staticSeeds(t) {
+		for name, vals := range seeds {
+			writeSeed(t, target, name, vals...)
+		}
+	}
 }
 
 // writeSeed writes one corpus file in the go test fuzz v1 format.
@@ -46,6 +52,8 @@ func writeSeed(t *testing.T, target, name string, vals ...any) {
 			fmt.Fprintf(&b, "string(%q)\n", x)
 		case uint8:
 			fmt.Fprintf(&b, "byte(%q)\n", x)
+		case uint64:
+			fmt.Fprintf(&b, "uint64(%d)\n", x)
 		default:
 			t.Fatalf("seed value of type %T", v)
 		}
@@ -200,4 +208,108 @@ func compactSeeds(t *testing.T) map[string]compactSeed {
 		"dots_only":          {"..", sigAsGiven},
 		"unsigned_none":      {b64.EncodeToString([]byte(`{"alg":"none"}`)) + "." + p64 + ".", sigAsGiven},
 	}
+}
+
+// staticSeeds are the seeds of the targets whose inputs need no signature: trust policies in
+// the shapes of AWS's documentation, JWKS and discovery documents in the shapes EKS, GitHub
+// and Google serve, and session tags claims.
+func staticSeeds(t *testing.T) map[string]map[string][]any {
+	w := getWorld(t)
+	pol := func(doc string) []any {
+		return []any{[]byte(doc), eksSubject, clientID, eksARN, uint64(0x0f0f)}
+	}
+	gh := func(doc string) []any {
+		return []any{[]byte(doc), githubSubPfx + "ref:refs/heads/main", clientID, githubARN, uint64(0xf0f0)}
+	}
+	const ghP = `"Principal":{"Federated":"` + githubARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"`
+	const eksP = `"Principal":{"Federated":"` + eksARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"`
+	rsaJWK := func(sym string) map[string]any {
+		var m map[string]any
+		for _, k := range mustKeys(t, w.jwksDoc[eksURL]) {
+			if k["kid"] == kidFor(sym) {
+				m = k
+			}
+		}
+		return m
+	}
+	rs := rsaJWK("eks/RS256")
+	ec := rsaJWK("eks/ES256")
+	doc := func(keys ...map[string]any) []any { return []any{mustJSON(t, map[string]any{"keys": keys})} }
+	with := func(m map[string]any, kv ...any) map[string]any {
+		out := map[string]any{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(out, kv[i].(string))
+			} else {
+				out[kv[i].(string)] = kv[i+1]
+			}
+		}
+		return out
+	}
+	disc := func(d string, iss string) []any { return []any{[]byte(d), iss} }
+	return map[string]map[string][]any{
+		"FuzzPolicy": {
+			"irsa":            pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + eksP + `,"Condition":{"StringEquals":{"` + eksPrefix + `:sub":"system:serviceaccount:default:app-sa","` + eksPrefix + `:aud":"sts.amazonaws.com"}}}]}`),
+			"irsa_stringlike": pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + eksP + `,"Condition":{"StringLike":{"` + eksPrefix + `:sub":"system:serviceaccount:kube-system:efs-csi-*","` + eksPrefix + `:aud":"sts.amazonaws.com"}}}]}`),
+			"github_repo":     gh(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + ghP + `,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:octo-org/octo-repo:*"}}}]}`),
+			"github_envs":     gh(`{"Version":"2012-10-17","Statement":[{"Sid":"Deploy","Effect":"Allow",` + ghP + `,"Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":["sts.amazonaws.com"],"token.actions.githubusercontent.com:sub":["repo:octo-org/octo-repo:environment:prod","repo:octo-org/octo-repo:ref:refs/heads/main"]}}},{"Sid":"NoForks","Effect":"Deny",` + ghP + `,"Condition":{"StringNotEquals":{"token.actions.githubusercontent.com:repository_owner":"octo-org"}}}]}`),
+			"cognito":         pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":["sts:AssumeRoleWithWebIdentity","sts:TagSession"],"Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-abcd-abcd-abcd-123456789012"},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]}`),
+			"google":          pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.google.com:aud":"123456789012-abcdefg.apps.googleusercontent.com","accounts.google.com:oaud":"123456789012-abcdefg.apps.googleusercontent.com","accounts.google.com:sub":"110204161522387417777"}}}]}`),
+			"tags":            pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + eksP + `},{"Effect":"Allow","Principal":{"Federated":"` + eksARN + `"},"Action":"sts:TagSession","Condition":{"StringEquals":{"aws:RequestTag/Project":"${` + eksPrefix + `:sub}"},"ForAllValues:StringEquals":{"aws:TagKeys":["Project","CostCenter"]},"Null":{"aws:RequestTag/Project":"false"}}}]}`),
+			"variables":       pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + eksP + `,"Condition":{"StringLike":{"` + eksPrefix + `:sub":"system:serviceaccount:${` + eksPrefix + `:aud, 'none'}:*${*}${?}${$}"}}}]}`),
+			"time_ip":         pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` + eksP + `,"Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"},"IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:db8::/32"]},"StringEqualsIfExists":{"` + eksPrefix + `:azp":"x"},"Bool":{"aws:SecureTransport":"true"}}}]}`),
+			"notprincipal":    pol(`{"Version":"2008-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"NotAction":"sts:TagSession","Resource":"*"}}`),
+			"arnlike":         pol(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",` + `"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/app-*"},"StringEqualsIgnoreCase":{"` + eksPrefix + `:SUB":"SYSTEM:serviceaccount:default:APP-SA"}}}]}`),
+		},
+		"FuzzPolicyStringLike": {
+			"github":  {githubSubPfx + "*", githubSubPfx + "pull_request"},
+			"efs":     {"system:serviceaccount:kube-system:efs-csi-*", "system:serviceaccount:kube-system:efs-csi-node-sa"},
+			"unicode": {"sub-?-*-é", "sub-ß-x-é"},
+			"stars":   {"**?**", "ab"},
+		},
+		"FuzzJWKS": {
+			"eks":          doc(with(rs, "use", "sig"), with(ec, "use", "sig")),
+			"github_x5c":   doc(with(rs, "x5c", []string{"MIIDrDCCApSgAwIBAgIQ"}, "x5t", "Xf3rOvbcEmsAJmf4VYFeR0G-K3c")),
+			"no_alg":       doc(with(rs, "alg", nil), with(ec, "alg", nil)),
+			"oct_and_priv": doc(map[string]any{"kty": "oct", "kid": kidFor("eks/RS256"), "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ", "alg": "HS256"}, with(ec, "d", "AAAA")),
+			"enc_use":      doc(with(rs, "use", "enc"), with(ec, "key_ops", []string{"encrypt"})),
+			"alg_mismatch": doc(with(rs, "alg", "ES256"), with(ec, "alg", "RS256")),
+			"dup_kid":      doc(rs, with(rs, "alg", "RS512")),
+			"same_kid_kty": doc(rs, with(ec, "kid", kidFor("eks/RS256"))),
+			"small_rsa":    doc(with(rs, "n", "sXch", "e", "AQAB")),
+			"bad_curve":    doc(with(ec, "crv", "P-192"), with(ec, "x", "AAAA")),
+			"not_a_set":    {[]byte(`[{"kty":"RSA"}]`)},
+		},
+		"FuzzDiscovery": {
+			"eks":             disc(`{"issuer":"`+eksURL+`","jwks_uri":"`+eksURL+`/keys","authorization_endpoint":"urn:kubernetes:programmatic_authorization","response_types_supported":["id_token"],"subject_types_supported":["public"],"claims_supported":["sub","iss"],"id_token_signing_alg_values_supported":["RS256"]}`, eksURL),
+			"github":          disc(`{"issuer":"`+githubURL+`","jwks_uri":"`+githubURL+`/.well-known/jwks","subject_types_supported":["public","pairwise"],"response_types_supported":["id_token"],"claims_supported":["sub","aud","exp","iat","iss","jti","nbf","ref","repository","repository_id","repository_owner","repository_owner_id","run_id","run_number","run_attempt","actor","actor_id","workflow","head_ref","base_ref","event_name","ref_type","environment","job_workflow_ref"],"id_token_signing_alg_values_supported":["RS256"],"scopes_supported":["openid"]}`, githubURL),
+			"google":          disc(`{"issuer":"https://accounts.google.com","authorization_endpoint":"https://accounts.google.com/o/oauth2/v2/auth","token_endpoint":"https://oauth2.googleapis.com/token","jwks_uri":"https://www.googleapis.com/oauth2/v3/certs","id_token_signing_alg_values_supported":["RS256"]}`, "https://accounts.google.com"),
+			"trailing_slash":  disc(`{"issuer":"`+githubURL+`/","jwks_uri":"`+githubURL+`/.well-known/jwks"}`, githubURL),
+			"http_jwks":       disc(`{"issuer":"`+githubURL+`","jwks_uri":"http://token.actions.githubusercontent.com/.well-known/jwks"}`, githubURL),
+			"userinfo":        disc(`{"issuer":"`+githubURL+`","jwks_uri":"https://user:pass@evil.example/jwks"}`, githubURL),
+			"duplicate_iss":   disc(`{"issuer":"`+githubURL+`","issuer":"https://evil.example","jwks_uri":"https://evil.example/jwks"}`, githubURL),
+			"escaped_members": disc(`{"\u0069ssuer":"`+githubURL+`","jwks_uri":"https:\/\/token.actions.githubusercontent.com\/.well-known\/jwks"}`, githubURL),
+		},
+		"FuzzSessionTags": {
+			"aws_docs":       {[]byte(`{"principal_tags":{"Project":["Automation"],"CostCenter":["987654"]},"transitive_tag_keys":["CostCenter"]}`)},
+			"many_values":    {[]byte(`{"principal_tags":{"Project":["a","b"]}}`)},
+			"case_duplicate": {[]byte(`{"principal_tags":{"Project":["x"],"PROJECT":["y"]}}`)},
+			"aws_prefix":     {[]byte(`{"principal_tags":{"AWS:x":["y"]}}`)},
+			"unicode":        {[]byte(`{"principal_tags":{"Ünïcode Key":["välue\u00a0with nbsp"]},"transitive_tag_keys":["ünïcode key"]}`)},
+			"dup_member":     {[]byte(`{"principal_tags":{"A":["x"]},"principal_tags":{"B":["y"]}}`)},
+		},
+	}
+}
+
+func mustKeys(t *testing.T, doc []byte) []map[string]any {
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		t.Fatal(err)
+	}
+	return set.Keys
 }
