@@ -1,0 +1,2 @@
+// Package peers benchmarks webidentity against its peers.
+package peers
