@@ -27,6 +27,13 @@ type condition struct {
 
 	vars []varRef // policy variables used by strs
 
+	// varMask is the union of the strs' variable masks, and unresolved the
+	// result of the condition when any of those variables does not resolve to
+	// exactly one value: false in an Allow statement, true in a Deny, so that
+	// an absent claim never widens access (see Evaluate).
+	varMask    uint8
+	unresolved bool
+
 	// missing is the result when the key is missing or has no values.
 	missing bool
 
@@ -38,8 +45,8 @@ type condition struct {
 type strValue struct {
 	pat pattern     // String*
 	arn *[6]pattern // Arn*: one pattern per ARN component
-	// vars is the mask of variables the value uses; if any of them did not
-	// resolve, the value matches nothing.
+	// vars is the mask of variables the value uses; if any of them does not
+	// resolve, the whole condition takes its unresolved result.
 	vars uint8
 }
 
@@ -81,6 +88,9 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	}
 	if vs != nil {
 		c.vars = vs.refs
+	}
+	for i := range c.strs {
+		c.varMask |= c.strs[i].vars
 	}
 	switch {
 	case op.ifExists:
@@ -188,6 +198,9 @@ func (c *condition) eval(ctx Context) (ok, missing bool) {
 	var failed uint8
 	if len(c.vars) > 0 {
 		failed = resolveVars(ctx, c.vars, &resolved)
+		if failed&c.varMask != 0 {
+			return c.unresolved, false
+		}
 	}
 	neg := c.op.negated
 	switch c.op.set {

@@ -55,8 +55,15 @@ const (
 //     Arn*, anything but true/false for Bool) match no policy value, so a
 //     negated operator is true for them.
 //
-// Policy variables in Resource (2012-10-17) resolve as in conditions; a
-// Resource value whose variable does not resolve matches nothing.
+// Policy variables (2012-10-17): a variable resolves when its key has exactly
+// one value, or is missing and the variable has a default. IAM documents that
+// a variable it cannot resolve "might cause the entire statement to be
+// invalid"; this package fails closed instead of guessing: a condition with
+// any value whose variable does not resolve is false in an Allow statement
+// and true in a Deny statement, whatever the operator (so a negated operator
+// in an Allow, which would otherwise hold, does not). An attacker who leaves a
+// claim out can therefore never gain access by it. In Resource, a value whose
+// variable does not resolve matches nothing.
 //
 // Evaluate only asks Context for the keys Keys returns, lower-cased. It does
 // not allocate (a Context may; strconv may for a request number that

@@ -257,8 +257,11 @@ func TestPolicyVariables(t *testing.T) {
 		{"variable text is literal in StringLike", `"StringLike":{"k:x":"repo:${k:owner}/app"}`, Values{"k:x": {"repo:octo/app"}, "k:owner": {"*"}}, false},
 		{"variable text star matches a star", `"StringLike":{"k:x":"repo:${k:owner}/app"}`, Values{"k:x": {"repo:*/app"}, "k:owner": {"*"}}, true},
 		{"missing variable matches nothing", `"StringEquals":{"k:x":["${k:y}","b"]}`, Values{"k:x": {""}}, false},
-		{"missing variable: other values still match", `"StringEquals":{"k:x":["${k:y}","b"]}`, Values{"k:x": {"b"}}, true},
-		{"missing variable with negated operator", `"StringNotEquals":{"k:x":"${k:y}"}`, Values{"k:x": {"a"}}, true},
+		{"missing variable fails the whole condition in an Allow", `"StringEquals":{"k:x":["${k:y}","b"]}`, Values{"k:x": {"b"}}, false},
+		{"missing variable with negated operator fails closed", `"StringNotEquals":{"k:x":"${k:y}"}`, Values{"k:x": {"a"}}, false},
+		{"missing variable with StringNotLike fails closed", `"StringNotLike":{"k:x":"repo:${k:y}/*"}`, Values{"k:x": {"repo:evil/x"}}, false},
+		{"missing variable with ForAllValues fails closed", `"ForAllValues:StringNotEquals":{"k:x":"${k:y}"}`, Values{"k:x": {"a"}}, false},
+		{"missing variable with default resolves", `"StringNotEquals":{"k:x":"${k:y, 'b'}"}`, Values{"k:x": {"a"}}, true},
 		{"multi-valued variable matches nothing", `"StringEquals":{"k:x":"${k:y}"}`, Values{"k:x": {"a"}, "k:y": {"a", "b"}}, false},
 		{"multi-valued variable ignores default", `"StringEquals":{"k:x":"${k:y, 'a'}"}`, Values{"k:x": {"a"}, "k:y": {"a", "b"}}, false},
 		{"default when missing", `"StringEquals":{"k:x":"team-${k:y, 'none'}"}`, Values{"k:x": {"team-none"}}, true},
@@ -274,7 +277,35 @@ func TestPolicyVariables(t *testing.T) {
 		{"ArnLike with variable", `"ArnLike":{"k:x":"arn:aws:iam::${k:acct}:role/*"}`, Values{"k:x": {"arn:aws:iam::1:role/r"}, "k:acct": {"1"}}, true},
 		{"ArnLike variable with colon cannot span components", `"ArnLike":{"k:x":"arn:aws:iam::${k:acct}:role/*"}`, Values{"k:x": {"arn:aws:iam::1:2:role/r"}, "k:acct": {"1:2"}}, false},
 		{"same variable twice", `"StringEquals":{"k:x":"${k:y}/${k:y}"}`, Values{"k:x": {"a/a"}, "k:y": {"a"}}, true},
-		{"variables in other values are independent", `"StringEquals":{"k:x":["${k:y}","${k:z}"]}`, Values{"k:x": {"b"}, "k:z": {"b"}}, true},
+		{"one unresolved variable among the values fails the condition", `"StringEquals":{"k:x":["${k:y}","${k:z}"]}`, Values{"k:x": {"b"}, "k:z": {"b"}}, false},
+		{"several variables all resolved", `"StringEquals":{"k:x":["${k:y}","${k:z}"]}`, Values{"k:x": {"b"}, "k:y": {"a"}, "k:z": {"b"}}, true},
+	})
+
+	// In a Deny, a condition whose variable does not resolve holds: leaving a
+	// claim out must not lift a Deny.
+	t.Run("unresolved variable in a Deny applies the Deny", func(t *testing.T) {
+		doc := `{"Version":"2012-10-17","Statement":[{` + base + `},` +
+			`{"Effect":"Deny","Principal":"*","Action":"sts:*","Condition":{"StringEquals":{"k:x":"${k:y}"}}}]}`
+		p, err := Parse([]byte(doc))
+		require.NoError(t, err)
+		for _, tt := range []struct {
+			name string
+			ctx  Values
+			want Effect
+		}{
+			{"variable resolves and differs", Values{"k:x": {"a"}, "k:y": {"b"}}, Allow},
+			{"variable resolves and equals", Values{"k:x": {"a"}, "k:y": {"a"}}, ExplicitDeny},
+			{"variable missing", Values{"k:x": {"a"}}, ExplicitDeny},
+			{"variable multi-valued", Values{"k:x": {"a"}, "k:y": {"b", "c"}}, ExplicitDeny},
+		} {
+			req := googleRequest
+			req.Context = tt.ctx
+			d := p.Evaluate(&req)
+			assert.Equal(t, tt.want, d.Effect, tt.name)
+			if tt.want == ExplicitDeny {
+				assert.Equal(t, 1, d.Statement, tt.name)
+			}
+		}
 	})
 
 	t.Run("literal under 2008-10-17", func(t *testing.T) {

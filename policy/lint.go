@@ -382,7 +382,8 @@ func (s *statement) pins(key string, broad **condition) bool {
 
 // broadPattern reports whether a StringLike pattern on a subject matches
 // every subject, or every subject of a whole issuer: only wildcards, a GitHub
-// "repo:" pattern that does not pin the owner, or a Kubernetes
+// "repo:" pattern that does not pin the owner (including a wildcard inside
+// "repo:" itself, as in "repo*"), or a Kubernetes
 // "system:serviceaccount:" pattern that does not pin the namespace.
 func broadPattern(v string) bool {
 	w := strings.IndexAny(v, "*?")
@@ -395,6 +396,8 @@ func broadPattern(v string) bool {
 		return true
 	case strings.HasPrefix(lit, "repo:"):
 		return !strings.Contains(lit[len("repo:"):], "/")
+	case strings.HasPrefix("repo:", lit):
+		return true // "r*", "repo*", "repo?*": every GitHub subject
 	case strings.HasPrefix(lit, "system:serviceaccount:"):
 		return !strings.Contains(lit[len("system:serviceaccount:"):], ":")
 	case strings.HasPrefix("system:serviceaccount:", lit):

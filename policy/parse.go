@@ -310,6 +310,9 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 			return nil, err
 		}
 		s.conds = conds
+		for _, c := range conds {
+			c.unresolved = s.deny
+		}
 	}
 	s.prepareReasons()
 	return s, nil
