@@ -27,6 +27,9 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("100::/64"),        // discard-only
 	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an obfuscated IPv4 address
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated by RFC 4291)
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated (RFC 2765)
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated, still routed privately)
 }
 
 var (
@@ -37,7 +40,8 @@ var (
 // PublicAddress reports whether a connection to addr is allowed when
 // Options.AllowPrivateAddresses is false: it must not be loopback, private
 // (RFC 1918, RFC 4193), link-local (including 169.254.169.254), multicast,
-// unspecified, or in a reserved, documentation, shared or Teredo range.
+// unspecified, or in a reserved, documentation, shared, Teredo, site-local,
+// IPv4-compatible or IPv4-translated range.
 // IPv6 addresses that embed an IPv4 address (IPv4-mapped, NAT64 64:ff9b::/96,
 // 6to4) are judged by the IPv4 address they reach.
 func PublicAddress(addr netip.Addr) bool {
@@ -152,19 +156,16 @@ func (c *closingConn) Close() error {
 	return c.Conn.Close()
 }
 
-// pinnedTransport clones t with a TLS check that some certificate in the
-// served or verified chain has one of the pinned SHA-1 thumbprints. Pinned
-// issuers get their own transport so that connections are never shared with
-// unpinned ones.
+// pinnedTransport clones t with a TLS check that some certificate in a
+// verified chain has one of the pinned SHA-1 thumbprints. Only verified
+// chains count: a certificate that the server merely sends along is public
+// and anyone can append it, so matching it would let any certificate from
+// any trusted CA through. Pinned issuers get their own transport so that
+// connections are never shared with unpinned ones.
 func pinnedTransport(t *http.Transport, pins map[[20]byte]bool) *http.Transport {
 	p := t.Clone()
 	p.TLSClientConfig = p.TLSClientConfig.Clone()
 	p.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
-		for _, cert := range cs.PeerCertificates {
-			if pins[sha1.Sum(cert.Raw)] {
-				return nil
-			}
-		}
 		for _, chain := range cs.VerifiedChains {
 			for _, cert := range chain {
 				if pins[sha1.Sum(cert.Raw)] {

@@ -79,6 +79,11 @@ func TestPublicAddress(t *testing.T) {
 		{"2001:0:4136:e378::1", false}, // Teredo
 		{"2001:db8::1", false},
 		{"198.18.0.1", false},
+		{"::127.0.0.1", false},        // IPv4-compatible
+		{"::8.8.8.8", false},          // IPv4-compatible, deprecated outright
+		{"::ffff:0:7f00:1", false},    // IPv4-translated 127.0.0.1
+		{"::ffff:0:a9fe:a9fe", false}, // IPv4-translated 169.254.169.254
+		{"fec0::1", false},            // site-local
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {

@@ -128,8 +128,11 @@ type IssuerConfig struct {
 	// colons ignored) of certificates, as in IAM OIDC providers'
 	// ThumbprintList. When set, the connections that fetch the JWKS (the
 	// jwks_uri host, and any redirect from it: the host IAM takes the
-	// thumbprint of) must present or chain to a certificate with one of
-	// these fingerprints, in addition to normal verification. Pinned fetches
+	// thumbprint of) must verify through a chain (leaf, intermediates or
+	// root, as verified by normal TLS verification) that holds a certificate
+	// with one of these fingerprints; a pinned certificate that the server
+	// merely sends without it being part of the verified chain does not
+	// count. Pinned fetches
 	// use their own connection pool. Discovery is not pinned: a discovery
 	// document pointing elsewhere fails the pin at the JWKS fetch.
 	Thumbprints []string
