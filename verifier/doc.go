@@ -44,6 +44,23 @@
 //
 // Services that only need authentication call Verify, which checks the token without roles.
 //
+// # Readiness and metrics
+//
+// Prefetch loads every provider's keys (through the default key cache, or Options.Keys when it
+// implements KeyPrefetcher); a service reports ready once it returned nil. Options.Observer
+// receives one DecisionEvent per call (operation, Code, Reason, provider, latency, token cache
+// hit; never token content) for metrics; without one the hot path measures nothing:
+//
+//	v, err := verifier.New(verifier.Options{
+//		Providers: providers,
+//		Roles:     roles,
+//		Observer: verifier.ObserverFunc(func(ctx context.Context, e verifier.DecisionEvent) {
+//			decisions.WithLabelValues(string(e.Code)).Inc()
+//			latency.Observe(e.Latency.Seconds())
+//		}),
+//	})
+//	if err := v.Prefetch(ctx); err != nil { /* not ready yet: retry */ }
+//
 // # What is checked, in order
 //
 //  1. STS parameters: RoleArn, RoleSessionName, DurationSeconds, ProviderId, token length.

@@ -197,3 +197,31 @@ func keySourceError(err error) *Error {
 
 func isUnknownKey(err error) bool    { return errors.Is(err, jwks.ErrUnknownKey) }
 func isUnknownIssuer(err error) bool { return errors.Is(err, jwks.ErrUnknownIssuer) }
+
+// KeyPrefetcher is the optional interface of a KeySource that can load issuers' keys ahead of
+// the first token, such as jwks.Cache. Verifier.Prefetch uses it.
+type KeyPrefetcher interface {
+	// Prefetch loads the keys of the given issuers and returns once each has usable keys or
+	// failed; the error reports the failures.
+	Prefetch(ctx context.Context, issuers ...string) error
+}
+
+var _ KeyPrefetcher = (*jwks.Cache)(nil)
+
+// Prefetch loads every registered provider's keys, so that the first tokens do not wait for
+// discovery and JWKS fetches, and reports whether all of them could be loaded: use it for
+// readiness checks. It works through the default key cache (Options.Keys nil) or through
+// Options.Keys when that implements KeyPrefetcher, asking only for the providers' issuers;
+// for other key sources (jwks.Static: keys that are always there) it does nothing and
+// returns nil. The error wraps the key source's (for jwks.Cache, the *jwks.Error of each
+// issuer that failed, joined). It is safe for concurrent use, also with decisions.
+func (v *Verifier) Prefetch(ctx context.Context) error {
+	p, ok := v.keys.(KeyPrefetcher)
+	if !ok {
+		return nil
+	}
+	if err := p.Prefetch(ctx, v.issuers...); err != nil {
+		return fmt.Errorf("verifier: prefetch: %w", err)
+	}
+	return nil
+}

@@ -134,6 +134,11 @@ type Options struct {
 	// TokenCacheSize bounds the verified-token cache (entries). If zero, 10000; if negative,
 	// there is no cache.
 	TokenCacheSize int
+
+	// Observer receives one DecisionEvent per Verify and AssumeRoleWithWebIdentity call
+	// (code, reason, provider, latency, cache hit; never token content). If nil, nothing is
+	// reported and nothing is measured.
+	Observer Observer
 }
 
 // Defaults for zero Options fields.

@@ -24,6 +24,8 @@ type Verifier struct {
 	now         func() time.Time
 	keyInfo     *keyCache
 	tokens      *tokenCache // nil when disabled
+	observer    Observer    // nil: no events
+	issuers     []string    // provider URLs, in Options order, for Prefetch
 }
 
 // New validates opts and returns a Verifier. It fails closed: no providers, a provider
@@ -44,6 +46,7 @@ func New(opts Options) (*Verifier, error) {
 		maxLifetime: opts.MaxTokenLifetime,
 		now:         opts.Now,
 		keyInfo:     newKeyCache(),
+		observer:    opts.Observer,
 	}
 	for _, p := range opts.Providers {
 		pp, err := newProvider(p)
@@ -54,6 +57,7 @@ func New(opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("verifier: provider %q registered twice", p.URL)
 		}
 		v.providers[p.URL] = pp
+		v.issuers = append(v.issuers, p.URL)
 	}
 	switch {
 	case v.leeway == 0:
@@ -99,10 +103,11 @@ func (v *Verifier) Close() error {
 
 // verified is a token that passed every check, with what the decision needs.
 type verified struct {
-	tok    Token
-	prov   *provider
-	key    jwk.Key
-	audBuf [2]string // backing for tok.Audience when it has one or two values
+	tok      Token
+	prov     *provider // set as soon as the token is routed, so also on later refusals
+	key      jwk.Key
+	audBuf   [2]string // backing for tok.Audience when it has one or two values
+	cacheHit bool      // found in the verified-token cache
 }
 
 // fixAudience points tok.Audience at v's own audBuf after v was copied, so that a copy never
@@ -120,9 +125,17 @@ func (v *verified) fixAudience() {
 // Not checked: jti replay, and any claim this package does not name (read them with
 // Token.Claim).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
+	var start time.Time
+	if v.observer != nil {
+		start = time.Now() // latency on the monotonic clock, not v.now
+	}
 	vt := new(verified)
-	if err := v.verify(ctx, token, v.now(), vt); err != nil {
-		return nil, err
+	e := v.verify(ctx, token, v.now(), vt)
+	if v.observer != nil {
+		v.observe(ctx, OpVerify, start, vt, e)
+	}
+	if e != nil {
+		return nil, e
 	}
 	return &vt.tok, nil
 }
@@ -144,6 +157,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 		if hit != nil {
 			*out = hit.v
 			out.fixAudience()
+			out.cacheHit = true
 			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
 			if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
 				v.tokens.lru.Remove(h)
@@ -209,6 +223,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 	if p == nil {
 		return errorf(ReasonUnknownIssuer, "iss is not a registered provider")
 	}
+	out.prov = p
 	if !p.algs[hd.alg] {
 		return errorf(ReasonAlgorithm, "alg is not allowed for the provider")
 	}
@@ -260,7 +275,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 	if e := out.setAudience(p); e != nil {
 		return e
 	}
-	out.prov, out.key = p, key
+	out.key = key
 	if kid != "" {
 		v.keyInfo.internKid(kid)
 	}
@@ -404,19 +419,40 @@ type evaluation struct {
 // trust policy refuses, the Result is returned too, so that its Decision can be logged; never
 // show it to the caller. It is safe for concurrent use.
 func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) (*Result, error) {
+	var start time.Time
+	if v.observer != nil {
+		start = time.Now() // latency on the monotonic clock, not v.now
+	}
+	res, ev, e := v.assume(ctx, req)
+	if v.observer != nil {
+		var vt *verified
+		if ev != nil {
+			vt = &ev.vt
+		}
+		v.observe(ctx, OpAssumeRoleWithWebIdentity, start, vt, e)
+	}
+	if e != nil {
+		return res, e
+	}
+	return res, nil
+}
+
+// assume is AssumeRoleWithWebIdentity without the observer. ev is nil when the request was
+// refused before its token was looked at; res is set on success and on policy denials.
+func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *evaluation, e *Error) {
 	if req == nil {
-		return nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
+		return nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
 	}
 	if e := checkRequest(req); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	now := v.now()
-	ev := new(evaluation)
+	ev = new(evaluation)
 	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.vt); e != nil {
-		return nil, e
+		return nil, ev, e
 	}
 	tok, p := &ev.vt.tok, ev.vt.prov
-	res := &ev.res
+	res = &ev.res
 	res.Provider, res.ProviderPrincipal = p.URL, p.principal
 	res.RoleARN, res.RoleSessionName = req.RoleARN, req.RoleSessionName
 	res.Subject = tok.Subject
@@ -430,7 +466,7 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	if sp := tok.spans[cTags]; sp.kind != kindNone {
 		st, e := parseSessionTags(tok.Claims, sp)
 		if e != nil {
-			return nil, e
+			return nil, ev, e
 		}
 		cc.tags = st
 		res.SessionTags, res.TransitiveTagKeys = st.tags, st.transitive
@@ -438,24 +474,24 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	if sp := tok.spans[cSourceIdentity]; sp.kind != kindNone {
 		si, e := parseSourceIdentity(tok.Claims, sp)
 		if e != nil {
-			return nil, e
+			return nil, ev, e
 		}
 		cc.sourceIdentity, res.SourceIdentity = si, si
 	}
 
 	if v.roles == nil {
-		return nil, errorf(ReasonUnknownRole, "no role source")
+		return nil, ev, errorf(ReasonUnknownRole, "no role source")
 	}
 	role, err := v.roles.Role(ctx, req.RoleARN)
 	if err != nil || role == nil {
 		if err == nil {
 			err = ErrRoleNotFound
 		}
-		return nil, newError(ReasonUnknownRole, err)
+		return nil, ev, newError(ReasonUnknownRole, err)
 	}
 
 	if role.TrustPolicy == nil {
-		return nil, errorf(ReasonDenied, "role has no trust policy")
+		return nil, ev, errorf(ReasonDenied, "role has no trust policy")
 	}
 	ev.preq = policy.Request{
 		Action:    ActionAssumeRoleWithWebIdentity,
@@ -464,26 +500,26 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 		Context:   cc,
 	}
 	if e := v.decide(role, ev, ActionAssumeRoleWithWebIdentity, ReasonDenied); e != nil {
-		return res, e
+		return res, ev, e
 	}
 	allowed := res.Decision
 	if cc.tags != nil {
 		if e := v.decide(role, ev, ActionTagSession, ReasonTagSessionDenied); e != nil {
-			return res, e
+			return res, ev, e
 		}
 	}
 	if cc.sourceIdentity != "" {
 		if e := v.decide(role, ev, ActionSetSourceIdentity, ReasonSourceIdentityDenied); e != nil {
-			return res, e
+			return res, ev, e
 		}
 	}
 	res.Decision = allowed
 	d, ok := grantDuration(req, role)
 	if !ok {
-		return nil, errorf(ReasonDuration, "DurationSeconds exceeds the role's maximum session duration")
+		return nil, ev, errorf(ReasonDuration, "DurationSeconds exceeds the role's maximum session duration")
 	}
 	res.Duration = d
-	return res, nil
+	return res, ev, nil
 }
 
 // decide evaluates the trust policy for action and records the decision.
