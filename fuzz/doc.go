@@ -44,7 +44,8 @@
 //     the alg's curve, RSA of 2048 bits or more);
 //   - the Token is exactly the signed payload: Claims byte for byte, iss, sub, aud (containing
 //     the client ID), alg, kid, exp after now minus leeway, nbf and iat not after now plus
-//     leeway;
+//     leeway, and Token.Claim returns every top-level claim as encoding/json reads it (escaped
+//     member names included) and nothing for an absent name;
 //   - every valid minted token is accepted;
 //   - verdict, STS code and reason are the same on every call, with or without token cache,
 //     and each reason maps to its code;

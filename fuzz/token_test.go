@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -297,6 +298,24 @@ func checkAccepted(t *testing.T, w *world, token string, tok *verifier.Token) {
 	}
 	if !slices.Equal(aud, tok.Audience) || !slices.Contains(aud, clientID) {
 		fail("Audience %q for aud %v", tok.Audience, claims["aud"])
+	}
+	// Token.Claim reads every top-level claim as encoding/json does (escaped names included).
+	for name, want := range claims {
+		raw, ok := tok.Claim(name)
+		if !ok {
+			fail("Claim(%q) missing", name)
+		}
+		d := json.NewDecoder(strings.NewReader(raw))
+		d.UseNumber()
+		var got any
+		if err := d.Decode(&got); err != nil || !reflect.DeepEqual(got, want) {
+			fail("Claim(%q) = %s, encoding/json reads %v", name, raw, want)
+		}
+	}
+	if _, present := claims["webidentity-fuzz-absent"]; !present {
+		if _, ok := tok.Claim("webidentity-fuzz-absent"); ok {
+			fail("Claim of an absent name")
+		}
 	}
 	exp, ok := numericDate(claims["exp"])
 	if !ok || !sameTime(tok.ExpiresAt, exp) || !exp.After(now.Add(-leeway)) {
