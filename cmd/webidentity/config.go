@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/webidentity/webidentity/policy"
+	"github.com/webidentity/webidentity/stsapi"
 	"github.com/webidentity/webidentity/verifier"
 )
 
@@ -488,10 +487,7 @@ func splitRoleARN(arn string) (partition, account, path, name string, ok bool) {
 
 // derivedRoleID makes a stable AROA-style id from a role ARN, for configurations pasted
 // without RoleId. It is not IAM's id.
-func derivedRoleID(arn string) string {
-	sum := sha256.Sum256([]byte(arn))
-	return "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
-}
+func derivedRoleID(arn string) string { return stsapi.DerivedRoleID(arn) }
 
 // decodeStrict decodes one JSON value into v, refusing unknown members, duplicate members and
 // trailing data. Errors are *ConfigError with paths under path.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/webidentity/webidentity/internal/testissuer"
 	"github.com/webidentity/webidentity/policy"
+	"github.com/webidentity/webidentity/stsapi"
 	"github.com/webidentity/webidentity/verifier"
 )
 
@@ -173,7 +174,7 @@ func demo(ctx context.Context, e *env, asJSON bool) error {
 			if !errors.As(err, &verr) {
 				return err
 			}
-			step.Code, step.Reason, step.Status = string(verr.Code), verr.Reason.String(), statusOf(string(verr.Code))
+			step.Code, step.Reason, step.Status = string(verr.Code), verr.Reason.String(), stsapi.HTTPStatus(string(verr.Code))
 			say("   DENIED with %s (HTTP %d): %s\n", verr.Code, step.Status, verr.Message)
 			if res != nil {
 				say("   why: %s\n", res.Decision.Reason)
@@ -192,7 +193,7 @@ func demo(ctx context.Context, e *env, asJSON bool) error {
 	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
 	form := url.Values{
-		"Action": {stsAction}, "Version": {stsVersion}, "RoleArn": {demoRoleARN},
+		"Action": {stsapi.Action}, "Version": {stsapi.Version}, "RoleArn": {demoRoleARN},
 		"RoleSessionName": {demoSession}, "WebIdentityToken": {allowedToken},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(form.Encode()))
@@ -209,7 +210,16 @@ func demo(ctx context.Context, e *env, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	var out assumeResponse
+	var out struct { // the parts of AssumeRoleWithWebIdentityResponse the demo prints
+		Result struct {
+			SubjectFromWebIdentityToken string
+			AssumedRoleUser             struct{ Arn string }
+			Credentials                 struct {
+				AccessKeyID string `xml:"AccessKeyId"`
+				Expiration  string
+			}
+		} `xml:"AssumeRoleWithWebIdentityResult"`
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("STS endpoint answered %s", resp.Status)
 	}
@@ -218,7 +228,7 @@ func demo(ctx context.Context, e *env, asJSON bool) error {
 	}
 	c := out.Result.Credentials
 	say("\n5. The same allowed request through the STS Query API (what `webidentity serve` answers):\n")
-	say("   POST %s Action=%s&Version=%s&RoleArn=...&WebIdentityToken=...\n", srv.URL, stsAction, stsVersion)
+	say("   POST %s Action=%s&Version=%s&RoleArn=...&WebIdentityToken=...\n", srv.URL, stsapi.Action, stsapi.Version)
 	say("   HTTP %d, x-amzn-RequestId %s\n", resp.StatusCode, resp.Header.Get("x-amzn-RequestId"))
 	say("   AssumedRoleUser %s\n", out.Result.AssumedRoleUser.Arn)
 	say("   AccessKeyId %s, Expiration %s\n", c.AccessKeyID, c.Expiration)

@@ -61,7 +61,8 @@
 //
 // The built-in credential issuer mints random credentials that grant nothing in AWS (access
 // key ids start with ASIA, session tokens with "webidentity-local-"), for local testing.
-// Services that mint real credentials implement CredentialIssuer.
+// Services that mint real credentials embed package stsapi, the same handler, with their own
+// stsapi.CredentialIssuer.
 //
 // The configuration is one JSON file. Providers are IAM OIDC providers as aws iam
 // get-open-id-connect-provider prints them, plus their Arn; roles are aws iam get-role output,

@@ -1,20 +1,22 @@
 package main
 
 import (
+	"context"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/webidentity/webidentity/jwks"
+	"github.com/webidentity/webidentity/stsapi"
+	"github.com/webidentity/webidentity/verifier"
 )
 
 // metrics holds the Prometheus collectors of serve, on a registry of its own (never the
-// global one). It implements jwks.Observer for the key cache's events; the verifier has no
-// observer hook, so the STS handler times and counts its calls. A nil *metrics drops
-// everything.
+// global one). It is fed by the library's observer hooks: verifier.Observer for decisions
+// (by code and reason, and their latency), stsapi.Observer for every answer, and
+// jwks.Observer for the key cache's events. A nil *metrics drops everything.
 type metrics struct {
 	reg *prometheus.Registry
 
@@ -28,7 +30,14 @@ type metrics struct {
 	ready       prometheus.Gauge
 }
 
-var _ jwks.Observer = (*metrics)(nil)
+var (
+	_ jwks.Observer     = (*metrics)(nil)
+	_ verifier.Observer = (*metrics)(nil)
+	_ stsapi.Observer   = (*metrics)(nil)
+)
+
+// codeOK labels an allowed decision and an answer with credentials.
+const codeOK = "OK"
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -77,17 +86,30 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *metrics) response(code string) {
-	if m != nil {
-		m.responses.WithLabelValues(code).Inc()
+// Decided implements verifier.Observer: one decision, by STS code and reason (OK and no
+// reason when allowed), and its latency. Both labels come from closed sets.
+func (m *metrics) Decided(_ context.Context, e verifier.DecisionEvent) {
+	if m == nil {
+		return
 	}
+	code, reason := codeOK, ""
+	if e.Code != "" {
+		code, reason = string(e.Code), e.Reason.String()
+	}
+	m.decisions.WithLabelValues(code, reason).Inc()
+	m.latency.Observe(e.Latency.Seconds())
 }
 
-func (m *metrics) decision(code, reason string, d time.Duration) {
-	if m != nil {
-		m.decisions.WithLabelValues(code, reason).Inc()
-		m.latency.Observe(d.Seconds())
+// Responded implements stsapi.Observer: every answer, by code (OK with credentials).
+func (m *metrics) Responded(_ context.Context, e stsapi.ResponseEvent) {
+	if m == nil {
+		return
 	}
+	code := e.Code
+	if code == "" {
+		code = codeOK
+	}
+	m.responses.WithLabelValues(code).Inc()
 }
 
 func (m *metrics) setReady(ready bool) {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webidentity/webidentity/internal/testissuer"
+	"github.com/webidentity/webidentity/stsapi"
 )
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // recorder wraps the serve handler and remembers the Authorization headers it saw.
 type recorder struct {
@@ -247,4 +251,53 @@ func TestSDKDefaultConfigFromEnvironment(t *testing.T) {
 	code, status := apiError(t, err)
 	assert.Equal(t, "AccessDenied", code)
 	assert.Equal(t, http.StatusForbidden, status)
+}
+
+// issuerFunc is a stsapi.CredentialIssuer built from a function.
+type issuerFunc func(context.Context, *stsapi.IssueRequest) (*stsapi.Credentials, error)
+
+func (f issuerFunc) Issue(ctx context.Context, req *stsapi.IssueRequest) (*stsapi.Credentials, error) {
+	return f(ctx, req)
+}
+
+var _ stsapi.CredentialIssuer = issuerFunc(nil)
+
+// A service's own CredentialIssuer, through serve's handler: the SDK gets its credentials,
+// and it gets the configured RoleId; its failure is an InternalFailure.
+func TestSDKEmbeddedCredentialIssuer(t *testing.T) {
+	f := newFixture(t)
+	var got *stsapi.IssueRequest
+	for _, tc := range []struct {
+		name   string
+		issuer issuerFunc
+		code   string
+	}{
+		{"issued", func(_ context.Context, req *stsapi.IssueRequest) (*stsapi.Credentials, error) {
+			got = req
+			return &stsapi.Credentials{AccessKeyID: "ASIAEMBEDDEDISSUER01", SecretAccessKey: "s", SessionToken: "t",
+				Expiration: testNow.Add(req.Result.Duration)}, nil
+		}, ""},
+		{"failing", func(context.Context, *stsapi.IssueRequest) (*stsapi.Credentials, error) {
+			return nil, errors.New("credential store unavailable")
+		}, "InternalFailure"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, err := newService(f.cfg, serviceOptions{Now: fixedClock, Issuer: tc.issuer})
+			require.NoError(t, err)
+			t.Cleanup(svc.Close)
+			out, err := newSTSClient(newHTTPTestServer(t, svc.Handler())).AssumeRoleWithWebIdentity(
+				context.Background(), assumeInput(testRoleARN, f.token(t, testSubject, nil)))
+			if tc.code != "" {
+				code, status := apiError(t, err)
+				assert.Equal(t, tc.code, code)
+				assert.Equal(t, http.StatusInternalServerError, status)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "ASIAEMBEDDEDISSUER01", aws.ToString(out.Credentials.AccessKeyId))
+			require.NotNil(t, got)
+			assert.Equal(t, testRoleID, got.RoleID)
+			assert.Equal(t, testSubject, got.Result.Subject)
+		})
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/webidentity/webidentity/jwks"
+	"github.com/webidentity/webidentity/stsapi"
 	"github.com/webidentity/webidentity/verifier"
 )
 
@@ -23,7 +24,7 @@ import (
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second // above decisionTimeout
+	writeTimeout      = 30 * time.Second // above stsapi.DefaultDecisionTimeout
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10 // a GET carries a token of up to 20,000 characters in its URL
 	shutdownTimeout   = 10 * time.Second
@@ -37,23 +38,22 @@ type serviceOptions struct {
 	Now func() time.Time
 	// Logger receives structured logs. If nil, logs are discarded.
 	Logger *slog.Logger
-	// Issuer mints credentials. If nil, a LocalIssuer.
-	Issuer CredentialIssuer
-	// MaxBodyBytes bounds request bodies. If zero, 64 KiB.
+	// Issuer mints credentials. If nil, a stsapi.LocalIssuer.
+	Issuer stsapi.CredentialIssuer
+	// MaxBodyBytes bounds request bodies. If zero, stsapi.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// PrefetchRetry is the first delay between failed key prefetches; it doubles up to 30
 	// seconds. If zero, 1 second.
 	PrefetchRetry time.Duration
 }
 
-// service is what serve runs: the key cache, the verifier, the STS handler and the
-// operational endpoints.
+// service is what serve runs: the verifier (with its own key cache), the STS handler and
+// the operational endpoints.
 type service struct {
-	cache    *jwks.Cache
 	verifier *verifier.Verifier
 	metrics  *metrics
 	log      *slog.Logger
-	issuers  []string
+	nprov    int // providers, for logs
 	retry    time.Duration
 	ready    atomic.Bool
 	handler  http.Handler
@@ -72,54 +72,53 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 	}
 	issuer := opts.Issuer
 	if issuer == nil {
-		issuer = &LocalIssuer{Now: now}
-	}
-	maxBody := opts.MaxBodyBytes
-	if maxBody <= 0 {
-		maxBody = defaultMaxBodyBytes
+		issuer = &stsapi.LocalIssuer{Now: now}
 	}
 	s := &service{metrics: newMetrics(), log: log, retry: opts.PrefetchRetry}
 	if s.retry <= 0 {
 		s.retry = time.Second
 	}
 
-	cache, err := newKeyCache(cfg, now, observers{s.metrics, jwks.NewSlogObserver(log)})
-	if err != nil {
-		return nil, err
-	}
 	var roles []*verifier.Role
-	byARN := map[string]*RoleConfig{}
+	roleIDs := stsapi.StaticRoleIDs{}
 	for _, rc := range cfg.Roles {
 		roles = append(roles, rc.Role)
-		byARN[rc.Role.ARN] = rc
+		roleIDs[rc.Role.ARN] = rc.ID
 	}
 	rs, err := verifier.NewStaticRoles(roles...)
 	if err != nil {
-		cache.Close()
 		return nil, &ConfigError{Path: "Roles", Msg: err.Error(), Err: err}
 	}
+	// The verifier builds and owns the key cache (Keys nil): its Prefetch is readiness.
 	v, err := verifier.New(verifier.Options{
-		Providers:        cfg.Providers,
+		Providers:        withDiscoveryURLs(cfg),
 		Roles:            rs,
-		Keys:             cache,
+		JWKS:             keyOptions(cfg, now, observers{s.metrics, jwks.NewSlogObserver(log)}, "webidentity-serve"),
 		Leeway:           cfg.Leeway,
 		MaxTokenLifetime: cfg.MaxTokenLifetime,
 		TokenCacheSize:   cfg.TokenCacheSize,
 		Now:              now,
+		Observer:         s.metrics,
 	})
 	if err != nil {
-		cache.Close()
-		return nil, &ConfigError{Path: "Providers", Msg: err.Error(), Err: err}
+		return nil, &ConfigError{Msg: err.Error(), Err: err}
 	}
-	s.cache, s.verifier = cache, v
-	for _, p := range cfg.Providers {
-		s.issuers = append(s.issuers, p.URL)
-	}
+	s.verifier, s.nprov = v, len(cfg.Providers)
 
-	mux := http.NewServeMux()
-	mux.Handle("/{$}", &stsHandler{
-		verifier: v, roles: byARN, issuer: issuer, metrics: s.metrics, log: log, maxBody: maxBody,
+	sts, err := stsapi.NewHandler(stsapi.Options{
+		Verifier:     v,
+		Issuer:       issuer,
+		RoleIDs:      roleIDs,
+		Observer:     s.metrics,
+		Logger:       log,
+		MaxBodyBytes: opts.MaxBodyBytes,
 	})
+	if err != nil {
+		_ = v.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", sts)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})
@@ -135,37 +134,38 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 	return s, nil
 }
 
-// newKeyCache builds the JWKS cache for the configured providers.
-func newKeyCache(cfg *Config, now func() time.Time, obs jwks.Observer) (*jwks.Cache, error) {
+// withDiscoveryURLs returns the configured providers with their discovery URLs filled in.
+func withDiscoveryURLs(cfg *Config) []verifier.Provider {
+	ps := make([]verifier.Provider, len(cfg.Providers))
+	for i, p := range cfg.Providers {
+		if u := cfg.DiscoveryURLs[p.URL]; u != "" {
+			p.DiscoveryURL = u
+		}
+		ps[i] = p
+	}
+	return ps
+}
+
+// keyOptions are the settings of the key cache the verifier builds: the explicit
+// AllowPrivateAddresses and, with a CAFile, only its roots trusted. The verifier registers
+// the providers' issuers (with their thumbprints and discovery URLs) itself.
+func keyOptions(cfg *Config, now func() time.Time, obs jwks.Observer, userAgent string) jwks.Options {
 	var client *http.Client
 	if cfg.Keys.RootCAs != nil {
 		client = &http.Client{Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: cfg.Keys.RootCAs, MinVersion: tls.VersionTLS12},
 		}}
 	}
-	var issuers []jwks.IssuerConfig
-	for _, p := range cfg.Providers {
-		issuers = append(issuers, jwks.IssuerConfig{
-			Issuer:       p.URL,
-			DiscoveryURL: cfg.DiscoveryURLs[p.URL],
-			Thumbprints:  p.Thumbprints,
-		})
-	}
-	cache, err := jwks.New(jwks.Options{
+	return jwks.Options{
 		HTTPClient:            client,
 		AllowPrivateAddresses: cfg.Keys.AllowPrivateAddresses,
 		FetchTimeout:          cfg.Keys.FetchTimeout,
 		MinRefreshInterval:    cfg.Keys.MinRefreshInterval,
 		MaxStale:              cfg.Keys.MaxStale,
-		Issuers:               issuers,
 		Observer:              obs,
 		Now:                   now,
-		UserAgent:             "webidentity-serve",
-	})
-	if err != nil {
-		return nil, &ConfigError{Path: "Keys", Msg: err.Error(), Err: err}
+		UserAgent:             userAgent,
 	}
-	return cache, nil
 }
 
 // Handler returns the HTTP handler: the STS Query API at "/", and GET /healthz, /readyz and
@@ -174,7 +174,7 @@ func (s *service) Handler() http.Handler { return s.handler }
 
 // prefetch loads every provider's keys once and marks the service ready if all succeeded.
 func (s *service) prefetch(ctx context.Context) error {
-	err := s.cache.Prefetch(ctx, s.issuers...)
+	err := s.verifier.Prefetch(ctx)
 	if err == nil {
 		s.ready.Store(true)
 		s.metrics.setReady(true)
@@ -189,7 +189,7 @@ func (s *service) prefetchLoop(ctx context.Context) {
 	for {
 		err := s.prefetch(ctx)
 		if err == nil {
-			s.log.Info("keys loaded; ready", "providers", len(s.issuers))
+			s.log.Info("keys loaded; ready", "providers", s.nprov)
 			return
 		}
 		s.log.Warn("loading keys failed; not ready", "err", err.Error(), "retry_in", delay.String())
@@ -204,10 +204,9 @@ func (s *service) prefetchLoop(ctx context.Context) {
 	}
 }
 
-// Close stops the verifier and the key cache.
+// Close stops the verifier and its key cache.
 func (s *service) Close() {
 	_ = s.verifier.Close()
-	_ = s.cache.Close()
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {

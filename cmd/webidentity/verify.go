@@ -14,6 +14,7 @@ import (
 
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
+	"github.com/webidentity/webidentity/stsapi"
 	"github.com/webidentity/webidentity/verifier"
 )
 
@@ -61,7 +62,7 @@ func newErrorJSON(err error) *errorJSON {
 	if errors.As(err, &verr) {
 		return &errorJSON{Code: string(verr.Code), Reason: verr.Reason.String(), Message: verr.Message, Detail: err.Error()}
 	}
-	return &errorJSON{Code: codeInternalFailure, Message: err.Error()}
+	return &errorJSON{Code: stsapi.CodeInternalFailure, Message: err.Error()}
 }
 
 // runVerify is the verify subcommand.
@@ -152,8 +153,9 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 		provARN = "arn:" + partition + ":iam::" + account + ":oidc-provider/" + hostPath
 	}
 
-	// Keys: a static set, or discovery.
+	// Keys: a static set, or discovery through the verifier's own key cache.
 	var keys verifier.KeySource
+	var keyOpts jwks.Options
 	if *jwksFile != "" {
 		data, err := readInput(*jwksFile, e)
 		if err != nil {
@@ -176,17 +178,13 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 			}
 			cfg.Keys.RootCAs = pool
 		}
-		cache, err := newKeyCache(cfg, e.now, nil)
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		defer cache.Close()
-		keys = cache
+		keyOpts = keyOptions(cfg, e.now, nil, "webidentity-verify")
 	}
 
 	opts := verifier.Options{
 		Providers: []verifier.Provider{{URL: *issuer, ARN: provARN, ClientIDs: clientIDs, Algorithms: algorithms}},
-		Keys:      keys,
+		Keys:      keys, // nil: the verifier fetches through discovery with keyOpts
+		JWKS:      keyOpts,
 		Now:       e.now,
 	}
 	if role != nil {
