@@ -51,7 +51,9 @@
 //     and each reason maps to its code;
 //   - AssumeRoleWithWebIdentity refuses with the same reason as Verify, or, for a verified
 //     token, only for the trust policy or the session claims; when it allows, the subject and
-//     audience satisfy the role's policy (checked independently);
+//     audience satisfy the role's policy (checked independently), and the IRSA role never
+//     refuses a verified token of its own service account and audience without session
+//     claims;
 //   - fetches stay bounded (at most one refresh per issuer with the frozen clock, whatever
 //     kids arrive) and the unregistered issuer is never contacted.
 //

@@ -169,6 +169,13 @@ func examine(t *testing.T, w *world, token string) {
 		default:
 			t.Fatalf("verified token refused by AssumeRoleWithWebIdentity for %v\ntoken: %q", assumed, token)
 		}
+		// The IRSA role admits exactly its service account with the STS audience: a token
+		// that has them, and no session claims, must get in.
+		_, tags := tok.Claim("https://aws.amazon.com/tags")
+		_, srcID := tok.Claim("https://aws.amazon.com/source_identity")
+		if role == eksRoleARN && tok.Subject == eksSubject && slices.Equal(tok.Audience, []string{clientID}) && !tags && !srcID {
+			t.Fatalf("IRSA role refused its own service account: %v\ntoken: %q", assumed, token)
+		}
 	case assumed.ok:
 		if res.Token.Claims != tok.Claims {
 			t.Fatalf("AssumeRoleWithWebIdentity saw other claims than Verify")
