@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -13,11 +14,15 @@ import (
 // through and an attacker could use to make two parsers disagree: duplicate member names
 // (compared after unescaping), invalid UTF-8, lone surrogates, control characters, leading
 // zeros, trailing data.
+//
+// Duplicate names are found with one hash table per document (see nameSet), so the work is
+// linear in the size of the document however many members its objects have and however their
+// names are escaped: the reader runs before any signature is checked.
 
 // Limits that keep the work per token bounded.
 const (
 	maxDepth   = 16  // nesting of arrays and objects
-	maxMembers = 256 // members in one object; duplicates are found by pairwise comparison
+	maxMembers = 256 // members in one object
 )
 
 var (
@@ -61,15 +66,18 @@ type scanner struct {
 }
 
 // objectReader walks the members of a top-level object. It is large (it remembers every member
-// name, for duplicate detection), so the hot path keeps one in pooled scratch memory.
+// name of the document, for duplicate detection), so the hot path keeps one in pooled scratch
+// memory.
 type objectReader struct {
 	scanner
-	names [maxMembers]span
-	count int
+	names nameSet
+	top   int32 // offset of the top-level object's opening brace
+	count int   // members of the top-level object read so far
 }
 
 func (s *objectReader) reset(data []byte) {
 	s.data, s.pos, s.count = data, 0, 0
+	s.names.begin(data)
 }
 
 func (s *scanner) skipSpace() {
@@ -89,6 +97,7 @@ func (s *objectReader) beginObject() error {
 	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
 		return errSyntax
 	}
+	s.top = int32(s.pos)
 	s.pos++
 	return nil
 }
@@ -118,13 +127,12 @@ func (s *objectReader) nextMember() (m member, more bool, err error) {
 	if m.name, err = s.memberName(); err != nil {
 		return m, false, err
 	}
-	if err = checkDuplicate(s.data, s.names[:s.count], m.name); err != nil {
+	if err = s.names.add(s.data, s.top, m.name); err != nil {
 		return m, false, err
 	}
 	if s.count == maxMembers {
 		return m, false, errTooWide
 	}
-	s.names[s.count] = m.name
 	s.count++
 	if m.span, err = s.value(1); err != nil {
 		return m, false, err
@@ -160,7 +168,7 @@ func (s *scanner) memberName() (span, error) {
 }
 
 // value reads and validates one value at the current position.
-func (s *scanner) value(depth int) (span, error) {
+func (s *objectReader) value(depth int) (span, error) {
 	if s.pos >= len(s.data) {
 		return span{}, errSyntax
 	}
@@ -314,36 +322,43 @@ func escapeLen(b []byte) (int, error) {
 	return 0, errSyntax
 }
 
+// hex4 decodes the four hex digits at the start of b.
 func hex4[T string | []byte](b T) (rune, bool) {
 	if len(b) < 4 {
 		return 0, false
 	}
-	var r rune
-	for i := range 4 {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
+	d0, d1, d2, d3 := hexDigit[b[0]], hexDigit[b[1]], hexDigit[b[2]], hexDigit[b[3]]
+	if (d0|d1|d2|d3)&0x80 != 0 {
+		return 0, false
 	}
-	return r, true
+	return rune(d0)<<12 | rune(d1)<<8 | rune(d2)<<4 | rune(d3), true
 }
 
+// hexDigit maps a hex digit to its value and every other byte to 0xFF.
+var hexDigit = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = byte(c - '0')
+		case c >= 'a' && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		default:
+			t[c] = 0xFF
+		}
+	}
+	return t
+}()
+
 // object reads a nested object, checking its member names for duplicates.
-func (s *scanner) object(depth int) (span, error) {
+func (s *objectReader) object(depth int) (span, error) {
 	if depth > maxDepth {
 		return span{}, errTooDeep
 	}
 	start := s.pos
 	s.pos++
-	var local [16]span
-	names := local[:0]
+	count := 0
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
 		s.pos++
@@ -354,13 +369,13 @@ func (s *scanner) object(depth int) (span, error) {
 		if err != nil {
 			return span{}, err
 		}
-		if err := checkDuplicate(s.data, names, name); err != nil {
+		if err := s.names.add(s.data, int32(start), name); err != nil {
 			return span{}, err
 		}
-		if len(names) == maxMembers {
+		if count == maxMembers {
 			return span{}, errTooWide
 		}
-		names = append(names, name)
+		count++
 		if _, err := s.value(depth); err != nil {
 			return span{}, err
 		}
@@ -382,7 +397,7 @@ func (s *scanner) object(depth int) (span, error) {
 }
 
 // array reads a nested array.
-func (s *scanner) array(depth int) (span, error) {
+func (s *objectReader) array(depth int) (span, error) {
 	if depth > maxDepth {
 		return span{}, errTooDeep
 	}
@@ -414,22 +429,97 @@ func (s *scanner) array(depth int) (span, error) {
 	}
 }
 
-// checkDuplicate reports errDuplicate if name equals (after unescaping) one of names.
-func checkDuplicate(data []byte, names []span, name span) error {
-	raw := data[name.start:name.end]
-	for _, n := range names {
-		if !n.esc && !name.esc {
-			if bytes.Equal(data[n.start:n.end], raw) {
-				return errDuplicate
-			}
-			continue
+// nameSet remembers the member names of one document, each with the object it belongs to, to
+// find duplicates in constant expected time per name. It is an open-addressing table with
+// linear probing, sized at the start of each document for the most names the document can
+// hold (so it is at most half full and never grows), indexed by a hash with a per-process
+// random seed (so that a token cannot be crafted to make names collide). Escaped names are
+// unescaped once, into text; names are compared byte for byte only when they land on the same
+// slot and belong to the same object. Slots are stamped with the document's generation, so a
+// new document starts with an empty table without clearing it.
+type nameSet struct {
+	inline [128]nameSlot // enough for most tokens, without an allocation of its own
+	heap   []nameSlot    // for documents with more names; kept for reuse
+	size   int           // slots used for the current document, a power of two
+	n      int           // names of the current document
+	gen    uint32        // the current document; slots of other generations are empty
+	text   []byte        // the unescaped escaped names of the current document
+}
+
+// nameSlot is one entry of a nameSet: the name's bytes are data[off:end] of the document, or
+// text[^off:end] when off < 0.
+type nameSlot struct {
+	gen      uint32
+	obj      int32 // offset of the opening brace of the object the name belongs to
+	off, end int32
+}
+
+// nameSeed keys the hash of member names.
+var nameSeed = maphash.MakeSeed()
+
+// begin empties the set for the document data, and sizes it to at least twice the number of
+// member names data can hold: each name takes a colon and at least four bytes ("":0).
+func (t *nameSet) begin(data []byte) {
+	t.gen++
+	if t.gen == 0 { // wrapped around: stamps of old documents could be taken for current
+		clear(t.inline[:])
+		clear(t.heap[:cap(t.heap)])
+		t.gen = 1
+	}
+	t.n, t.text = 0, t.text[:0]
+	most := min(bytes.Count(data, []byte{':'}), len(data)/4)
+	t.size = len(t.inline)
+	for t.size < 2*most {
+		t.size *= 2
+	}
+	if t.size > len(t.inline) && cap(t.heap) < t.size {
+		t.heap = make([]nameSlot, t.size)
+	}
+}
+
+// add records name as a member of the object whose opening brace is at offset obj in data, and
+// reports errDuplicate if that object already has a member of the same name, compared after
+// unescaping.
+func (t *nameSet) add(data []byte, obj int32, name span) error {
+	if t.n >= t.size/2 { // cannot happen (see begin); a full table would make the probe loop spin
+		return errTooWide
+	}
+	var b []byte
+	off, end := name.start, name.end
+	if name.esc {
+		start := len(t.text)
+		t.text = unescape(t.text, data[name.start:name.end])
+		b = t.text[start:]
+		off, end = ^int32(start), int32(len(t.text))
+	} else {
+		b = data[name.start:name.end]
+	}
+	slots := t.inline[:]
+	if t.size > len(t.inline) {
+		slots = t.heap[:t.size]
+	}
+	mask := uint64(t.size - 1)
+	i := (maphash.Bytes(nameSeed, b) ^ uint64(obj)*0x9E3779B97F4A7C15) & mask
+	for {
+		sl := &slots[i]
+		if sl.gen != t.gen {
+			*sl = nameSlot{gen: t.gen, obj: obj, off: off, end: end}
+			t.n++
+			return nil
 		}
-		var b1, b2 [64]byte
-		if bytes.Equal(unescape(b1[:0], data[n.start:n.end]), unescape(b2[:0], raw)) {
+		if sl.obj == obj && bytes.Equal(t.slotName(data, sl), b) {
 			return errDuplicate
 		}
+		i = (i + 1) & mask
 	}
-	return nil
+}
+
+// slotName returns the unescaped name a slot holds.
+func (t *nameSet) slotName(data []byte, sl *nameSlot) []byte {
+	if sl.off < 0 {
+		return t.text[^sl.off:sl.end]
+	}
+	return data[sl.off:sl.end]
 }
 
 // nameEquals reports whether the member's name, unescaped, is name.
@@ -464,6 +554,11 @@ func unescape[T string | []byte](dst []byte, raw T) []byte {
 			dst = append(dst, '\t')
 		case 'u':
 			r, _ := hex4(raw[i+2 : i+6])
+			if r < utf8.RuneSelf {
+				dst = append(dst, byte(r))
+				i += 6
+				continue
+			}
 			if r >= 0xD800 && r < 0xDC00 {
 				r2, _ := hex4(raw[i+8 : i+12])
 				dst = utf8.AppendRune(dst, utf16.DecodeRune(r, r2))
