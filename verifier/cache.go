@@ -58,7 +58,13 @@ func (v *Verifier) current(ctx context.Context, e *cacheEntry) bool {
 	tok := &e.v.tok
 	if tok.KeyID != "" {
 		k, err := v.keys.Key(ctx, tok.Issuer, tok.KeyID)
-		return err == nil && k == e.v.key
+		if err != nil {
+			return false
+		}
+		if k == e.v.key {
+			return true
+		}
+		// The token may have been verified by a sibling under the same kid (see siblingKey).
 	}
 	keys, err := v.keys.Keys(ctx, tok.Issuer)
 	if err != nil {

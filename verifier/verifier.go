@@ -293,7 +293,14 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 		}
 		ki := v.keyInfo.info(key)
 		if err := ki.fits(alg); err != nil {
-			return nil, newError(ReasonKeyMismatch, err)
+			// RFC 7517 section 4.5 lets one kid name keys of different types (equivalent
+			// alternatives); Key returns the first. Look for a sibling under the same kid that
+			// fits alg before refusing.
+			sibling := v.siblingKey(ctx, iss, kid, key, alg)
+			if sibling == nil {
+				return nil, newError(ReasonKeyMismatch, err)
+			}
+			key, ki = sibling, v.keyInfo.info(sibling)
 		}
 		if err := verifySignature(alg, ki.pub, input, sig, ss); err != nil {
 			return nil, newError(ReasonBadSignature, err)
@@ -321,6 +328,24 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 		return nil, errorf(ReasonUnknownKey, "no key of the provider fits alg")
 	}
 	return nil, errorf(ReasonBadSignature, "no key of the provider verifies the token")
+}
+
+// siblingKey returns another of the issuer's current keys with the same kid as first that fits
+// alg, or nil. It runs only when the key for kid does not fit alg, off the common path.
+func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first jwk.Key, alg *algorithm) jwk.Key {
+	keys, err := v.keys.Keys(ctx, iss)
+	if err != nil {
+		return nil
+	}
+	for _, k := range keys {
+		if k == first || k.KeyID() != kid {
+			continue
+		}
+		if v.keyInfo.info(k).fits(alg) == nil {
+			return k
+		}
+	}
+	return nil
 }
 
 // setAudience fills tok.Audience and checks that one value is a client ID of the provider
