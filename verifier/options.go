@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -16,7 +17,10 @@ import (
 type Provider struct {
 	// URL is the issuer identifier, an https URL that may have a path
 	// ("https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE"). A token's iss must equal it
-	// byte for byte. It must not end in a slash or carry a query, fragment or userinfo.
+	// byte for byte. It must not end in a slash or carry a query, fragment or userinfo, and its
+	// host must be a domain name with a dot or an IP address (a bare "aws" or "sts" would make
+	// the provider's condition keys collide with global ones). Two providers may not differ
+	// only in case, since condition keys are case-insensitive.
 	URL string
 
 	// ARN is how trust policies name the provider as their Federated principal:
@@ -181,6 +185,11 @@ func newProvider(p Provider) (*provider, error) {
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" ||
 		u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(p.URL, "/") || strings.ContainsAny(p.URL, "?#") {
 		return nil, fmt.Errorf("verifier: provider URL %q must be an https URL without trailing slash, query, fragment or userinfo", p.URL)
+	}
+	if host := u.Hostname(); !strings.Contains(host, ".") && net.ParseIP(host) == nil {
+		// A bare name such as "aws" or "sts" would make the provider's condition keys
+		// ("aws:sub") collide with global ones.
+		return nil, fmt.Errorf("verifier: provider URL %q must name a host with a domain (a dot) or an IP address", p.URL)
 	}
 	pp := &provider{Provider: p, prefix: strings.ToLower(strings.TrimPrefix(p.URL, "https://"))}
 	hostPath := strings.TrimPrefix(p.URL, "https://")

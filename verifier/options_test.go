@@ -55,6 +55,14 @@ func TestNewValidation(t *testing.T) {
 		{"algorithm none", withProvider(func(p *Provider) { p.Algorithms = []string{"none"} }), false},
 		{"algorithm HS256", withProvider(func(p *Provider) { p.Algorithms = []string{"RS256", "HS256"} }), false},
 		{"algorithm in lower case", withProvider(func(p *Provider) { p.Algorithms = []string{"rs256"} }), false},
+		{"bare host aws shadows global keys", Options{Keys: keys, Providers: []Provider{{URL: "https://aws", ARN: "arn:aws:iam::111122223333:oidc-provider/aws", ClientIDs: []string{"c"}}}}, false},
+		{"bare host sts with a path", Options{Keys: keys, Providers: []Provider{{URL: "https://sts/x", ARN: "arn:aws:iam::111122223333:oidc-provider/sts/x", ClientIDs: []string{"c"}}}}, false},
+		{"IP literal host", Options{Keys: keys, Providers: []Provider{{URL: "https://127.0.0.1:8443/id/X", ARN: "arn:aws:iam::111122223333:oidc-provider/127.0.0.1:8443/id/X", ClientIDs: []string{"c"}}}}, true},
+		{"providers differing only in case", func() Options {
+			o := base()
+			o.Providers = append(o.Providers, Provider{URL: "https://OIDC.example.com/id/TEST", ARN: "arn:aws:iam::111122223333:oidc-provider/OIDC.example.com/id/TEST", ClientIDs: []string{"c"}})
+			return o
+		}(), false},
 		{"duplicate provider", func() Options { o := base(); o.Providers = append(o.Providers, testProvider()); return o }(), false},
 		{"negative MaxTokenLifetime", func() Options { o := base(); o.MaxTokenLifetime = -time.Second; return o }(), false},
 	}

@@ -56,6 +56,11 @@ func New(opts Options) (*Verifier, error) {
 		if v.providers[p.URL] != nil {
 			return nil, fmt.Errorf("verifier: provider %q registered twice", p.URL)
 		}
+		for _, other := range v.providers {
+			if other.prefix == pp.prefix {
+				return nil, fmt.Errorf("verifier: providers %q and %q differ only in case: condition keys are case-insensitive, so their keys would collide", other.URL, p.URL)
+			}
+		}
 		v.providers[p.URL] = pp
 		v.issuers = append(v.issuers, p.URL)
 	}
