@@ -22,6 +22,7 @@ if [ ! -x "$benchstat" ]; then
   (cd /tmp && GOFLAGS= go install "golang.org/x/perf/cmd/benchstat@${benchstat_version}")
 fi
 
+load_start="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 echo "== ./bench (count $count, benchtime $benchtime)"
 go test -run '^$' -bench "$filter" -benchtime "$benchtime" -count "$count" -timeout 60m ./bench | tee "$out/suite.txt"
 echo "== ./bench/peers"
@@ -30,7 +31,8 @@ echo "== ./bench/peers"
 "$benchstat" -format csv "$out/suite.txt" > "$out/suite.csv" 2>/dev/null
 "$benchstat" -format csv "$out/peers.txt" > "$out/peers.csv" 2>/dev/null
 
+load_end="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)"
-header="Run $(date -u '+%Y-%m-%d %H:%M UTC') on ${cpu:-unknown CPU}, $(nproc) cores ($(go env GOOS)/$(go env GOARCH)), $(go version | awk '{print $3}'); \`COUNT=$count BENCHTIME=$benchtime scripts/bench.sh\`: medians of $count runs (± is benchstat's 95% confidence interval)."
+header="Run $(date -u '+%Y-%m-%d %H:%M UTC') on ${cpu:-unknown CPU}, $(nproc) cores ($(go env GOOS)/$(go env GOARCH)), $(go version | awk '{print $3}'); \`COUNT=$count BENCHTIME=$benchtime scripts/bench.sh\`: medians of $count runs (± is benchstat's 95% confidence interval); 1-minute load average ${load_start} at the start, ${load_end} at the end (other work on the machine shows as wide ± intervals)."
 go run ./bench/internal/benchmd -suite "$out/suite.csv" -peers "$out/peers.csv" -header "$header" -readme bench/README.md
 echo "== wrote bench/README.md"
