@@ -18,7 +18,9 @@ import (
 // verifier asks its KeySource for one key per (issuer, kid) and gets the first in document
 // order. A valid token signed by the other key is refused with KeyMismatch. Input: the EKS
 // issuer's JWKS with its RS256 key and its ES256 key both under kid kidFor("eks/RS256"), in
-// either order, and one token per key carrying that kid (seed FuzzJWKS/same_kid_kty).
+// either order, and one token per key carrying that kid (seed FuzzJWKS/same_kid_kty). Fixed
+// in the verifier by commit 51d3d36 (a sibling key under the same kid that fits alg); the
+// test stays as the regression guard.
 func TestFindingSharedKidAcrossKeyTypes(t *testing.T) {
 	w := getWorld(t)
 	shared := kidFor("eks/RS256")
