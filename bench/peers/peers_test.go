@@ -3,13 +3,7 @@ package peers
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/webidentity/webidentity/internal/floor"
 	"github.com/webidentity/webidentity/internal/testissuer"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/verifier"
@@ -149,40 +144,12 @@ func BenchmarkPeers(b *testing.B) {
 }
 
 // bareCheck is the floor: Go's hash and signature verify on a token split and decoded
-// beforehand.
+// beforehand (see internal/floor, shared with the root module's benchmarks).
 func bareCheck(b *testing.B, alg string, pub crypto.PublicKey, token string) func() bool {
 	b.Helper()
-	i := strings.LastIndexByte(token, '.')
-	input := []byte(token[:i])
-	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	check, err := floor.Check(alg, pub, token)
 	if err != nil {
 		b.Fatal(err)
 	}
-	switch alg {
-	case "RS256":
-		pk := pub.(*rsa.PublicKey)
-		return func() bool {
-			d := sha256.Sum256(input)
-			return rsa.VerifyPKCS1v15(pk, crypto.SHA256, d[:], sig) == nil
-		}
-	case "PS256":
-		pk := pub.(*rsa.PublicKey)
-		opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
-		return func() bool {
-			d := sha256.Sum256(input)
-			return rsa.VerifyPSS(pk, crypto.SHA256, d[:], sig, opts) == nil
-		}
-	case "ES256":
-		pk := pub.(*ecdsa.PublicKey)
-		return func() bool {
-			d := sha256.Sum256(input)
-			r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-			return ecdsa.Verify(pk, d[:], r, s)
-		}
-	case "EdDSA":
-		pk := pub.(ed25519.PublicKey)
-		return func() bool { return ed25519.Verify(pk, input, sig) }
-	}
-	b.Fatalf("no floor for %s", alg)
-	return nil
+	return check
 }
