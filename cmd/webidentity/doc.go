@@ -86,7 +86,7 @@
 //	    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": ["..."]}
 //	  }}],
 //	  "Keys": {"AllowPrivateAddresses": false, "CAFile": "", "FetchTimeout": "5s", "MinRefreshInterval": "30s", "MaxStale": "24h"},
-//	  "Verifier": {"Leeway": "5m", "MaxTokenLifetime": "", "TokenCacheSize": 10000}
+//	  "Verifier": {"Leeway": "5m", "MaxTokenLifetime": "0s", "TokenCacheSize": 10000}
 //	}
 //
 // See README.md for every member.
