@@ -29,8 +29,9 @@ type Verifier struct {
 }
 
 // New validates opts and returns a Verifier. It fails closed: no providers, a provider
-// without client IDs or with a bad URL, ARN or algorithm, duplicate providers and negative
-// durations are errors.
+// without client IDs or with a bad URL, ARN or algorithm, duplicate providers (or providers
+// that differ only in case), a negative MaxTokenLifetime and JWKS options that jwks.New
+// refuses are errors. A negative Leeway is not an error: it means no leeway.
 func New(opts Options) (*Verifier, error) {
 	if len(opts.Providers) == 0 {
 		return nil, errors.New("verifier: no providers")
