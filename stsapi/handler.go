@@ -354,6 +354,11 @@ func parseAssumeParams(p url.Values) (req *verifier.Request, policyDoc string, p
 		if err != nil || strings.HasPrefix(p.Get("DurationSeconds"), "+") {
 			return nil, "", nil, validation("DurationSeconds must be an integer.")
 		}
+		if d < 900 {
+			// The verifier reads 0 as "not given" (the default hour); an explicit value must
+			// meet STS's minimum, so 0, -0 and negatives are refused here.
+			return nil, "", nil, validation("DurationSeconds must be at least 900.")
+		}
 		req.DurationSeconds = d
 	}
 	if _, ok := p["Policy"]; ok {

@@ -106,6 +106,15 @@ func TestSTSErrors(t *testing.T) {
 		{"DurationSeconds not a number", func() *http.Request {
 			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "1h") }))
 		}, "ValidationError", 400},
+		{"DurationSeconds zero", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "0") }))
+		}, "ValidationError", 400},
+		{"DurationSeconds minus zero", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "-0") }))
+		}, "ValidationError", 400},
+		{"DurationSeconds 899", func() *http.Request {
+			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "899") }))
+		}, "ValidationError", 400},
 		{"DurationSeconds above the role maximum", func() *http.Request {
 			return postForm(t, f.srv.URL, form(func(v url.Values) { v.Set("DurationSeconds", "7201") }))
 		}, "ValidationError", 400},
