@@ -280,12 +280,18 @@ func (c *Cache) state(issuer string) (*issuer, error) {
 	return c.stateFor(issuer, cfg)
 }
 
-// stateFor returns the issuer's state from the LRU or adds a new one.
+// stateFor returns the issuer's state from the LRU or adds a new one. cfg
+// was read before c.mu was taken: a Register that ran since has replaced it
+// (and found no state to drop), so the registry is read again under c.mu and
+// its entry, if any, wins.
 func (c *Cache) stateFor(issuer string, cfg *issuerConfig) (*issuer, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.lru.Get(issuer); ok {
 		return st, nil
+	}
+	if cur := (*c.registry.Load())[issuer]; cur != nil {
+		cfg = cur
 	}
 	// Second chance: move recently hit issuers to the front before the
 	// LRU evicts its oldest entry.

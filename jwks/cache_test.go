@@ -750,6 +750,25 @@ func TestRegisterReplacesSettingsAndDropsKeys(t *testing.T) {
 	assert.Equal(t, 1, e.iss.Requests(testissuer.JWKS))
 }
 
+// A lookup reads the registry before it takes the cache's lock to add the
+// issuer's state; a Register landing in between (it has no state to drop
+// yet) must still win. The interleaving is replayed step by step.
+func TestRegisterRacingFirstLookupWins(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, nil)
+	iss := e.iss.URL()
+	stale := (*e.cache.registry.Load())[iss] // read by the lookup before c.mu
+	require.NotNil(t, stale)
+	set, staticKid := testSet(t)
+	require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Keys: set}))
+	st, err := e.cache.stateFor(iss, stale) // the lookup resumes
+	require.NoError(t, err)
+	assert.NotNil(t, st.cfg.static, "state built from the superseded config")
+	key, err := e.cache.Key(bg, iss, staticKid)
+	require.NoError(t, err)
+	assert.Equal(t, staticKid, key.KeyID())
+	assert.Equal(t, 0, e.iss.Requests(testissuer.JWKS)+e.iss.Requests(testissuer.Discovery))
+}
+
 // jwks_uri may name another host (as Google's does); the cache follows it
 // with the same checks. httptest's client sends *.example.com to the server.
 func TestJWKSOnAnotherHost(t *testing.T) {
