@@ -152,8 +152,9 @@ func (c *Cache) Register(ic IssuerConfig) error {
 // only as long as its own ctx allows; an unknown kid triggers one refresh at
 // most every MinRefreshInterval per issuer (whatever the Cache-Control said),
 // and fails at once with an error matching both ErrUnknownKey and
-// ErrRateLimited while that interval runs. Kids confirmed absent are
-// remembered for NegativeTTL. An empty kid is never found: use [Cache.Keys]
+// ErrRateLimited while that interval runs. Kids confirmed absent by a fetch
+// their own miss started are remembered for NegativeTTL (a kid missing from
+// a fetch it merely joined is not: that fetch may predate the kid). An empty kid is never found: use [Cache.Keys]
 // for tokens without one. Keys past expiry keep being served, while a
 // background refresh runs, until MaxStale past expiry.
 //

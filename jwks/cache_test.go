@@ -484,6 +484,44 @@ func TestKidMissRateLimitAndNegativeCache(t *testing.T) {
 	assert.Equal(t, 4, e.iss.Requests(testissuer.JWKS))
 }
 
+// A legitimate new kid that joins a fetch started before the issuer
+// published it (say, one an attacker's random kid triggered) is absent from
+// that fetch's answer; it must not be negative-cached, or it would be
+// refused for NegativeTTL although a refresh is allowed after
+// MinRefreshInterval. The join is replayed with a finished flight that
+// holds the pre-rotation keys.
+func TestKidMissingFromJoinedFetchIsNotNegativeCached(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, nil)
+	iss := e.iss.URL()
+	_, err := e.cache.Key(bg, iss, e.iss.Kids()[0])
+	require.NoError(t, err)
+	e.clock.Advance(31 * time.Second)
+
+	// The attacker's fetch: started now, answered with the old set.
+	st := (*e.cache.hot.Load())[iss]
+	f := &flight{done: make(chan struct{}), snap: st.snap.Load()}
+	close(f.done)
+	st.mu.Lock()
+	st.fl = f
+	st.nextTry.Store(int64(e.cache.now() + DefaultMinRefreshInterval))
+	st.mu.Unlock()
+
+	newKid, err := e.iss.AddKey("RS256")
+	require.NoError(t, err)
+	_, err = e.cache.Key(bg, iss, newKid) // joins the running fetch
+	require.ErrorIs(t, err, ErrUnknownKey)
+	assert.NotErrorIs(t, err, ErrRateLimited)
+	st.mu.Lock()
+	st.fl = nil // the attacker's fetch has published
+	st.mu.Unlock()
+
+	e.clock.Advance(31 * time.Second)
+	key, err := e.cache.Key(bg, iss, newKid)
+	require.NoError(t, err)
+	assert.Equal(t, newKid, key.KeyID())
+	assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS))
+}
+
 func TestKidMissRefreshFailure(t *testing.T) {
 	e := newEnv(t, testissuer.Options{}, nil)
 	iss, kid := e.iss.URL(), e.iss.Kids()[0]

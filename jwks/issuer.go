@@ -214,7 +214,9 @@ func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) {
 
 // missRefresh handles a kid absent from usable keys: answer from the
 // negative cache, join a running fetch, start one if the refresh interval
-// allows, or fail at once as rate limited.
+// allows, or fail at once as rate limited. Only a fetch this miss started
+// puts the kid in the negative cache: one it joined may have started before
+// the issuer published the kid.
 func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) {
 	if st.cfg.static != nil {
 		return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
@@ -237,6 +239,7 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 		}
 	}
 	f := st.fl
+	own := f == nil // a joined fetch started before this miss
 	if f == nil && st.c.isClosed() {
 		st.mu.Unlock()
 		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: ErrClosed}
@@ -259,6 +262,12 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 	}
 	if key, ok := f.snap.byKid[kid]; ok {
 		return key, nil
+	}
+	if !own {
+		// The joined fetch may predate the kid's publication: its answer
+		// proves nothing, so the next miss past the refresh interval
+		// fetches again.
+		return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 	}
 	st.mu.Lock()
 	if st.negative == nil {

@@ -69,7 +69,9 @@ type Options struct {
 	MinRefreshInterval time.Duration
 
 	// NegativeTTL is how long a kid that a completed fetch did not contain
-	// is answered with ErrUnknownKey without triggering another fetch. If
+	// is answered with ErrUnknownKey without triggering another fetch. Only
+	// a fetch started by a miss of that kid counts: one already running
+	// when the kid was first looked up may predate its publication. If
 	// zero, 1 minute. MaxNegativeKids bounds these entries per issuer; if
 	// zero, 256.
 	NegativeTTL     time.Duration
