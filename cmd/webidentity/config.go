@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/webidentity/webidentity/policy"
 	"github.com/webidentity/webidentity/stsapi"
@@ -529,13 +531,21 @@ func joinPath(base, field string) string {
 }
 
 // checkDuplicates refuses a member name that appears twice in one object (encoding/json would
-// silently keep the last one). Member names are compared case-insensitively, as encoding/json
-// matches them to fields.
+// silently keep the last one).
+//
+// Member names are compared after foldMemberName, which folds as encoding/json does when it
+// matches names to fields, beyond ASCII too: "Aſſume" (U+017F) and "Assume" are duplicates.
+// Because that fold is encoding/json's private rule (it differs between Go releases, and again
+// under GOEXPERIMENT=jsonv2), the object this call decodes into a struct (depth 0, the only
+// level whose names are matched to fields: deeper levels are json.RawMessage decoded by their
+// own decodeStrict call, or plain values and policy documents) must also have pure ASCII member
+// names. Every member of the configuration and get-role format is ASCII, so this refuses no
+// valid document, and for ASCII names every case-insensitive fold agrees with ours.
 func checkDuplicates(data []byte, path string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var walk func(path string) error
-	walk = func(path string) error {
+	var walk func(path string, depth int) error
+	walk = func(path string, depth int) error {
 		tok, err := dec.Token()
 		if err != nil {
 			return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
@@ -553,17 +563,21 @@ func checkDuplicates(data []byte, path string) error {
 					return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
 				}
 				k, _ := kt.(string)
-				if seen[strings.ToLower(k)] {
+				if depth == 0 && !isASCII(k) {
+					return configErr(joinPath(path, k), "member name is not ASCII")
+				}
+				key := foldMemberName(k)
+				if seen[key] {
 					return configErr(joinPath(path, k), "duplicate member")
 				}
-				seen[strings.ToLower(k)] = true
-				if err := walk(joinPath(path, k)); err != nil {
+				seen[key] = true
+				if err := walk(joinPath(path, k), depth+1); err != nil {
 					return err
 				}
 			}
 		case '[':
 			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
 					return err
 				}
 			}
@@ -573,5 +587,34 @@ func checkDuplicates(data []byte, path string) error {
 		}
 		return nil
 	}
-	return walk(path)
+	return walk(path, 0)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldMemberName maps every member name encoding/json would match to the same field to one
+// key: each rune becomes the smallest rune of its unicode.SimpleFold orbit (so 's', 'S' and
+// U+017F LONG S, or 'k', 'K' and U+212A KELVIN SIGN, all fold alike), as Go's encoding/json
+// folds; unicode.ToLower, used before, left U+017F alone.
+func foldMemberName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		for {
+			f := unicode.SimpleFold(r)
+			if f <= r {
+				r = f
+				break
+			}
+			r = f
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

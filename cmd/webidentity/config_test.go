@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,6 +180,37 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"missing CA file", edited(t, func(c map[string]any) { c["Keys"] = map[string]any{"CAFile": "nope.pem"} }), "Keys.CAFile"},
 		{"unknown Verifier member", edited(t, func(c map[string]any) { c["Verifier"] = map[string]any{"LeewaySeconds": 5} }), "Verifier.LeewaySeconds"},
 		{"negative leeway", edited(t, func(c map[string]any) { c["Verifier"] = map[string]any{"Leeway": "-5m"} }), "Verifier.Leeway"},
+
+		// encoding/json matches member names to fields with Unicode case folding, in which
+		// U+017F LONG S is 's' and U+212A KELVIN SIGN is 'k': such a spelling is the same
+		// member, so a second one is a duplicate, never a silent replacement.
+		{"duplicate trust policy spelled with long s, first", rawEdited(t, func(s string) string {
+			return strings.Replace(s, `"AssumeRolePolicyDocument":`, `"A\u017f\u017fumeRolePolicyDocument":{},"AssumeRolePolicyDocument":`, 1)
+		}), "Roles[0].Role.AssumeRolePolicyDocument"},
+		{"duplicate trust policy spelled with long s, second", rawEdited(t, func(s string) string {
+			i := strings.LastIndex(s, `}}]`) // the end of the role, after its AssumeRolePolicyDocument
+			return s[:i] + `,"A\u017f\u017fumeRolePolicyDocument":{}` + s[i:]
+		}), "Roles[0].Role.A\u017f\u017fumeRolePolicyDocument"},
+		{"duplicate Keys spelled with Kelvin sign", rawEdited(t, func(s string) string {
+			return strings.TrimSuffix(s, "}") + `,"\u212aeys":{"AllowPrivateAddresses":true}}`
+		}), "\u212aeys"},
+		{"duplicate Providers spelled with long s", rawEdited(t, func(s string) string {
+			return strings.TrimSuffix(s, "}") + `,"Provider\u017f":[]}`
+		}), "Provider\u017f"},
+		{"duplicate ClientIDList spelled with long s", rawEdited(t, func(s string) string {
+			return strings.Replace(s, `"ClientIDList":`, `"ClientIDLi\u017ft":["evil"],"ClientIDList":`, 1)
+		}), "Providers[0].ClientIDList"},
+		{"duplicate MaxSessionDuration spelled with long s", rawEdited(t, func(s string) string {
+			return strings.Replace(s, `"Arn":"arn:aws:iam::111122223333:role/app"`,
+				`"Arn":"arn:aws:iam::111122223333:role/app","MaxSessionDuration":3600,"MaxSe\u017f\u017fionDuration":43200`, 1)
+		}), "Roles[0].Role.MaxSe\u017f\u017fionDuration"},
+		// Alone, a non-ASCII spelling of a member is refused too, whatever encoding/json's fold.
+		{"Roles spelled with long s", rawEdited(t, func(s string) string {
+			return strings.Replace(s, `"Roles":`, `"Role\u017f":`, 1)
+		}), "Role\u017f"},
+		{"trust policy spelled with long s", rawEdited(t, func(s string) string {
+			return strings.Replace(s, `"AssumeRolePolicyDocument":`, `"A\u017f\u017fumeRolePolicyDocument":`, 1)
+		}), "Roles[0].Role.A\u017f\u017fumeRolePolicyDocument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.doc()), t.TempDir())
@@ -206,6 +238,11 @@ func TestLoadConfigCAFileRelativeToConfig(t *testing.T) {
 
 	_, err := LoadConfig(filepath.Join(t.TempDir(), "missing.json"))
 	assert.True(t, errors.Is(err, os.ErrNotExist))
+}
+
+// rawEdited is edited for the document's text, to place members in a chosen order.
+func rawEdited(t *testing.T, edit func(string) string) func() string {
+	return func() string { return edit(mustJSON(t, validConfig())) }
 }
 
 func edited(t *testing.T, edit func(map[string]any)) func() string {

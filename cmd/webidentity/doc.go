@@ -66,9 +66,11 @@
 //
 // The configuration is one JSON file. Providers are IAM OIDC providers as aws iam
 // get-open-id-connect-provider prints them, plus their Arn; roles are aws iam get-role output,
-// pasted as is. Member names are case-sensitive in spirit (encoding/json folds case, but
-// duplicates in any case are refused), unknown members are refused, and every error names
-// the path of the problem, such as Roles[1].Role.AssumeRolePolicyDocument.Statement[0].Effect:
+// pasted as is. Member names are case-sensitive in spirit: encoding/json folds case, but a
+// member given twice in any case or Unicode spelling it would match alike (U+017F for s) is
+// refused, and so is a member name of the configuration or get-role format that is not ASCII.
+// Unknown members are refused, and every error names the path of the problem, such as
+// Roles[1].Role.AssumeRolePolicyDocument.Statement[0].Effect:
 //
 //	{
 //	  "Providers": [{

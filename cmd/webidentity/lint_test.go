@@ -54,6 +54,10 @@ func TestLint(t *testing.T) {
 		"unparseable":   write("bad.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`),
 		"bad get-role":  write("badrole.json", map[string]any{"Role": map[string]any{"Arn": "nope"}}),
 		"not json":      write("notjson.json", "Version: 2012-10-17"),
+		// A second policy under a U+017F LONG S spelling of the member, which encoding/json
+		// would decode in place of the visible first one.
+		"hidden policy": write("hidden.json", `{"Role":{"Arn":"arn:aws:iam::111122223333:role/ci","AssumeRolePolicyDocument":`+
+			mustJSON(t, safe)+`,"A\u017f\u017fumeRolePolicyDocument":`+mustJSON(t, noSub)+`}}`),
 	}
 
 	for _, tc := range []struct {
@@ -71,6 +75,7 @@ func TestLint(t *testing.T) {
 		{"policy that does not parse", []string{files["unparseable"]}, exitFail, nil, 1},
 		{"get-role that does not parse", []string{files["bad get-role"]}, exitFail, nil, 1},
 		{"not JSON", []string{files["not json"]}, exitFail, nil, 1},
+		{"get-role with a second policy spelled with long s", []string{files["hidden policy"]}, exitFail, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exit, stdout, stderr := runCmd(t, "", append([]string{"lint", "--json"}, tc.files...)...)
