@@ -530,8 +530,35 @@ func joinPath(base, field string) string {
 	return base + "." + field
 }
 
+// maxConfigDepth bounds how deeply a configuration document (or get-role document) nests. A
+// valid one nests about ten levels
+// (Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals.KEY[0]); package
+// policy bounds the trust policies inside on its own.
+const maxConfigDepth = 64
+
+// pathSeg is one step of a document path: a member name, or an array index when isIndex.
+type pathSeg struct {
+	name    string
+	index   int
+	isIndex bool
+}
+
+// renderPath renders base followed by segs, as ConfigError.Path reads.
+func renderPath(base string, segs []pathSeg) string {
+	p := base
+	for _, s := range segs {
+		if s.isIndex {
+			p += "[" + strconv.Itoa(s.index) + "]"
+		} else {
+			p = joinPath(p, s.name)
+		}
+	}
+	return p
+}
+
 // checkDuplicates refuses a member name that appears twice in one object (encoding/json would
-// silently keep the last one).
+// silently keep the last one), and a document nested deeper than maxConfigDepth. Paths are
+// built only for an error, so the walk needs memory linear in the depth.
 //
 // Member names are compared after foldMemberName, which folds as encoding/json does when it
 // matches names to fields, beyond ASCII too: "Aſſume" (U+017F) and "Assume" are duplicates.
@@ -544,50 +571,60 @@ func joinPath(base, field string) string {
 func checkDuplicates(data []byte, path string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var walk func(path string, depth int) error
-	walk = func(path string, depth int) error {
+	var segs []pathSeg
+	at := func() string { return renderPath(path, segs) }
+	var walk func() error
+	walk = func() error {
 		tok, err := dec.Token()
 		if err != nil {
-			return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+			return &ConfigError{Path: at(), Msg: "invalid JSON", Err: err}
 		}
 		d, ok := tok.(json.Delim)
 		if !ok {
 			return nil
 		}
+		if len(segs) >= maxConfigDepth {
+			return configErr(at(), "nested deeper than %d levels", maxConfigDepth)
+		}
 		switch d {
 		case '{':
+			structLevel := len(segs) == 0
 			seen := map[string]bool{}
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+					return &ConfigError{Path: at(), Msg: "invalid JSON", Err: err}
 				}
 				k, _ := kt.(string)
-				if depth == 0 && !isASCII(k) {
-					return configErr(joinPath(path, k), "member name is not ASCII")
+				segs = append(segs, pathSeg{name: k})
+				if structLevel && !isASCII(k) {
+					return configErr(at(), "member name is not ASCII")
 				}
 				key := foldMemberName(k)
 				if seen[key] {
-					return configErr(joinPath(path, k), "duplicate member")
+					return configErr(at(), "duplicate member")
 				}
 				seen[key] = true
-				if err := walk(joinPath(path, k), depth+1); err != nil {
+				if err := walk(); err != nil {
 					return err
 				}
+				segs = segs[:len(segs)-1]
 			}
 		case '[':
-			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+			segs = append(segs, pathSeg{isIndex: true})
+			for ; dec.More(); segs[len(segs)-1].index++ {
+				if err := walk(); err != nil {
 					return err
 				}
 			}
+			segs = segs[:len(segs)-1]
 		}
 		if _, err := dec.Token(); err != nil { // the closing delimiter
-			return &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+			return &ConfigError{Path: at(), Msg: "invalid JSON", Err: err}
 		}
 		return nil
 	}
-	return walk(path, 0)
+	return walk()
 }
 
 func isASCII(s string) bool {

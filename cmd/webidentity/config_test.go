@@ -208,6 +208,16 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"Roles spelled with long s", rawEdited(t, func(s string) string {
 			return strings.Replace(s, `"Roles":`, `"Role\u017f":`, 1)
 		}), "Role\u017f"},
+		// Nesting is bounded: past maxConfigDepth levels the walk stops, naming where.
+		{"nested too deeply", func() string {
+			return `{"Providers":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`
+		}, "Providers" + strings.Repeat("[0]", maxConfigDepth-1)},
+		{"nested too deeply in objects", func() string {
+			return `{"Keys":` + strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000) + `}`
+		}, "Keys" + strings.Repeat(".a", maxConfigDepth-1)},
+		{"nested too deeply and unterminated", func() string {
+			return `{"Roles":[{"Role":` + strings.Repeat("[", 5000)
+		}, "Roles[0].Role" + strings.Repeat("[0]", maxConfigDepth-3)},
 		{"trust policy spelled with long s", rawEdited(t, func(s string) string {
 			return strings.Replace(s, `"AssumeRolePolicyDocument":`, `"A\u017f\u017fumeRolePolicyDocument":`, 1)
 		}), "Roles[0].Role.A\u017f\u017fumeRolePolicyDocument"},
@@ -238,6 +248,29 @@ func TestLoadConfigCAFileRelativeToConfig(t *testing.T) {
 
 	_, err := LoadConfig(filepath.Join(t.TempDir(), "missing.json"))
 	assert.True(t, errors.Is(err, os.ErrNotExist))
+}
+
+// LoadConfig reads at most maxConfigBytes; a deeply nested file is refused quickly, before
+// anything is decoded.
+func TestLoadConfigRefusesLargeAndDeepFiles(t *testing.T) {
+	valid := mustJSON(t, validConfig())
+	for _, tc := range []struct {
+		name string
+		doc  string
+		path string
+	}{
+		{"larger than maxConfigBytes", valid + strings.Repeat(" ", maxConfigBytes), ""},
+		{"thousands of '['", `{"Providers":` + strings.Repeat("[", 8000), "Providers" + strings.Repeat("[0]", maxConfigDepth-1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "config.json")
+			require.NoError(t, os.WriteFile(file, []byte(tc.doc), 0o600))
+			_, err := LoadConfig(file)
+			var ce *ConfigError
+			require.True(t, errors.As(err, &ce), "want *ConfigError, got %v", err)
+			assert.Equal(t, tc.path, ce.Path)
+		})
+	}
 }
 
 // rawEdited is edited for the document's text, to place members in a chosen order.
