@@ -176,7 +176,7 @@ func (c *Cache) Key(ctx context.Context, issuer, kid string) (jwk.Key, error) {
 		if snap := st.snap.Load(); snap != nil {
 			if key, ok := snap.byKid[kid]; ok {
 				now := c.now()
-				if now < snap.refreshAt {
+				if snap.fresh(now) {
 					st.touch()
 					return key, nil
 				}
@@ -221,7 +221,7 @@ func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (jwk.Key, error
 func (c *Cache) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		if snap := st.snap.Load(); snap != nil {
-			if c.now() < snap.refreshAt {
+			if snap.fresh(c.now()) {
 				st.touch()
 				return snap.all, nil
 			}

@@ -522,6 +522,73 @@ func TestKidMissingFromJoinedFetchIsNotNegativeCached(t *testing.T) {
 	assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS))
 }
 
+// Options.Now may be a wall clock that steps backwards. A time earlier than
+// the last fetch must neither keep keys fresh for the size of the step nor
+// block refreshes for it.
+func TestClockSteppedBack(t *testing.T) {
+	const step = -time.Hour
+	t.Run("kid miss refreshes", func(t *testing.T) {
+		e := newEnv(t, testissuer.Options{}, nil)
+		iss := e.iss.URL()
+		_, err := e.cache.Key(bg, iss, e.iss.Kids()[0])
+		require.NoError(t, err)
+		e.clock.Advance(step)
+		e.clock.Advance(2 * time.Minute)
+		newKid, err := e.iss.Rotate("RS256")
+		require.NoError(t, err)
+		key, err := e.cache.Key(bg, iss, newKid)
+		require.NoError(t, err)
+		assert.Equal(t, newKid, key.KeyID())
+		assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS))
+		// The interval runs again from the refresh.
+		_, err = e.cache.Key(bg, iss, "nope")
+		assert.ErrorIs(t, err, ErrRateLimited)
+		assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS))
+	})
+	t.Run("warm hit refreshes ahead", func(t *testing.T) {
+		e := newEnv(t, testissuer.Options{}, nil)
+		iss, kid := e.iss.URL(), e.iss.Kids()[0]
+		first, err := e.cache.Key(bg, iss, kid)
+		require.NoError(t, err)
+		e.clock.Advance(step)
+		k, err := e.cache.Key(bg, iss, kid)
+		require.NoError(t, err)
+		assert.Same(t, first, k, "still served while the refresh runs")
+		waitFetch(t, e.cache, iss)
+		assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS))
+		assert.Equal(t, 2, e.iss.Requests(testissuer.Discovery), "discovery due as well")
+		_, err = e.cache.Key(bg, iss, kid)
+		require.NoError(t, err)
+		assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS), "fresh again after the refresh")
+	})
+	t.Run("discovery refetched", func(t *testing.T) {
+		e := newEnv(t, testissuer.Options{}, nil)
+		iss, kid := e.iss.URL(), e.iss.Kids()[0]
+		_, err := e.cache.Key(bg, iss, kid)
+		require.NoError(t, err)
+		e.clock.Advance(step)
+		e.clock.Advance(31 * time.Second)
+		_, err = e.cache.Key(bg, iss, "nope")
+		assert.ErrorIs(t, err, ErrUnknownKey)
+		assert.Equal(t, 2, e.iss.Requests(testissuer.Discovery))
+	})
+	t.Run("negative entry lapses", func(t *testing.T) {
+		e := newEnv(t, testissuer.Options{}, nil)
+		iss := e.iss.URL()
+		_, err := e.cache.Key(bg, iss, e.iss.Kids()[0])
+		require.NoError(t, err)
+		e.clock.Advance(31 * time.Second)
+		_, err = e.cache.Key(bg, iss, "nope") // negative-cached
+		assert.ErrorIs(t, err, ErrUnknownKey)
+		require.Equal(t, 2, e.iss.Requests(testissuer.JWKS))
+		e.clock.Advance(step)
+		_, err = e.cache.Key(bg, iss, "nope")
+		assert.ErrorIs(t, err, ErrUnknownKey)
+		assert.NotErrorIs(t, err, ErrRateLimited)
+		assert.Equal(t, 3, e.iss.Requests(testissuer.JWKS))
+	})
+}
+
 func TestKidMissRefreshFailure(t *testing.T) {
 	e := newEnv(t, testissuer.Options{}, nil)
 	iss, kid := e.iss.URL(), e.iss.Kids()[0]

@@ -80,6 +80,14 @@ func newSnapshot(keys []jwk.Key, prev *snapshot) *snapshot {
 	return s
 }
 
+// fresh reports whether the snapshot may be served without a refresh at
+// now. A clock that reads earlier than the fetch has been stepped back
+// (Options.Now without a monotonic reading): the keys are still served, but
+// a refresh is due.
+func (s *snapshot) fresh(now time.Duration) bool {
+	return now < s.refreshAt && now >= s.fetched
+}
+
 func (s *snapshot) setTimes(fetched, ttl, maxStale time.Duration) {
 	s.fetched = fetched
 	s.expires = fetched + ttl
@@ -112,8 +120,10 @@ type issuer struct {
 	snap atomic.Pointer[snapshot]
 	used atomic.Bool // second-chance bit for LRU eviction, set on hits
 
-	// nextTry is when the next fetch may start (see Cache.now); read
-	// without locking on the hot path to skip refresh-ahead work.
+	// tried is when the last fetch started and nextTry when the next may
+	// start (see Cache.now); both are written under mu and read without
+	// locking on the hot path to skip refresh-ahead work. See coolingDown.
+	tried   atomic.Int64
 	nextTry atomic.Int64
 
 	mu          sync.Mutex
@@ -125,16 +135,28 @@ type issuer struct {
 
 	// Owned by the running flight (flights never overlap).
 	discURI     string
+	discAt      time.Duration // discovery fetched (see Cache.now)
 	discExpires time.Duration
 }
 
 func newIssuer(c *Cache, cfg *issuerConfig) *issuer {
 	st := &issuer{c: c, cfg: cfg}
+	st.tried.Store(math.MinInt64)
+	st.nextTry.Store(math.MinInt64)
 	if cfg.static != nil {
 		st.snap.Store(cfg.static)
 		st.nextTry.Store(int64(farFuture))
 	}
 	return st
+}
+
+// coolingDown reports whether MinRefreshInterval forbids a fetch at now.
+// A clock that reads earlier than the last fetch's start has been stepped
+// back (Options.Now without a monotonic reading): the interval is measured
+// from a time that has not come yet, so a fetch is allowed rather than
+// blocked for the size of the step.
+func (st *issuer) coolingDown(now time.Duration) bool {
+	return int64(now) < st.nextTry.Load() && int64(now) >= st.tried.Load()
 }
 
 func (st *issuer) touch() {
@@ -148,7 +170,7 @@ func (st *issuer) touch() {
 func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
 	now := st.c.now()
 	if snap := st.snap.Load(); snap != nil && now < snap.staleUntil {
-		if now >= snap.refreshAt {
+		if !snap.fresh(now) {
 			st.refreshAhead(now, snap)
 		}
 		return snap, nil
@@ -159,7 +181,7 @@ func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
 	st.mu.Lock()
 	f := st.fl
 	if f == nil {
-		if int64(now) < st.nextTry.Load() {
+		if st.coolingDown(now) {
 			cause := st.lastErr
 			st.mu.Unlock()
 			if cause == nil {
@@ -192,11 +214,11 @@ func (st *issuer) wait(ctx context.Context, f *flight, kid string) error {
 // refreshAhead starts a background refresh if none is running and the
 // refresh interval allows one. It never blocks on the fetch.
 func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) {
-	if int64(now) < st.nextTry.Load() {
+	if st.coolingDown(now) {
 		return
 	}
 	st.mu.Lock()
-	if st.fl != nil || int64(now) < st.nextTry.Load() {
+	if st.fl != nil || st.coolingDown(now) {
 		st.mu.Unlock()
 		return
 	}
@@ -231,7 +253,8 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 	}
 	if st.negative != nil {
 		if until, ok := st.negative.Get(kid); ok {
-			if now < until {
+			// Expired, or added "later" than now: the clock stepped back.
+			if now < until && now >= until-st.c.set.negativeTTL {
 				st.mu.Unlock()
 				return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 			}
@@ -245,7 +268,7 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) 
 		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: ErrClosed}
 	}
 	if f == nil {
-		if next := st.nextTry.Load(); int64(now) < next {
+		if next := st.nextTry.Load(); st.coolingDown(now) {
 			report := !st.rlReported
 			st.rlReported = true
 			st.mu.Unlock()
@@ -288,6 +311,7 @@ func truncate(s string, n int) string {
 // startLocked starts a fetch. st.mu must be held.
 func (st *issuer) startLocked(now time.Duration) *flight {
 	f := &flight{done: make(chan struct{})}
+	st.tried.Store(int64(now))
 	st.nextTry.Store(int64(now + st.c.set.minRefresh))
 	st.rlReported = false
 	if !st.c.beginWork() {
@@ -368,7 +392,7 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 func (st *issuer) jwksURI(ctx context.Context) (string, error) {
 	set := &st.c.set
 	start := st.c.now()
-	if st.discURI != "" && start < st.discExpires {
+	if st.discURI != "" && start < st.discExpires && start >= st.discAt {
 		return st.discURI, nil
 	}
 	url := st.cfg.discoveryURL
@@ -398,6 +422,6 @@ func (st *issuer) jwksURI(ctx context.Context) (string, error) {
 	ttl := freshness(resp.header, st.c.base.Add(start), set.minTTL, set.maxTTL)
 	ev.TTL = ttl
 	set.observer.Fetched(ev)
-	st.discURI, st.discExpires = uri, start+ttl
+	st.discURI, st.discAt, st.discExpires = uri, start, start+ttl
 	return uri, nil
 }

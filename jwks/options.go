@@ -106,7 +106,11 @@ type Options struct {
 	// and stale serving. If nil, events are dropped.
 	Observer Observer
 
-	// Now is the clock. If nil, time.Now.
+	// Now is the clock. If nil, time.Now (its monotonic reading). A clock
+	// without a monotonic reading may step backwards: a time earlier than
+	// the last fetch is taken as such a step, so cached keys and discovery
+	// results are due for a refresh (still served meanwhile), negative
+	// entries lapse, and MinRefreshInterval does not block that refresh.
 	Now func() time.Time
 
 	// UserAgent is sent with every request. If empty, "webidentity-jwks".

@@ -2,6 +2,7 @@ package jwks
 
 import (
 	"context"
+	"math"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -96,6 +97,7 @@ func usableKeys(set jwk.Set) ([]jwk.Key, []SkippedKey) {
 
 func staticSnapshot(keys []jwk.Key) *snapshot {
 	s := newSnapshot(keys, nil)
-	s.fetched, s.refreshAt, s.expires, s.staleUntil = farFuture, farFuture, farFuture, farFuture
+	s.fetched = math.MinInt64 // fresh at any time, whatever the clock does
+	s.refreshAt, s.expires, s.staleUntil = farFuture, farFuture, farFuture
 	return s
 }
