@@ -106,6 +106,10 @@ func freshness(h http.Header, now time.Time, lo, hi time.Duration) time.Duration
 			// An invalid Expires means "already expired" (RFC 9111 5.3).
 		}
 	}
+	// Raise to lo first: Expires-Date saturates to the minimum Duration for
+	// an Expires centuries past, and subtracting Age from it would wrap
+	// around. (Below lo the result is lo either way.)
+	ttl = max(lo, ttl)
 	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); (err == nil && age > 0) || errors.Is(err, strconv.ErrRange) {
 		ttl -= time.Duration(min(max(age, 0), year)) * time.Second
 	}

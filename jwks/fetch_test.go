@@ -36,6 +36,8 @@ func TestFreshness(t *testing.T) {
 		{"Expires against Date", http.Header{"Date": {date}, "Expires": {now.Add(2 * time.Hour).Format(http.TimeFormat)}}, 2 * time.Hour},
 		{"Expires against now", http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, 3 * time.Hour},
 		{"Expires invalid", http.Header{"Expires": {"0"}}, lo},
+		{"Expires centuries past with Age", http.Header{"Expires": {"Mon, 01 Jan 0001 00:00:00 GMT"}, "Age": {"1"}}, lo},
+		{"Expires centuries ahead with Age", http.Header{"Expires": {"Fri, 31 Dec 9999 23:59:59 GMT"}, "Age": {"60"}}, hi},
 		{"Expires in past", http.Header{"Expires": {now.Add(-time.Hour).Format(http.TimeFormat)}}, lo},
 		{"max-age beats Expires", http.Header{"Cache-Control": {"max-age=3600"}, "Expires": {now.Add(9 * time.Hour).Format(http.TimeFormat)}}, time.Hour},
 	}

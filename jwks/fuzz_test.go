@@ -153,11 +153,13 @@ func FuzzParseDiscovery(f *testing.F) {
 }
 
 // FuzzFreshness checks that any Cache-Control, Expires, Date and Age headers
-// give a lifetime inside [MinTTL, MaxTTL].
+// give a lifetime inside [MinTTL, MaxTTL], and that an Age never lengthens
+// it.
 func FuzzFreshness(f *testing.F) {
 	f.Add("public, max-age=3600", "", "", "")
 	f.Add("no-store", "Thu, 01 Jan 1970 00:00:00 GMT", "", "5")
 	f.Add(`max-age="99999999999999999999"`, "", "Wed, 21 Oct 2015 07:28:00 GMT", "-1")
+	f.Add("", "Mon, 01 Jan 0001 00:00:00 GMT", "", "1")
 	f.Fuzz(func(t *testing.T, cc, expires, date, age string) {
 		h := http.Header{}
 		for k, v := range map[string]string{"Cache-Control": cc, "Expires": expires, "Date": date, "Age": age} {
@@ -166,8 +168,13 @@ func FuzzFreshness(f *testing.F) {
 			}
 		}
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		if ttl := freshness(h, now, DefaultMinTTL, DefaultMaxTTL); ttl < DefaultMinTTL || ttl > DefaultMaxTTL {
+		ttl := freshness(h, now, DefaultMinTTL, DefaultMaxTTL)
+		if ttl < DefaultMinTTL || ttl > DefaultMaxTTL {
 			t.Fatalf("lifetime %v outside bounds", ttl)
+		}
+		h.Del("Age")
+		if without := freshness(h, now, DefaultMinTTL, DefaultMaxTTL); ttl > without {
+			t.Fatalf("Age lengthened the lifetime from %v to %v", without, ttl)
 		}
 	})
 }
