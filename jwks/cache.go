@@ -38,7 +38,7 @@ type Cache struct {
 	mu      sync.Mutex // guards lru, writes to hot and registry, pinned
 	lru     *simplelru.LRU[string, *issuer]
 	evicted []string
-	pinned  []*http.Transport
+	pinned  map[string]*http.Transport // issuer → its pinned transport
 
 	ctx    context.Context // cancelled by Close; fetches run on it
 	cancel context.CancelFunc
@@ -78,6 +78,7 @@ func New(opts Options) (*Cache, error) {
 		realClock: opts.Now == nil,
 		transport: owned,
 		fetch:     &fetcher{client: newClient(rt), userAgent: set.userAgent},
+		pinned:    map[string]*http.Transport{},
 	}
 	c.lru, err = simplelru.NewLRU(set.maxIssuers, func(id string, _ *issuer) {
 		c.evicted = append(c.evicted, id)
@@ -100,8 +101,8 @@ func New(opts Options) (*Cache, error) {
 }
 
 // Register adds an issuer (or replaces its settings, dropping its cached
-// keys). Only registered issuers are fetched unless Options.AllowAnyIssuer
-// is set. Static keys (IssuerConfig.Keys) are checked here: unusable ones are
+// keys and closing the idle connections of its previous pinned transport).
+// Only registered issuers are fetched unless Options.AllowAnyIssuer is set. Static keys (IssuerConfig.Keys) are checked here: unusable ones are
 // skipped and reported to the Observer. Register makes no network request
 // and is safe for concurrent use, also with lookups.
 func (c *Cache) Register(ic IssuerConfig) error {
@@ -131,9 +132,17 @@ func (c *Cache) Register(ic IssuerConfig) error {
 		if c.transport == nil {
 			return errors.New("jwks: thumbprint pinning needs an *http.Transport (see Options.HTTPClient)")
 		}
-		t := pinnedTransport(c.transport, pins)
-		c.pinned = append(c.pinned, t)
-		cfg.jwksFetch = &fetcher{client: newClient(t), userAgent: c.set.userAgent}
+		cfg.pinned = pinnedTransport(c.transport, pins)
+		cfg.jwksFetch = &fetcher{client: newClient(cfg.pinned), userAgent: c.set.userAgent}
+	}
+	if old := (*c.registry.Load())[ic.Issuer]; old != nil && old.pinned != nil {
+		// A fetch still running on it closes its connection when done.
+		old.retired.Store(true)
+		old.pinned.CloseIdleConnections()
+		delete(c.pinned, ic.Issuer)
+	}
+	if cfg.pinned != nil {
+		c.pinned[ic.Issuer] = cfg.pinned
 	}
 	reg := maps.Clone(*c.registry.Load())
 	reg[ic.Issuer] = cfg

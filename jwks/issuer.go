@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"math"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -102,6 +103,9 @@ type issuerConfig struct {
 	fetch        *fetcher  // discovery
 	jwksFetch    *fetcher  // JWKS: pinned when the issuer has thumbprints
 	static       *snapshot // non-nil: static keys, never fetched
+
+	pinned  *http.Transport // jwksFetch's transport, if pinned
+	retired atomic.Bool     // a Register replaced this config: close pinned's connections after use
 }
 
 // flight is one fetch of an issuer's keys, shared by every caller that needs
@@ -327,6 +331,9 @@ func (st *issuer) startLocked(now time.Duration) *flight {
 func (st *issuer) run(f *flight) {
 	defer st.c.wg.Done()
 	snap, err := st.fetch(st.c.ctx, st.snap.Load())
+	if st.cfg.retired.Load() {
+		st.cfg.pinned.CloseIdleConnections()
+	}
 	st.mu.Lock()
 	if err == nil {
 		st.snap.Store(snap)

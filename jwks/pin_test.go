@@ -16,12 +16,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/internal/testissuer"
 )
 
 // testCA is a certificate authority made for one test.
@@ -131,4 +134,35 @@ func TestThumbprintPinOnlyVerifiedChain(t *testing.T) {
 			assert.Nil(t, key)
 		})
 	}
+}
+
+// Re-registering a pinned issuer (as a config reload does) replaces its
+// transport: live pinned transports stay bounded by the pinned issuers, and
+// the replaced one is retired.
+func TestReRegisterReplacesPinnedTransport(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, nil)
+	iss := e.iss.URL()
+	pin := []string{strings.Repeat("ab", 20)}
+	var prev *issuerConfig
+	for range 5 {
+		require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Thumbprints: pin}))
+		require.NoError(t, e.cache.Register(IssuerConfig{Issuer: "https://other.example", Thumbprints: pin}))
+		cur := (*e.cache.registry.Load())[iss]
+		require.NotNil(t, cur.pinned)
+		if prev != nil {
+			assert.True(t, prev.retired.Load(), "replaced config retired")
+		}
+		assert.False(t, cur.retired.Load())
+		prev = cur
+	}
+	e.cache.mu.Lock()
+	assert.Len(t, e.cache.pinned, 2)
+	assert.Same(t, prev.pinned, e.cache.pinned[iss])
+	e.cache.mu.Unlock()
+
+	require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss})) // pin dropped
+	e.cache.mu.Lock()
+	assert.Len(t, e.cache.pinned, 1)
+	e.cache.mu.Unlock()
+	assert.True(t, prev.retired.Load())
 }
