@@ -35,19 +35,18 @@ for pkg in $(go list ./...); do
       tail -n 2 "$log"
       continue
     fi
-    cat "$log"
     if deadline_flake; then
-      echo "-- $t: bare 'context deadline exceeded' with no failing input (golang/go#75804); retrying once"
+      echo "-- $t: bare 'context deadline exceeded' at the end of -fuzztime, no failing input (golang/go#75804); retrying once"
       if run "$pkg" "$t"; then
         tail -n 2 "$log"
         continue
       fi
-      cat "$log"
       if deadline_flake; then
         echo "-- $t: the Go 1.26 coordinator race again, no failing input: tolerated"
         continue
       fi
     fi
+    cat "$log"
     echo "-- $t: FAILED"
     status=1
   done
