@@ -217,6 +217,19 @@ func TestAssumeRoleDenied(t *testing.T) {
 	})
 }
 
+// contextCase is one condition key the verifier builds from a token and request: a policy
+// with StringEquals on key and value allows (when present), and with another value denies.
+type contextCase struct {
+	name      string
+	provider  Provider
+	principal string
+	claims    map[string]any
+	req       func(*Request)
+	key       string
+	value     string
+	present   bool
+}
+
 // TestConditionKeys checks each condition key through a real policy: the right value allows,
 // a wrong one denies.
 func TestConditionKeys(t *testing.T) {
@@ -238,16 +251,7 @@ func TestConditionKeys(t *testing.T) {
 		"sub": "110169484474386276334", "exp": testNow.Add(time.Hour).Unix(), "amr": []string{"pwd", "mfa"},
 	}
 	eks := with(baseClaims(), map[string]any{"azp": "party", "amr": "authenticated"})
-	cases := []struct {
-		name      string
-		provider  Provider
-		principal string
-		claims    map[string]any
-		req       func(*Request)
-		key       string
-		value     string
-		present   bool
-	}{
+	cases := []contextCase{
 		{"sub", testProvider(), testARN, eks, nil, "oidc.example.com/id/TEST:sub", "system:serviceaccount:default:app", true},
 		{"sub key in mixed case", testProvider(), testARN, eks, nil, "OIDC.example.com/id/test:SUB", "system:serviceaccount:default:app", true},
 		{"aud", testProvider(), testARN, eks, nil, "oidc.example.com/id/TEST:aud", "sts.amazonaws.com", true},
@@ -274,28 +278,10 @@ func TestConditionKeys(t *testing.T) {
 		{"workflow", "deploy"}, {"ref", "refs/heads/main"}, {"environment", "prod"},
 		{"enterprise_id", "42"}, {"runner_environment", "github-hosted"},
 	} {
-		cases = append(cases, struct {
-			name      string
-			provider  Provider
-			principal string
-			claims    map[string]any
-			req       func(*Request)
-			key       string
-			value     string
-			present   bool
-		}{"GitHub " + c.claim, Provider{URL: gh, ARN: ghARN, ClientIDs: []string{"sts.amazonaws.com"}}, ghARN, ghClaims, nil,
+		cases = append(cases, contextCase{"GitHub " + c.claim, Provider{URL: gh, ARN: ghARN, ClientIDs: []string{"sts.amazonaws.com"}}, ghARN, ghClaims, nil,
 			"token.actions.githubusercontent.com:" + c.claim, c.value, true})
 	}
-	cases = append(cases, struct {
-		name      string
-		provider  Provider
-		principal string
-		claims    map[string]any
-		req       func(*Request)
-		key       string
-		value     string
-		present   bool
-	}{"GitHub claims AWS does not accept", Provider{URL: gh, ARN: ghARN, ClientIDs: []string{"sts.amazonaws.com"}}, ghARN, ghClaims, nil,
+	cases = append(cases, contextCase{"GitHub claims AWS does not accept", Provider{URL: gh, ARN: ghARN, ClientIDs: []string{"sts.amazonaws.com"}}, ghARN, ghClaims, nil,
 		"token.actions.githubusercontent.com:repository_owner", "octo-org", false})
 
 	for _, tc := range cases {
