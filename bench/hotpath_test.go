@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 
@@ -55,8 +54,8 @@ func newEnv() (*env, error) {
 		return nil, err
 	}
 	e := &env{iss: iss, tokens: map[string]string{}}
-	hostPath := strings.TrimPrefix(iss.URL(), "https://")
-	e.prov = verifier.Provider{URL: iss.URL(), ARN: "arn:aws:iam::111122223333:oidc-provider/" + hostPath, ClientIDs: []string{clientID}}
+	hostPath := iss.KeyPrefix()
+	e.prov = verifier.Provider{URL: iss.URL(), ARN: iss.ProviderARN("111122223333"), ClientIDs: []string{clientID}}
 	for _, alg := range algs {
 		tok, err := iss.Mint(eksClaims(iss), testissuer.MintOptions{Kid: iss.KeyID(alg)})
 		if err != nil {

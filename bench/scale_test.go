@@ -29,7 +29,7 @@ func BenchmarkKidFlood(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(iss.Close)
-	prov := verifier.Provider{URL: iss.URL(), ARN: "arn:aws:iam::111122223333:oidc-provider/" + strings.TrimPrefix(iss.URL(), "https://"), ClientIDs: []string{clientID}}
+	prov := verifier.Provider{URL: iss.URL(), ARN: iss.ProviderARN("111122223333"), ClientIDs: []string{clientID}}
 	const kids = 1024
 	tokens := make([]string, kids)
 	for i := range tokens {

@@ -70,12 +70,6 @@ type fixture struct {
 	logs      *syncBuffer
 }
 
-func hostPath(iss *testissuer.Issuer) string { return strings.TrimPrefix(iss.URL(), "https://") }
-
-func providerARN(iss *testissuer.Issuer) string {
-	return "arn:aws:iam::" + testAccount + ":oidc-provider/" + hostPath(iss)
-}
-
 // irsaPolicy is an IRSA trust policy for iss admitting sub.
 func irsaPolicy(t testing.TB, iss *testissuer.Issuer, sub string) *policy.Policy {
 	t.Helper()
@@ -83,11 +77,11 @@ func irsaPolicy(t testing.TB, iss *testissuer.Issuer, sub string) *policy.Policy
 		"Version": "2012-10-17",
 		"Statement": []any{map[string]any{
 			"Effect":    "Allow",
-			"Principal": map[string]any{"Federated": providerARN(iss)},
+			"Principal": map[string]any{"Federated": iss.ProviderARN(testAccount)},
 			"Action":    "sts:AssumeRoleWithWebIdentity",
 			"Condition": map[string]any{"StringEquals": map[string]any{
-				hostPath(iss) + ":aud": testAudience,
-				hostPath(iss) + ":sub": sub,
+				iss.KeyPrefix() + ":aud": testAudience,
+				iss.KeyPrefix() + ":sub": sub,
 			}},
 		}},
 	})
@@ -114,8 +108,8 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	require.NoError(t, err)
 	f.v, err = verifier.New(verifier.Options{
 		Providers: []verifier.Provider{
-			{URL: f.iss.URL(), ARN: providerARN(f.iss), ClientIDs: []string{testAudience}},
-			{URL: f.down.URL(), ARN: providerARN(f.down), ClientIDs: []string{testAudience}},
+			{URL: f.iss.URL(), ARN: f.iss.ProviderARN(testAccount), ClientIDs: []string{testAudience}},
+			{URL: f.down.URL(), ARN: f.down.ProviderARN(testAccount), ClientIDs: []string{testAudience}},
 		},
 		Roles: roles,
 		Now:   fixedClock,

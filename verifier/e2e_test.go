@@ -30,12 +30,6 @@ type e2e struct {
 	v       *Verifier
 }
 
-func eksARN(iss *testissuer.Issuer) string {
-	return "arn:aws:iam::111122223333:oidc-provider/" + strings.TrimPrefix(iss.URL(), "https://")
-}
-
-func eksPrefix(iss *testissuer.Issuer) string { return strings.TrimPrefix(iss.URL(), "https://") }
-
 // newE2E starts an EKS-shaped issuer and a GitHub-shaped one (its discovery document names
 // https://token.actions.githubusercontent.com as issuer, and the provider's DiscoveryURL points
 // at the test server), and a verifier with roles for both.
@@ -46,9 +40,9 @@ func newE2E(t *testing.T, algs []string, tokenCache int) *e2e {
 	gh := testissuer.Start(t, testissuer.Options{Algorithms: []string{"RS256"}, Now: clk.Now})
 	gh.SetDiscovery(func(doc map[string]any) { doc["issuer"] = githubIssuer })
 
-	eksTrust := trustPolicy(t, eksARN(eks), []string{ActionAssumeRoleWithWebIdentity}, `{"StringEquals":{`+
-		mustJSON(t, eksPrefix(eks)+":sub")+`:"system:serviceaccount:payments:api",`+
-		mustJSON(t, eksPrefix(eks)+":aud")+`:"sts.amazonaws.com"}}`)
+	eksTrust := trustPolicy(t, eks.ProviderARN("111122223333"), []string{ActionAssumeRoleWithWebIdentity}, `{"StringEquals":{`+
+		mustJSON(t, eks.KeyPrefix()+":sub")+`:"system:serviceaccount:payments:api",`+
+		mustJSON(t, eks.KeyPrefix()+":aud")+`:"sts.amazonaws.com"}}`)
 	ghTrust := trustPolicy(t, githubARN, []string{ActionAssumeRoleWithWebIdentity}, `{
 		"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com",
 		                "token.actions.githubusercontent.com:job_workflow_ref":"octo-org/workflows/.github/workflows/deploy.yml@refs/heads/main"},
@@ -60,7 +54,7 @@ func newE2E(t *testing.T, algs []string, tokenCache int) *e2e {
 	require.NoError(t, err)
 	v, err := New(Options{
 		Providers: []Provider{
-			{URL: eks.URL(), ARN: eksARN(eks), ClientIDs: []string{"sts.amazonaws.com"}},
+			{URL: eks.URL(), ARN: eks.ProviderARN("111122223333"), ClientIDs: []string{"sts.amazonaws.com"}},
 			{URL: githubIssuer, ARN: githubARN, ClientIDs: []string{"sts.amazonaws.com"}, DiscoveryURL: gh.DiscoveryURL()},
 		},
 		Roles:          roles,
@@ -313,7 +307,7 @@ func TestEndToEndThumbprintPinning(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			iss := testissuer.Start(t, testissuer.Options{Path: eksPath})
 			v, err := New(Options{
-				Providers: []Provider{{URL: iss.URL(), ARN: eksARN(iss), ClientIDs: []string{"sts.amazonaws.com"}, Thumbprints: []string{tc.pin(iss)}}},
+				Providers: []Provider{{URL: iss.URL(), ARN: iss.ProviderARN("111122223333"), ClientIDs: []string{"sts.amazonaws.com"}, Thumbprints: []string{tc.pin(iss)}}},
 				JWKS:      jwks.Options{HTTPClient: iss.Client(), AllowPrivateAddresses: true, FetchTimeout: 2 * time.Second},
 			})
 			require.NoError(t, err)

@@ -263,7 +263,7 @@ func TestPrefetchDefaultCache(t *testing.T) {
 	down := testissuer.Start(t, testissuer.Options{Path: "/down", Algorithms: []string{"ES256"}})
 	down.SetFault(testissuer.Discovery, testissuer.Fault{Status: 503})
 	provider := func(iss *testissuer.Issuer) Provider {
-		return Provider{URL: iss.URL(), ARN: eksARN(iss), ClientIDs: []string{"sts.amazonaws.com"}}
+		return Provider{URL: iss.URL(), ARN: iss.ProviderARN("111122223333"), ClientIDs: []string{"sts.amazonaws.com"}}
 	}
 	newV := func(ps ...Provider) *Verifier {
 		v, err := New(Options{

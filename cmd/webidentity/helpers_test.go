@@ -65,31 +65,24 @@ type fixture struct {
 	logs       *syncBuffer
 }
 
-// hostPath is an issuer URL without https://, the prefix of its condition keys.
-func hostPath(iss *testissuer.Issuer) string { return strings.TrimPrefix(iss.URL(), "https://") }
-
-func providerARN(iss *testissuer.Issuer) string {
-	return "arn:aws:iam::" + testAccount + ":oidc-provider/" + hostPath(iss)
-}
-
 // irsaPolicy is an IRSA trust policy for iss admitting the subjects that match sub with
 // StringEquals, or StringLike when sub has a '*'.
 func irsaPolicy(iss *testissuer.Issuer, sub string) map[string]any {
 	cond := map[string]any{"StringEquals": map[string]any{
-		hostPath(iss) + ":aud": testAudience,
-		hostPath(iss) + ":sub": sub,
+		iss.KeyPrefix() + ":aud": testAudience,
+		iss.KeyPrefix() + ":sub": sub,
 	}}
 	if strings.Contains(sub, "*") {
 		cond = map[string]any{
-			"StringEquals": map[string]any{hostPath(iss) + ":aud": testAudience},
-			"StringLike":   map[string]any{hostPath(iss) + ":sub": sub},
+			"StringEquals": map[string]any{iss.KeyPrefix() + ":aud": testAudience},
+			"StringLike":   map[string]any{iss.KeyPrefix() + ":sub": sub},
 		}
 	}
 	return map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []any{map[string]any{
 			"Effect":    "Allow",
-			"Principal": map[string]any{"Federated": providerARN(iss)},
+			"Principal": map[string]any{"Federated": iss.ProviderARN(testAccount)},
 			"Action":    "sts:AssumeRoleWithWebIdentity",
 			"Condition": cond,
 		}},
@@ -121,10 +114,10 @@ func testConfigDoc(t testing.TB, iss, down *testissuer.Issuer) map[string]any {
 	return map[string]any{
 		"Providers": []any{
 			map[string]any{
-				"Url": hostPath(iss), "Arn": providerARN(iss), "ClientIDList": []string{testAudience},
+				"Url": iss.KeyPrefix(), "Arn": iss.ProviderARN(testAccount), "ClientIDList": []string{testAudience},
 				"ThumbprintList": []string{}, "CreateDate": "2024-01-01T00:00:00+00:00", "Tags": []any{},
 			},
-			map[string]any{"Url": down.URL(), "Arn": providerARN(down), "ClientIDList": []string{testAudience}},
+			map[string]any{"Url": down.URL(), "Arn": down.ProviderARN(testAccount), "ClientIDList": []string{testAudience}},
 		},
 		"Roles": []any{
 			map[string]any{"Role": map[string]any{

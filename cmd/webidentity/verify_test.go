@@ -78,7 +78,7 @@ func TestVerify(t *testing.T) {
 		{"role, expired token", with(online, "-role", roleFile), expired, exitFail, "ExpiredTokenException", false, ptr(false), ""},
 		{"role, duration above its maximum", with(offline, "-role", roleFile, "-duration", "3601"), good, exitFail, "ValidationError", true, ptr(false), ""},
 		{"policy with role ARN", with(offline, "-policy", policyFile, "-role-arn", testRoleARN), good, exitOK, "", true, ptr(true), "Allow"},
-		{"policy with provider ARN", with(offline, "-policy", policyFile, "-provider-arn", providerARN(iss)), good, exitOK, "", true, ptr(true), "Allow"},
+		{"policy with provider ARN", with(offline, "-policy", policyFile, "-provider-arn", iss.ProviderARN(testAccount)), good, exitOK, "", true, ptr(true), "Allow"},
 		{"policy naming another provider", with(offline, "-policy", policyFile, "-role-arn", "arn:aws:iam::999999999999:role/x"), good, exitFail, "AccessDenied", true, ptr(false), "ImplicitDeny"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

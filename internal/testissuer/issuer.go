@@ -144,6 +144,15 @@ func (i *Issuer) ServerURL() string { return i.srv.URL }
 // Host returns "127.0.0.1:PORT".
 func (i *Issuer) Host() string { return strings.TrimPrefix(i.srv.URL, "https://") }
 
+// KeyPrefix returns the issuer URL without "https://": the prefix of the provider's condition
+// keys ("127.0.0.1:PORT/id/X:sub") and the tail of its IAM provider ARN.
+func (i *Issuer) KeyPrefix() string { return strings.TrimPrefix(i.URL(), "https://") }
+
+// ProviderARN returns the IAM OIDC provider ARN naming this issuer in account.
+func (i *Issuer) ProviderARN(account string) string {
+	return "arn:aws:iam::" + account + ":oidc-provider/" + i.KeyPrefix()
+}
+
 // DiscoveryURL returns the URL of the OIDC discovery document.
 func (i *Issuer) DiscoveryURL() string { return i.URL() + "/.well-known/openid-configuration" }
 

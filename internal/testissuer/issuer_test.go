@@ -30,6 +30,8 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 	iss := Start(t, Options{Path: "/id/ABC"})
 	assert.True(t, strings.HasPrefix(iss.URL(), "https://127.0.0.1:"))
 	assert.True(t, strings.HasSuffix(iss.URL(), "/id/ABC"))
+	assert.Equal(t, iss.Host()+"/id/ABC", iss.KeyPrefix())
+	assert.Equal(t, "arn:aws:iam::111122223333:oidc-provider/"+iss.Host()+"/id/ABC", iss.ProviderARN("111122223333"))
 
 	resp, body := get(t, iss, iss.DiscoveryURL())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
