@@ -27,11 +27,9 @@ type condition struct {
 
 	vars []varRef // policy variables used by strs
 
-	// varMask is the union of the strs' variable masks, and unresolved the
-	// result of the condition when any of those variables does not resolve to
-	// exactly one value: false in an Allow statement, true in a Deny, so that
-	// an absent claim never widens access (see Evaluate).
-	varMask    uint8
+	// unresolved is the result of the condition when any of vars does not
+	// resolve to exactly one value: false in an Allow statement, true in a
+	// Deny, so that an absent claim never widens access (see Evaluate).
 	unresolved bool
 
 	// missing is the result when the key is missing or has no values.
@@ -45,9 +43,6 @@ type condition struct {
 type strValue struct {
 	pat pattern     // String*
 	arn *[6]pattern // Arn*: one pattern per ARN component
-	// vars is the mask of variables the value uses; if any of them does not
-	// resolve, the whole condition takes its unresolved result.
-	vars uint8
 }
 
 // compileCondition compiles one operator/key entry. vars says whether policy
@@ -89,9 +84,6 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	if vs != nil {
 		c.vars = vs.refs
 	}
-	for i := range c.strs {
-		c.varMask |= c.strs[i].vars
-	}
 	switch {
 	case op.ifExists:
 		c.missing = true
@@ -115,23 +107,21 @@ func (c *condition) addValue(text, path string, vs *varSet) *ParseError {
 		if err != nil {
 			return err
 		}
-		c.strs = append(c.strs, strValue{pat: p, vars: p.vars})
+		c.strs = append(c.strs, strValue{pat: p})
 	case opArnLike:
 		parts, ok := splitArnText(text, vs != nil)
 		if !ok || parts[0] != "arn" {
 			return perr(path, ReasonValue, "not an ARN: want arn:partition:service:region:account:resource")
 		}
 		arn := new([6]pattern)
-		var mask uint8
 		for k := range parts {
 			p, err := compileText(parts[k], textOptions{wild: true, vars: vs}, path)
 			if err != nil {
 				return err
 			}
 			arn[k] = p
-			mask |= p.vars
 		}
-		c.strs = append(c.strs, strValue{arn: arn, vars: mask})
+		c.strs = append(c.strs, strValue{arn: arn})
 	case opNumericEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
 		f, ok := parseNumber(text)
 		if !ok {
@@ -195,25 +185,21 @@ func (c *condition) eval(ctx Context) (ok, missing bool) {
 		return c.nullNo, false
 	}
 	var resolved [maxVars]string
-	var failed uint8
-	if len(c.vars) > 0 {
-		failed = resolveVars(ctx, c.vars, &resolved)
-		if failed&c.varMask != 0 {
-			return c.unresolved, false
-		}
+	if len(c.vars) > 0 && resolveVars(ctx, c.vars, &resolved) != 0 {
+		return c.unresolved, false
 	}
 	neg := c.op.negated
 	switch c.op.set {
 	case setAllValues:
 		for _, r := range vals {
-			if c.matchAny(r, &resolved, failed) == neg {
+			if c.matchAny(r, &resolved) == neg {
 				return false, false
 			}
 		}
 		return true, false
 	case setAnyValue:
 		for _, r := range vals {
-			if c.matchAny(r, &resolved, failed) != neg {
+			if c.matchAny(r, &resolved) != neg {
 				return true, false
 			}
 		}
@@ -222,7 +208,7 @@ func (c *condition) eval(ctx Context) (ok, missing bool) {
 	// No set operator: the positive comparison holds when any request value
 	// matches any policy value; a negated operator holds when none does.
 	for _, r := range vals {
-		if c.matchAny(r, &resolved, failed) {
+		if c.matchAny(r, &resolved) {
 			return !neg, false
 		}
 	}
@@ -231,19 +217,19 @@ func (c *condition) eval(ctx Context) (ok, missing bool) {
 
 // matchAny reports whether the request value r matches any of the policy
 // values under the positive form of the operator.
-func (c *condition) matchAny(r string, resolved *[maxVars]string, failed uint8) bool {
+func (c *condition) matchAny(r string, resolved *[maxVars]string) bool {
 	switch c.op.kind {
 	case opStringEquals, opStringEqualsIgnoreCase, opStringLike:
 		for i := range c.strs {
 			v := &c.strs[i]
-			if v.vars&failed == 0 && v.pat.match(r, resolved[:]) {
+			if v.pat.match(r, resolved[:]) {
 				return true
 			}
 		}
 	case opArnLike:
 		for i := range c.strs {
 			v := &c.strs[i]
-			if v.vars&failed == 0 && matchArn(v.arn, r, resolved[:]) {
+			if matchArn(v.arn, r, resolved[:]) {
 				return true
 			}
 		}
