@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"hash/maphash"
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -26,10 +27,11 @@ const (
 )
 
 var (
-	errSyntax    = errors.New("verifier: invalid JSON")
-	errDuplicate = errors.New("verifier: duplicate JSON member")
-	errTooDeep   = errors.New("verifier: JSON nested too deeply")
-	errTooWide   = errors.New("verifier: JSON object has too many members")
+	errSyntax      = errors.New("verifier: invalid JSON")
+	errDuplicate   = errors.New("verifier: duplicate JSON member")
+	errTooDeep     = errors.New("verifier: JSON nested too deeply")
+	errTooWide     = errors.New("verifier: JSON object has too many members")
+	errNumberRange = errors.New("verifier: JSON number out of the range of a float64")
 )
 
 // kind is the type of a JSON value.
@@ -200,18 +202,22 @@ func (s *scanner) literal(lit string, k kind) (span, error) {
 	return span{start: int32(start), end: int32(s.pos), kind: k}, nil
 }
 
-// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and refuses a number whose
+// magnitude is beyond float64 (1E400): RFC 7493 (I-JSON) section 2.2 asks for numbers within
+// IEEE 754 double precision, and encoding/json, jwx and every other consumer of Token.Claims
+// would fail to decode the payload we accepted. Precision loss is not refused.
 func (s *scanner) number() (span, error) {
 	start := s.pos
 	d := s.data
 	if s.pos < len(d) && d[s.pos] == '-' {
 		s.pos++
 	}
+	intDigits := 0
 	switch {
 	case s.pos < len(d) && d[s.pos] == '0':
 		s.pos++
 	case s.pos < len(d) && d[s.pos] >= '1' && d[s.pos] <= '9':
-		s.digits()
+		intDigits = s.digits()
 	default:
 		return span{}, errSyntax
 	}
@@ -221,13 +227,22 @@ func (s *scanner) number() (span, error) {
 			return span{}, errSyntax
 		}
 	}
+	exp := false
 	if s.pos < len(d) && (d[s.pos] == 'e' || d[s.pos] == 'E') {
+		exp = true
 		s.pos++
 		if s.pos < len(d) && (d[s.pos] == '+' || d[s.pos] == '-') {
 			s.pos++
 		}
 		if s.digits() == 0 {
 			return span{}, errSyntax
+		}
+	}
+	// Only an exponent or more than 308 integer digits can leave float64's range; the common
+	// number (a date, a port) costs no parse here.
+	if exp || intDigits > 308 {
+		if _, err := strconv.ParseFloat(string(d[start:s.pos]), 64); err != nil {
+			return span{}, errNumberRange
 		}
 	}
 	return span{start: int32(start), end: int32(s.pos), kind: kindNumber}, nil

@@ -76,6 +76,14 @@ func TestStrictJSON(t *testing.T) {
 		{"missing comma", `{"a":1 "b":2}`, false},
 		{"too deep", `{"a":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`, false},
 		{"deep enough", `{"a":` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `}`, true},
+		{"exponent beyond float64", `{"a":{"n":1E748782207}}`, false}, // FuzzDifferential finding
+		{"negative exponent beyond float64", `{"n":-1e309}`, false},
+		{"310 integer digits", `{"n":` + "1" + strings.Repeat("0", 309) + `}`, false},
+		{"309 integer digits", `{"n":` + "1" + strings.Repeat("0", 308) + `}`, true},
+		{"largest float64", `{"n":1.7976931348623157e308}`, true},
+		{"308 integer digits", `{"n":` + "1" + strings.Repeat("0", 307) + `}`, true},
+		{"underflow rounds to zero", `{"n":1e-400}`, true},
+		{"long fraction", `{"n":0.` + strings.Repeat("1", 400) + `}`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +95,16 @@ func TestStrictJSON(t *testing.T) {
 				assert.Error(t, err)
 			}
 		})
+	}
+}
+
+// TestStrictJSONNumberRange: a number beyond float64 is refused with its own error, and
+// encoding/json agrees that such a payload does not decode.
+func TestStrictJSONNumberRange(t *testing.T) {
+	for _, doc := range []string{`{"n":1e309}`, `{"o":{"n":-2E400}}`, `{"a":[1,1e99999]}`} {
+		assert.ErrorIs(t, readObject(doc), errNumberRange, doc)
+		var v any
+		assert.Error(t, json.Unmarshal([]byte(doc), &v), "encoding/json refuses %s too", doc)
 	}
 }
 
