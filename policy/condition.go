@@ -84,14 +84,17 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	if vs != nil {
 		c.vars = vs.refs
 	}
+	// The result on a missing key (or one with no values). The set operator
+	// decides before IfExists: ForAnyValue: needs a value to hold, so
+	// ForAnyValue:...IfExists is false on a missing key too (as AWS decides it).
 	switch {
-	case op.ifExists:
-		c.missing = true
 	case op.kind == opNull:
 		c.missing = c.nullYes
 	case op.set == setAnyValue:
 		c.missing = false
 	case op.set == setAllValues:
+		c.missing = true
+	case op.ifExists:
 		c.missing = true
 	default:
 		c.missing = op.negated

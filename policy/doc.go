@@ -63,8 +63,8 @@
 // The semantics follow the IAM User Guide: explicit Deny wins, then Allow,
 // else implicit deny; operators and keys are ANDed, values ORed; negated
 // operators hold on a missing key; ...IfExists holds on a missing key;
-// ForAnyValue: fails and ForAllValues: holds on a missing key; Null checks
-// presence. StringLike has '*' (any run, including none) and '?' (one code
+// ForAnyValue: fails (even with IfExists) and ForAllValues: holds on a
+// missing key; Null checks presence. StringLike has '*' (any run, including none) and '?' (one code
 // point) and runs in time linear in the product of pattern and value length,
 // without regexp or backtracking. ArnLike and ArnEquals match each of the six
 // ARN components separately, so '*' never crosses a ':' before the resource

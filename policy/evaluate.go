@@ -29,11 +29,16 @@ const (
 //   - Operators are ANDed, keys within an operator are ANDed, and the values
 //     listed for one key are ORed.
 //   - A key is missing when the Context does not have it or has it with no
-//     values. On a missing key a positive operator is false, a negated one
-//     (StringNotEquals, StringNotLike, NumericNotEquals, DateNotEquals,
-//     NotIpAddress, ArnNotEquals, ArnNotLike) is true, any ...IfExists operator
-//     is true, ForAnyValue: is false and ForAllValues: is true (even in an
-//     Allow: see Lint), and Null "true" is true.
+//     values. On a missing key, in this order: Null is true for "true";
+//     ForAnyValue: is false, also with a negated operator and also with
+//     ...IfExists (there is no value of which "any" could hold, and AWS denies
+//     ForAnyValue:StringNotEqualsIfExists on a missing aws:TagKeys);
+//     ForAllValues: is true (even in an Allow: see Lint); without a set
+//     operator, ...IfExists is true, a negated operator (StringNotEquals,
+//     StringNotEqualsIgnoreCase, StringNotLike, NumericNotEquals,
+//     DateNotEquals, NotIpAddress, ArnNotEquals, ArnNotLike) is true and a
+//     positive one is false.
+//   - On a present key IfExists changes nothing.
 //   - ForAnyValue: holds when at least one request value matches one of the
 //     policy values (for a negated operator: matches none of them).
 //     ForAllValues: holds when every request value does.

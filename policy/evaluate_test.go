@@ -115,7 +115,7 @@ func TestModifiers(t *testing.T) {
 		{"ForAnyValue negated: one outside", `"ForAnyValue:StringNotEquals":{"k:x":["a","b"]}`, v("a", "z"), true},
 		{"ForAnyValue negated: all inside", `"ForAnyValue:StringNotEquals":{"k:x":["a","b"]}`, v("a", "b"), false},
 		{"ForAnyValue negated missing", `"ForAnyValue:StringNotEquals":{"k:x":"a"}`, missing, false},
-		{"ForAnyValue IfExists missing", `"ForAnyValue:StringEqualsIfExists":{"k:x":"a"}`, missing, true},
+		{"ForAnyValue IfExists missing", `"ForAnyValue:StringEqualsIfExists":{"k:x":"a"}`, missing, false},
 
 		{"ForAllValues missing", `"ForAllValues:StringEquals":{"k:x":"a"}`, missing, true},
 		{"ForAllValues empty", `"ForAllValues:StringEquals":{"k:x":"a"}`, Values{"k:x": {}}, true},
