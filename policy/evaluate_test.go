@@ -385,6 +385,7 @@ func TestEvaluateStatements(t *testing.T) {
 			}), Allow, 0, "", ""},
 		{"NotPrincipal excludes", `{"Effect":"Allow","NotPrincipal":{"Federated":"` + prov + `"},"Action":"sts:*"}`, req(nil), ImplicitDeny, 0, "", "Statement[0]: principal is excluded by NotPrincipal"},
 		{"NotPrincipal admits others", `{"Effect":"Allow","NotPrincipal":{"Federated":"other"},"Action":"sts:*"}`, req(nil), Allow, 0, "", ""},
+		{"empty Condition is no condition", `{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:*","Condition":{}}`, req(nil), Allow, 0, "", ""},
 		{"NotAction excludes", `{"Effect":"Allow","Principal":"*","NotAction":"sts:AssumeRoleWith*"}`, req(nil), ImplicitDeny, 0, "", "Statement[0]: action is excluded by NotAction"},
 		{"NotAction admits others", `{"Effect":"Allow","Principal":"*","NotAction":"sts:TagSession"}`, req(nil), Allow, 0, "", ""},
 		{"action wildcards", `{"Effect":"Allow","Principal":"*","Action":["iam:*","sts:Assume?oleWith*"]}`, req(nil), Allow, 0, "", ""},

@@ -51,6 +51,7 @@ const (
 	RuleForeignKey        = "foreign-provider-key"
 	RuleUnprefixedKey     = "unprefixed-key"
 	RuleWildcardAccount   = "wildcard-account"
+	RuleEmptyCondition    = "empty-condition"
 )
 
 // Finding is one problem Lint found.
@@ -148,7 +149,8 @@ func knownKey(prov, claim string) bool {
 // Medium findings also include notaction-in-allow (NotAction allows every
 // other action, such as sts:TagSession) and wildcard-account (a wildcard in
 // the account component of an ARN in Resource or an Arn* condition of an
-// Allow). Info: stringlike-without-wildcard (use StringEquals).
+// Allow). Info: stringlike-without-wildcard (use StringEquals) and
+// empty-condition ("Condition": {}, which is no condition).
 func Lint(p *Policy) []Finding {
 	if p == nil {
 		return nil
@@ -182,6 +184,9 @@ func (s *statement) lint() []Finding {
 		}
 	}
 
+	if s.emptyCondition {
+		add(Info, s.path+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
+	}
 	for _, c := range s.conds {
 		if c.op.set == setAllValues && !s.deny && !s.requiresKey(c.key) {
 			add(High, c.path, RuleForAllValuesAllow, c.op.name+" holds when "+strconv.Quote(c.rawKey)+" is missing from the request; add a Null condition with \"false\" for the key or use ForAnyValue:")

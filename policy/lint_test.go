@@ -77,6 +77,8 @@ func TestLint(t *testing.T) {
 			[]wantFinding{{RuleMissingAud, High, "Statement[0].Condition"}, {RuleMissingSub, High, "Statement[0].Condition"}}},
 		{"aud matched by a star is not pinned", one("Allow", fed(gp), aw, `"StringLike":{"`+gh+`:aud":"*","`+gh+`:sub":"repo:o/r:*"}`),
 			[]wantFinding{{RuleMissingAud, Medium, "Statement[0].Condition"}}},
+		{"empty Condition", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole","Condition":{}`),
+			[]wantFinding{{RuleEmptyCondition, Info, "Statement[0].Condition"}}},
 		{"principal star", one("Allow", `"*"`, "sts:AssumeRole", ""),
 			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
 		{"AWS star", one("Allow", `{"AWS":"*"}`, "sts:AssumeRole", ""),

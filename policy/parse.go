@@ -59,7 +59,8 @@ type statement struct {
 	rawResource  []string
 	notResource  bool
 
-	conds []*condition
+	conds          []*condition
+	emptyCondition bool // the statement has "Condition": {}
 
 	matchReason     string // Decision.Reason when the statement matches
 	principalReason string // Decision.Reason when the principal fails
@@ -305,6 +306,9 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 	}
 
 	if cn := n.member("Condition"); cn != nil {
+		// "Condition": {} is no condition: IAM accepts it (AWS's own EKS
+		// cross-account guide shows it in a trust policy). Lint notes it.
+		s.emptyCondition = cn.kind == jObject && len(cn.names) == 0
 		conds, err := parseCondition(cn, path+".Condition", vars)
 		if err != nil {
 			return nil, err
@@ -350,9 +354,6 @@ func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError
 			}
 			conds = append(conds, c)
 		}
-	}
-	if len(conds) == 0 {
-		return nil, perr(path, ReasonValue, "empty Condition")
 	}
 	return conds, nil
 }

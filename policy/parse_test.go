@@ -89,7 +89,6 @@ func TestParseErrors(t *testing.T) {
 
 		// Condition structure.
 		{"Condition wrong type", stmt(base + `,"Condition":[]`), "Statement[0].Condition", ReasonType},
-		{"empty Condition", cond(``), "Statement[0].Condition", ReasonValue},
 		{"unknown operator", cond(`"StringMatches":{"a:b":"x"}`), "Statement[0].Condition.StringMatches", ReasonUnknown},
 		{"operator names are case-sensitive", cond(`"stringequals":{"a:b":"x"}`), "Statement[0].Condition.stringequals", ReasonUnknown},
 		{"bad set prefix", cond(`"ForSomeValues:StringEquals":{"a:b":"x"}`), `Statement[0].Condition["ForSomeValues:StringEquals"]`, ReasonOperator},
@@ -191,6 +190,7 @@ func TestParseAccepts(t *testing.T) {
 	}{
 		{"statement as object, no version", `{"Statement":{` + base + `}}`, Version20081017, nil},
 		{"version 2008", `{"Version":"2008-10-17","Statement":{` + base + `}}`, Version20081017, nil},
+		{"empty Condition is no condition", cond(``), Version20121017, nil},
 		{"id", `{"Version":"2012-10-17","Id":"any text: é","Statement":[{` + base + `}]}`, Version20121017, nil},
 		{"empty sid", stmt(base + `,"Sid":""`), Version20121017, nil},
 		{"two statements with empty sid", `{"Statement":[{"Sid":"",` + base + `},{"Sid":"",` + base + `}]}`, Version20081017, nil},
