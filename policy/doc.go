@@ -79,7 +79,7 @@
 // Lint reports what a reviewer should see before a trust policy ships: an
 // Allow with no :aud condition, a shared issuer such as GitHub Actions with
 // no :sub condition or a :sub pattern that matches everyone, ForAllValues:
-// in an Allow, Principal "*", NotPrincipal or NotAction in an Allow, and
+// in an Allow, Principal "*" or NotAction in an Allow, and
 // conditions on keys the provider never sends. Each Finding has a Severity;
 // High means the policy lets strangers in.
 package policy

@@ -21,8 +21,9 @@ const (
 //   - Resource: a statement without Resource or NotResource matches any
 //     resource; "*" matches any; other values match per ARN component, as
 //     ArnLike does.
-//   - NotPrincipal, NotAction and NotResource match when the request's element
-//     matches none of the listed values.
+//   - NotAction and NotResource match when the request's element matches none
+//     of the listed values. (Parse refuses NotPrincipal, which IAM does not
+//     allow in a role trust policy.)
 //
 // Condition semantics, as documented by IAM:
 //
@@ -119,7 +120,7 @@ const (
 // eval returns stageMatched if the statement matches req, or else the stage
 // that failed and, for a condition, whether its key was missing.
 func (s *statement) eval(req *Request) (stage int, missing bool) {
-	if s.principal.match(req.Principal) == s.notPrincipal {
+	if !s.principal.match(req.Principal) {
 		return stagePrincipal, false
 	}
 	if s.matchAction(req.Action) == s.notAction {

@@ -383,8 +383,6 @@ func TestEvaluateStatements(t *testing.T) {
 				r.Action = "sts:AssumeRole"
 				r.Principal = Principal{Type: "AWS", ID: "arn:aws:iam::111122223333:root"}
 			}), Allow, 0, "", ""},
-		{"NotPrincipal excludes", `{"Effect":"Allow","NotPrincipal":{"Federated":"` + prov + `"},"Action":"sts:*"}`, req(nil), ImplicitDeny, 0, "", "Statement[0]: principal is excluded by NotPrincipal"},
-		{"NotPrincipal admits others", `{"Effect":"Allow","NotPrincipal":{"Federated":"other"},"Action":"sts:*"}`, req(nil), Allow, 0, "", ""},
 		{"empty Condition is no condition", `{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:*","Condition":{}}`, req(nil), Allow, 0, "", ""},
 		{"NotAction excludes", `{"Effect":"Allow","Principal":"*","NotAction":"sts:AssumeRoleWith*"}`, req(nil), ImplicitDeny, 0, "", "Statement[0]: action is excluded by NotAction"},
 		{"NotAction admits others", `{"Effect":"Allow","Principal":"*","NotAction":"sts:TagSession"}`, req(nil), Allow, 0, "", ""},

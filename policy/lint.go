@@ -45,7 +45,6 @@ const (
 	RuleForAllValuesAllow = "forallvalues-in-allow"
 	RuleLikeWithoutWild   = "stringlike-without-wildcard"
 	RulePrincipalAnyone   = "principal-anyone"
-	RuleNotPrincipalAllow = "notprincipal-in-allow"
 	RuleNotActionAllow    = "notaction-in-allow"
 	RuleUnknownKey        = "unknown-provider-key"
 	RuleForeignKey        = "foreign-provider-key"
@@ -115,7 +114,6 @@ func knownKey(prov, claim string) bool {
 // High findings (the policy lets strangers in, or a Deny never applies):
 //   - principal-anyone: Principal "*" (or {"AWS": "*"}, {"Federated": "*"})
 //     in an Allow.
-//   - notprincipal-in-allow: NotPrincipal in an Allow allows everyone else.
 //   - missing-aud: an Allow for sts:AssumeRoleWithWebIdentity from a built-in
 //     provider (Google, Cognito, Facebook, Amazon), which has no registered
 //     client list, without a condition pinning "<provider>:aud" (":app_id"
@@ -168,10 +166,7 @@ func (s *statement) lint() []Finding {
 		out = append(out, Finding{Severity: sev, Path: path, Rule: rule, Message: msg})
 	}
 	if !s.deny {
-		switch {
-		case s.notPrincipal:
-			add(High, s.path+".NotPrincipal", RuleNotPrincipalAllow, "NotPrincipal in an Allow trusts every principal not listed; name the trusted principal in Principal")
-		case s.principal.everyone || len(s.principal.anyOf) > 0:
+		if s.principal.everyone || len(s.principal.anyOf) > 0 {
 			add(High, s.path+".Principal", RulePrincipalAnyone, "a wildcard Principal in an Allow trusts anyone; name the identity provider")
 		}
 		if s.notAction {
@@ -213,7 +208,7 @@ func (s *statement) lint() []Finding {
 			out = append(out, f)
 		}
 	}
-	if s.deny || s.notPrincipal || s.matchAction("sts:AssumeRoleWithWebIdentity") == s.notAction {
+	if s.deny || s.matchAction("sts:AssumeRoleWithWebIdentity") == s.notAction {
 		return out
 	}
 	for _, prov := range providers {
@@ -225,9 +220,6 @@ func (s *statement) lint() []Finding {
 // providers returns the key prefixes of the OIDC and built-in web identity
 // providers the statement's Principal names.
 func (s *statement) providers() []string {
-	if s.notPrincipal {
-		return nil
-	}
 	var out []string
 	for _, id := range s.principal.raw[PrincipalFederated] {
 		if prefix, ok := providerPrefix(id); ok {

@@ -86,8 +86,6 @@ func TestLint(t *testing.T) {
 		{"Federated star", one("Allow", `{"Federated":"*"}`, "sts:AssumeRole", ""),
 			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
 		{"principal star in a Deny is fine", one("Deny", `"*"`, "sts:AssumeRole", ""), nil},
-		{"NotPrincipal in Allow", stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"`),
-			[]wantFinding{{RuleNotPrincipalAllow, High, "Statement[0].NotPrincipal"}}},
 		{"NotAction in Allow", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"NotAction":"iam:*"`),
 			[]wantFinding{{RuleNotActionAllow, Medium, "Statement[0].NotAction"}}},
 		{"ForAllValues in Allow", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}`),

@@ -45,8 +45,7 @@ type statement struct {
 	sid   string
 	deny  bool
 
-	principal    principalSet
-	notPrincipal bool
+	principal principalSet
 
 	actions   []pattern
 	rawAction []string
@@ -85,8 +84,10 @@ func Parse(doc []byte) (*Policy, error) {
 // any error is a *ParseError whose Path locates the problem. Beyond JSON
 // syntax it rejects duplicate member names, unknown elements, both X and NotX
 // in one statement, a statement without Effect, without Action/NotAction or
-// without Principal/NotPrincipal (a trust policy must name who may assume
-// the role), unknown or malformed condition operators, values of the wrong
+// without Principal (a trust policy must name who may assume the role),
+// NotPrincipal (ReasonNotAllowed: IAM does not allow it in a role trust
+// policy, and evaluating {"Effect": "Allow", "NotPrincipal": ...} would trust
+// every other principal, every other provider included), unknown or malformed condition operators, values of the wrong
 // type, empty value lists, and operands that do not parse for their operator
 // (numbers, dates, booleans, CIDRs, base64, ARNs, policy variables).
 //
@@ -244,15 +245,14 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 		return nil, perr(path+".Effect", ReasonValue, "Effect must be Allow or Deny, not "+strconv.Quote(v.text))
 	}
 
-	pname := "Principal"
-	pn := n.member("Principal")
-	if pn == nil {
-		pname, pn, s.notPrincipal = "NotPrincipal", n.member("NotPrincipal"), true
+	if n.member("NotPrincipal") != nil {
+		return nil, perr(path+".NotPrincipal", ReasonNotAllowed, "NotPrincipal is not allowed in a role trust policy; name the trusted principal in Principal")
 	}
+	pn := n.member("Principal")
 	if pn == nil {
 		return nil, perr(path+".Principal", ReasonMissing, "missing Principal: a trust policy statement must name its principal")
 	}
-	ps, err := parsePrincipal(pn, path+"."+pname)
+	ps, err := parsePrincipal(pn, path+".Principal")
 	if err != nil {
 		return nil, err
 	}
@@ -438,11 +438,7 @@ func (s *statement) prepareReasons() {
 	} else {
 		s.matchReason = label + ": allowed"
 	}
-	if s.notPrincipal {
-		s.principalReason = label + ": principal is excluded by NotPrincipal"
-	} else {
-		s.principalReason = label + ": principal did not match"
-	}
+	s.principalReason = label + ": principal did not match"
 	if s.notAction {
 		s.actionReason = label + ": action is excluded by NotAction"
 	} else {
