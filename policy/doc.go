@@ -71,8 +71,11 @@
 // part. Under version 2012-10-17, Resource values and the condition values of
 // String* and Arn* operators may hold policy variables: ${key},
 // ${key, 'default'}, ${*}, ${?} and ${$}; the text a variable stands for is
-// always literal. The doc comment
-// of Evaluate lists the exact rules, including for keys with several values.
+// always literal. Multivalued keys (aws:TagKeys, sts:TransitiveTagKeys, a
+// provider's :amr, and any a Context declares through MultivaluedContext)
+// need ForAnyValue: or ForAllValues:; without one a condition on them fails
+// closed, and a policy variable never stands for one. The doc comment of
+// Evaluate lists the exact rules, including for keys with several values.
 //
 // # Linting
 //

@@ -51,6 +51,8 @@ const (
 	RuleUnprefixedKey     = "unprefixed-key"
 	RuleWildcardAccount   = "wildcard-account"
 	RuleEmptyCondition    = "empty-condition"
+	RuleMultivaluedNoSet  = "multivalued-key-without-set-operator"
+	RuleMultivaluedVar    = "multivalued-variable"
 )
 
 // Finding is one problem Lint found.
@@ -147,8 +149,12 @@ func knownKey(prov, claim string) bool {
 // Medium findings also include notaction-in-allow (NotAction allows every
 // other action, such as sts:TagSession) and wildcard-account (a wildcard in
 // the account component of an ARN in Resource or an Arn* condition of an
-// Allow). Info: stringlike-without-wildcard (use StringEquals) and
-// empty-condition ("Condition": {}, which is no condition).
+// Allow), multivalued-key-without-set-operator (a condition without
+// ForAnyValue: or ForAllValues: on aws:TagKeys, sts:TransitiveTagKeys,
+// aws:CalledVia, aws:PrincipalServiceNamesList or a provider's :amr, which
+// fails closed) and multivalued-variable (a policy variable naming one of
+// those keys, which never resolves). Info: stringlike-without-wildcard (use
+// StringEquals) and empty-condition ("Condition": {}, which is no condition).
 func Lint(p *Policy) []Finding {
 	if p == nil {
 		return nil
@@ -182,7 +188,14 @@ func (s *statement) lint() []Finding {
 	if s.emptyCondition {
 		add(Info, s.path+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
 	}
+	for _, v := range s.resourceVars {
+		if v.multivalued {
+			add(Medium, s.path+".Resource", RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so the values that use it match no resource")
+			break
+		}
+	}
 	for _, c := range s.conds {
+		s.lintMultivalued(c, add)
 		if c.op.set == setAllValues && !s.deny && !s.requiresKey(c.key) {
 			add(High, c.path, RuleForAllValuesAllow, c.op.name+" holds when "+strconv.Quote(c.rawKey)+" is missing from the request; add a Null condition with \"false\" for the key or use ForAnyValue:")
 		}
@@ -215,6 +228,25 @@ func (s *statement) lint() []Finding {
 		out = append(out, s.lintProvider(prov)...)
 	}
 	return out
+}
+
+// lintMultivalued flags a single-valued operator on a multivalued key and a
+// policy variable naming one: both make the condition fail closed (see
+// Evaluate), which is not what the author meant.
+func (s *statement) lintMultivalued(c *condition, add func(Severity, string, string, string)) {
+	effect := "never holds, so the statement cannot apply"
+	if s.deny {
+		effect = "always holds, so the Deny applies"
+	}
+	if c.multivalued && c.op.set == setNone && c.op.kind != opNull {
+		add(Medium, c.path, RuleMultivaluedNoSet, strconv.Quote(c.rawKey)+" is a multivalued key and needs ForAnyValue: or ForAllValues:; when the key is present this "+c.op.name+" condition "+effect)
+	}
+	for _, v := range c.vars {
+		if v.multivalued {
+			add(Medium, c.path, RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so this condition "+effect)
+			break
+		}
+	}
 }
 
 // providers returns the key prefixes of the OIDC and built-in web identity
