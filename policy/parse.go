@@ -60,6 +60,7 @@ type statement struct {
 
 	conds          []*condition
 	emptyCondition bool // the statement has "Condition": {}
+	vars           bool // policy variables are enabled (version 2012-10-17)
 
 	matchReason     string // Decision.Reason when the statement matches
 	principalReason string // Decision.Reason when the principal fails
@@ -214,7 +215,7 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 			return nil, perr(joinName(path, name), ReasonUnknown, "unknown element "+strconv.Quote(name))
 		}
 	}
-	s := &statement{index: index, path: path}
+	s := &statement{index: index, path: path, vars: vars}
 	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}, {"Resource", "NotResource"}} {
 		if n.member(pair[0]) != nil && n.member(pair[1]) != nil {
 			return nil, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
