@@ -145,7 +145,7 @@ func BenchmarkEvaluateVariables(b *testing.B) {
 
 // BenchmarkEvaluateMixedCaseContext measures a Values map keyed as the
 // policy spells its keys (the EKS issuer id in upper-case hex), which
-// Evaluate looks up by that spelling first.
+// Evaluate looks up by that spelling before scanning.
 func BenchmarkEvaluateMixedCaseContext(b *testing.B) {
 	req := irsaRequest("system:serviceaccount:kube-system:efs-csi-controller-sa")
 	req.Context = Values{

@@ -36,11 +36,15 @@ func builtinMultivalued(key string) bool {
 type evalContext struct {
 	ctx Context
 	mv  MultivaluedContext // ctx, if it declares multivalued keys
-	// vals is ctx when it is a Values map: then a key is looked up first as
-	// the policy spells it, so that a map keyed the same way (EKS issuer ids
-	// are upper-case hex) costs one map lookup, not a case-insensitive scan.
+	// vals is ctx when it is a Values map: then a key is looked up
+	// lower-cased and as the policy spells it before a case-insensitive scan,
+	// so that a map keyed the policy's way (EKS issuer ids are upper-case
+	// hex) does not cost a scan per key.
 	vals   Values
 	isVals bool
+	// rawFirst: a key was found as the policy spells it and not lower-cased,
+	// so the map is likely keyed the policy's way: try that spelling first.
+	rawFirst bool
 }
 
 func newEvalContext(ctx Context) evalContext {
@@ -57,13 +61,22 @@ func newEvalContext(ctx Context) evalContext {
 // values returns the values of key (lower-cased) that the policy spells raw.
 func (e *evalContext) values(key, raw string) ([]string, bool) {
 	if e.isVals {
-		if v, ok := e.vals[raw]; ok {
-			return v, true
-		}
-		if raw != key {
+		if raw == key {
 			if v, ok := e.vals[key]; ok {
 				return v, true
 			}
+			return e.vals.fold(key)
+		}
+		first, second := key, raw
+		if e.rawFirst {
+			first, second = raw, key
+		}
+		if v, ok := e.vals[first]; ok {
+			return v, true
+		}
+		if v, ok := e.vals[second]; ok {
+			e.rawFirst = second == raw
+			return v, true
 		}
 		return e.vals.fold(key)
 	}

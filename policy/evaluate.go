@@ -88,7 +88,7 @@ const (
 //
 // Evaluate only asks Context for the keys Keys returns, lower-cased (and, if
 // the Context is a MultivaluedContext, whether they are multivalued); a
-// Values map it reads directly, by the key as the policy spells it first. It does
+// Values map it reads directly, also by the key as the policy spells it. It does
 // not allocate (a Context may; strconv may for a request number that
 // overflows a float64), and it is safe for concurrent use. A nil policy or
 // request gives ImplicitDeny.

@@ -103,3 +103,38 @@ func TestMultivaluedResourceVariable(t *testing.T) {
 	req.Context = Values{"aws:tagkeys": {"team"}}
 	assert.Equal(t, ImplicitDeny, p.Evaluate(&req).Effect)
 }
+
+// Evaluate finds keys in a Values map whatever their spelling, including a
+// map that mixes the policy's spelling, lower case and other spellings.
+func TestEvaluateValuesSpelling(t *testing.T) {
+	body := `"StringEquals":{"K:One":"1","K:Two":"2","K:Three":"3","K:Four":"4"}`
+	tests := []struct {
+		name string
+		ctx  Values
+		want bool
+	}{
+		{"lower-cased", Values{"k:one": {"1"}, "k:two": {"2"}, "k:three": {"3"}, "k:four": {"4"}}, true},
+		{"as the policy spells them", Values{"K:One": {"1"}, "K:Two": {"2"}, "K:Three": {"3"}, "K:Four": {"4"}}, true},
+		{"mixed", Values{"K:One": {"1"}, "k:two": {"2"}, "K:Three": {"3"}, "K:FOUR": {"4"}}, true},
+		{"mixed, lower first", Values{"k:one": {"1"}, "K:Two": {"2"}, "k:three": {"3"}, "k:FoUr": {"4"}}, true},
+		{"one wrong value", Values{"K:One": {"1"}, "k:two": {"2"}, "K:Three": {"x"}, "K:Four": {"4"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, condHolds(t, body, tt.ctx))
+		})
+	}
+}
+
+// A Values map keyed as an IRSA policy spells its keys is decided without
+// allocating.
+func TestEvaluatePolicySpelledValuesAllocs(t *testing.T) {
+	p := irsaPolicy(t, 1)
+	req := irsaRequest("system:serviceaccount:kube-system:efs-csi-controller-sa")
+	req.Context = Values{
+		benchProvider + ":aud": {"sts.amazonaws.com"},
+		benchProvider + ":sub": {"system:serviceaccount:kube-system:efs-csi-controller-sa"},
+	}
+	require.Equal(t, Allow, p.Evaluate(req).Effect)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { p.Evaluate(req) }))
+}

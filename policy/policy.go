@@ -80,9 +80,10 @@ type Context interface {
 // Values is the simple Context: a map from condition key to its values.
 //
 // Keys may be written in any case. Evaluate, which knows Values, looks a key
-// up first as the policy spells it, then lower-cased, and only then scans the
-// map case-insensitively (without allocating); so a map keyed either as the
-// policy writes its keys or lower-cased costs one map lookup per key. The
+// up lower-cased and as the policy spells it, and only then scans the map
+// case-insensitively (without allocating); so a map keyed lower-cased, or
+// keyed as the policy writes its keys, costs about one map lookup per key
+// (Evaluate tries first the spelling that last worked in the same call). The
 // Values method, for other callers, tries the key as given and then scans. If
 // the map holds two keys that differ only in case, which one a lookup finds is
 // unspecified: do not do that.
