@@ -28,10 +28,12 @@
 // problem is, such as Statement[0].Condition.StringLike, and whose Reason
 // classifies it: invalid JSON, duplicate member names, unknown elements,
 // Action and NotAction together, a missing Effect, Action or Principal (a
-// trust policy must name who may assume the role), an unknown operator, a
+// trust policy must name who may assume the role), NotPrincipal (which IAM
+// does not allow in a role trust policy: ReasonNotAllowed), an unknown operator, a
 // date, number, CIDR, base64 value or ARN that does not parse, an empty list,
 // a document over the size limit (ParseOptions.MaxSize, 10,240 bytes of
-// non-whitespace by default). A policy that parses means what it says.
+// non-whitespace by default). "Condition": {} is accepted as no condition,
+// as IAM accepts it. A policy that parses means what it says.
 //
 // # Evaluating
 //
@@ -81,8 +83,11 @@
 //
 // Lint reports what a reviewer should see before a trust policy ships: an
 // Allow with no :aud condition, a shared issuer such as GitHub Actions with
-// no :sub condition or a :sub pattern that matches everyone, ForAllValues:
-// in an Allow, Principal "*" or NotAction in an Allow, and
-// conditions on keys the provider never sends. Each Finding has a Severity;
-// High means the policy lets strangers in.
+// no :sub condition or a :sub pattern that matches everyone, a GitHub :sub
+// pattern that leaves the repository open ("repo:ORG/*") or admits every ref
+// of one ("repo:ORG/REPO:*"), a service account pattern that leaves the
+// namespace open, ForAllValues: in an Allow, Principal "*" or NotAction in an
+// Allow, conditions on keys the provider never sends, and multivalued keys
+// used without a set operator or as policy variables. Each Finding has a
+// Severity; High means the policy lets strangers in.
 package policy
