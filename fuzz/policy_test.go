@@ -25,7 +25,7 @@ func FuzzPolicy(f *testing.F) {
 			if !ok {
 				t.Fatalf("Parse failed with %T, not *policy.ParseError: %v", err, err)
 			}
-			if pe.Reason < policy.ReasonSyntax || pe.Reason > policy.ReasonOperator || !strings.HasPrefix(pe.Error(), "policy: ") {
+			if pe.Reason < policy.ReasonSyntax || pe.Reason > policy.ReasonNotAllowed || !strings.HasPrefix(pe.Error(), "policy: ") {
 				t.Fatalf("ParseError without a reason or prefix: %#v", pe)
 			}
 			return

@@ -143,13 +143,25 @@ func BenchmarkEvaluateVariables(b *testing.B) {
 	benchEvaluate(b, p, req, Allow)
 }
 
-// BenchmarkEvaluateMixedCaseContext measures the Values fallback when the
-// caller kept the provider's spelling of the keys.
+// BenchmarkEvaluateMixedCaseContext measures a Values map keyed as the
+// policy spells its keys (the EKS issuer id in upper-case hex), which
+// Evaluate looks up by that spelling before scanning.
 func BenchmarkEvaluateMixedCaseContext(b *testing.B) {
 	req := irsaRequest("system:serviceaccount:kube-system:efs-csi-controller-sa")
 	req.Context = Values{
 		benchProvider + ":aud": {"sts.amazonaws.com"},
 		benchProvider + ":sub": {"system:serviceaccount:kube-system:efs-csi-controller-sa"},
+	}
+	benchEvaluate(b, irsaPolicy(b, 1), req, Allow)
+}
+
+// BenchmarkEvaluateFoldedContext measures the case-insensitive scan: a
+// Values map keyed neither as the policy spells its keys nor lower-cased.
+func BenchmarkEvaluateFoldedContext(b *testing.B) {
+	req := irsaRequest("system:serviceaccount:kube-system:efs-csi-controller-sa")
+	req.Context = Values{
+		strings.ToUpper(benchProvider) + ":AUD": {"sts.amazonaws.com"},
+		strings.ToUpper(benchProvider) + ":SUB": {"system:serviceaccount:kube-system:efs-csi-controller-sa"},
 	}
 	benchEvaluate(b, irsaPolicy(b, 1), req, Allow)
 }

@@ -27,6 +27,10 @@ type condition struct {
 
 	vars []varRef // policy variables used by strs
 
+	// multivalued: the key is one Evaluate knows as multivalued (see
+	// MultivaluedContext).
+	multivalued bool
+
 	// unresolved is the result of the condition when any of vars does not
 	// resolve to exactly one value: false in an Allow statement, true in a
 	// Deny, so that an absent claim never widens access (see Evaluate).
@@ -52,6 +56,7 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 		return nil, perr(path, ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
 	}
 	c := &condition{op: op, key: strings.ToLower(rawKey), rawKey: rawKey, path: path}
+	c.multivalued = builtinMultivalued(c.key)
 	var vals []*jnode
 	var paths []string
 	switch n.kind {
@@ -84,14 +89,17 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	if vs != nil {
 		c.vars = vs.refs
 	}
+	// The result on a missing key (or one with no values). The set operator
+	// decides before IfExists: ForAnyValue: needs a value to hold, so
+	// ForAnyValue:...IfExists is false on a missing key too (as AWS decides it).
 	switch {
-	case op.ifExists:
-		c.missing = true
 	case op.kind == opNull:
 		c.missing = c.nullYes
 	case op.set == setAnyValue:
 		c.missing = false
 	case op.set == setAllValues:
+		c.missing = true
+	case op.ifExists:
 		c.missing = true
 	default:
 		c.missing = op.negated
@@ -172,20 +180,22 @@ func (c *condition) addValue(text, path string, vs *varSet) *ParseError {
 
 // eval reports whether the condition holds for ctx, and whether the key was
 // missing.
-func (c *condition) eval(ctx Context) (ok, missing bool) {
-	var vals []string
-	present := false
-	if ctx != nil {
-		vals, present = ctx.Values(c.key)
-	}
+func (c *condition) eval(e *evalContext) (ok, missing bool) {
+	vals, present := e.values(c.key, c.rawKey)
 	if !present || len(vals) == 0 {
 		return c.missing, true
 	}
 	if c.op.kind == opNull {
 		return c.nullNo, false
 	}
+	if c.op.set == setNone && (c.multivalued || e.multivalued(c.key)) {
+		// A single-valued operator on a multivalued key: IAM says such keys
+		// "require a condition set operator" and leaves the result open, so
+		// fail closed as for an unresolved variable.
+		return c.unresolved, false
+	}
 	var resolved [maxVars]string
-	if len(c.vars) > 0 && resolveVars(ctx, c.vars, &resolved) != 0 {
+	if len(c.vars) > 0 && resolveVars(e, c.vars, &resolved) != 0 {
 		return c.unresolved, false
 	}
 	neg := c.op.negated

@@ -28,10 +28,12 @@
 // problem is, such as Statement[0].Condition.StringLike, and whose Reason
 // classifies it: invalid JSON, duplicate member names, unknown elements,
 // Action and NotAction together, a missing Effect, Action or Principal (a
-// trust policy must name who may assume the role), an unknown operator, a
+// trust policy must name who may assume the role), NotPrincipal (which IAM
+// does not allow in a role trust policy: ReasonNotAllowed), an unknown operator, a
 // date, number, CIDR, base64 value or ARN that does not parse, an empty list,
 // a document over the size limit (ParseOptions.MaxSize, 10,240 bytes of
-// non-whitespace by default). A policy that parses means what it says.
+// non-whitespace by default). "Condition": {} is accepted as no condition,
+// as IAM accepts it. A policy that parses means what it says.
 //
 // # Evaluating
 //
@@ -63,23 +65,29 @@
 // The semantics follow the IAM User Guide: explicit Deny wins, then Allow,
 // else implicit deny; operators and keys are ANDed, values ORed; negated
 // operators hold on a missing key; ...IfExists holds on a missing key;
-// ForAnyValue: fails and ForAllValues: holds on a missing key; Null checks
-// presence. StringLike has '*' (any run, including none) and '?' (one code
+// ForAnyValue: fails (even with IfExists) and ForAllValues: holds on a
+// missing key; Null checks presence. StringLike has '*' (any run, including none) and '?' (one code
 // point) and runs in time linear in the product of pattern and value length,
 // without regexp or backtracking. ArnLike and ArnEquals match each of the six
 // ARN components separately, so '*' never crosses a ':' before the resource
 // part. Under version 2012-10-17, Resource values and the condition values of
 // String* and Arn* operators may hold policy variables: ${key},
 // ${key, 'default'}, ${*}, ${?} and ${$}; the text a variable stands for is
-// always literal. The doc comment
-// of Evaluate lists the exact rules, including for keys with several values.
+// always literal. Multivalued keys (aws:TagKeys, sts:TransitiveTagKeys, a
+// provider's :amr, and any a Context declares through MultivaluedContext)
+// need ForAnyValue: or ForAllValues:; without one a condition on them fails
+// closed, and a policy variable never stands for one. The doc comment of
+// Evaluate lists the exact rules, including for keys with several values.
 //
 // # Linting
 //
 // Lint reports what a reviewer should see before a trust policy ships: an
 // Allow with no :aud condition, a shared issuer such as GitHub Actions with
-// no :sub condition or a :sub pattern that matches everyone, ForAllValues:
-// in an Allow, Principal "*", NotPrincipal or NotAction in an Allow, and
-// conditions on keys the provider never sends. Each Finding has a Severity;
-// High means the policy lets strangers in.
+// no :sub condition or a :sub pattern that matches everyone, a GitHub :sub
+// pattern that leaves the repository open ("repo:ORG/*") or admits every ref
+// of one ("repo:ORG/REPO:*"), a service account pattern that leaves the
+// namespace open, ForAllValues: in an Allow, Principal "*" or NotAction in an
+// Allow, conditions on keys the provider never sends, and multivalued keys
+// used without a set operator or as policy variables. Each Finding has a
+// Severity; High means the policy lets strangers in.
 package policy

@@ -19,7 +19,7 @@ const (
 	// Action/NotAction, Resource/NotResource).
 	ReasonConflict
 	// ReasonMissing: a required element is missing (Statement, Effect, Action or
-	// NotAction, Principal or NotPrincipal).
+	// NotAction, Principal).
 	ReasonMissing
 	// ReasonType: a value of the wrong JSON type, for example an object where a
 	// string or array is expected.
@@ -32,18 +32,25 @@ const (
 	// ForAllValues: prefix, a bad IfExists suffix (IfExists on Null), or a set
 	// prefix on Null.
 	ReasonOperator
+	// ReasonNotAllowed: an element that the policy language defines but IAM
+	// does not allow in a role trust policy: NotPrincipal. The IAM User Guide
+	// (AWS JSON policy elements: NotPrincipal) says "You cannot use the
+	// NotPrincipal element in an IAM identity-based policy nor in an IAM role
+	// trust policy", and with "Effect": "Allow" it is not supported anywhere.
+	ReasonNotAllowed
 )
 
 var parseReasonNames = [...]string{
-	ReasonSyntax:    "syntax",
-	ReasonTooLarge:  "too large",
-	ReasonDuplicate: "duplicate",
-	ReasonUnknown:   "unknown",
-	ReasonConflict:  "conflict",
-	ReasonMissing:   "missing",
-	ReasonType:      "type",
-	ReasonValue:     "value",
-	ReasonOperator:  "operator",
+	ReasonSyntax:     "syntax",
+	ReasonTooLarge:   "too large",
+	ReasonDuplicate:  "duplicate",
+	ReasonUnknown:    "unknown",
+	ReasonConflict:   "conflict",
+	ReasonMissing:    "missing",
+	ReasonType:       "type",
+	ReasonValue:      "value",
+	ReasonOperator:   "operator",
+	ReasonNotAllowed: "not allowed in a trust policy",
 }
 
 // String returns a short lower-case name for the reason.

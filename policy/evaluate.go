@@ -21,26 +21,45 @@ const (
 //   - Resource: a statement without Resource or NotResource matches any
 //     resource; "*" matches any; other values match per ARN component, as
 //     ArnLike does.
-//   - NotPrincipal, NotAction and NotResource match when the request's element
-//     matches none of the listed values.
+//   - NotAction and NotResource match when the request's element matches none
+//     of the listed values. (Parse refuses NotPrincipal, which IAM does not
+//     allow in a role trust policy.)
 //
 // Condition semantics, as documented by IAM:
 //
 //   - Operators are ANDed, keys within an operator are ANDed, and the values
 //     listed for one key are ORed.
 //   - A key is missing when the Context does not have it or has it with no
-//     values. On a missing key a positive operator is false, a negated one
-//     (StringNotEquals, StringNotLike, NumericNotEquals, DateNotEquals,
-//     NotIpAddress, ArnNotEquals, ArnNotLike) is true, any ...IfExists operator
-//     is true, ForAnyValue: is false and ForAllValues: is true (even in an
-//     Allow: see Lint), and Null "true" is true.
+//     values. On a missing key, in this order: Null is true for "true";
+//     ForAnyValue: is false, also with a negated operator and also with
+//     ...IfExists (there is no value of which "any" could hold, and users
+//     report that AWS denies ForAnyValue:StringNotEqualsIfExists on a missing
+//     aws:TagKeys);
+//     ForAllValues: is true (even in an Allow: see Lint); without a set
+//     operator, ...IfExists is true, a negated operator (StringNotEquals,
+//     StringNotEqualsIgnoreCase, StringNotLike, NumericNotEquals,
+//     DateNotEquals, NotIpAddress, ArnNotEquals, ArnNotLike) is true and a
+//     positive one is false.
+//   - On a present key IfExists changes nothing.
 //   - ForAnyValue: holds when at least one request value matches one of the
 //     policy values (for a negated operator: matches none of them).
 //     ForAllValues: holds when every request value does.
-//   - Without a set operator, a key with several request values behaves like
+//   - Multivalued keys. The IAM User Guide ("Single-valued vs. multivalued
+//     context keys") says that multivalued context keys "require a condition
+//     set operator" and does not say what an operator without one does on
+//     them. This package fails closed: on a present multivalued key, an
+//     operator without ForAnyValue: or ForAllValues: (other than Null) is
+//     false in an Allow statement and true in a Deny statement, whatever the
+//     values; on a missing one the rules for missing keys apply. The
+//     multivalued keys are aws:TagKeys, sts:TransitiveTagKeys, aws:CalledVia,
+//     aws:PrincipalServiceNamesList, every key whose last segment is ":amr",
+//     and the keys the Context declares (MultivaluedContext). Lint flags such
+//     conditions.
+//   - Any other key is single-valued; if the Context nevertheless gives it
+//     several values, an operator without a set operator behaves like
 //     ForAnyValue: for a positive operator (it holds if any request value
-//     matches any policy value) and a negated operator holds only if no request
-//     value matches any policy value.
+//     matches any policy value), and a negated operator holds only if no
+//     request value matches any policy value.
 //   - Comparisons: String* and Arn* compare bytes (IgnoreCase: Unicode simple
 //     case folding); StringLike '*' is any run of characters and '?' exactly one
 //     code point; ArnLike and ArnEquals (identical, as in IAM) match each of
@@ -56,16 +75,20 @@ const (
 //     negated operator is true for them.
 //
 // Policy variables (2012-10-17): a variable resolves when its key has exactly
-// one value, or is missing and the variable has a default. IAM documents that
-// a variable it cannot resolve "might cause the entire statement to be
-// invalid"; this package fails closed instead of guessing: a condition with
+// one value, or is missing and the variable has a default. A variable naming
+// a multivalued key never resolves, whatever its values or default: IAM
+// documents that a multivalued context key cannot be a policy variable. IAM
+// also documents that a variable it cannot resolve "might cause the entire
+// statement to be invalid"; this package fails closed instead of guessing: a condition with
 // any value whose variable does not resolve is false in an Allow statement
 // and true in a Deny statement, whatever the operator (so a negated operator
 // in an Allow, which would otherwise hold, does not). An attacker who leaves a
 // claim out can therefore never gain access by it. In Resource, a value whose
 // variable does not resolve matches nothing.
 //
-// Evaluate only asks Context for the keys Keys returns, lower-cased. It does
+// Evaluate only asks Context for the keys Keys returns, lower-cased (and, if
+// the Context is a MultivaluedContext, whether they are multivalued); a
+// Values map it reads directly, also by the key as the policy spells it. It does
 // not allocate (a Context may; strconv may for a request number that
 // overflows a float64), and it is safe for concurrent use. A nil policy or
 // request gives ImplicitDeny.
@@ -76,16 +99,17 @@ func (p *Policy) Evaluate(req *Request) Decision {
 	if req == nil {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
+	e := newEvalContext(req.Context)
 	for _, i := range p.denies {
 		s := &p.stmts[i]
-		if stage, _ := s.eval(req); stage == stageMatched {
+		if stage, _ := s.eval(req, &e); stage == stageMatched {
 			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid, Reason: s.matchReason}
 		}
 	}
 	best, bestStage, bestMissing := -1, -1, false
 	for _, i := range p.allows {
 		s := &p.stmts[i]
-		stage, missing := s.eval(req)
+		stage, missing := s.eval(req, &e)
 		if stage == stageMatched {
 			return Decision{Effect: Allow, Statement: i, Sid: s.sid, Reason: s.matchReason}
 		}
@@ -113,18 +137,18 @@ const (
 
 // eval returns stageMatched if the statement matches req, or else the stage
 // that failed and, for a condition, whether its key was missing.
-func (s *statement) eval(req *Request) (stage int, missing bool) {
-	if s.principal.match(req.Principal) == s.notPrincipal {
+func (s *statement) eval(req *Request, e *evalContext) (stage int, missing bool) {
+	if !s.principal.match(req.Principal) {
 		return stagePrincipal, false
 	}
 	if s.matchAction(req.Action) == s.notAction {
 		return stageAction, false
 	}
-	if s.hasResource && s.matchResource(req.Resource, req.Context) == s.notResource {
+	if s.hasResource && s.matchResource(req.Resource, e) == s.notResource {
 		return stageResource, false
 	}
 	for i, c := range s.conds {
-		if ok, miss := c.eval(req.Context); !ok {
+		if ok, miss := c.eval(e); !ok {
 			return stageConditions + i, miss
 		}
 	}
@@ -140,11 +164,11 @@ func (s *statement) matchAction(a string) bool {
 	return false
 }
 
-func (s *statement) matchResource(r string, ctx Context) bool {
+func (s *statement) matchResource(r string, e *evalContext) bool {
 	var resolved [maxVars]string
 	var failed uint8
 	if len(s.resourceVars) > 0 {
-		failed = resolveVars(ctx, s.resourceVars, &resolved)
+		failed = resolveVars(e, s.resourceVars, &resolved)
 	}
 	for i := range s.resources {
 		rp := &s.resources[i]

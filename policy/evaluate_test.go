@@ -115,7 +115,7 @@ func TestModifiers(t *testing.T) {
 		{"ForAnyValue negated: one outside", `"ForAnyValue:StringNotEquals":{"k:x":["a","b"]}`, v("a", "z"), true},
 		{"ForAnyValue negated: all inside", `"ForAnyValue:StringNotEquals":{"k:x":["a","b"]}`, v("a", "b"), false},
 		{"ForAnyValue negated missing", `"ForAnyValue:StringNotEquals":{"k:x":"a"}`, missing, false},
-		{"ForAnyValue IfExists missing", `"ForAnyValue:StringEqualsIfExists":{"k:x":"a"}`, missing, true},
+		{"ForAnyValue IfExists missing", `"ForAnyValue:StringEqualsIfExists":{"k:x":"a"}`, missing, false},
 
 		{"ForAllValues missing", `"ForAllValues:StringEquals":{"k:x":"a"}`, missing, true},
 		{"ForAllValues empty", `"ForAllValues:StringEquals":{"k:x":"a"}`, Values{"k:x": {}}, true},
@@ -383,8 +383,7 @@ func TestEvaluateStatements(t *testing.T) {
 				r.Action = "sts:AssumeRole"
 				r.Principal = Principal{Type: "AWS", ID: "arn:aws:iam::111122223333:root"}
 			}), Allow, 0, "", ""},
-		{"NotPrincipal excludes", `{"Effect":"Allow","NotPrincipal":{"Federated":"` + prov + `"},"Action":"sts:*"}`, req(nil), ImplicitDeny, 0, "", "Statement[0]: principal is excluded by NotPrincipal"},
-		{"NotPrincipal admits others", `{"Effect":"Allow","NotPrincipal":{"Federated":"other"},"Action":"sts:*"}`, req(nil), Allow, 0, "", ""},
+		{"empty Condition is no condition", `{"Effect":"Allow","Principal":{"Federated":"` + prov + `"},"Action":"sts:*","Condition":{}}`, req(nil), Allow, 0, "", ""},
 		{"NotAction excludes", `{"Effect":"Allow","Principal":"*","NotAction":"sts:AssumeRoleWith*"}`, req(nil), ImplicitDeny, 0, "", "Statement[0]: action is excluded by NotAction"},
 		{"NotAction admits others", `{"Effect":"Allow","Principal":"*","NotAction":"sts:TagSession"}`, req(nil), Allow, 0, "", ""},
 		{"action wildcards", `{"Effect":"Allow","Principal":"*","Action":["iam:*","sts:Assume?oleWith*"]}`, req(nil), Allow, 0, "", ""},

@@ -42,15 +42,19 @@ const (
 	RuleMissingAud        = "missing-aud"
 	RuleMissingSub        = "missing-sub"
 	RuleBroadSub          = "broad-sub"
+	RuleOrgWideSub        = "org-wide-sub"
+	RuleRepoWideSub       = "repo-wide-sub"
 	RuleForAllValuesAllow = "forallvalues-in-allow"
 	RuleLikeWithoutWild   = "stringlike-without-wildcard"
 	RulePrincipalAnyone   = "principal-anyone"
-	RuleNotPrincipalAllow = "notprincipal-in-allow"
 	RuleNotActionAllow    = "notaction-in-allow"
 	RuleUnknownKey        = "unknown-provider-key"
 	RuleForeignKey        = "foreign-provider-key"
 	RuleUnprefixedKey     = "unprefixed-key"
 	RuleWildcardAccount   = "wildcard-account"
+	RuleEmptyCondition    = "empty-condition"
+	RuleMultivaluedNoSet  = "multivalued-key-without-set-operator"
+	RuleMultivaluedVar    = "multivalued-variable"
 )
 
 // Finding is one problem Lint found.
@@ -114,7 +118,6 @@ func knownKey(prov, claim string) bool {
 // High findings (the policy lets strangers in, or a Deny never applies):
 //   - principal-anyone: Principal "*" (or {"AWS": "*"}, {"Federated": "*"})
 //     in an Allow.
-//   - notprincipal-in-allow: NotPrincipal in an Allow allows everyone else.
 //   - missing-aud: an Allow for sts:AssumeRoleWithWebIdentity from a built-in
 //     provider (Google, Cognito, Facebook, Amazon), which has no registered
 //     client list, without a condition pinning "<provider>:aud" (":app_id"
@@ -122,13 +125,18 @@ func knownKey(prov, claim string) bool {
 //     providers STS still checks the registered client IDs, so this is
 //     Medium.
 //   - missing-sub / broad-sub: an Allow for a shared issuer (GitHub Actions,
-//     Google, Facebook, Amazon, and every provider that is not a single EKS
+//     Google, Facebook, Amazon, and every provider that is not a Kubernetes
 //     cluster's) without a condition pinning "<provider>:sub", or whose :sub
 //     patterns match every subject ("*", "repo:*", "repo:org*" without the
-//     owner's "/", "system:serviceaccount:*"). On an EKS cluster issuer
-//     (oidc.eks.<region>.amazonaws.com/id/<id>) the same is Medium: any
-//     service account of that cluster gets in. For Cognito, whose :aud names
-//     the identity pool, it is Medium when :aud is pinned.
+//     owner's "/") or leave the namespace open ("system:serviceaccount:*",
+//     and "system:serviceaccount:*:NAME", which admits service account NAME
+//     in every namespace). On a cluster issuer the same is Medium: only
+//     service accounts of that cluster get in. Cluster issuers are EKS's
+//     (oidc.eks.<region>.amazonaws.com/id/<id>) and any provider with a :sub
+//     condition somewhere in the policy on a value shaped like
+//     system:serviceaccount:NAMESPACE:NAME (a self-hosted cluster). For
+//     Cognito, whose :aud names the identity pool, it is Medium when :aud is
+//     pinned.
 //   - forallvalues-in-allow: ForAllValues: in an Allow holds when the key is
 //     missing, unless the statement also requires the key with Null "false".
 //   - unknown-provider-key, foreign-provider-key, unprefixed-key: a condition
@@ -145,31 +153,44 @@ func knownKey(prov, claim string) bool {
 // Amazon send ":app_id" and ":id" or ":user_id". This matches the context the
 // verifier package builds.
 //
+// GitHub subjects that pin the owner but not the repository are
+// org-wide-sub, Medium: "repo:ORG/*", "repo:ORG/*:*" and "repo:ORG/app-*:..."
+// admit every (or every such) repository of the owner, with every branch,
+// pull request and environment, so whoever can create or push to one can
+// assume the role. A subject that pins the repository but nothing after it,
+// "repo:ORG/REPO:*", is repo-wide-sub, Low: every branch, tag, pull request
+// and environment of that repository.
+//
+// Messages print condition keys as the policy writes them.
+//
 // Medium findings also include notaction-in-allow (NotAction allows every
 // other action, such as sts:TagSession) and wildcard-account (a wildcard in
 // the account component of an ARN in Resource or an Arn* condition of an
-// Allow). Info: stringlike-without-wildcard (use StringEquals).
+// Allow), multivalued-key-without-set-operator (a condition without
+// ForAnyValue: or ForAllValues: on aws:TagKeys, sts:TransitiveTagKeys,
+// aws:CalledVia, aws:PrincipalServiceNamesList or a provider's :amr, which
+// fails closed) and multivalued-variable (a policy variable naming one of
+// those keys, which never resolves). Info: stringlike-without-wildcard (use
+// StringEquals) and empty-condition ("Condition": {}, which is no condition).
 func Lint(p *Policy) []Finding {
 	if p == nil {
 		return nil
 	}
 	var out []Finding
+	clusters := p.clusterProviders()
 	for i := range p.stmts {
-		out = append(out, p.stmts[i].lint()...)
+		out = append(out, p.stmts[i].lint(clusters)...)
 	}
 	return out
 }
 
-func (s *statement) lint() []Finding {
+func (s *statement) lint(clusters map[string]bool) []Finding {
 	var out []Finding
 	add := func(sev Severity, path, rule, msg string) {
 		out = append(out, Finding{Severity: sev, Path: path, Rule: rule, Message: msg})
 	}
 	if !s.deny {
-		switch {
-		case s.notPrincipal:
-			add(High, s.path+".NotPrincipal", RuleNotPrincipalAllow, "NotPrincipal in an Allow trusts every principal not listed; name the trusted principal in Principal")
-		case s.principal.everyone || len(s.principal.anyOf) > 0:
+		if s.principal.everyone || len(s.principal.anyOf) > 0 {
 			add(High, s.path+".Principal", RulePrincipalAnyone, "a wildcard Principal in an Allow trusts anyone; name the identity provider")
 		}
 		if s.notAction {
@@ -182,7 +203,17 @@ func (s *statement) lint() []Finding {
 		}
 	}
 
+	if s.emptyCondition {
+		add(Info, s.path+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
+	}
+	for _, v := range s.resourceVars {
+		if v.multivalued {
+			add(Medium, s.path+".Resource", RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so the values that use it match no resource")
+			break
+		}
+	}
 	for _, c := range s.conds {
+		s.lintMultivalued(c, add)
 		if c.op.set == setAllValues && !s.deny && !s.requiresKey(c.key) {
 			add(High, c.path, RuleForAllValuesAllow, c.op.name+" holds when "+strconv.Quote(c.rawKey)+" is missing from the request; add a Null condition with \"false\" for the key or use ForAnyValue:")
 		}
@@ -208,21 +239,37 @@ func (s *statement) lint() []Finding {
 			out = append(out, f)
 		}
 	}
-	if s.deny || s.notPrincipal || s.matchAction("sts:AssumeRoleWithWebIdentity") == s.notAction {
+	if s.deny || s.matchAction("sts:AssumeRoleWithWebIdentity") == s.notAction {
 		return out
 	}
 	for _, prov := range providers {
-		out = append(out, s.lintProvider(prov)...)
+		out = append(out, s.lintProvider(prov, clusters)...)
 	}
 	return out
+}
+
+// lintMultivalued flags a single-valued operator on a multivalued key and a
+// policy variable naming one: both make the condition fail closed (see
+// Evaluate), which is not what the author meant.
+func (s *statement) lintMultivalued(c *condition, add func(Severity, string, string, string)) {
+	effect := "never holds, so the statement cannot apply"
+	if s.deny {
+		effect = "always holds, so the Deny applies"
+	}
+	if c.multivalued && c.op.set == setNone && c.op.kind != opNull {
+		add(Medium, c.path, RuleMultivaluedNoSet, strconv.Quote(c.rawKey)+" is a multivalued key and needs ForAnyValue: or ForAllValues:; when the key is present this "+c.op.name+" condition "+effect)
+	}
+	for _, v := range c.vars {
+		if v.multivalued {
+			add(Medium, c.path, RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so this condition "+effect)
+			break
+		}
+	}
 }
 
 // providers returns the key prefixes of the OIDC and built-in web identity
 // providers the statement's Principal names.
 func (s *statement) providers() []string {
-	if s.notPrincipal {
-		return nil
-	}
 	var out []string
 	for _, id := range s.principal.raw[PrincipalFederated] {
 		if prefix, ok := providerPrefix(id); ok {
@@ -308,52 +355,102 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 	return Finding{Severity: sev, Path: c.path, Rule: rule, Message: msg}, true
 }
 
-func (s *statement) lintProvider(prov string) []Finding {
+func (s *statement) lintProvider(prov string, clusters map[string]bool) []Finding {
 	var out []Finding
 	audKey := strings.ToLower(prov + ":aud")
+	audName := prov + ":aud"
 	if ownKeysOnly[prov] {
-		audKey = prov + ":app_id" // Facebook and Amazon name the application app_id
+		// Facebook and Amazon name the application app_id.
+		audKey, audName = prov+":app_id", prov+":app_id"
 	}
 	subKey := strings.ToLower(prov + ":sub")
-	audPinned := s.pins(audKey, nil) || (prov == "accounts.google.com" && s.pins(strings.ToLower(prov+":oaud"), nil))
+	audPinned := s.pins(audKey) == nil || (prov == "accounts.google.com" && s.pins(strings.ToLower(prov+":oaud")) == nil)
 	if !audPinned {
 		sev := Medium
 		if builtinProviders[prov] {
 			sev = High
 		}
 		out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingAud,
-			Message: "no condition pins \"" + audKey + "\": any application of the provider can assume the role"})
+			Message: "no condition pins " + strconv.Quote(s.spelling(audKey, audName)) + ": any application of the provider can assume the role"})
 	}
 	if ownKeysOnly[prov] {
 		return out // Facebook and Amazon have no sub key
 	}
+	cluster := clusterIssuer(prov) || clusters[strings.ToLower(prov)]
 	sev := High
 	who := "any subject of this shared issuer"
 	switch {
-	case clusterIssuer(prov):
+	case cluster:
 		sev, who = Medium, "any service account of the cluster"
 	case prov == "cognito-identity.amazonaws.com" && audPinned:
 		sev, who = Medium, "any identity of the pool"
 	}
-	var broad *condition
-	if !s.pins(subKey, &broad) {
-		if broad != nil {
-			out = append(out, Finding{Severity: sev, Path: broad.path, Rule: RuleBroadSub,
-				Message: "the " + broad.op.name + " pattern on \"" + prov + ":sub\" matches " + who + "; pin the subject"})
-		} else {
-			out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingSub,
-				Message: "no condition pins \"" + prov + ":sub\": " + who + " can assume the role"})
+	w := s.pins(subKey)
+	switch {
+	case w == nil:
+	case w.cond == nil:
+		out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingSub,
+			Message: "no condition pins " + strconv.Quote(s.spelling(subKey, prov+":sub")) + ": " + who + " can assume the role"})
+	default:
+		f := Finding{Path: w.cond.path, Rule: w.rule}
+		switch w.rule {
+		case RuleBroadSub:
+			f.Severity = sev
+			what := w.what
+			if what == "" {
+				what = who
+			}
+			f.Message = "the " + w.cond.op.name + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey) + " matches " + what + "; pin the subject"
+		case RuleOrgWideSub:
+			f.Severity = Medium
+			f.Message = "the " + w.cond.op.name + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey) + " matches " + w.what + ": whoever can create or push to such a repository can assume the role; name the repository"
+		default: // RuleRepoWideSub
+			f.Severity = Low
+			f.Message = "the " + w.cond.op.name + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey) + " matches " + w.what + "; pin a branch, tag or environment"
 		}
+		out = append(out, f)
 	}
 	return out
 }
 
+// spelling returns key (lower-cased) as the statement's first condition on
+// it writes it, or else fallback.
+func (s *statement) spelling(key, fallback string) string {
+	for _, c := range s.conds {
+		if c.key == key {
+			return c.rawKey
+		}
+	}
+	return fallback
+}
+
+// Breadths of a subject pattern, from pinned to matching a whole issuer.
+const (
+	breadthPinned  = iota
+	breadthRepo    // every ref, pull request and environment of one GitHub repository
+	breadthOrg     // several or all repositories of one GitHub owner
+	breadthIssuer  // every subject, or every subject of a whole cluster
+	breadthMissing // no condition pins the key
+)
+
+// widest describes the condition that decides how far a key is pinned.
+type widest struct {
+	breadth int
+	cond    *condition // nil when no condition pins the key
+	value   string     // the broadest value of cond
+	rule    string     // RuleBroadSub, RuleOrgWideSub or RuleRepoWideSub
+	what    string     // what the value matches, or "" for the whole issuer
+}
+
 // pins reports whether the statement has a condition that requires key to be
 // present and to match specific values: a positive string operator without
-// IfExists or ForAllValues:, none of whose values matches everything. If it
-// finds only conditions whose patterns are too broad, it reports the first in
-// *broad.
-func (s *statement) pins(key string, broad **condition) bool {
+// IfExists or ForAllValues:, none of whose values matches too much. It
+// returns nil if so. Otherwise it describes the narrowest of the conditions
+// that are too broad (conditions are ANDed; within one, its broadest value
+// counts, values being ORed), or returns a widest with a nil cond if there is
+// none.
+func (s *statement) pins(key string) *widest {
+	var best *widest
 	for _, c := range s.conds {
 		if c.key != key || c.op.negated || c.op.ifExists || c.op.set == setAllValues {
 			continue
@@ -363,47 +460,141 @@ func (s *statement) pins(key string, broad **condition) bool {
 		default:
 			continue
 		}
-		wide := false
-		for _, v := range c.raw {
-			if c.op.kind == opStringLike && broadPattern(v) {
-				wide = true
-				break
+		w := widest{breadth: breadthPinned, cond: c}
+		if c.op.kind == opStringLike {
+			for _, v := range c.raw {
+				b, rule, what := subjectBreadth(literalVariables(v, s.vars))
+				if b > w.breadth {
+					w.breadth, w.value, w.rule, w.what = b, v, rule, what
+				}
 			}
 		}
-		if !wide {
-			return true
+		if w.breadth == breadthPinned {
+			return nil
 		}
-		if broad != nil && *broad == nil {
-			*broad = c
+		if best == nil || w.breadth < best.breadth {
+			best = &w
 		}
 	}
-	return false
+	if best == nil {
+		return &widest{breadth: breadthMissing}
+	}
+	return best
 }
 
-// broadPattern reports whether a StringLike pattern on a subject matches
-// every subject, or every subject of a whole issuer: only wildcards, a GitHub
-// "repo:" pattern that does not pin the owner (including a wildcard inside
-// "repo:" itself, as in "repo*"), or a Kubernetes
-// "system:serviceaccount:" pattern that does not pin the namespace.
-func broadPattern(v string) bool {
+// subjectBreadth classifies a StringLike pattern on a subject: whether it
+// matches every subject of an issuer (only wildcards; a GitHub "repo:"
+// pattern that does not pin the owner, including a wildcard inside "repo:"
+// itself as in "repo*"; a Kubernetes "system:serviceaccount:" pattern that
+// does not pin the namespace), every or several repositories of one GitHub
+// owner (a wildcard in the repository name: "repo:ORG/*", "repo:ORG/*:*",
+// "repo:ORG/app-*:ref:refs/heads/main"), or every ref, pull request and
+// environment of one repository ("repo:ORG/REPO:*"). It returns the breadth,
+// the lint rule and what the pattern matches ("" for a whole issuer).
+func subjectBreadth(v string) (breadth int, rule, what string) {
 	w := strings.IndexAny(v, "*?")
 	if w < 0 {
-		return false
+		return breadthPinned, "", ""
 	}
 	lit := v[:w]
+	const sa = "system:serviceaccount:"
 	switch {
 	case lit == "":
-		return true
+		return breadthIssuer, RuleBroadSub, ""
 	case strings.HasPrefix(lit, "repo:"):
-		return !strings.Contains(lit[len("repo:"):], "/")
+		owner, name, ok := strings.Cut(lit[len("repo:"):], "/")
+		switch {
+		case !ok:
+			return breadthIssuer, RuleBroadSub, "every repository of every GitHub owner"
+		case !strings.Contains(name, ":"):
+			what = "every repository of " + strconv.Quote(owner)
+			if name != "" {
+				what = "every repository of " + strconv.Quote(owner) + " whose name starts with " + strconv.Quote(name)
+			}
+			return breadthOrg, RuleOrgWideSub, what
+		case strings.IndexByte(name, ':') == len(name)-1 && strings.Trim(v[w:], "*") == "":
+			return breadthRepo, RuleRepoWideSub, "every branch, tag, pull request and environment of " + strconv.Quote(owner+"/"+strings.TrimSuffix(name, ":"))
+		}
+		return breadthPinned, "", ""
+	case strings.HasPrefix(lit, sa):
+		ns := lit[len(sa):]
+		if strings.Contains(ns, ":") {
+			return breadthPinned, "", ""
+		}
+		where := "every namespace"
+		if ns != "" {
+			where = "every namespace whose name starts with " + strconv.Quote(ns)
+		}
+		if _, name, ok := strings.Cut(v[w:], ":"); ok && name != "" && !strings.ContainsAny(name, "*?") {
+			return breadthIssuer, RuleBroadSub, "service account " + strconv.Quote(name) + " in " + where
+		}
+		if ns == "" {
+			return breadthIssuer, RuleBroadSub, ""
+		}
+		return breadthIssuer, RuleBroadSub, "any service account in " + where
 	case strings.HasPrefix("repo:", lit):
-		return true // "r*", "repo*", "repo?*": every GitHub subject
-	case strings.HasPrefix(lit, "system:serviceaccount:"):
-		return !strings.Contains(lit[len("system:serviceaccount:"):], ":")
-	case strings.HasPrefix("system:serviceaccount:", lit):
-		return true // "system:*", "system:service*"
+		return breadthIssuer, RuleBroadSub, "every GitHub subject" // "r*", "repo*", "repo?*"
+	case strings.HasPrefix(sa, lit):
+		return breadthIssuer, RuleBroadSub, "" // "system:*", "system:service*"
 	}
-	return false
+	return breadthPinned, "", ""
+}
+
+// literalVariables returns v with each policy variable (when vars are
+// enabled) replaced by one byte that is neither a wildcard nor a ':', since
+// the text a variable stands for is literal.
+func literalVariables(v string, vars bool) string {
+	if !vars || !strings.Contains(v, "${") {
+		return v
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(v, "${")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(v[i:], '}')
+		if j < 0 {
+			break
+		}
+		b.WriteString(v[:i])
+		b.WriteByte('$')
+		v = v[i+j+1:]
+	}
+	b.WriteString(v)
+	return b.String()
+}
+
+// kubernetesSubject reports whether v is shaped like a Kubernetes service
+// account subject, system:serviceaccount:NAMESPACE:NAME (wildcards allowed).
+func kubernetesSubject(v string) bool {
+	return strings.HasPrefix(v, "system:serviceaccount:")
+}
+
+// clusterProviders returns the lower-cased key prefixes of the providers
+// that the policy treats as Kubernetes cluster issuers: those with a :sub
+// condition anywhere in the policy whose value is shaped like a service
+// account subject. They are linted like EKS cluster issuers.
+func (p *Policy) clusterProviders() map[string]bool {
+	var out map[string]bool
+	for i := range p.stmts {
+		for _, c := range p.stmts[i].conds {
+			prefix, ok := strings.CutSuffix(c.key, ":sub")
+			if !ok {
+				continue
+			}
+			for _, v := range c.raw {
+				if kubernetesSubject(v) {
+					if out == nil {
+						out = map[string]bool{}
+					}
+					out[prefix] = true
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // requiresKey reports whether the statement has Null {key: "false"}.

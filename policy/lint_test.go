@@ -39,8 +39,28 @@ func TestLint(t *testing.T) {
 		want []wantFinding
 	}{
 		{"clean IRSA", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com","`+eks+`:sub":"system:serviceaccount:ns:sa"}`), nil},
-		{"clean GitHub", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/octo-repo:*"}`), nil},
-		{"GitHub org-wide is accepted", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/*"}`), nil},
+		{"clean GitHub", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/octo-repo:ref:refs/heads/*"}`), nil},
+		{"clean GitHub environment", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com","`+gh+`:sub":"repo:octo-org/octo-repo:environment:prod"}`), nil},
+		{"GitHub every ref of a repository", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/octo-repo:*"}`),
+			[]wantFinding{{RuleRepoWideSub, Low, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub org-wide", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/*"}`),
+			[]wantFinding{{RuleOrgWideSub, Medium, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub org-wide, every ref", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/*:*"}`),
+			[]wantFinding{{RuleOrgWideSub, Medium, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub org-wide main branches", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/*:ref:refs/heads/main"}`),
+			[]wantFinding{{RuleOrgWideSub, Medium, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub repository name prefix", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/infra-*:environment:prod"}`),
+			[]wantFinding{{RuleOrgWideSub, Medium, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub question mark in repository name", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/app?:ref:refs/heads/main"}`),
+			[]wantFinding{{RuleOrgWideSub, Medium, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub widest value counts", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":["repo:o/r:ref:refs/heads/main","repo:o/r:*","repo:o/*"]}`),
+			[]wantFinding{{RuleOrgWideSub, Medium, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub narrowest condition counts", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com"},"StringLike":{"`+gh+`:sub":"repo:o/*"},"ForAnyValue:StringLike":{"`+gh+`:sub":"repo:o/r:*"}`),
+			[]wantFinding{{RuleRepoWideSub, Low, `Statement[0].Condition["ForAnyValue:StringLike"]["` + gh + `:sub"]`}}},
+		{"GitHub org-wide in StringEquals is literal", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com","`+gh+`:sub":"repo:octo-org/*"}`), nil},
+		{"GitHub star", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"*"}`),
+			[]wantFinding{{RuleBroadSub, High, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
+		{"GitHub variable in the repository is literal", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:octo-org/${`+gh+`:repository}:ref:*"}`), nil},
 		{"GitHub without sub", one("Allow", fed(gp), aw, ghAud),
 			[]wantFinding{{RuleMissingSub, High, "Statement[0].Condition"}}},
 		{"GitHub without any condition", one("Allow", fed(gp), aw, ""),
@@ -65,6 +85,19 @@ func TestLint(t *testing.T) {
 			[]wantFinding{{RuleMissingSub, Medium, "Statement[0].Condition"}}},
 		{"EKS all service accounts", one("Allow", fed(ep), aw, eksAud+`,"StringLike":{"`+eks+`:sub":"system:serviceaccount:*"}`),
 			[]wantFinding{{RuleBroadSub, Medium, `Statement[0].Condition.StringLike["` + eks + `:sub"]`}}},
+		{"EKS one name in every namespace", one("Allow", fed(ep), aw, eksAud+`,"StringLike":{"`+eks+`:sub":"system:serviceaccount:*:efs-csi"}`),
+			[]wantFinding{{RuleBroadSub, Medium, `Statement[0].Condition.StringLike["` + eks + `:sub"]`}}},
+		{"EKS star", one("Allow", fed(ep), aw, eksAud+`,"StringLike":{"`+eks+`:sub":"*"}`),
+			[]wantFinding{{RuleBroadSub, Medium, `Statement[0].Condition.StringLike["` + eks + `:sub"]`}}},
+		{"self-hosted cluster, all service accounts", one("Allow", fed(cp), aw, `"StringEquals":{"`+custom+`:aud":"x"},"StringLike":{"`+custom+`:sub":"system:serviceaccount:*"}`),
+			[]wantFinding{{RuleBroadSub, Medium, `Statement[0].Condition.StringLike["` + custom + `:sub"]`}}},
+		{"self-hosted cluster, one name in every namespace", one("Allow", fed(cp), aw, `"StringEquals":{"`+custom+`:aud":"x"},"StringLike":{"`+custom+`:sub":"system:serviceaccount:*:app"}`),
+			[]wantFinding{{RuleBroadSub, Medium, `Statement[0].Condition.StringLike["` + custom + `:sub"]`}}},
+		{"self-hosted cluster pinned", one("Allow", fed(cp), aw, `"StringEquals":{"`+custom+`:aud":"x","`+custom+`:sub":"system:serviceaccount:ns:app"}`), nil},
+		{"self-hosted cluster known from another statement", `{"Version":"2012-10-17","Statement":[` +
+			`{"Effect":"Allow","Principal":` + fed(cp) + `,"Action":"` + aw + `","Condition":{"StringEquals":{"` + custom + `:aud":"x","` + custom + `:sub":"system:serviceaccount:ns:app"}}},` +
+			`{"Effect":"Allow","Principal":` + fed(cp) + `,"Action":"` + aw + `","Condition":{"StringEquals":{"` + custom + `:aud":"x"}}}]}`,
+			[]wantFinding{{RuleMissingSub, Medium, "Statement[1].Condition"}}},
 		{"EKS namespace pinned", one("Allow", fed(ep), aw, eksAud+`,"StringLike":{"`+eks+`:sub":"system:serviceaccount:kube-system:efs-csi-*"}`), nil},
 		{"custom issuer with path is shared", one("Allow", fed(cp), aw, `"StringEquals":{"`+custom+`:aud":"x"}`),
 			[]wantFinding{{RuleMissingSub, High, "Statement[0].Condition"}}},
@@ -75,8 +108,19 @@ func TestLint(t *testing.T) {
 			[]wantFinding{{RuleLikeWithoutWild, Info, `Statement[0].Condition["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"]`}, {RuleMissingSub, Medium, "Statement[0].Condition"}}},
 		{"Cognito without pool", one("Allow", fed("cognito-identity.amazonaws.com"), aw, ""),
 			[]wantFinding{{RuleMissingAud, High, "Statement[0].Condition"}, {RuleMissingSub, High, "Statement[0].Condition"}}},
-		{"aud matched by a star is not pinned", one("Allow", fed(gp), aw, `"StringLike":{"`+gh+`:aud":"*","`+gh+`:sub":"repo:o/r:*"}`),
+		{"aud matched by a star is not pinned", one("Allow", fed(gp), aw, `"StringLike":{"`+gh+`:aud":"*","`+gh+`:sub":"repo:o/r:ref:*"}`),
 			[]wantFinding{{RuleMissingAud, Medium, "Statement[0].Condition"}}},
+		{"empty Condition", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole","Condition":{}`),
+			[]wantFinding{{RuleEmptyCondition, Info, "Statement[0].Condition"}}},
+		{"StringEquals on aws:TagKeys", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"StringEquals":{"aws:TagKeys":"team"}`),
+			[]wantFinding{{RuleMultivaluedNoSet, Medium, `Statement[0].Condition.StringEquals["aws:TagKeys"]`}}},
+		{"StringEquals on amr in a Deny", one("Deny", fed(gp), aw, `"StringEquals":{"`+gh+`:amr":"x"}`),
+			[]wantFinding{{RuleMultivaluedNoSet, Medium, `Statement[0].Condition.StringEquals["` + gh + `:amr"]`}}},
+		{"Null on aws:TagKeys is fine", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"Null":{"aws:TagKeys":"true"}`), nil},
+		{"variable on aws:TagKeys", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"StringEquals":{"aws:RequestTag/team":"${aws:TagKeys}"}`),
+			[]wantFinding{{RuleMultivaluedVar, Medium, `Statement[0].Condition.StringEquals["aws:RequestTag/team"]`}}},
+		{"resource variable on amr", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole","Resource":"arn:aws:iam::1:role/${x.example:amr}"`),
+			[]wantFinding{{RuleMultivaluedVar, Medium, "Statement[0].Resource"}}},
 		{"principal star", one("Allow", `"*"`, "sts:AssumeRole", ""),
 			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
 		{"AWS star", one("Allow", `{"AWS":"*"}`, "sts:AssumeRole", ""),
@@ -84,8 +128,6 @@ func TestLint(t *testing.T) {
 		{"Federated star", one("Allow", `{"Federated":"*"}`, "sts:AssumeRole", ""),
 			[]wantFinding{{RulePrincipalAnyone, High, "Statement[0].Principal"}}},
 		{"principal star in a Deny is fine", one("Deny", `"*"`, "sts:AssumeRole", ""), nil},
-		{"NotPrincipal in Allow", stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"`),
-			[]wantFinding{{RuleNotPrincipalAllow, High, "Statement[0].NotPrincipal"}}},
 		{"NotAction in Allow", stmt(`"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"NotAction":"iam:*"`),
 			[]wantFinding{{RuleNotActionAllow, Medium, "Statement[0].NotAction"}}},
 		{"ForAllValues in Allow", one("Allow", `{"AWS":"arn:aws:iam::1:root"}`, "sts:TagSession", `"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}`),
@@ -96,11 +138,11 @@ func TestLint(t *testing.T) {
 			[]wantFinding{{RuleLikeWithoutWild, Info, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
 		{"StringLike with only a literal star variable", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:o/r${*}"}`),
 			[]wantFinding{{RuleLikeWithoutWild, Info, `Statement[0].Condition.StringLike["` + gh + `:sub"]`}}},
-		{"typo in aud key", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aude":"sts.amazonaws.com"},"StringLike":{"`+gh+`:sub":"repo:o/r:*"}`),
+		{"typo in aud key", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aude":"sts.amazonaws.com"},"StringLike":{"`+gh+`:sub":"repo:o/r:ref:*"}`),
 			[]wantFinding{{RuleUnknownKey, Medium, `Statement[0].Condition.StringEquals["` + gh + `:aude"]`}, {RuleMissingAud, Medium, "Statement[0].Condition"}}},
-		{"typo under a negated operator lets everyone in", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:o/r:*"},"StringNotEquals":{"`+gh+`:actr":"mallory"}`),
+		{"typo under a negated operator lets everyone in", one("Allow", fed(gp), aw, ghAud+`,"StringLike":{"`+gh+`:sub":"repo:o/r:ref:*"},"StringNotEquals":{"`+gh+`:actr":"mallory"}`),
 			[]wantFinding{{RuleUnknownKey, High, `Statement[0].Condition.StringNotEquals["` + gh + `:actr"]`}}},
-		{"GitHub claim keys are known", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com","`+gh+`:job_workflow_ref":"o/r/.github/workflows/d.yml@refs/heads/main"},"StringLike":{"`+gh+`:sub":"repo:o/r:*"},"StringNotEquals":{"`+gh+`:actor":"mallory"}`), nil},
+		{"GitHub claim keys are known", one("Allow", fed(gp), aw, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com","`+gh+`:job_workflow_ref":"o/r/.github/workflows/d.yml@refs/heads/main"},"StringLike":{"`+gh+`:sub":"repo:o/r:ref:*"},"StringNotEquals":{"`+gh+`:actor":"mallory"}`), nil},
 		{"GitHub claim keys are not Google's", one("Allow", fed("accounts.google.com"), aw, `"StringEquals":{"accounts.google.com:aud":"x","accounts.google.com:sub":"1","accounts.google.com:actor":"y"}`),
 			[]wantFinding{{RuleUnknownKey, Medium, `Statement[0].Condition.StringEquals["accounts.google.com:actor"]`}}},
 		{"oaud is Google's only", one("Allow", fed(ep), aw, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com","`+eks+`:sub":"system:serviceaccount:ns:sa","`+eks+`:oaud":"x"}`),
@@ -149,6 +191,50 @@ func TestSeverityString(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			assert.Equal(t, tt.want, tt.s.String())
+		})
+	}
+}
+
+// TestLintMessages checks the text of findings: what a pattern admits, and
+// condition keys printed as the policy writes them.
+func TestLintMessages(t *testing.T) {
+	const (
+		eks = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+		ep  = "arn:aws:iam::111122223333:oidc-provider/" + eks
+		gh  = "token.actions.githubusercontent.com"
+		gp  = "arn:aws:iam::111122223333:oidc-provider/" + gh
+	)
+	doc := func(principal, conds string) string {
+		return stmt(`"Effect":"Allow","Principal":{"Federated":"` + principal + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{` + conds + `}`)
+	}
+	tests := []struct {
+		name string
+		doc  string
+		rule string
+		want string
+	}{
+		{"missing aud keeps the issuer id's case", doc(ep, `"StringEquals":{"`+eks+`:sub":"system:serviceaccount:ns:sa"}`), RuleMissingAud, `"` + eks + `:aud"`},
+		{"missing aud uses the policy's spelling", doc(ep, `"StringLike":{"`+eks+`:AUD":"*"},"StringEquals":{"`+eks+`:sub":"system:serviceaccount:ns:sa"}`), RuleMissingAud, `"` + eks + `:AUD"`},
+		{"missing sub keeps the issuer id's case", doc(ep, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com"}`), RuleMissingSub, `"` + eks + `:sub"`},
+		{"broad sub uses the policy's spelling", doc(ep, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com"},"StringLike":{"`+eks+`:Sub":"system:serviceaccount:*"}`), RuleBroadSub, `"` + eks + `:Sub"`},
+		{"one name in every namespace", doc(ep, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com"},"StringLike":{"`+eks+`:sub":"system:serviceaccount:*:efs-csi"}`), RuleBroadSub, `service account "efs-csi" in every namespace`},
+		{"one name in namespaces by prefix", doc(ep, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com"},"StringLike":{"`+eks+`:sub":"system:serviceaccount:team-*:app"}`), RuleBroadSub, `service account "app" in every namespace whose name starts with "team-"`},
+		{"every service account", doc(ep, `"StringEquals":{"`+eks+`:aud":"sts.amazonaws.com"},"StringLike":{"`+eks+`:sub":"system:serviceaccount:*"}`), RuleBroadSub, "any service account of the cluster"},
+		{"org-wide", doc(gp, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com"},"StringLike":{"`+gh+`:sub":"repo:octo-org/*"}`), RuleOrgWideSub, `every repository of "octo-org"`},
+		{"repo-wide", doc(gp, `"StringEquals":{"`+gh+`:aud":"sts.amazonaws.com"},"StringLike":{"`+gh+`:sub":"repo:octo-org/app:*"}`), RuleRepoWideSub, `"octo-org/app"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.doc))
+			require.NoError(t, err)
+			var msgs []string
+			for _, f := range Lint(p) {
+				if f.Rule == tt.rule {
+					msgs = append(msgs, f.Message)
+				}
+			}
+			require.Len(t, msgs, 1)
+			assert.Contains(t, msgs[0], tt.want)
 		})
 	}
 }

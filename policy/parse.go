@@ -45,8 +45,7 @@ type statement struct {
 	sid   string
 	deny  bool
 
-	principal    principalSet
-	notPrincipal bool
+	principal principalSet
 
 	actions   []pattern
 	rawAction []string
@@ -59,7 +58,9 @@ type statement struct {
 	rawResource  []string
 	notResource  bool
 
-	conds []*condition
+	conds          []*condition
+	emptyCondition bool // the statement has "Condition": {}
+	vars           bool // policy variables are enabled (version 2012-10-17)
 
 	matchReason     string // Decision.Reason when the statement matches
 	principalReason string // Decision.Reason when the principal fails
@@ -84,8 +85,10 @@ func Parse(doc []byte) (*Policy, error) {
 // any error is a *ParseError whose Path locates the problem. Beyond JSON
 // syntax it rejects duplicate member names, unknown elements, both X and NotX
 // in one statement, a statement without Effect, without Action/NotAction or
-// without Principal/NotPrincipal (a trust policy must name who may assume
-// the role), unknown or malformed condition operators, values of the wrong
+// without Principal (a trust policy must name who may assume the role),
+// NotPrincipal (ReasonNotAllowed: IAM does not allow it in a role trust
+// policy, and evaluating {"Effect": "Allow", "NotPrincipal": ...} would trust
+// every other principal, every other provider included), unknown or malformed condition operators, values of the wrong
 // type, empty value lists, and operands that do not parse for their operator
 // (numbers, dates, booleans, CIDRs, base64, ARNs, policy variables).
 //
@@ -212,7 +215,7 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 			return nil, perr(joinName(path, name), ReasonUnknown, "unknown element "+strconv.Quote(name))
 		}
 	}
-	s := &statement{index: index, path: path}
+	s := &statement{index: index, path: path, vars: vars}
 	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}, {"Resource", "NotResource"}} {
 		if n.member(pair[0]) != nil && n.member(pair[1]) != nil {
 			return nil, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
@@ -243,15 +246,14 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 		return nil, perr(path+".Effect", ReasonValue, "Effect must be Allow or Deny, not "+strconv.Quote(v.text))
 	}
 
-	pname := "Principal"
-	pn := n.member("Principal")
-	if pn == nil {
-		pname, pn, s.notPrincipal = "NotPrincipal", n.member("NotPrincipal"), true
+	if n.member("NotPrincipal") != nil {
+		return nil, perr(path+".NotPrincipal", ReasonNotAllowed, "NotPrincipal is not allowed in a role trust policy; name the trusted principal in Principal")
 	}
+	pn := n.member("Principal")
 	if pn == nil {
 		return nil, perr(path+".Principal", ReasonMissing, "missing Principal: a trust policy statement must name its principal")
 	}
-	ps, err := parsePrincipal(pn, path+"."+pname)
+	ps, err := parsePrincipal(pn, path+".Principal")
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +307,9 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 	}
 
 	if cn := n.member("Condition"); cn != nil {
+		// "Condition": {} is no condition: IAM accepts it (AWS's own EKS
+		// cross-account guide shows it in a trust policy). Lint notes it.
+		s.emptyCondition = cn.kind == jObject && len(cn.names) == 0
 		conds, err := parseCondition(cn, path+".Condition", vars)
 		if err != nil {
 			return nil, err
@@ -350,9 +355,6 @@ func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError
 			}
 			conds = append(conds, c)
 		}
-	}
-	if len(conds) == 0 {
-		return nil, perr(path, ReasonValue, "empty Condition")
 	}
 	return conds, nil
 }
@@ -437,11 +439,7 @@ func (s *statement) prepareReasons() {
 	} else {
 		s.matchReason = label + ": allowed"
 	}
-	if s.notPrincipal {
-		s.principalReason = label + ": principal is excluded by NotPrincipal"
-	} else {
-		s.principalReason = label + ": principal did not match"
-	}
+	s.principalReason = label + ": principal did not match"
 	if s.notAction {
 		s.actionReason = label + ": action is excluded by NotAction"
 	} else {

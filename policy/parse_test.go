@@ -62,6 +62,10 @@ func TestParseErrors(t *testing.T) {
 		{"missing Principal", stmt(`"Effect":"Allow","Action":"sts:*"`), "Statement[0].Principal", ReasonMissing},
 		{"missing Action", stmt(`"Effect":"Allow","Principal":"*"`), "Statement[0].Action", ReasonMissing},
 		{"Principal and NotPrincipal", stmt(base + `,"NotPrincipal":"*"`), "Statement[0].NotPrincipal", ReasonConflict},
+		{"NotPrincipal in an Allow", stmt(`"Effect":"Allow","NotPrincipal":{"Federated":"arn:aws:iam::1:oidc-provider/a.example"},"Action":"sts:AssumeRoleWithWebIdentity"`), "Statement[0].NotPrincipal", ReasonNotAllowed},
+		{"NotPrincipal in a Deny", stmt(`"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:*"`), "Statement[0].NotPrincipal", ReasonNotAllowed},
+		{"NotPrincipal in a later statement", `{"Statement":[{` + base + `},{"Effect":"Allow","NotPrincipal":"*","Action":"sts:*"}]}`, "Statement[1].NotPrincipal", ReasonNotAllowed},
+		{"NotPrincipal in a single-object statement", `{"Statement":{"Effect":"Allow","NotPrincipal":"*","Action":"sts:*"}}`, "Statement.NotPrincipal", ReasonNotAllowed},
 		{"Action and NotAction", stmt(base + `,"NotAction":"sts:*"`), "Statement[0].NotAction", ReasonConflict},
 		{"Resource and NotResource", stmt(base + `,"Resource":"*","NotResource":"*"`), "Statement[0].NotResource", ReasonConflict},
 		{"Sid with punctuation", stmt(base + `,"Sid":"my-sid"`), "Statement[0].Sid", ReasonValue},
@@ -89,7 +93,6 @@ func TestParseErrors(t *testing.T) {
 
 		// Condition structure.
 		{"Condition wrong type", stmt(base + `,"Condition":[]`), "Statement[0].Condition", ReasonType},
-		{"empty Condition", cond(``), "Statement[0].Condition", ReasonValue},
 		{"unknown operator", cond(`"StringMatches":{"a:b":"x"}`), "Statement[0].Condition.StringMatches", ReasonUnknown},
 		{"operator names are case-sensitive", cond(`"stringequals":{"a:b":"x"}`), "Statement[0].Condition.stringequals", ReasonUnknown},
 		{"bad set prefix", cond(`"ForSomeValues:StringEquals":{"a:b":"x"}`), `Statement[0].Condition["ForSomeValues:StringEquals"]`, ReasonOperator},
@@ -191,10 +194,11 @@ func TestParseAccepts(t *testing.T) {
 	}{
 		{"statement as object, no version", `{"Statement":{` + base + `}}`, Version20081017, nil},
 		{"version 2008", `{"Version":"2008-10-17","Statement":{` + base + `}}`, Version20081017, nil},
+		{"empty Condition is no condition", cond(``), Version20121017, nil},
 		{"id", `{"Version":"2012-10-17","Id":"any text: é","Statement":[{` + base + `}]}`, Version20121017, nil},
 		{"empty sid", stmt(base + `,"Sid":""`), Version20121017, nil},
 		{"two statements with empty sid", `{"Statement":[{"Sid":"",` + base + `},{"Sid":"",` + base + `}]}`, Version20081017, nil},
-		{"everything as lists", stmt(`"Effect":"Deny","NotPrincipal":{"AWS":["111122223333","arn:aws:iam::111122223333:role/x"],"Service":"sts.amazonaws.com","CanonicalUser":"79a5"},"NotAction":["sts:Tag*","iam:?et*"],"NotResource":["arn:aws:iam::*:role/x","*"]`), Version20121017, nil},
+		{"everything as lists", stmt(`"Effect":"Deny","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:role/x"],"Service":"sts.amazonaws.com","CanonicalUser":"79a5"},"NotAction":["sts:Tag*","iam:?et*"],"NotResource":["arn:aws:iam::*:role/x","*"]`), Version20121017, nil},
 		{"numbers and bools become text", cond(`"StringEquals":{"k:n":[1.50,true,"x"]},"NumericEquals":{"k:m":1e3},"Bool":{"aws:SecureTransport":false},"Null":{"k:z":true}`), Version20121017,
 			[]string{"aws:securetransport", "k:m", "k:n", "k:z"}},
 		{"keys lower-cased, variables included", cond(`"StringLike":{"Token.Example.COM:Sub":"repo:${Token.Example.com:Repository_Owner}/*"},"StringEquals":{"token.example.com:aud":"${aws:x, 'd'}"}`), Version20121017,
@@ -231,12 +235,11 @@ func TestStatementElements(t *testing.T) {
 		hasResource bool
 		notResource bool
 		notAction   bool
-		notPrinc    bool
 	}{
-		{"trust policy without Resource", stmt(base), false, false, false, false},
-		{"Resource", stmt(base + `,"Resource":"*"`), true, false, false, false},
-		{"NotResource", stmt(base + `,"NotResource":"*"`), true, true, false, false},
-		{"NotAction and NotPrincipal", stmt(`"Effect":"Deny","NotPrincipal":"*","NotAction":"*"`), false, false, true, true},
+		{"trust policy without Resource", stmt(base), false, false, false},
+		{"Resource", stmt(base + `,"Resource":"*"`), true, false, false},
+		{"NotResource", stmt(base + `,"NotResource":"*"`), true, true, false},
+		{"NotAction", stmt(`"Effect":"Deny","Principal":"*","NotAction":"*"`), false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +250,6 @@ func TestStatementElements(t *testing.T) {
 			assert.Equal(t, tt.hasResource, s.hasResource)
 			assert.Equal(t, tt.notResource, s.notResource)
 			assert.Equal(t, tt.notAction, s.notAction)
-			assert.Equal(t, tt.notPrinc, s.notPrincipal)
 		})
 	}
 }
@@ -276,7 +278,7 @@ func TestParseErrorString(t *testing.T) {
 			assert.Equal(t, tt.want, tt.err.Error())
 		})
 	}
-	for r := ReasonSyntax; r <= ReasonOperator; r++ {
+	for r := ReasonSyntax; r <= ReasonNotAllowed; r++ {
 		assert.NotContains(t, r.String(), "ParseErrorReason(")
 	}
 	assert.Equal(t, "ParseErrorReason(99)", ParseErrorReason(99).String())

@@ -79,11 +79,17 @@ type Context interface {
 
 // Values is the simple Context: a map from condition key to its values.
 //
-// Keys may be written in any case. Lookup first tries the key as given (Evaluate
-// asks with lower-cased keys, so a map built with lower-cased keys costs one map
-// lookup) and then falls back to a case-insensitive scan of the map, which does
-// not allocate. If the map holds two keys that differ only in case, which one a
-// case-insensitive lookup finds is unspecified: do not do that.
+// Keys may be written in any case. Evaluate, which knows Values, looks a key
+// up lower-cased and as the policy spells it, and only then scans the map
+// case-insensitively (without allocating); so a map keyed lower-cased, or
+// keyed as the policy writes its keys, costs about one map lookup per key
+// (Evaluate tries first the spelling that last worked in the same call). The
+// Values method, for other callers, tries the key as given and then scans. If
+// the map holds two keys that differ only in case, which one a lookup finds is
+// unspecified: do not do that.
+//
+// Values cannot declare keys multivalued beyond those Evaluate knows (see
+// MultivaluedContext).
 type Values map[string][]string
 
 // Values returns the values stored under key, compared case-insensitively.
@@ -91,6 +97,11 @@ func (v Values) Values(key string) ([]string, bool) {
 	if vals, ok := v[key]; ok {
 		return vals, true
 	}
+	return v.fold(key)
+}
+
+// fold finds key by a case-insensitive scan.
+func (v Values) fold(key string) ([]string, bool) {
 	for k, vals := range v {
 		if strings.EqualFold(k, key) {
 			return vals, true

@@ -10,7 +10,7 @@ const (
 	PrincipalCanonicalUser = "CanonicalUser"
 )
 
-// principalSet is a compiled Principal or NotPrincipal element.
+// principalSet is a compiled Principal element.
 type principalSet struct {
 	everyone bool                // "*" or {"AWS": "*"}
 	anyOf    map[string]bool     // {"Federated": "*"}: every principal of that type

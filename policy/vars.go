@@ -12,8 +12,8 @@ import (
 //	${*} ${?} ${$}      a literal '*', '?' or '$'
 //
 // Keys are case-insensitive. A variable whose key is missing (and has no
-// default) or has more than one value makes the value it appears in match
-// nothing. The text a variable stands for is always literal, even inside a
+// default), has more than one value or is multivalued (see
+// MultivaluedContext) makes the value it appears in match nothing. The text a variable stands for is always literal, even inside a
 // StringLike pattern: a '*' in a token claim never becomes a wildcard.
 
 // maxVars bounds the distinct policy variables in one condition (one operator
@@ -24,8 +24,12 @@ const maxVars = 8
 // varRef is one distinct variable of a condition.
 type varRef struct {
 	key    string // lower-cased condition key
+	raw    string // the key as the policy spells it
 	def    string
 	hasDef bool
+	// multivalued: the key is one Evaluate knows as multivalued, so the
+	// variable never resolves.
+	multivalued bool
 }
 
 // varSet collects the distinct variables of one condition or Resource element.
@@ -35,7 +39,7 @@ type varSet struct {
 
 func (vs *varSet) add(r varRef) (uint8, bool) {
 	for i, x := range vs.refs {
-		if x == r {
+		if x.key == r.key && x.def == r.def && x.hasDef == r.hasDef {
 			return uint8(i), true
 		}
 	}
@@ -102,7 +106,8 @@ func parseVariable(body, path string) (varRef, *ParseError) {
 	if !validKey(key) {
 		return varRef{}, perr(path, ReasonValue, "invalid policy variable ${"+body+"}")
 	}
-	ref := varRef{key: strings.ToLower(key)}
+	ref := varRef{key: strings.ToLower(key), raw: key}
+	ref.multivalued = builtinMultivalued(ref.key)
 	if hasDef {
 		rest = strings.TrimSpace(rest)
 		if len(rest) < 2 || rest[0] != '\'' || rest[len(rest)-1] != '\'' || strings.IndexByte(rest[1:len(rest)-1], '\'') >= 0 {
@@ -153,16 +158,18 @@ func splitArnText(text string, vars bool) ([6]string, bool) {
 	return parts, true
 }
 
-// resolveVars looks up the condition's variables in ctx into out and returns
-// a bit mask of the variables that did not resolve to exactly one value.
-func resolveVars(ctx Context, refs []varRef, out *[maxVars]string) (failed uint8) {
+// resolveVars looks up the condition's variables in e into out and returns
+// a bit mask of the variables that did not resolve to exactly one value. A
+// variable naming a multivalued key never resolves: IAM documents that a
+// multivalued context key cannot be a policy variable.
+func resolveVars(e *evalContext, refs []varRef, out *[maxVars]string) (failed uint8) {
 	for i := range refs {
 		r := &refs[i]
-		var vals []string
-		ok := false
-		if ctx != nil {
-			vals, ok = ctx.Values(r.key)
+		if r.multivalued || e.multivalued(r.key) {
+			failed |= 1 << i
+			continue
 		}
+		vals, ok := e.values(r.key, r.raw)
 		switch {
 		case ok && len(vals) == 1:
 			out[i] = vals[0]
