@@ -112,7 +112,7 @@ func TestServiceRunDrainsUnderLoad(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	const drain = time.Second
+	const drain = 2 * time.Second // ample for the probes below on a loaded machine
 	done := make(chan error, 1)
 	go func() { done <- svc.run(ctx, public, ops, drain) }()
 
@@ -129,11 +129,13 @@ func TestServiceRunDrainsUnderLoad(t *testing.T) {
 	res, wg := hammer(base, iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{}), 16, stop)
 	t.Cleanup(func() { close(stop); wg.Wait() })
 	require.Eventually(t, func() bool { return res.ok.Load() >= 200 }, 20*time.Second, time.Millisecond)
+	assert.Equal(t, 0.0, counter(scrape(t, opsBase), "webidentity_draining", nil), "draining gauge before SIGTERM")
 	assert.Zero(t, res.moved.Load(), "Connection: close before the drain")
 
 	cancel() // what SIGTERM does
 	assert.Equal(t, http.StatusServiceUnavailable, readyz(opsBase), "ops /readyz while draining")
 	assert.Equal(t, http.StatusServiceUnavailable, readyz(base), "public /readyz while draining")
+	assert.Equal(t, 1.0, counter(scrape(t, opsBase), "webidentity_draining", nil), "draining gauge")
 	resp, err := probe.Get(opsBase + "/healthz")
 	require.NoError(t, err)
 	resp.Body.Close()
