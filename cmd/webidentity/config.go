@@ -256,7 +256,11 @@ func LoadConfig(path string) (*Config, error) {
 	return ParseConfig(data, filepath.Dir(path))
 }
 
-// ParseConfig validates a configuration document. dir resolves a relative Keys.CAFile.
+// ParseConfig validates a configuration document. dir resolves a relative Keys.CAFile. Besides
+// malformed members it refuses configurations that can never allow a request: no roles, or a
+// role whose trust policy's Allow statements name no configured provider as Federated
+// principal. Lesser problems (an unconfigured provider beside a configured one, High
+// policy.Lint findings) are returned in Config.Warnings.
 func ParseConfig(data []byte, dir string) (*Config, error) {
 	var doc fileJSON
 	if err := decodeStrict(data, "", &doc); err != nil {
