@@ -31,15 +31,59 @@ const maxConfigBytes = 8 << 20
 type ConfigError struct {
 	Path string
 	Msg  string
+	// Line and Column (1-based, Column in characters) locate a JSON syntax error in the file;
+	// zero for other errors.
+	Line, Column int
+	// Hint names a likely mistake behind the error, such as a role pasted without its
+	// {"Role": ...} wrapper; HintNone if none is known.
+	Hint Hint
 	Err  error
 }
 
-// Error returns "config: <path>: <msg>".
+// Error returns "config: [line L, column C: ]<path>: <msg>[ (hint)]".
 func (e *ConfigError) Error() string {
-	if e.Path == "" {
-		return "config: " + e.Msg
+	s := "config: "
+	if e.Line > 0 {
+		s += "line " + strconv.Itoa(e.Line) + ", column " + strconv.Itoa(e.Column) + ": "
 	}
-	return "config: " + e.Path + ": " + e.Msg
+	if e.Path != "" {
+		s += e.Path + ": "
+	}
+	s += e.Msg
+	if e.Hint != HintNone {
+		s += " (" + e.Hint.String() + ")"
+	}
+	return s
+}
+
+// Hint is a likely mistake behind a configuration error, for a person to read.
+type Hint int
+
+const (
+	// HintNone: no hint.
+	HintNone Hint = iota
+	// HintRoleWrapper: a role object (Arn, AssumeRolePolicyDocument, ...) was given where aws
+	// iam get-role output, {"Role": {...}}, is expected.
+	HintRoleWrapper
+	// HintBarePolicy: a trust policy (Version, Statement) was given where aws iam get-role
+	// output is expected.
+	HintBarePolicy
+	// HintAllowPrivateAddresses: an issuer was refused because it resolves to a loopback,
+	// private or otherwise non-public address, which Keys.AllowPrivateAddresses permits.
+	HintAllowPrivateAddresses
+)
+
+// String returns the hint's advice.
+func (h Hint) String() string {
+	switch h {
+	case HintRoleWrapper:
+		return `hint: this looks like a role without its wrapper; give aws iam get-role output, {"Role": {"Arn": ..., "AssumeRolePolicyDocument": ...}}`
+	case HintBarePolicy:
+		return `hint: this looks like a trust policy, not aws iam get-role output; wrap it as {"Role": {"Arn": ..., "AssumeRolePolicyDocument": POLICY}} (verify takes a bare policy with -policy)`
+	case HintAllowPrivateAddresses:
+		return "hint: the issuer resolves to a loopback or private address; set Keys.AllowPrivateAddresses in the configuration if that is intended (tests, in-cluster issuers)"
+	}
+	return ""
 }
 
 // Unwrap returns the underlying error, such as a *policy.ParseError.
@@ -57,9 +101,14 @@ type Config struct {
 	DiscoveryURLs map[string]string
 	// Roles are the roles, in file order.
 	Roles []*RoleConfig
+	// Warnings are problems that do not stop the configuration from loading, such as
+	// high-severity policy.Lint findings; serve logs them.
+	Warnings []ConfigWarning
 	// Keys configures how the providers' keys are fetched.
 	Keys KeysConfig
-	// Leeway, MaxTokenLifetime and TokenCacheSize are passed to verifier.Options.
+	// Leeway, MaxTokenLifetime and TokenCacheSize are passed to verifier.Options. An explicit
+	// zero in the file is honoured: Leeway and TokenCacheSize become negative (none), and
+	// MaxTokenLifetime zero means not bounded.
 	Leeway           time.Duration
 	MaxTokenLifetime time.Duration
 	TokenCacheSize   int
@@ -74,6 +123,11 @@ type RoleConfig struct {
 	ID string
 	// Partition and Account come from the ARN.
 	Partition, Account string
+
+	// The Federated principals of the trust policy's Allow statements, and whether one of
+	// them admits principals it does not list, for checkRoles.
+	federated     []principalRef
+	openPrincipal bool
 }
 
 // KeysConfig configures the JWKS cache.
@@ -85,10 +139,13 @@ type KeysConfig struct {
 	// discovery and JWKS fetches. RootCAs holds them once loaded.
 	CAFile  string
 	RootCAs *x509.CertPool
-	// FetchTimeout, MinRefreshInterval and MaxStale are passed to jwks.Options (zero: default).
+	// FetchTimeout and MinRefreshInterval are passed to jwks.Options (zero: default); the
+	// file may not set them to zero.
 	FetchTimeout       time.Duration
 	MinRefreshInterval time.Duration
-	MaxStale           time.Duration
+	// MaxStale is passed to jwks.Options (zero: default). Negative, from an explicit "0s" in
+	// the file, means expired keys are never served.
+	MaxStale time.Duration
 }
 
 // The JSON shapes of the configuration file.
@@ -148,7 +205,7 @@ type (
 	verifierJSON struct {
 		Leeway           *string
 		MaxTokenLifetime *string
-		TokenCacheSize   int
+		TokenCacheSize   *int
 	}
 )
 
@@ -166,6 +223,19 @@ func parseDuration(s *string, path string, allowNegative bool) (time.Duration, b
 		return 0, false, configErr(path, "must not be negative")
 	}
 	return d, true, nil
+}
+
+// positiveDuration parses an optional duration member that must be positive when given; why
+// says what zero would break.
+func positiveDuration(s *string, path, why string) (time.Duration, error) {
+	d, set, err := parseDuration(s, path, false)
+	if err != nil {
+		return 0, err
+	}
+	if set && d == 0 {
+		return 0, configErr(path, "must be positive: %s", why)
+	}
+	return d, nil
 }
 
 // LoadConfig reads and validates the configuration file at path. Errors are *ConfigError, or
@@ -186,7 +256,11 @@ func LoadConfig(path string) (*Config, error) {
 	return ParseConfig(data, filepath.Dir(path))
 }
 
-// ParseConfig validates a configuration document. dir resolves a relative Keys.CAFile.
+// ParseConfig validates a configuration document. dir resolves a relative Keys.CAFile. Besides
+// malformed members it refuses configurations that can never allow a request: no roles, or a
+// role whose trust policy's Allow statements name no configured provider as Federated
+// principal. Lesser problems (an unconfigured provider beside a configured one, High
+// policy.Lint findings) are returned in Config.Warnings.
 func ParseConfig(data []byte, dir string) (*Config, error) {
 	var doc fileJSON
 	if err := decodeStrict(data, "", &doc); err != nil {
@@ -225,27 +299,35 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		seenRole[rc.Role.ARN] = path
 		cfg.Roles = append(cfg.Roles, rc)
 	}
+	if err := checkRoles(cfg); err != nil {
+		return nil, err
+	}
 	if len(doc.Keys) > 0 && string(doc.Keys) != "null" {
 		var k keysJSON
 		if err := decodeStrict(doc.Keys, "Keys", &k); err != nil {
 			return nil, err
 		}
 		cfg.Keys.AllowPrivateAddresses = k.AllowPrivateAddresses
-		for _, d := range []struct {
-			name string
-			in   *string
-			out  *time.Duration
-		}{
-			{"FetchTimeout", k.FetchTimeout, &cfg.Keys.FetchTimeout},
-			{"MinRefreshInterval", k.MinRefreshInterval, &cfg.Keys.MinRefreshInterval},
-			{"MaxStale", k.MaxStale, &cfg.Keys.MaxStale},
-		} {
-			v, _, err := parseDuration(d.in, "Keys."+d.name, false)
-			if err != nil {
-				return nil, err
-			}
-			*d.out = v
+		// Missing means the default. An explicit zero is honoured where it means something
+		// (MaxStale: never serve expired keys) and refused where it cannot (the key cache
+		// would silently read it as its default).
+		var err error
+		if cfg.Keys.FetchTimeout, err = positiveDuration(k.FetchTimeout, "Keys.FetchTimeout",
+			"a fetch needs time (omit it for the default, 5s)"); err != nil {
+			return nil, err
 		}
+		if cfg.Keys.MinRefreshInterval, err = positiveDuration(k.MinRefreshInterval, "Keys.MinRefreshInterval",
+			"it bounds the fetches a flood of unknown kids causes (omit it for the default, 30s)"); err != nil {
+			return nil, err
+		}
+		maxStale, set, err := parseDuration(k.MaxStale, "Keys.MaxStale", false)
+		if err != nil {
+			return nil, err
+		}
+		if set && maxStale == 0 {
+			maxStale = -1 // an explicit "0s" means never serve expired keys, not the default
+		}
+		cfg.Keys.MaxStale = maxStale
 		if k.CAFile != "" {
 			file := k.CAFile
 			if !filepath.IsAbs(file) {
@@ -274,7 +356,12 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		if cfg.MaxTokenLifetime, _, err = parseDuration(v.MaxTokenLifetime, "Verifier.MaxTokenLifetime", false); err != nil {
 			return nil, err
 		}
-		cfg.TokenCacheSize = v.TokenCacheSize
+		if v.TokenCacheSize != nil {
+			cfg.TokenCacheSize = *v.TokenCacheSize
+			if cfg.TokenCacheSize == 0 {
+				cfg.TokenCacheSize = -1 // an explicit 0 means no cache, not the default
+			}
+		}
 	}
 	return cfg, nil
 }
@@ -376,6 +463,10 @@ var supportedAlgorithms = map[string]bool{
 func parseGetRole(raw json.RawMessage, path string) (*RoleConfig, error) {
 	var gr getRoleJSON
 	if err := decodeStrict(raw, path, &gr); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) && ce.Line == 0 {
+			ce.Hint = roleShapeHint(raw)
+		}
 		return nil, err
 	}
 	path = joinPath(path, "Role")
@@ -387,6 +478,32 @@ func parseGetRole(raw json.RawMessage, path string) (*RoleConfig, error) {
 		return nil, err
 	}
 	return parseRole(&rj, path)
+}
+
+// roleShapeHint recognises a document given where aws iam get-role output belongs: a role
+// without its {"Role": ...} wrapper, or a bare trust policy.
+func roleShapeHint(raw json.RawMessage) Hint {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(raw, &members) != nil {
+		return HintNone
+	}
+	has := func(names ...string) bool {
+		for _, n := range names {
+			if _, ok := members[n]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("Role"):
+		return HintNone
+	case has("Statement", "Version"):
+		return HintBarePolicy
+	case has("Arn", "RoleName", "RoleId", "AssumeRolePolicyDocument"):
+		return HintRoleWrapper
+	}
+	return HintNone
 }
 
 func parseRole(rj *roleJSON, path string) (*RoleConfig, error) {
@@ -423,23 +540,20 @@ func parseRole(rj *roleJSON, path string) (*RoleConfig, error) {
 	if err != nil {
 		var pe *policy.ParseError
 		if errors.As(err, &pe) {
-			p := docPath
-			if pe.Path != "" {
-				if !strings.HasPrefix(pe.Path, "[") {
-					p += "."
-				}
-				p += pe.Path
-			}
-			return nil, &ConfigError{Path: p, Msg: pe.Msg, Err: err}
+			return nil, &ConfigError{Path: policyPath(docPath, pe.Path), Msg: pe.Msg, Err: err}
 		}
 		return nil, &ConfigError{Path: docPath, Msg: err.Error(), Err: err}
 	}
+	federated, open := trustPrincipals(doc)
 	return &RoleConfig{
 		Role:      &verifier.Role{ARN: rj.Arn, TrustPolicy: trust, MaxSessionDuration: maxDur},
 		Name:      name,
 		ID:        id,
 		Partition: partition,
 		Account:   account,
+
+		federated:     federated,
+		openPrincipal: open,
 	}, nil
 }
 
@@ -509,13 +623,18 @@ func decodeStrict(data []byte, path string, v any) error {
 			return configErr(joinPath(path, name), "unknown member")
 		}
 		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return &ConfigError{Path: path, Msg: fmt.Sprintf("invalid JSON at byte %d", se.Offset), Err: err}
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return syntaxErr(data, path, err)
 		}
 		return &ConfigError{Path: path, Msg: err.Error(), Err: err}
 	}
-	if dec.More() {
-		return configErr(path, "data after the JSON value")
+	// dec.More is false before a stray '}' or ']', so look for the end of the input instead.
+	end := int(dec.InputOffset())
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		ce := configErr(path, "data after the JSON value")
+		rest := bytes.TrimLeft(data[end:], " \t\r\n")
+		ce.Line, ce.Column = lineColumn(data, len(data)-len(rest))
+		return ce
 	}
 	return nil
 }
@@ -577,7 +696,7 @@ func checkDuplicates(data []byte, path string) error {
 	walk = func() error {
 		tok, err := dec.Token()
 		if err != nil {
-			return &ConfigError{Path: at(), Msg: "invalid JSON", Err: err}
+			return syntaxErr(data, at(), err)
 		}
 		d, ok := tok.(json.Delim)
 		if !ok {
@@ -593,7 +712,7 @@ func checkDuplicates(data []byte, path string) error {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return &ConfigError{Path: at(), Msg: "invalid JSON", Err: err}
+					return syntaxErr(data, at(), err)
 				}
 				k, _ := kt.(string)
 				segs = append(segs, pathSeg{name: k})
@@ -620,11 +739,37 @@ func checkDuplicates(data []byte, path string) error {
 			segs = segs[:len(segs)-1]
 		}
 		if _, err := dec.Token(); err != nil { // the closing delimiter
-			return &ConfigError{Path: at(), Msg: "invalid JSON", Err: err}
+			return syntaxErr(data, at(), err)
 		}
 		return nil
 	}
 	return walk()
+}
+
+// syntaxErr is the error for data that is not valid JSON, located by line and column. The
+// decoder's token stream reports offsets loosely, so data is scanned again by json.Unmarshal,
+// whose SyntaxError.Offset counts the bytes up to and including the offending one (all of
+// data when it ends early).
+func syntaxErr(data []byte, path string, err error) *ConfigError {
+	ce := &ConfigError{Path: path, Msg: "invalid JSON", Err: err}
+	var se *json.SyntaxError
+	if errors.As(json.Unmarshal(data, new(json.RawMessage)), &se) {
+		ce.Err = se
+		ce.Msg = "invalid JSON: " + strings.TrimPrefix(se.Error(), "json: ")
+		pos := int(se.Offset) - 1 // the offending byte
+		if strings.Contains(se.Error(), "unexpected end") {
+			ce.Msg, pos = "invalid JSON: unexpected end of file", len(data)
+		}
+		ce.Line, ce.Column = lineColumn(data, min(max(pos, 0), len(data)))
+	}
+	return ce
+}
+
+// lineColumn returns the 1-based line and column (in characters) of byte offset pos of data.
+func lineColumn(data []byte, pos int) (line, column int) {
+	before := data[:pos]
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return bytes.Count(before, []byte{'\n'}) + 1, utf8.RuneCount(before[start:]) + 1
 }
 
 func isASCII(s string) bool {

@@ -24,6 +24,18 @@ const (
 var cfgTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + cfgProvARN +
 	`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + cfgHostPath + `:aud":"sts.amazonaws.com"}}}]}`
 
+// otherProvARN is a provider ARN the test configurations do not register.
+const otherProvARN = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/OTHERD539D4633E53DE1B71EXAMPLE"
+
+// trustFor is a one-statement web identity trust policy for the Federated principal fed (a
+// string or a list).
+func trustFor(fed any) map[string]any {
+	return map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"Federated": fed}, "Action": "sts:AssumeRoleWithWebIdentity",
+		"Condition": map[string]any{"StringEquals": map[string]any{cfgHostPath + ":aud": "sts.amazonaws.com"}},
+	}}}
+}
+
 // validConfig returns a minimal valid configuration document as a tree to edit.
 func validConfig() map[string]any {
 	return map[string]any{
@@ -101,7 +113,6 @@ func TestParseConfigAccepts(t *testing.T) {
 			assert.Equal(t, 24*time.Hour, c.MaxTokenLifetime)
 			assert.Equal(t, -1, c.TokenCacheSize)
 		}},
-		{"no roles", func(c map[string]any) { delete(c, "Roles") }, func(t *testing.T, c *Config) { assert.Empty(t, c.Roles) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := validConfig()
@@ -147,6 +158,29 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"duplicate provider", edited(t, func(c map[string]any) {
 			c["Providers"] = append(c["Providers"].([]any), map[string]any{"Url": cfgIssuer, "Arn": cfgProvARN, "ClientIDList": []any{"x"}})
 		}), "Providers[1].Url"},
+		{"no roles", edited(t, func(c map[string]any) { delete(c, "Roles") }), "Roles"},
+		{"empty roles", edited(t, func(c map[string]any) { c["Roles"] = []any{} }), "Roles"},
+		{"Federated principal of no configured provider", edited(t, func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = trustFor(otherProvARN)
+		}), "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Principal.Federated"},
+		{"Federated principals, none configured", edited(t, func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = trustFor([]any{otherProvARN, otherProvARN + "2"})
+		}), "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Principal.Federated[0]"},
+		{"configured provider only in a Deny", edited(t, func(c map[string]any) {
+			doc := trustFor(cfgProvARN)
+			doc["Statement"].([]any)[0].(map[string]any)["Effect"] = "Deny"
+			role0(c)["AssumeRolePolicyDocument"] = doc
+		}), "Roles[0].Role.AssumeRolePolicyDocument"},
+		{"only an AWS principal", edited(t, func(c map[string]any) {
+			doc := trustFor(cfgProvARN)
+			doc["Statement"].([]any)[0].(map[string]any)["Principal"] = map[string]any{"AWS": "arn:aws:iam::111122223333:root"}
+			role0(c)["AssumeRolePolicyDocument"] = doc
+		}), "Roles[0].Role.AssumeRolePolicyDocument"},
+		{"second role names no configured provider", edited(t, func(c map[string]any) {
+			c["Roles"] = append(c["Roles"].([]any), map[string]any{"Role": map[string]any{
+				"Arn": "arn:aws:iam::111122223333:role/two", "AssumeRolePolicyDocument": trustFor(otherProvARN),
+			}})
+		}), "Roles[1].Role.AssumeRolePolicyDocument.Statement[0].Principal.Federated"},
 		{"role entry without Role", edited(t, func(c map[string]any) { c["Roles"] = []any{map[string]any{}} }), "Roles[0].Role"},
 		{"role as bare object", edited(t, func(c map[string]any) { c["Roles"] = []any{role0(c)} }), "Roles[0].Arn"},
 		{"unknown role member", edited(t, func(c map[string]any) { role0(c)["AssumeRolePolicy"] = "{}" }), "Roles[0].Role.AssumeRolePolicy"},
@@ -283,5 +317,193 @@ func edited(t *testing.T, edit func(map[string]any)) func() string {
 		doc := validConfig()
 		edit(doc)
 		return mustJSON(t, doc)
+	}
+}
+
+// Every duration of the configuration: missing means the default (zero in Config), an
+// explicit zero is honoured where it means something and refused where it cannot.
+func TestParseConfigDurations(t *testing.T) {
+	type got struct {
+		keys     KeysConfig
+		leeway   time.Duration
+		lifetime time.Duration
+		cache    int
+	}
+	read := func(c *Config) got {
+		return got{KeysConfig{
+			FetchTimeout: c.Keys.FetchTimeout, MinRefreshInterval: c.Keys.MinRefreshInterval, MaxStale: c.Keys.MaxStale,
+		}, c.Leeway, c.MaxTokenLifetime, c.TokenCacheSize}
+	}
+	for _, tc := range []struct {
+		name    string
+		section string // Keys or Verifier
+		member  string
+		value   any
+		want    got    // when accepted
+		refuse  string // the ConfigError path when refused
+	}{
+		{"FetchTimeout missing", "Keys", "", nil, got{}, ""},
+		{"FetchTimeout set", "Keys", "FetchTimeout", "2s", got{keys: KeysConfig{FetchTimeout: 2 * time.Second}}, ""},
+		{"FetchTimeout zero", "Keys", "FetchTimeout", "0s", got{}, "Keys.FetchTimeout"},
+		{"MinRefreshInterval set", "Keys", "MinRefreshInterval", "1m", got{keys: KeysConfig{MinRefreshInterval: time.Minute}}, ""},
+		{"MinRefreshInterval zero", "Keys", "MinRefreshInterval", "0s", got{}, "Keys.MinRefreshInterval"},
+		{"MinRefreshInterval zero without unit", "Keys", "MinRefreshInterval", "0", got{}, "Keys.MinRefreshInterval"},
+		{"MaxStale set", "Keys", "MaxStale", "1h", got{keys: KeysConfig{MaxStale: time.Hour}}, ""},
+		{"MaxStale zero: never serve expired keys", "Keys", "MaxStale", "0s", got{keys: KeysConfig{MaxStale: -1}}, ""},
+		{"Leeway set", "Verifier", "Leeway", "1m", got{leeway: time.Minute}, ""},
+		{"Leeway zero: none", "Verifier", "Leeway", "0s", got{leeway: -1}, ""},
+		{"MaxTokenLifetime set", "Verifier", "MaxTokenLifetime", "2h", got{lifetime: 2 * time.Hour}, ""},
+		{"MaxTokenLifetime zero: not bounded", "Verifier", "MaxTokenLifetime", "0s", got{}, ""},
+		{"MaxTokenLifetime negative", "Verifier", "MaxTokenLifetime", "-1h", got{}, "Verifier.MaxTokenLifetime"},
+		{"TokenCacheSize set", "Verifier", "TokenCacheSize", 5, got{cache: 5}, ""},
+		{"TokenCacheSize zero: no cache", "Verifier", "TokenCacheSize", 0, got{cache: -1}, ""},
+		{"Verifier missing", "Verifier", "", nil, got{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := validConfig()
+			section := map[string]any{}
+			if tc.member != "" {
+				section[tc.member] = tc.value
+			}
+			doc[tc.section] = section
+			c, err := ParseConfig([]byte(mustJSON(t, doc)), t.TempDir())
+			if tc.refuse != "" {
+				var ce *ConfigError
+				require.True(t, errors.As(err, &ce), "want *ConfigError, got %v", err)
+				assert.Equal(t, tc.refuse, ce.Path)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, read(c))
+		})
+	}
+}
+
+// An explicit MaxStale of zero reaches the key cache as the least staleness it accepts, not
+// as its 24-hour default.
+func TestKeyOptionsMaxStaleZero(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   time.Duration
+		want time.Duration
+	}{
+		{"default", 0, 0},
+		{"set", time.Hour, time.Hour},
+		{"never stale", -1, time.Nanosecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{Keys: KeysConfig{MaxStale: tc.in}}
+			assert.Equal(t, tc.want, keyOptions(cfg, fixedClock, nil, "test").MaxStale)
+		})
+	}
+}
+
+// A trust policy that names a configured provider and an unconfigured one loads with a
+// warning for the latter; high-severity lint findings become warnings with their path.
+func TestParseConfigWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+		want []ConfigWarning // Msg not compared
+	}{
+		{"clean", func(map[string]any) {}, nil},
+		{"one configured, one not", func(c map[string]any) {
+			role0(c)["AssumeRolePolicyDocument"] = trustFor([]any{cfgProvARN, otherProvARN})
+		}, []ConfigWarning{{
+			Path: "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Principal.Federated[1]",
+			Role: "arn:aws:iam::111122223333:role/app", Rule: RuleUnconfiguredProvider,
+		}}},
+		{"principal anyone", func(c map[string]any) {
+			doc := trustFor(cfgProvARN)
+			doc["Statement"].([]any)[0].(map[string]any)["Principal"] = "*"
+			role0(c)["AssumeRolePolicyDocument"] = doc
+		}, []ConfigWarning{{
+			Path: "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Principal",
+			Role: "arn:aws:iam::111122223333:role/app", Rule: policy.RulePrincipalAnyone,
+		}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := validConfig()
+			tc.edit(doc)
+			c, err := ParseConfig([]byte(mustJSON(t, doc)), t.TempDir())
+			require.NoError(t, err)
+			var got []ConfigWarning
+			for _, w := range c.Warnings {
+				assert.NotEmpty(t, w.Msg)
+				w.Msg = ""
+				got = append(got, w)
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// A JSON syntax error is located by line and column in the file.
+func TestParseConfigSyntaxErrorLocation(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		doc          string
+		line, column int
+	}{
+		{"double comma", "{\n  \"Providers\": [\n    {\"Url\": \"x\",, \"Arn\": \"y\"}\n  ]\n}", 3, 17},
+		{"missing colon", "{\"Providers\" []}", 1, 14},
+		{"bad literal on line 2", "{\"Keys\":\n {\"AllowPrivateAddresses\": tru}}", 2, 31},
+		{"column counts characters", "{\"Roles\": [{\"Role\": {\"Description\": \"é\" x}}]}", 1, 41},
+		{"truncated", "{\"Providers\": [\n", 2, 1},
+		{"trailing garbage", "{}\n}", 2, 1},
+		{"trailing value", "{} {}", 1, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.doc), t.TempDir())
+			var ce *ConfigError
+			require.True(t, errors.As(err, &ce), "want *ConfigError, got %v", err)
+			assert.Equal(t, tc.line, ce.Line, "line")
+			assert.Equal(t, tc.column, ce.Column, "column")
+		})
+	}
+}
+
+// Documents given where aws iam get-role output belongs get a hint.
+func TestParseGetRoleHints(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		doc  string
+		want Hint
+	}{
+		{"role without wrapper", `{"Arn": "arn:aws:iam::111122223333:role/app", "AssumeRolePolicyDocument": ` + cfgTrust + `}`, HintRoleWrapper},
+		{"bare trust policy", cfgTrust, HintBarePolicy},
+		{"unknown member of get-role output", `{"Role": {"Arn": "arn:aws:iam::111122223333:role/app"}, "Rolle": 1}`, HintNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseGetRole([]byte(tc.doc), "")
+			var ce *ConfigError
+			require.True(t, errors.As(err, &ce), "want *ConfigError, got %v", err)
+			assert.Equal(t, tc.want, ce.Hint)
+		})
+	}
+	// In a configuration too.
+	doc := validConfig()
+	doc["Roles"] = []any{role0(doc)}
+	_, err := ParseConfig([]byte(mustJSON(t, doc)), t.TempDir())
+	var ce *ConfigError
+	require.True(t, errors.As(err, &ce))
+	assert.Equal(t, HintRoleWrapper, ce.Hint)
+}
+
+// Error() renders the location and the hint.
+func TestConfigErrorFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  *ConfigError
+		want string
+	}{
+		{"path", &ConfigError{Path: "Roles", Msg: "m"}, "config: Roles: m"},
+		{"document", &ConfigError{Msg: "m"}, "config: m"},
+		{"line and column", &ConfigError{Path: "Providers", Msg: "invalid JSON", Line: 3, Column: 7}, "config: line 3, column 7: Providers: invalid JSON"},
+		{"hint", &ConfigError{Path: "Roles[0].Arn", Msg: "unknown member", Hint: HintRoleWrapper}, "config: Roles[0].Arn: unknown member (" + HintRoleWrapper.String() + ")"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.err.Error())
+		})
 	}
 }

@@ -61,7 +61,8 @@ type fixture struct {
 	configPath string
 	cfg        *Config
 	svc        *service
-	srv        *httptest.Server
+	srv        *httptest.Server // the public listener: STS API, /healthz, /readyz
+	ops        *httptest.Server // the operational listener: /metrics, /healthz, /readyz
 	logs       *syncBuffer
 }
 
@@ -164,6 +165,8 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(f.svc.Close)
 	f.srv = httptest.NewServer(f.svc.Handler())
 	t.Cleanup(f.srv.Close)
+	f.ops = httptest.NewServer(f.svc.OpsHandler())
+	t.Cleanup(f.ops.Close)
 	return f
 }
 

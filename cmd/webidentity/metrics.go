@@ -28,6 +28,7 @@ type metrics struct {
 	rateLimited *prometheus.CounterVec // refreshes refused by the rate limit, by issuer
 	skipped     *prometheus.CounterVec // unusable keys skipped, by issuer and reason
 	ready       prometheus.Gauge
+	draining    prometheus.Gauge
 }
 
 var (
@@ -75,8 +76,12 @@ func newMetrics() *metrics {
 			Name: "webidentity_ready",
 			Help: "1 once every provider's keys have been fetched, else 0.",
 		}),
+		draining: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "webidentity_draining",
+			Help: "1 once shutdown began: /readyz answers 503 and connections close after each answer.",
+		}),
 	}
-	m.reg.MustRegister(m.responses, m.decisions, m.latency, m.fetches, m.stale, m.rateLimited, m.skipped, m.ready,
+	m.reg.MustRegister(m.responses, m.decisions, m.latency, m.fetches, m.stale, m.rateLimited, m.skipped, m.ready, m.draining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -120,6 +125,17 @@ func (m *metrics) setReady(ready bool) {
 		m.ready.Set(1)
 	} else {
 		m.ready.Set(0)
+	}
+}
+
+func (m *metrics) setDraining(draining bool) {
+	if m == nil {
+		return
+	}
+	if draining {
+		m.draining.Set(1)
+	} else {
+		m.draining.Set(0)
 	}
 }
 

@@ -56,7 +56,9 @@ type service struct {
 	nprov    int // providers, for logs
 	retry    time.Duration
 	ready    atomic.Bool
-	handler  http.Handler
+	draining atomic.Bool
+	handler  http.Handler // the STS listener's
+	ops      http.Handler // the metrics listener's
 }
 
 // newService builds a service from a validated configuration. It makes no network request;
@@ -117,20 +119,19 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 		_ = v.Close()
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/{$}", sts)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeText(w, http.StatusOK, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if s.ready.Load() {
-			writeText(w, http.StatusOK, "ready\n")
-			return
-		}
-		writeText(w, http.StatusServiceUnavailable, "keys not loaded yet\n")
-	})
-	mux.Handle("GET /metrics", s.metrics.handler())
-	s.handler = mux
+	// The STS listener is public: it serves the API and the probes a load balancer sends to
+	// the port it balances; the metrics, which tell which issuers and roles are in use and how
+	// often each one fails, are only on the operational listener.
+	public := http.NewServeMux()
+	public.Handle("/{$}", sts)
+	public.HandleFunc("GET /healthz", s.healthz)
+	public.HandleFunc("GET /readyz", s.readyz)
+	s.handler = s.closeWhenDraining(public)
+	ops := http.NewServeMux()
+	ops.HandleFunc("GET /healthz", s.healthz)
+	ops.HandleFunc("GET /readyz", s.readyz)
+	ops.Handle("GET /metrics", s.metrics.handler())
+	s.ops = ops
 	return s, nil
 }
 
@@ -156,21 +157,66 @@ func keyOptions(cfg *Config, now func() time.Time, obs jwks.Observer, userAgent 
 			TLSClientConfig: &tls.Config{RootCAs: cfg.Keys.RootCAs, MinVersion: tls.VersionTLS12},
 		}}
 	}
+	maxStale := cfg.Keys.MaxStale
+	if maxStale < 0 {
+		// Never serve expired keys. jwks reads zero as its default, so this is the least
+		// staleness it accepts: one nanosecond past expiry.
+		maxStale = time.Nanosecond
+	}
 	return jwks.Options{
 		HTTPClient:            client,
 		AllowPrivateAddresses: cfg.Keys.AllowPrivateAddresses,
 		FetchTimeout:          cfg.Keys.FetchTimeout,
 		MinRefreshInterval:    cfg.Keys.MinRefreshInterval,
-		MaxStale:              cfg.Keys.MaxStale,
+		MaxStale:              maxStale,
 		Observer:              obs,
 		Now:                   now,
 		UserAgent:             userAgent,
 	}
 }
 
-// Handler returns the HTTP handler: the STS Query API at "/", and GET /healthz, /readyz and
-// /metrics.
+// Handler returns the handler of the public (STS) listener: the STS Query API at "/", and
+// GET /healthz and /readyz. While the service drains, every answer carries Connection: close.
 func (s *service) Handler() http.Handler { return s.handler }
+
+// OpsHandler returns the handler of the operational listener: GET /metrics, /healthz and
+// /readyz.
+func (s *service) OpsHandler() http.Handler { return s.ops }
+
+// healthz answers 200 while the process runs, draining or not: it is a liveness probe.
+func (s *service) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeText(w, http.StatusOK, "ok\n")
+}
+
+// readyz answers 200 once the keys are loaded, and 503 before and while draining.
+func (s *service) readyz(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.draining.Load():
+		writeText(w, http.StatusServiceUnavailable, "draining\n")
+	case s.ready.Load():
+		writeText(w, http.StatusOK, "ready\n")
+	default:
+		writeText(w, http.StatusServiceUnavailable, "keys not loaded yet\n")
+	}
+}
+
+// closeWhenDraining makes every answer given while draining close its connection after it
+// is written, so that keep-alive clients move to another replica between requests instead
+// of sending one on a connection that Shutdown then closes under it.
+func (s *service) closeWhenDraining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// startDraining makes /readyz answer 503 and every later answer close its connection.
+func (s *service) startDraining() {
+	s.draining.Store(true)
+	s.metrics.setDraining(true)
+}
 
 // prefetch loads every provider's keys once and marks the service ready if all succeeded.
 func (s *service) prefetch(ctx context.Context) error {
@@ -192,7 +238,14 @@ func (s *service) prefetchLoop(ctx context.Context) {
 			s.log.Info("keys loaded; ready", "providers", s.nprov)
 			return
 		}
-		s.log.Warn("loading keys failed; not ready", "err", err.Error(), "retry_in", delay.String())
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		attrs := []any{"err", err.Error(), "retry_in", delay.String()}
+		if errors.Is(err, jwks.ErrRefusedDestination) {
+			attrs = append(attrs, "hint", HintAllowPrivateAddresses.String(), "setting", "Keys.AllowPrivateAddresses")
+		}
+		s.log.Warn("loading keys failed; not ready", attrs...)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -215,29 +268,70 @@ func writeText(w http.ResponseWriter, status int, body string) {
 	_, _ = w.Write([]byte(body))
 }
 
+// Defaults of the serve flags.
+const (
+	// defaultMetricsAddr is loopback, so that metrics are never reachable from elsewhere
+	// unless asked for; the port is the one after the STS default, and not 9090, where a
+	// Prometheus server on the same host listens.
+	defaultMetricsAddr = "127.0.0.1:8081"
+	// defaultDrain covers a load balancer's readiness interval or the few seconds Kubernetes
+	// takes to remove an endpoint, well inside its 30-second termination grace period.
+	defaultDrain = 5 * time.Second
+)
+
 // runServe is the serve subcommand.
 func runServe(ctx context.Context, args []string, e *env) int {
 	fs := newFlagSet("serve", e)
 	configPath := fs.String("config", "", "configuration `file` (JSON; see go doc ./cmd/webidentity)")
-	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` of the STS API (also /healthz and /readyz)")
+	metricsAddr := fs.String("metrics-addr", defaultMetricsAddr,
+		"listen `address` of /metrics, /healthz and /readyz; \"\" or \"off\" for none")
+	drain := fs.Duration("drain", defaultDrain,
+		"on SIGTERM or SIGINT, keep serving this `long` with /readyz answering 503 before shutting down (0: no drain)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate chain (PEM `file`)")
 	tlsKey := fs.String("tls-key", "", "the private key (PEM `file`) for -tls-cert")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: webidentity serve -config FILE [-addr ADDR] [-tls-cert FILE -tls-key FILE]")
+		fmt.Fprintln(fs.Output(), "usage: webidentity serve -config FILE [-addr ADDR] [-metrics-addr ADDR|off] [-drain DURATION] [-tls-cert FILE -tls-key FILE]")
 		fs.PrintDefaults()
 	}
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if fs.NArg() != 0 || *configPath == "" || (*tlsCert == "") != (*tlsKey == "") {
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(e.stderr, "webidentity serve: "+format+"\n\n", args...)
 		fs.Usage()
 		return exitUsage
 	}
+	if *metricsAddr == "off" {
+		*metricsAddr = ""
+	}
+	switch {
+	case fs.NArg() != 0:
+		return usageErr("unexpected argument %q (serve takes flags only)", fs.Arg(0))
+	case *configPath == "":
+		return usageErr("-config is required")
+	case *tlsCert != "" && *tlsKey == "":
+		return usageErr("-tls-cert needs -tls-key")
+	case *tlsKey != "" && *tlsCert == "":
+		return usageErr("-tls-key needs -tls-cert")
+	case *drain < 0:
+		return usageErr("-drain must not be negative")
+	}
+	if err := checkListenAddr(*addr); err != nil {
+		return usageErr("-addr %q: %v", *addr, err)
+	}
+	if *metricsAddr != "" {
+		if err := checkListenAddr(*metricsAddr); err != nil {
+			return usageErr("-metrics-addr %q: %v", *metricsAddr, err)
+		}
+		if _, port, _ := net.SplitHostPort(*addr); *metricsAddr == *addr && port != "0" {
+			return usageErr("-metrics-addr must differ from -addr (or be \"off\")")
+		}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(e.stderr, "webidentity serve: -log-level: %v\n", err)
-		return exitUsage
+		return usageErr("-log-level: %v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
@@ -245,6 +339,9 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "webidentity serve: %s: %v\n", *configPath, err)
 		return exitUsage
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration warning", "file", *configPath, "role", w.Role, "path", w.Path, "rule", w.Rule, "detail", w.Msg)
 	}
 	var tlsConfig *tls.Config
 	if *tlsCert != "" {
@@ -273,8 +370,51 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	srv := &http.Server{
-		Handler:           svc.Handler(),
+	var opsLn net.Listener
+	if *metricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			_ = ln.Close()
+			log.Error("listen failed", "addr", *metricsAddr, "err", err.Error())
+			return exitFail
+		}
+	}
+	attrs := []any{"addr", ln.Addr().String(), "tls", tlsConfig != nil, "providers", len(cfg.Providers), "roles", len(cfg.Roles)}
+	if opsLn != nil {
+		attrs = append(attrs, "metrics_addr", opsLn.Addr().String())
+	}
+	log.Info("listening", attrs...)
+	log.Warn("credentials come from the built-in local issuer: random keys that grant nothing in AWS")
+	if e.listening != nil {
+		e.listening(ln.Addr().String())
+	}
+	if err := svc.run(ctx, ln, opsLn, *drain); err != nil {
+		log.Error("server failed", "err", err.Error())
+		return exitFail
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+// checkListenAddr checks that addr is host:port (host may be empty) with a port number or
+// service name, so that a typo is a usage error rather than a failure to listen.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if port == "" {
+		return errors.New("missing port")
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newHTTPServer is an http.Server with serve's timeouts and limits.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -282,42 +422,75 @@ func runServe(ctx context.Context, args []string, e *env) int {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// In-flight requests keep their own contexts through a graceful shutdown; only the
-	// prefetch loop follows ctx.
+}
+
+// run serves the STS API on public and the operational endpoints on ops (if not nil), and
+// loads the keys, until ctx ends (serve cancels it on SIGTERM and SIGINT). Then it drains:
+// for the drain period /readyz answers 503 and every answer closes its connection, while
+// requests keep being served, so that load balancers and keep-alive clients move away
+// without a request cut off. Then the public server shuts down gracefully (it stops
+// accepting, and in-flight requests finish, for up to shutdownTimeout), then the operational
+// one. It returns an error if a server failed or the shutdown did not complete.
+func (s *service) run(ctx context.Context, public, ops net.Listener, drain time.Duration) error {
+	// In-flight requests keep their own contexts through the shutdown; only the prefetch
+	// loop follows ctx.
 	loopCtx, cancelLoop := context.WithCancel(ctx)
-	defer cancelLoop()
 	var wg sync.WaitGroup
-	wg.Go(func() { svc.prefetchLoop(loopCtx) })
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
-		"providers", len(cfg.Providers), "roles", len(cfg.Roles))
-	log.Warn("credentials come from the built-in local issuer: random keys that grant nothing in AWS")
-	if e.listening != nil {
-		e.listening(ln.Addr().String())
+	wg.Go(func() { s.prefetchLoop(loopCtx) })
+	defer func() {
+		cancelLoop()
+		wg.Wait()
+	}()
+
+	type server struct {
+		srv  *http.Server
+		done chan error
+	}
+	failed := make(chan error, 2) // a server that stopped by itself
+	start := func(h http.Handler, ln net.Listener) *server {
+		sv := &server{srv: newHTTPServer(h, s.log), done: make(chan error, 1)}
+		go func() {
+			err := sv.srv.Serve(ln)
+			if !errors.Is(err, http.ErrServerClosed) {
+				failed <- err
+			}
+			sv.done <- err
+		}()
+		return sv
+	}
+	servers := []*server{start(s.handler, public)}
+	if ops != nil {
+		servers = append(servers, start(s.ops, ops))
 	}
 
-	status := exitOK
+	var errs []error
 	select {
-	case err := <-serveErr:
-		log.Error("server failed", "err", err.Error())
-		status = exitFail
+	case err := <-failed:
+		errs = append(errs, err)
 	case <-ctx.Done():
-		log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		if err := srv.Shutdown(sctx); err != nil {
-			log.Error("shutdown incomplete", "err", err.Error())
-			status = exitFail
+		s.startDraining()
+		s.log.Info("draining: /readyz answers 503 and connections close after their answer", "drain", drain.String())
+		if drain > 0 {
+			t := time.NewTimer(drain)
+			select {
+			case <-t.C:
+			case err := <-failed:
+				t.Stop()
+				errs = append(errs, err)
+			}
 		}
-		cancel()
-		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-			log.Error("server failed", "err", err.Error())
-			status = exitFail
-		}
+		s.log.Info("shutting down")
 	}
-	stop()
-	cancelLoop()
-	wg.Wait()
-	log.Info("stopped")
-	return status
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	for _, sv := range servers {
+		if err := sv.srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown incomplete: %w", err))
+		}
+		<-sv.done // a failure was reported on failed
+	}
+	for len(failed) > 0 {
+		errs = append(errs, <-failed)
+	}
+	return errors.Join(errs...)
 }

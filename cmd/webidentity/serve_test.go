@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -119,10 +120,13 @@ func TestServiceReadiness(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	srv := newHTTPTestServer(t, svc.Handler())
+	ops := newHTTPTestServer(t, svc.OpsHandler())
 	require.NoError(t, svc.prefetch(context.Background()))
-	code, _ = get(t, srv+"/readyz")
-	assert.Equal(t, http.StatusOK, code)
-	assert.Equal(t, 1.0, counter(scrape(t, srv), "webidentity_ready", nil))
+	for _, base := range []string{srv, ops} {
+		code, _ = get(t, base+"/readyz")
+		assert.Equal(t, http.StatusOK, code)
+	}
+	assert.Equal(t, 1.0, counter(scrape(t, ops), "webidentity_ready", nil))
 }
 
 func TestServiceMetrics(t *testing.T) {
@@ -137,7 +141,7 @@ func TestServiceMetrics(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 
-	fams := scrape(t, f.srv.URL)
+	fams := scrape(t, f.ops.URL)
 	for _, tc := range []struct {
 		name   string
 		metric string
@@ -177,7 +181,7 @@ func TestServiceMetricsKeyEvents(t *testing.T) {
 		code, _ := apiError(t, err)
 		assert.Equal(t, "InvalidIdentityToken", code)
 	}
-	fams := scrape(t, f.srv.URL)
+	fams := scrape(t, f.ops.URL)
 	assert.GreaterOrEqual(t, counter(fams, "webidentity_jwks_refresh_rate_limited_total", map[string]string{"issuer": f.iss.URL()}), 1.0)
 }
 
@@ -226,7 +230,8 @@ func TestServeCommandLifecycle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			base, done, logs := runServeAsync(t, ctx, "-config", cfgPath, "-addr", "127.0.0.1:0")
+			base, done, logs := runServeAsync(t, ctx, "-config", cfgPath, "-addr", "127.0.0.1:0",
+				"-metrics-addr", "127.0.0.1:0", "-drain", "50ms")
 
 			code, _ := get(t, base+"/healthz")
 			assert.Equal(t, http.StatusOK, code)
@@ -267,18 +272,161 @@ func TestServeCommandExitStatus(t *testing.T) {
 	}{
 		{"no config flag", []string{}, exitUsage},
 		{"unknown flag", []string{"-config", good, "-port", "1"}, exitUsage},
+		{"stray argument", []string{"-config", good, "extra"}, exitUsage},
 		{"missing config file", []string{"-config", filepath.Join(t.TempDir(), "nope.json")}, exitUsage},
 		{"invalid config", []string{"-config", bad}, exitUsage},
 		{"tls cert without key", []string{"-config", good, "-tls-cert", "c.pem"}, exitUsage},
+		{"tls key without cert", []string{"-config", good, "-tls-key", "k.pem"}, exitUsage},
 		{"bad log level", []string{"-config", good, "-log-level", "loud"}, exitUsage},
-		{"address in use", []string{"-config", good, "-addr", busy.Addr().String()}, exitFail},
+		{"address without port", []string{"-config", good, "-addr", "127.0.0.1"}, exitUsage},
+		{"address with a bad port", []string{"-config", good, "-addr", "127.0.0.1:http-ish"}, exitUsage},
+		{"metrics address without port", []string{"-config", good, "-metrics-addr", "localhost"}, exitUsage},
+		{"metrics address same as address", []string{"-config", good, "-addr", "127.0.0.1:8443", "-metrics-addr", "127.0.0.1:8443"}, exitUsage},
+		{"negative drain", []string{"-config", good, "-drain", "-1s"}, exitUsage},
+		{"address in use", []string{"-config", good, "-addr", busy.Addr().String(), "-metrics-addr", "off"}, exitFail},
+		{"metrics address in use", []string{"-config", good, "-addr", "127.0.0.1:0", "-metrics-addr", busy.Addr().String()}, exitFail},
 		{"help", []string{"-h"}, exitOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := &env{stdout: io.Discard, stderr: io.Discard, now: fixedClock}
+			stderr := &syncBuffer{}
+			e := &env{stdout: io.Discard, stderr: stderr, now: fixedClock}
 			assert.Equal(t, tc.want, run(context.Background(), append([]string{"serve"}, tc.args...), e))
+			if tc.want == exitUsage {
+				// What is wrong comes first, before the usage text.
+				first, _, _ := strings.Cut(stderr.String(), "\n")
+				assert.True(t, strings.HasPrefix(first, "webidentity serve: ") || strings.HasPrefix(first, "flag provided but not defined"),
+					"first line: %q", first)
+			}
 		})
 	}
+}
+
+// serve puts /metrics on its own listener (-metrics-addr), never on the STS listener; both
+// answer /healthz and /readyz.
+func TestServeCommandMetricsListener(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, done, logs := runServeAsync(t, ctx, "-config", healthyConfig(t, iss), "-addr", "127.0.0.1:0",
+		"-metrics-addr", "127.0.0.1:0", "-drain", "0")
+
+	// The listening log line names the metrics address.
+	var opsBase string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "listening" {
+			addr, _ := rec["metrics_addr"].(string)
+			opsBase = "http://" + addr
+		}
+	}
+	require.NotEmpty(t, opsBase, "%s", logs)
+	require.Eventually(t, func() bool {
+		code, _ := get(t, opsBase+"/readyz")
+		return code == http.StatusOK
+	}, 10*time.Second, 10*time.Millisecond, "never ready:\n%s", logs)
+
+	for _, tc := range []struct {
+		name string
+		url  string
+		want int
+	}{
+		{"metrics on the metrics listener", opsBase + "/metrics", http.StatusOK},
+		{"healthz on the metrics listener", opsBase + "/healthz", http.StatusOK},
+		{"readyz on the metrics listener", opsBase + "/readyz", http.StatusOK},
+		{"no metrics on the STS listener", base + "/metrics", http.StatusNotFound},
+		{"healthz on the STS listener", base + "/healthz", http.StatusOK},
+		{"readyz on the STS listener", base + "/readyz", http.StatusOK},
+		{"no STS API on the metrics listener", opsBase + "/?Action=AssumeRoleWithWebIdentity", http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _ := get(t, tc.url)
+			assert.Equal(t, tc.want, code)
+		})
+	}
+	assert.Equal(t, 1.0, counter(scrape(t, opsBase), "webidentity_ready", nil))
+
+	cancel()
+	select {
+	case status := <-done:
+		assert.Equal(t, exitOK, status, "%s", logs)
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+// serve logs the configuration's warnings at load, naming the file, role and path.
+func TestServeCommandLogsConfigWarnings(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
+	dir := t.TempDir()
+	writeCA(t, dir, iss)
+	doc := testConfigDoc(t, iss, iss)
+	doc["Providers"] = doc["Providers"].([]any)[:1]
+	pol := irsaPolicy(iss, testSubject)
+	pol["Statement"].([]any)[0].(map[string]any)["Principal"] = "*"
+	doc["Roles"] = []any{map[string]any{"Role": map[string]any{"Arn": testRoleARN, "AssumeRolePolicyDocument": pol}}}
+	cfgPath := filepath.Join(dir, "config.json")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(mustJSON(t, doc)), 0o600))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	_, done, logs := runServeAsync(t, ctx, "-config", cfgPath, "-addr", "127.0.0.1:0", "-metrics-addr", "off", "-drain", "0")
+	cancel()
+	<-done
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "configuration warning" {
+			continue
+		}
+		found = true
+		assert.Equal(t, "WARN", rec["level"])
+		assert.Equal(t, cfgPath, rec["file"])
+		assert.Equal(t, testRoleARN, rec["role"])
+		assert.Equal(t, "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Principal", rec["path"])
+		assert.Equal(t, "principal-anyone", rec["rule"])
+	}
+	assert.True(t, found, "no configuration warning logged:\n%s", logs)
+}
+
+// A loopback issuer refused because Keys.AllowPrivateAddresses is off: the readiness log
+// names the setting.
+func TestServicePrefetchHintsAllowPrivateAddresses(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
+	cfg, err := LoadConfig(healthyConfig(t, iss))
+	require.NoError(t, err)
+	cfg.Keys.AllowPrivateAddresses = false
+	logs := &syncBuffer{}
+	svc, err := newService(cfg, serviceOptions{Now: fixedClock, Logger: slog.New(slog.NewJSONHandler(logs, nil)), PrefetchRetry: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.prefetchLoop(ctx); close(done) }()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "loading keys failed") }, 10*time.Second, time.Millisecond)
+	cancel()
+	<-done
+	var rec map[string]any
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "loading keys failed; not ready" {
+			break
+		}
+	}
+	assert.Equal(t, "Keys.AllowPrivateAddresses", rec["setting"])
+	assert.Equal(t, HintAllowPrivateAddresses.String(), rec["hint"])
+
+	// Another failure gets no such hint.
+	iss.SetFault(testissuer.Discovery, testissuer.Fault{Status: http.StatusServiceUnavailable})
+	cfg.Keys.AllowPrivateAddresses = true
+	logs2 := &syncBuffer{}
+	svc2, err := newService(cfg, serviceOptions{Now: fixedClock, Logger: slog.New(slog.NewJSONHandler(logs2, nil)), PrefetchRetry: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(svc2.Close)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done2 := make(chan struct{})
+	go func() { svc2.prefetchLoop(ctx2); close(done2) }()
+	require.Eventually(t, func() bool { return strings.Contains(logs2.String(), "loading keys failed") }, 10*time.Second, time.Millisecond)
+	cancel2()
+	<-done2
+	assert.NotContains(t, logs2.String(), `"setting"`)
 }
 
 // clock is a settable test clock.
@@ -310,6 +458,7 @@ func TestServiceMetricsStaleAndSkipped(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	base := newHTTPTestServer(t, svc.Handler())
+	ops := newHTTPTestServer(t, svc.OpsHandler())
 	require.NoError(t, svc.prefetch(context.Background()))
 
 	// The keys expire (MinTTL, 5 minutes, without Cache-Control) and the issuer goes down:
@@ -322,9 +471,9 @@ func TestServiceMetricsStaleAndSkipped(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Eventually(t, func() bool { // the refresh that failed runs in the background
-		return counter(scrape(t, base), "webidentity_jwks_fetches_total", map[string]string{"result": "error"}) >= 1
+		return counter(scrape(t, ops), "webidentity_jwks_fetches_total", map[string]string{"result": "error"}) >= 1
 	}, 10*time.Second, 10*time.Millisecond)
-	fams := scrape(t, base)
+	fams := scrape(t, ops)
 	assert.GreaterOrEqual(t, counter(fams, "webidentity_jwks_stale_served_total", map[string]string{"issuer": iss.URL()}), 1.0)
 	assert.Equal(t, 1.0, counter(fams, "webidentity_jwks_keys_skipped_total", map[string]string{"issuer": iss.URL(), "reason": jwks.SkipSymmetric.String()}))
 }
@@ -364,7 +513,7 @@ func TestServeCommandTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	base, done, logs := runServeAsync(t, ctx, "-config", healthyConfig(t, iss), "-addr", "127.0.0.1:0",
-		"-tls-cert", certFile, "-tls-key", keyFile)
+		"-metrics-addr", "off", "-drain", "0", "-tls-cert", certFile, "-tls-key", keyFile)
 	base = "https://" + strings.TrimPrefix(base, "http://")
 
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
