@@ -124,6 +124,9 @@ type stsError struct {
 	param   string
 }
 
+// answered is the stsError of an answer with credentials: no code, no reason.
+var answered stsError
+
 var errInternal = &stsError{code: CodeInternalFailure, message: "Internal failure.", reason: ReasonInternal}
 
 // ServeHTTP answers one request.
@@ -135,11 +138,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		sourceIP = host
 	}
-	log := h.log.With("request_id", id, "source_ip", sourceIP)
-
 	params, perr := h.readParams(w, r)
+	var log *slog.Logger
 	if arn := params["RoleArn"]; len(arn) > 0 {
-		log = log.With("role_arn", clip(arn[0]))
+		log = h.log.With("request_id", id, "source_ip", sourceIP, "role_arn", clip(arn[0]))
+	} else {
+		log = h.log.With("request_id", id, "source_ip", sourceIP)
 	}
 	if perr != nil {
 		h.fail(w, r, log, id, perr, nil, start)
@@ -232,7 +236,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		RequestID: id,
 	}
 	writeXML(w, http.StatusOK, &out)
-	h.responded(r, id, &stsError{}, http.StatusOK, start)
+	h.responded(r, id, &answered, http.StatusOK, start)
 	log.Info("sts decision", append(decisionAttrs(res),
 		"code", "OK", "access_key_id", creds.AccessKeyID, "expiration", out.Result.Credentials.Expiration,
 		"duration", readable(time.Since(start)))...)
