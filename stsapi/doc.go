@@ -54,7 +54,7 @@
 //
 // # Metrics
 //
-// Options.Observer sees every answer (code, status, duration, request id); the verifier's own
-// Options.Observer sees every decision (code, reason, provider, latency). Neither carries
-// token content, and this package imports no metrics library: the service's adapter does.
+// Options.Observer sees every answer (code, reason, parameter, status, duration, request id);
+// the verifier's own Options.Observer sees every decision (code, reason, provider, latency).
+// Neither carries token content, and this package imports no metrics library: the service's adapter does.
 package stsapi

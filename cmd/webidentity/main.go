@@ -101,7 +101,8 @@ func newFlagSet(name string, e *env) *flag.FlagSet {
 // "--" ends the flags), and returns the exit status to use if parsing stopped the command:
 // exitOK for -h, -help or --help (usage on stdout), exitUsage for a bad flag (what is wrong,
 // then usage, on stderr), -1 to go on. Afterwards fs.Args() holds the positional arguments in
-// their order.
+// their order. (A "--" given as a flag's value, "-o --", followed by arguments is read as the
+// end of the flags; write "-o=--".)
 func parseFlags(fs *flag.FlagSet, args []string) int {
 	usage := fs.Usage
 	fs.Usage = func() {} // the flag package's own call; parseFlags prints usage itself
