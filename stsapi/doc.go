@@ -34,19 +34,27 @@
 // # What the handler answers
 //
 // POST with an application/x-www-form-urlencoded body, or GET with a query string; a
-// parameter given twice, an unknown parameter, a malformed DurationSeconds or session policy
-// are refused. Answers are AWS's XML shapes: AssumeRoleWithWebIdentityResponse with
-// Credentials, AssumedRoleUser, SubjectFromWebIdentityToken, Audience, Provider and
-// SourceIdentity; or ErrorResponse with Type (Sender, or Receiver for 500), Code, Message and
-// RequestId. Every answer has an x-amzn-RequestId header (a random UUID). HTTPStatus gives
+// parameter given twice, an unknown parameter, a missing RoleArn, RoleSessionName or
+// WebIdentityToken, a malformed DurationSeconds or session policy are refused with a message
+// that names the parameter ("DurationSecond is not a parameter of
+// AssumeRoleWithWebIdentity."). A caller-chosen name is repeated only when it is a plain name
+// of at most 64 characters of [A-Za-z0-9._-]. Answers are AWS's XML shapes:
+// AssumeRoleWithWebIdentityResponse with Credentials, AssumedRoleUser,
+// SubjectFromWebIdentityToken, Audience, Provider and SourceIdentity; or ErrorResponse with
+// Type (Sender, or Receiver for 500), Code, Message and RequestId. Provider is the provider's
+// IAM ARN (arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH), as real STS answers it, or the
+// domain of a well-known issuer (Result.ProviderPrincipal). Every answer has an x-amzn-RequestId header (a random UUID). HTTPStatus gives
 // the status of each code: the verifier's (verifier.Code) and this package's (Code*
-// constants). Messages never repeat the token; logs carry the request id, the verifier's
-// Reason and, for a verified token, its provider, subject, audience and the policy decision.
+// constants). Messages never repeat the token. Each request logs one "sts decision" line
+// with the request id, source IP, role ARN, code, reason (the verifier's Reason name or one
+// of this package's Reason constants), the parameter a refusal is about, the duration as a
+// Go duration ("1.234ms") and, for a verified token, its provider, subject, audience and the
+// policy decision.
 // aws:SourceIp is the TCP peer's address; X-Forwarded-For is not trusted.
 //
 // # Metrics
 //
-// Options.Observer sees every answer (code, status, duration, request id); the verifier's own
-// Options.Observer sees every decision (code, reason, provider, latency). Neither carries
-// token content, and this package imports no metrics library: the service's adapter does.
+// Options.Observer sees every answer (code, reason, parameter, status, duration, request id);
+// the verifier's own Options.Observer sees every decision (code, reason, provider, latency).
+// Neither carries token content, and this package imports no metrics library: the service's adapter does.
 package stsapi

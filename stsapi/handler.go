@@ -114,29 +114,45 @@ func NewHandler(opts Options) (*Handler, error) {
 	return h, nil
 }
 
-// stsError is an answer other than success.
+// stsError is an answer other than success: the code and message the caller sees, and for
+// logs and the observer the reason and the parameter it is about (already rendered by
+// paramName).
 type stsError struct {
 	code    string
 	message string
+	reason  string
+	param   string
 }
 
-var errInternal = &stsError{CodeInternalFailure, "Internal failure."}
+// answered is the stsError of an answer with credentials: no code, no reason.
+var answered stsError
+
+var errInternal = &stsError{code: CodeInternalFailure, message: "Internal failure.", reason: ReasonInternal}
 
 // ServeHTTP answers one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
 	w.Header().Set("x-amzn-RequestId", id)
-	log := h.log.With("request_id", id)
-
+	sourceIP := ""
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		sourceIP = host
+	}
 	params, perr := h.readParams(w, r)
+	var log *slog.Logger
+	if arn := params["RoleArn"]; len(arn) > 0 {
+		log = h.log.With("request_id", id, "source_ip", sourceIP, "role_arn", clip(arn[0]))
+	} else {
+		log = h.log.With("request_id", id, "source_ip", sourceIP)
+	}
 	if perr != nil {
 		h.fail(w, r, log, id, perr, nil, start)
 		return
 	}
 	action := params.Get("Action")
 	if action == "" {
-		h.fail(w, r, log, id, &stsError{CodeMissingAction, "The request must contain the parameter Action."}, nil, start)
+		h.fail(w, r, log, id, &stsError{code: CodeMissingAction, message: "The request must contain the parameter Action.",
+			reason: ReasonMissingAction, param: "Action"}, nil, start)
 		return
 	}
 	if version := params.Get("Version"); action != Action || version != Version {
@@ -145,7 +161,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if identRE.MatchString(action) && identRE.MatchString(version) {
 			msg = "Could not find operation " + action + " for version " + version
 		}
-		h.fail(w, r, log, id, &stsError{CodeInvalidAction, msg}, nil, start)
+		param := "Action"
+		if action == Action {
+			param = "Version"
+		}
+		h.fail(w, r, log, id, &stsError{code: CodeInvalidAction, message: msg, reason: ReasonUnknownAction, param: param}, nil, start)
 		return
 	}
 	req, policyDoc, policyARNs, perr := parseAssumeParams(params)
@@ -153,10 +173,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, log, id, perr, nil, start)
 		return
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		req.SourceIP = host
-	}
-	log = log.With("role_arn", clip(req.RoleARN), "session_name", clip(req.RoleSessionName), "source_ip", req.SourceIP)
+	req.SourceIP = sourceIP
+	log = log.With("session_name", clip(req.RoleSessionName))
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
@@ -169,11 +187,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, log, id, errInternal, nil, start)
 			return
 		}
-		attrs := []any{"reason", verr.Reason.String(), "err", err.Error()}
+		attrs := []any{"err", err.Error()}
 		if res != nil {
 			attrs = append(attrs, decisionAttrs(res)...)
 		}
-		h.fail(w, r, log, id, &stsError{string(verr.Code), verr.Message}, attrs, start)
+		h.fail(w, r, log, id, &stsError{code: string(verr.Code), message: verr.Message, reason: verr.Reason.String(),
+			param: verifierParams[verr.Reason]}, attrs, start)
 		return
 	}
 
@@ -212,21 +231,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				AccessKeyID:     creds.AccessKeyID,
 			},
 			SourceIdentity: res.SourceIdentity,
-			Provider:       res.Provider,
+			Provider:       answeredProvider(res),
 		},
 		RequestID: id,
 	}
 	writeXML(w, http.StatusOK, &out)
-	h.responded(r, id, "", http.StatusOK, start)
+	h.responded(r, id, &answered, http.StatusOK, start)
 	log.Info("sts decision", append(decisionAttrs(res),
 		"code", "OK", "access_key_id", creds.AccessKeyID, "expiration", out.Result.Credentials.Expiration,
-		"duration_ms", millis(time.Since(start)))...)
+		"duration", readable(time.Since(start)))...)
+}
+
+// answeredProvider is the Provider of an answer. Real STS answers the provider's IAM ARN
+// (arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH) for a provider registered in IAM, and the
+// provider's domain for the well-known issuers that need no registration; that is the trust
+// policy's Federated principal, Result.ProviderPrincipal. (The STS API reference says "the
+// value of the iss field"; the service answers the ARN, and clients see that.) A Result
+// built without it (by a Decider other than *verifier.Verifier) answers the issuer URL.
+func answeredProvider(res *verifier.Result) string {
+	if res.ProviderPrincipal != "" {
+		return res.ProviderPrincipal
+	}
+	return res.Provider
 }
 
 // responded reports an answer to the observer.
-func (h *Handler) responded(r *http.Request, id, code string, status int, start time.Time) {
+func (h *Handler) responded(r *http.Request, id string, e *stsError, status int, start time.Time) {
 	if h.observer != nil {
-		h.observer.Responded(r.Context(), ResponseEvent{RequestID: id, Code: code, Status: status, Duration: time.Since(start)})
+		h.observer.Responded(r.Context(), ResponseEvent{
+			RequestID: id, Code: e.code, Reason: e.reason, Parameter: e.param, Status: status, Duration: time.Since(start),
+		})
 	}
 }
 
@@ -239,19 +273,22 @@ func clip(s string) string {
 	return s
 }
 
-func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// readable renders a latency for logs the way people read it ("1.234ms"), to the
+// microsecond.
+func readable(d time.Duration) string { return d.Round(time.Microsecond).String() }
 
 // decisionAttrs are the log attributes of a verified result. Everything in it was verified
 // or is the request's own; nothing comes from an unverified token.
 func decisionAttrs(res *verifier.Result) []any {
 	return []any{
-		"provider", res.Provider, "subject", res.Subject, "audience", res.Audience,
+		"provider", answeredProvider(res), "subject", res.Subject, "audience", res.Audience,
 		"effect", res.Decision.Effect.String(), "statement", res.Decision.Statement,
 		"sid", res.Decision.Sid, "decision", res.Decision.Reason,
 	}
 }
 
-// fail answers with an ErrorResponse, reports it and logs the outcome.
+// fail answers with an ErrorResponse, reports it and logs the outcome: code, reason and the
+// parameter it is about, besides the request id, source IP and role ARN that log carries.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, id string, e *stsError, attrs []any, start time.Time) {
 	status := HTTPStatus(e.code)
 	typ := "Sender"
@@ -265,25 +302,33 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 		Error:     errorXML{Type: typ, Code: e.code, Message: e.message},
 		RequestID: id,
 	})
-	h.responded(r, id, e.code, status, start)
+	h.responded(r, id, e, status, start)
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
+	attrs = append(attrs, "code", e.code, "reason", e.reason)
+	if e.param != "" {
+		attrs = append(attrs, "parameter", e.param)
+	}
 	log.Log(context.Background(), level, "sts decision",
-		append(attrs, "code", e.code, "status", status, "duration_ms", millis(time.Since(start)))...)
+		append(attrs, "status", status, "duration", readable(time.Since(start)))...)
 }
 
 // readParams collects the Query API parameters from the query string and, for a POST with a
 // form body, from the body. A parameter given twice (in either place, or in both) is refused:
-// which copy wins differs between parsers, and a request must mean one thing.
+// which copy wins differs between parsers, and a request must mean one thing. Params are
+// returned with that refusal too, for the log line.
 func (h *Handler) readParams(w http.ResponseWriter, r *http.Request) (url.Values, *stsError) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return nil, &stsError{CodeMethodNotAllowed, "Use GET or POST."}
+		return nil, &stsError{code: CodeMethodNotAllowed, message: "Use GET or POST.", reason: ReasonMethod}
+	}
+	malformed := func(msg string) *stsError {
+		return &stsError{code: CodeMalformedQueryString, message: msg, reason: ReasonMalformed}
 	}
 	params, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, &stsError{CodeMalformedQueryString, "The query string is malformed."}
+		return nil, malformed("The query string is malformed.")
 	}
 	if r.Method == http.MethodPost {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -291,27 +336,26 @@ func (h *Handler) readParams(w http.ResponseWriter, r *http.Request) (url.Values
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, &stsError{CodeRequestEntityTooLarge, "The request body is too large."}
+				return nil, &stsError{code: CodeRequestEntityTooLarge, message: "The request body is too large.", reason: ReasonBodyTooLarge}
 			}
-			return nil, &stsError{CodeMalformedQueryString, "The request body could not be read."}
+			return nil, malformed("The request body could not be read.")
 		}
 		if len(bytes.TrimSpace(body)) > 0 {
 			if ct != "application/x-www-form-urlencoded" {
-				return nil, &stsError{CodeMalformedQueryString, "The body must be application/x-www-form-urlencoded."}
+				return nil, malformed("The body must be application/x-www-form-urlencoded.")
 			}
 			form, err := url.ParseQuery(string(body))
 			if err != nil {
-				return nil, &stsError{CodeMalformedQueryString, "The request body is malformed."}
+				return nil, malformed("The request body is malformed.")
 			}
 			for k, vs := range form {
 				params[k] = append(params[k], vs...)
 			}
 		}
 	}
-	for _, vs := range params {
-		if len(vs) > 1 {
-			return nil, &stsError{string(verifier.CodeValidationError), "A parameter was given more than once."}
-		}
+	if name := firstRepeated(params); name != "" {
+		return params, paramError(ReasonRepeatedParameter, name, paramMessage(name,
+			"The parameter %p was given more than once.", "A parameter was given more than once."))
 	}
 	return params, nil
 }
@@ -321,26 +365,41 @@ var identRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 var policyARNParam = regexp.MustCompile(`^PolicyArns\.member\.([1-9][0-9]?)\.arn$`)
 
 // parseAssumeParams builds the verifier request from the AssumeRoleWithWebIdentity
-// parameters and checks what the verifier does not: unknown parameters, DurationSeconds
-// syntax, session policies.
+// parameters and checks what the verifier does not: unknown and missing parameters,
+// DurationSeconds syntax, session policies. Every refusal names its parameter.
 func parseAssumeParams(p url.Values) (req *verifier.Request, policyDoc string, policyARNs []string, e *stsError) {
-	validation := func(msg string) *stsError { return &stsError{string(verifier.CodeValidationError), msg} }
 	arns := map[int]string{}
+	unknown := ""
 	for k := range p {
 		switch k {
 		case "Action", "Version", "RoleArn", "RoleSessionName", "WebIdentityToken", "ProviderId",
 			"DurationSeconds", "Policy":
 		case "PolicyArns": // an empty list
 			if p.Get(k) != "" {
-				return nil, "", nil, validation("PolicyArns must be given as PolicyArns.member.N.arn.")
+				return nil, "", nil, paramError(ReasonInvalidParameter, k, "PolicyArns must be given as PolicyArns.member.N.arn.")
 			}
 		default:
 			m := policyARNParam.FindStringSubmatch(k)
 			if m == nil {
-				return nil, "", nil, validation("The request has a parameter that AssumeRoleWithWebIdentity does not take.")
+				if unknown == "" || k < unknown {
+					unknown = k // the smallest, so that the answer does not depend on map order
+				}
+				continue
 			}
 			n, _ := strconv.Atoi(m[1])
 			arns[n] = p.Get(k)
+		}
+	}
+	if unknown != "" {
+		return nil, "", nil, paramError(ReasonUnknownParameter, unknown, paramMessage(unknown,
+			"%p is not a parameter of AssumeRoleWithWebIdentity.",
+			"The request has a parameter that AssumeRoleWithWebIdentity does not take."))
+	}
+	for _, name := range requiredParams {
+		if _, ok := p[name]; !ok {
+			// AWS's wording for a missing required member.
+			return nil, "", nil, paramError(ReasonMissingParameter, name,
+				"1 validation error detected: Value null at '"+awsMemberName(name)+"' failed to satisfy constraint: Member must not be null")
 		}
 	}
 	req = &verifier.Request{
@@ -352,34 +411,36 @@ func parseAssumeParams(p url.Values) (req *verifier.Request, policyDoc string, p
 	if _, ok := p["DurationSeconds"]; ok {
 		d, err := strconv.Atoi(p.Get("DurationSeconds"))
 		if err != nil || strings.HasPrefix(p.Get("DurationSeconds"), "+") {
-			return nil, "", nil, validation("DurationSeconds must be an integer.")
+			return nil, "", nil, paramError(ReasonInvalidParameter, "DurationSeconds", "DurationSeconds must be an integer.")
 		}
 		if d < 900 {
 			// The verifier reads 0 as "not given" (the default hour); an explicit value must
 			// meet STS's minimum, so 0, -0 and negatives are refused here.
-			return nil, "", nil, validation("DurationSeconds must be at least 900.")
+			return nil, "", nil, paramError(ReasonInvalidParameter, "DurationSeconds", "DurationSeconds must be at least 900.")
 		}
 		req.DurationSeconds = d
 	}
 	if _, ok := p["Policy"]; ok {
 		policyDoc = p.Get("Policy")
 		if len(policyDoc) < 1 || len(policyDoc) > maxSessionPolicy {
-			return nil, "", nil, validation("Policy must be 1 to 2048 characters.")
+			return nil, "", nil, paramError(ReasonInvalidParameter, "Policy", "Policy must be 1 to 2048 characters.")
 		}
 		if !json.Valid([]byte(policyDoc)) {
-			return nil, "", nil, &stsError{CodeMalformedPolicyDocument, "The session policy is not valid JSON."}
+			return nil, "", nil, &stsError{code: CodeMalformedPolicyDocument, message: "The session policy is not valid JSON.",
+				reason: ReasonInvalidParameter, param: "Policy"}
 		}
 	}
 	if len(arns) > maxPolicyARNs {
-		return nil, "", nil, validation("At most 10 PolicyArns are allowed.")
+		return nil, "", nil, paramError(ReasonInvalidParameter, "PolicyArns", "At most 10 PolicyArns are allowed.")
 	}
 	for i := 1; i <= len(arns); i++ {
+		name := "PolicyArns.member." + strconv.Itoa(i) + ".arn"
 		a, ok := arns[i]
 		if !ok {
-			return nil, "", nil, validation("PolicyArns members must be numbered from 1 without gaps.")
+			return nil, "", nil, paramError(ReasonInvalidParameter, name, name+" is missing: PolicyArns members must be numbered from 1 without gaps.")
 		}
 		if len(a) < 20 || len(a) > 2048 || !strings.HasPrefix(a, "arn:") {
-			return nil, "", nil, validation("A PolicyArns member is not a policy ARN.")
+			return nil, "", nil, paramError(ReasonInvalidParameter, name, name+" is not a policy ARN.")
 		}
 		policyARNs = append(policyARNs, a)
 	}

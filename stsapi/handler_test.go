@@ -40,7 +40,7 @@ func TestSTSAllowedResponseShape(t *testing.T) {
 			res := r.ok.Result
 			assert.Equal(t, testSubject, res.SubjectFromWebIdentityToken)
 			assert.Equal(t, testAudience, res.Audience)
-			assert.Equal(t, f.iss.URL(), res.Provider)
+			assert.Equal(t, f.iss.ProviderARN(testAccount), res.Provider, "the provider ARN, as real STS answers")
 			assert.Equal(t, "arn:aws:sts::"+testAccount+":assumed-role/app/"+testSession, res.AssumedRoleUser.Arn)
 			assert.Equal(t, testRoleID+":"+testSession, res.AssumedRoleUser.AssumedRoleID)
 			assert.Regexp(t, `^ASIA[A-Z2-7]{16}$`, res.Credentials.AccessKeyID)

@@ -30,6 +30,13 @@ type ResponseEvent struct {
 	// Code is the error code answered (a verifier.Code or one of this package's Code
 	// constants), or empty when credentials were issued.
 	Code string
+	// Reason says why, for an error: the verifier's verifier.Reason name, or one of this
+	// package's Reason constants. Empty when credentials were issued.
+	Reason string
+	// Parameter names the request parameter a refusal is about ("DurationSeconds"), if any.
+	// A caller-chosen name that is not plain ([A-Za-z0-9._-], at most 64 characters) is
+	// clipped to 64 bytes and quoted as ASCII. It is never token content.
+	Parameter string
 	// Status is the HTTP status.
 	Status int
 	// Duration is the time from receiving the request to the end of the answer.

@@ -54,9 +54,8 @@ func runDemo(ctx context.Context, args []string, e *env) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
+	if code := noArgs(fs); code >= 0 {
+		return code
 	}
 	if err := demo(ctx, e, *asJSON); err != nil {
 		fmt.Fprintf(e.stderr, "webidentity demo: %v\n", err)

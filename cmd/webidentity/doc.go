@@ -12,6 +12,11 @@
 // finding, clean shutdown), 1 when it is no (denied or invalid token, high-severity finding,
 // unparseable policy, server failure) and 2 on a usage or configuration error.
 //
+// Flags and file arguments mix in any order ("webidentity lint a.json -json"); "--" ends the
+// flags. -h, -help and --help print the command's usage on stdout and exit 0. A usage error
+// (an unknown flag, a stray argument, a missing required flag) first says what is wrong,
+// then prints the usage, on stderr.
+//
 // # demo
 //
 // demo starts an OIDC issuer on loopback TLS, registers it as a provider, loads an IRSA role
@@ -24,12 +29,16 @@
 // # verify
 //
 // verify checks a token (from -token FILE, or stdin) for the issuer named by -issuer, and
-// prints a JSON object: valid, allowed (with a role), issuer, provider, role, claims (only of
-// a token that verified), decision {effect, statement, sid, reason} and error {code, reason,
-// message, detail}. Keys come from the issuer's discovery document, or from -jwks FILE (a JWK
+// prints a JSON object: valid, allowed (with a role), issuer, provider (the provider ARN,
+// only when -provider-arn or a role names its account), role, claims (only of a token that
+// verified), decision {effect, statement, sid, reason} and error {code, reason, message,
+// detail, hint}. A hint says how to fix a refusal that is the command's own setting: discovery
+// refused for a loopback or private issuer names -allow-private-addresses. Keys come from the issuer's discovery document, or from -jwks FILE (a JWK
 // Set) to verify offline. With -role FILE (aws iam get-role output) or -policy FILE (a trust
 // policy, with -role-arn or -provider-arn to name the account) it also decides
-// AssumeRoleWithWebIdentity for -session-name and -duration. Flags:
+// AssumeRoleWithWebIdentity for -session-name and -duration. A -role file that is a bare
+// trust policy is refused with a hint to pass it as -policy: the role ARN it would need is
+// not in it, and verify does not make one up. Flags:
 //
 //	-issuer URL                the issuer; a token whose iss differs is refused
 //	-client-id ID              an accepted audience, repeatable (default sts.amazonaws.com)
@@ -56,8 +65,11 @@
 // AWS's XML shapes (AssumeRoleWithWebIdentityResponse, ErrorResponse with Type, Code, Message
 // and RequestId) with AWS's HTTP status per code and an x-amzn-RequestId header. It also
 // serves GET /healthz (the process is up), GET /readyz (200 once every provider's keys were
-// fetched, 503 before) and GET /metrics (Prometheus). It logs JSON lines to stderr with the
-// request id and decision, never the token, and shuts down gracefully on SIGTERM or SIGINT.
+// fetched, 503 before) and GET /metrics (Prometheus). The answer's Provider is the provider's
+// ARN, as real STS answers it. Protocol errors name the offending parameter ("DurationSecond
+// is not a parameter of AssumeRoleWithWebIdentity."), never token content. It logs one JSON
+// line per request to stderr with the request id, code, reason, role ARN, source IP, the
+// parameter a refusal is about, the duration ("1.234ms") and decision, never the token, and shuts down gracefully on SIGTERM or SIGINT.
 //
 // The built-in credential issuer mints random credentials that grant nothing in AWS (access
 // key ids start with ASIA, session tokens with "webidentity-local-"), for local testing.

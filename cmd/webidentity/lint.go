@@ -35,7 +35,7 @@ func runLint(_ context.Context, args []string, e *env) int {
 	fs := newFlagSet("lint", e)
 	asJSON := fs.Bool("json", false, "print findings as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: webidentity lint [-json] POLICY.json...")
+		fmt.Fprintln(fs.Output(), "usage: webidentity lint [-json] POLICY.json... (flags may follow the files)")
 		fmt.Fprintln(fs.Output(), "Each file is a trust policy or the output of aws iam get-role.")
 		fmt.Fprintln(fs.Output(), "Exit status 1 when a file has a high-severity finding or does not parse.")
 		fs.PrintDefaults()
@@ -44,8 +44,7 @@ func runLint(_ context.Context, args []string, e *env) int {
 		return code
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, "no policy files given")
 	}
 	var results []lintResult
 	status := exitOK

@@ -122,3 +122,31 @@ func TestLint(t *testing.T) {
 		})
 	}
 }
+
+// Flags may follow the files: "lint a.json -json" prints JSON for a.json.
+func TestLintFlagsAfterFiles(t *testing.T) {
+	dir := t.TempDir()
+	safe := filepath.Join(dir, "safe.json")
+	require.NoError(t, os.WriteFile(safe, []byte(mustJSON(t, ghPolicy(map[string]any{"StringEquals": map[string]any{
+		ghPrefix + ":aud": "sts.amazonaws.com", ghPrefix + ":sub": "repo:octo-org/app:ref:refs/heads/main",
+	}}))), 0o600))
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		files []string
+	}{
+		{"flag after the file", []string{"lint", safe, "-json"}, []string{safe}},
+		{"flag between files", []string{"lint", safe, "--json", safe}, []string{safe, safe}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exit, stdout, stderr := runCmd(t, "", tc.args...)
+			require.Equal(t, exitOK, exit, "stderr: %s", stderr)
+			var results []lintResult
+			require.NoError(t, json.Unmarshal([]byte(stdout), &results), stdout)
+			require.Len(t, results, len(tc.files))
+			for i, r := range results {
+				assert.Equal(t, tc.files[i], r.File)
+			}
+		})
+	}
+}

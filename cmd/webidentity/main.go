@@ -37,6 +37,7 @@ func main() {
 // run dispatches to a subcommand and returns the process exit status.
 func run(ctx context.Context, args []string, e *env) int {
 	if len(args) == 0 {
+		fmt.Fprint(e.stderr, "webidentity: no command given\n\n")
 		usage(e.stderr)
 		return exitUsage
 	}
@@ -74,21 +75,96 @@ Exit status: 0 allowed or clean, 1 denied, invalid or failed, 2 usage or configu
 `)
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting.
+// flagOutput is a flag set's output: stderr, except while -h prints the usage, which goes to
+// stdout (as for "webidentity help") because it was asked for.
+type flagOutput struct {
+	stdout, stderr io.Writer
+	help           bool
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	if o.help {
+		return o.stdout.Write(p)
+	}
+	return o.stderr.Write(p)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting. Parse it with
+// parseFlags.
 func newFlagSet(name string, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet("webidentity "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(&flagOutput{stdout: e.stdout, stderr: e.stderr})
 	return fs
 }
 
-// parseFlags parses args and returns the exit status to use if parsing stopped the command:
-// exitOK for -h, exitUsage for a bad flag, -1 to go on.
+// parseFlags parses args, flags and positional arguments in any order ("lint a.json -json";
+// "--" ends the flags), and returns the exit status to use if parsing stopped the command:
+// exitOK for -h, -help or --help (usage on stdout), exitUsage for a bad flag (what is wrong,
+// then usage, on stderr), -1 to go on. Afterwards fs.Args() holds the positional arguments in
+// their order. (A "--" given as a flag's value, "-o --", followed by arguments is read as the
+// end of the flags; write "-o=--".)
 func parseFlags(fs *flag.FlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package's own call; parseFlags prints usage itself
+	defer func() { fs.Usage = usage }()
+	var positional []string
+	for {
+		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
+			if out, ok := fs.Output().(*flagOutput); ok {
+				out.help = true
+				defer func() { out.help = false }()
+			}
+			printUsage(fs, usage)
 			return exitOK
 		}
-		return exitUsage
+		if err != nil {
+			// The flag package has printed what is wrong ("flag provided but not defined").
+			printUsage(fs, usage)
+			return exitUsage
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...) // after "--", everything is positional
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	// Leave the positional arguments in fs.Args(): "--" makes Parse take them all as such.
+	_ = fs.Parse(append([]string{"--"}, positional...))
+	return -1
+}
+
+// printUsage prints a flag set's usage: its Usage function, or the flag package's default.
+func printUsage(fs *flag.FlagSet, usage func()) {
+	if usage != nil {
+		usage()
+		return
+	}
+	fmt.Fprintf(fs.Output(), "usage of %s:\n", fs.Name())
+	fs.PrintDefaults()
+}
+
+// usageError prints "webidentity CMD: what is wrong" and then the command's usage on stderr,
+// and returns exitUsage: every usage error says what is wrong before the usage.
+func usageError(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(fs.Output(), fs.Name()+": "+format+"\n", args...)
+	if fs.Usage != nil {
+		fs.Usage()
+	} else {
+		fs.PrintDefaults()
+	}
+	return exitUsage
+}
+
+// noArgs refuses positional arguments: it returns exitUsage after saying so, or -1.
+func noArgs(fs *flag.FlagSet) int {
+	if fs.NArg() != 0 {
+		return usageError(fs, "unexpected arguments %q (this command takes only flags)", fs.Args())
 	}
 	return -1
 }

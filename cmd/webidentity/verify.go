@@ -26,9 +26,11 @@ type verifyOutput struct {
 	// Valid reports whether the token's signature and claims hold.
 	Valid bool `json:"valid"`
 	// Allowed reports whether the role may be assumed; absent without -role or -policy.
-	Allowed  *bool  `json:"allowed,omitempty"`
-	Issuer   string `json:"issuer"`
-	Provider string `json:"provider"`
+	Allowed *bool  `json:"allowed,omitempty"`
+	Issuer  string `json:"issuer"`
+	// Provider is the provider's IAM ARN: from -provider-arn, or in the role's account.
+	// Absent when neither is known (no role and no -provider-arn): no ARN is made up.
+	Provider string `json:"provider,omitempty"`
 	Role     string `json:"role,omitempty"`
 	// Claims is the verified payload; absent when the token did not verify.
 	Claims   json.RawMessage `json:"claims,omitempty"`
@@ -51,7 +53,20 @@ type errorJSON struct {
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 	Detail  string `json:"detail,omitempty"`
+	// Hint says how to fix a refusal that is the command's own setting, not the token's.
+	Hint string `json:"hint,omitempty"`
 }
+
+// Hints of verify.
+const (
+	hintAllowPrivate = "the issuer resolves to a loopback or private address, which discovery refuses " +
+		"(SSRF protection); pass -allow-private-addresses (serve: Keys.AllowPrivateAddresses) if that is intended"
+	hintBarePolicy = "this is a trust policy, not the output of aws iam get-role ({\"Role\": {...}}); " +
+		"pass it as -policy FILE with -role-arn ARN (or -provider-arn ARN)"
+)
+
+// errBarePolicy: a -role file is a bare trust policy.
+var errBarePolicy = errors.New(hintBarePolicy)
 
 func newDecisionJSON(d policy.Decision) *decisionJSON {
 	return &decisionJSON{Effect: d.Effect.String(), Statement: d.Statement, Sid: d.Sid, Reason: d.Reason}
@@ -94,14 +109,17 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 		fmt.Fprintf(e.stderr, "webidentity verify: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() != 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
+	if code := noArgs(fs); code >= 0 {
+		return code
+	}
+	if *issuer == "" {
+		return usageError(fs, "-issuer is required")
 	}
 	if !strings.HasPrefix(*issuer, "https://") {
-		return usageErr("-issuer must be an https URL")
+		return usageError(fs, "-issuer must be an https URL")
 	}
 	if *roleFile != "" && *policyFile != "" {
-		return usageErr("-role and -policy exclude each other")
+		return usageError(fs, "-role and -policy exclude each other")
 	}
 	if len(clientIDs) == 0 {
 		clientIDs = stringList{"sts.amazonaws.com"}
@@ -115,11 +133,11 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 		if err != nil {
 			return usageErr("-role: %v", err)
 		}
-		rc, err := parseGetRole(data, "")
+		r, err := parseRoleFile(data)
 		if err != nil {
 			return usageErr("-role %s: %v", *roleFile, err)
 		}
-		role = rc.Role
+		role = r
 	case *policyFile != "":
 		data, err := readInput(*policyFile, e)
 		if err != nil {
@@ -206,10 +224,21 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 	}
 	token := strings.TrimSpace(string(data))
 
-	out := verifyOutput{Issuer: *issuer, Provider: provARN}
+	out := verifyOutput{Issuer: *issuer}
+	if role != nil || *providerARN != "" {
+		out.Provider = provARN // else it is a placeholder the verifier needs, not the provider's ARN
+	}
+	hint := func(err error) *errorJSON {
+		ej := newErrorJSON(err)
+		if !*allowPrivate && errors.Is(err, jwks.ErrRefusedDestination) {
+			ej.Hint = hintAllowPrivate
+			fmt.Fprintf(e.stderr, "webidentity verify: hint: %s\n", hintAllowPrivate)
+		}
+		return ej
+	}
 	tok, err := v.Verify(ctx, token)
 	if err != nil {
-		out.Error = newErrorJSON(err)
+		out.Error = hint(err)
 	} else {
 		out.Valid = true
 		out.Claims = json.RawMessage(tok.Claims)
@@ -228,7 +257,7 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 				out.Decision = newDecisionJSON(res.Decision)
 			}
 			if err != nil {
-				out.Error = newErrorJSON(err)
+				out.Error = hint(err)
 			} else {
 				allowed = true
 			}
@@ -244,6 +273,25 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// parseRoleFile parses a -role file: the output of aws iam get-role. A bare trust policy is
+// refused with errBarePolicy rather than guessed at: its role ARN (the resource, the
+// account of the provider) would have to be made up.
+func parseRoleFile(data []byte) (*verifier.Role, error) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(data, &probe) == nil {
+		_, hasRole := probe["Role"]
+		_, hasStatement := probe["Statement"]
+		if !hasRole && hasStatement {
+			return nil, errBarePolicy
+		}
+	}
+	rc, err := parseGetRole(data, "")
+	if err != nil {
+		return nil, err
+	}
+	return rc.Role, nil
 }
 
 // accountOf returns the account and partition of an IAM ARN.

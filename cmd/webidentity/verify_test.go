@@ -158,3 +158,101 @@ func TestMainDispatch(t *testing.T) {
 		})
 	}
 }
+
+// verify prints the provider ARN only when it knows it: from -provider-arn, or in the
+// account of the role it decides against; never a made-up one.
+func TestVerifyProvider(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"RS256"}, Now: fixedClock})
+	dir := t.TempDir()
+	jwksFile := filepath.Join(dir, "jwks.json")
+	require.NoError(t, os.WriteFile(jwksFile, iss.JWKS(), 0o600))
+	policyFile := filepath.Join(dir, "policy.json")
+	require.NoError(t, os.WriteFile(policyFile, []byte(mustJSON(t, irsaPolicy(iss, testSubject))), 0o600))
+	good := iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{})
+	offline := []string{"verify", "-issuer", iss.URL(), "-jwks", jwksFile}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no role, no provider ARN", nil, ""},
+		{"-provider-arn", []string{"-provider-arn", iss.ProviderARN("444455556666")}, iss.ProviderARN("444455556666")},
+		{"the role's account", []string{"-policy", policyFile, "-role-arn", testRoleARN}, iss.ProviderARN(testAccount)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exit, stdout, stderr := runCmd(t, good, append(append([]string{}, offline...), tc.args...)...)
+			require.Equal(t, exitOK, exit, "stderr: %s", stderr)
+			var out map[string]any
+			require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+			if tc.want == "" {
+				assert.NotContains(t, out, "provider")
+				assert.NotContains(t, stdout, "000000000000")
+				return
+			}
+			assert.Equal(t, tc.want, out["provider"])
+		})
+	}
+}
+
+// A -role file that is a bare trust policy is refused with a hint to use -policy; get-role
+// output still parses.
+func TestVerifyRoleFileBarePolicy(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"RS256"}, Now: fixedClock})
+	bare := mustJSON(t, irsaPolicy(iss, testSubject))
+	getRole := mustJSON(t, map[string]any{"Role": map[string]any{"Arn": testRoleARN, "AssumeRolePolicyDocument": irsaPolicy(iss, testSubject)}})
+	for _, tc := range []struct {
+		name    string
+		doc     string
+		wantErr error // nil: parses
+	}{
+		{"get-role output", getRole, nil},
+		{"bare trust policy", bare, errBarePolicy},
+		{"bare trust policy with whitespace", "\n  " + bare + "\n", errBarePolicy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			role, err := parseRoleFile([]byte(tc.doc))
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				assert.Equal(t, testRoleARN, role.ARN)
+				return
+			}
+			assert.ErrorIs(t, err, tc.wantErr)
+
+			file := filepath.Join(t.TempDir(), "role.json")
+			require.NoError(t, os.WriteFile(file, []byte(tc.doc), 0o600))
+			exit, stdout, stderr := runCmd(t, "", "verify", "-issuer", iss.URL(), "-jwks", file, "-role", file)
+			assert.Equal(t, exitUsage, exit)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, hintBarePolicy)
+		})
+	}
+}
+
+// Discovery refused for a loopback issuer says which flag allows it; other failures do not.
+func TestVerifyLoopbackHint(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"RS256"}, Now: fixedClock})
+	ca := writeCA(t, t.TempDir(), iss)
+	good := iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{})
+	for _, tc := range []struct {
+		name string
+		args []string
+		hint string
+	}{
+		{"loopback refused", []string{"-ca-file", ca}, hintAllowPrivate},
+		{"allowed, but the CA is not trusted", []string{"-allow-private-addresses"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exit, stdout, stderr := runCmd(t, good, append([]string{"verify", "-issuer", iss.URL()}, tc.args...)...)
+			require.Equal(t, exitFail, exit)
+			var out verifyOutput
+			require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+			require.NotNil(t, out.Error)
+			assert.Equal(t, "IDPCommunicationError", out.Error.Code)
+			assert.Equal(t, tc.hint, out.Error.Hint)
+			if tc.hint != "" {
+				assert.Contains(t, stderr, tc.hint)
+			}
+		})
+	}
+}
