@@ -100,7 +100,7 @@ func TestSDKAssumeRoleWithWebIdentity(t *testing.T) {
 		assert.Equal(t, testNow.Add(2*time.Hour), aws.ToTime(out.Credentials.Expiration))
 		assert.Equal(t, testSubject, aws.ToString(out.SubjectFromWebIdentityToken))
 		assert.Equal(t, testAudience, aws.ToString(out.Audience))
-		assert.Equal(t, f.iss.URL(), aws.ToString(out.Provider))
+		assert.Equal(t, f.iss.ProviderARN(testAccount), aws.ToString(out.Provider), "STS answers the provider ARN")
 		require.NotNil(t, out.AssumedRoleUser)
 		assert.Equal(t, "arn:aws:sts::"+testAccount+":assumed-role/app/"+testSession, aws.ToString(out.AssumedRoleUser.Arn))
 		assert.Equal(t, testRoleID+":"+testSession, aws.ToString(out.AssumedRoleUser.AssumedRoleId))

@@ -298,17 +298,14 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "webidentity serve: "+format+"\n\n", args...)
-		fs.Usage()
-		return exitUsage
-	}
+	usageErr := func(format string, args ...any) int { return usageError(fs, format, args...) }
 	if *metricsAddr == "off" {
 		*metricsAddr = ""
 	}
+	if code := noArgs(fs); code >= 0 {
+		return code
+	}
 	switch {
-	case fs.NArg() != 0:
-		return usageErr("unexpected argument %q (serve takes flags only)", fs.Arg(0))
 	case *configPath == "":
 		return usageErr("-config is required")
 	case *tlsCert != "" && *tlsKey == "":

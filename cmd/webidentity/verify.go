@@ -61,12 +61,7 @@ type errorJSON struct {
 const (
 	hintAllowPrivate = "the issuer resolves to a loopback or private address, which discovery refuses " +
 		"(SSRF protection); pass -allow-private-addresses (serve: Keys.AllowPrivateAddresses) if that is intended"
-	hintBarePolicy = "this is a trust policy, not the output of aws iam get-role ({\"Role\": {...}}); " +
-		"pass it as -policy FILE with -role-arn ARN (or -provider-arn ARN)"
 )
-
-// errBarePolicy: a -role file is a bare trust policy.
-var errBarePolicy = errors.New(hintBarePolicy)
 
 func newDecisionJSON(d policy.Decision) *decisionJSON {
 	return &decisionJSON{Effect: d.Effect.String(), Statement: d.Statement, Sid: d.Sid, Reason: d.Reason}
@@ -276,17 +271,9 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 }
 
 // parseRoleFile parses a -role file: the output of aws iam get-role. A bare trust policy is
-// refused with errBarePolicy rather than guessed at: its role ARN (the resource, the
-// account of the provider) would have to be made up.
+// refused (its *ConfigError carries HintBarePolicy) rather than guessed at: its role ARN (the
+// resource, the account of the provider) would have to be made up.
 func parseRoleFile(data []byte) (*verifier.Role, error) {
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(data, &probe) == nil {
-		_, hasRole := probe["Role"]
-		_, hasStatement := probe["Statement"]
-		if !hasRole && hasStatement {
-			return nil, errBarePolicy
-		}
-	}
 	rc, err := parseGetRole(data, "")
 	if err != nil {
 		return nil, err

@@ -202,29 +202,31 @@ func TestVerifyRoleFileBarePolicy(t *testing.T) {
 	bare := mustJSON(t, irsaPolicy(iss, testSubject))
 	getRole := mustJSON(t, map[string]any{"Role": map[string]any{"Arn": testRoleARN, "AssumeRolePolicyDocument": irsaPolicy(iss, testSubject)}})
 	for _, tc := range []struct {
-		name    string
-		doc     string
-		wantErr error // nil: parses
+		name     string
+		doc      string
+		wantHint Hint // HintNone: parses
 	}{
-		{"get-role output", getRole, nil},
-		{"bare trust policy", bare, errBarePolicy},
-		{"bare trust policy with whitespace", "\n  " + bare + "\n", errBarePolicy},
+		{"get-role output", getRole, HintNone},
+		{"bare trust policy", bare, HintBarePolicy},
+		{"bare trust policy with whitespace", "\n  " + bare + "\n", HintBarePolicy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			role, err := parseRoleFile([]byte(tc.doc))
-			if tc.wantErr == nil {
+			if tc.wantHint == HintNone {
 				require.NoError(t, err)
 				assert.Equal(t, testRoleARN, role.ARN)
 				return
 			}
-			assert.ErrorIs(t, err, tc.wantErr)
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.wantHint, ce.Hint)
 
 			file := filepath.Join(t.TempDir(), "role.json")
 			require.NoError(t, os.WriteFile(file, []byte(tc.doc), 0o600))
 			exit, stdout, stderr := runCmd(t, "", "verify", "-issuer", iss.URL(), "-jwks", file, "-role", file)
 			assert.Equal(t, exitUsage, exit)
 			assert.Empty(t, stdout)
-			assert.Contains(t, stderr, hintBarePolicy)
+			assert.Contains(t, stderr, tc.wantHint.String(), "the hint reaches the user")
 		})
 	}
 }
