@@ -6,7 +6,7 @@
 //	webidentity demo [-json]
 //	webidentity verify -issuer URL [-token FILE] [-jwks FILE] [-role FILE | -policy FILE -role-arn ARN] [flags]
 //	webidentity lint [-json] POLICY.json...
-//	webidentity serve -config FILE [-addr ADDR] [-tls-cert FILE -tls-key FILE] [-log-level LEVEL]
+//	webidentity serve -config FILE [-addr ADDR] [-metrics-addr ADDR|off] [-drain DURATION] [-tls-cert FILE -tls-key FILE] [-log-level LEVEL]
 //
 // Every subcommand exits with 0 when the answer is yes (allowed, valid, no high-severity
 // finding, clean shutdown), 1 when it is no (denied or invalid token, high-severity finding,
@@ -64,12 +64,18 @@
 // with a form body or GET / with query parameters, unsigned, as AWS accepts it. Answers are
 // AWS's XML shapes (AssumeRoleWithWebIdentityResponse, ErrorResponse with Type, Code, Message
 // and RequestId) with AWS's HTTP status per code and an x-amzn-RequestId header. It also
-// serves GET /healthz (the process is up), GET /readyz (200 once every provider's keys were
-// fetched, 503 before) and GET /metrics (Prometheus). The answer's Provider is the provider's
-// ARN, as real STS answers it. Protocol errors name the offending parameter ("DurationSecond
-// is not a parameter of AssumeRoleWithWebIdentity."), never token content. It logs one JSON
-// line per request to stderr with the request id, code, reason, role ARN, source IP, the
-// parameter a refusal is about, the duration ("1.234ms") and decision, never the token, and shuts down gracefully on SIGTERM or SIGINT.
+// serves GET /healthz (the process is up) and GET /readyz (200 once every provider's keys were
+// fetched, 503 before and while draining) on that listener and on a second one, -metrics-addr
+// (default 127.0.0.1:8081, loopback only; "off" for none), which alone serves GET /metrics
+// (Prometheus). The answer's Provider is the provider's ARN, as real STS answers it. Protocol
+// errors name the offending parameter ("DurationSecond is not a parameter of
+// AssumeRoleWithWebIdentity."), never token content. It logs one JSON line per request to
+// stderr with the request id, code, reason, role ARN, source IP, the parameter a refusal is
+// about, the duration ("1.234ms") and decision, never the token.
+//
+// On SIGTERM or SIGINT, serve drains: /readyz answers 503 at once and every answer carries
+// "Connection: close" for -drain (default 5s; 0 for none), so that load balancers and
+// keep-alive clients move away, then the servers shut down gracefully.
 //
 // The built-in credential issuer mints random credentials that grant nothing in AWS (access
 // key ids start with ASIA, session tokens with "webidentity-local-"), for local testing.
