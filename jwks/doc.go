@@ -51,6 +51,14 @@
 // at most one fetch per interval and never queues. Kids a fetch proved absent
 // are remembered for NegativeTTL.
 //
+// A failed fetch is not held for MinRefreshInterval: the next one may start
+// RetryBackoff (1 s) after it, doubling with each consecutive failure up to
+// MinRefreshInterval, and a success resets it. A cache that starts during
+// an issuer outage is ready a second or two after the issuer is back, and a
+// dead issuer is fetched at most every MinRefreshInterval once the backoff
+// has grown. Inside a backoff window lookups fail at once with the last
+// failure's cause, as during the refresh interval.
+//
 // Concurrent first lookups of an issuer share one discovery and one JWKS
 // fetch. The fetch runs on the cache's own context, bounded by FetchTimeout;
 // each caller waits only as long as its own ctx allows.
