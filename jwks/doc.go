@@ -21,7 +21,10 @@
 // The issuer's discovery document is fetched from
 // issuer + "/.well-known/openid-configuration" (or IssuerConfig.DiscoveryURL);
 // its "issuer" must equal the configured issuer exactly and its jwks_uri
-// must be https. Every fetch is bounded in time (FetchTimeout, 5 s, covering
+// must be https. The JWKS is requested with "Accept: application/jwk-set+json,
+// application/json" (kube-apiserver serves it only as the former and answers
+// 406 to the latter alone), discovery with "Accept: application/json"; the
+// response's Content-Type is not checked, the body is. Every fetch is bounded in time (FetchTimeout, 5 s, covering
 // connect, headers and body) and size (64 KiB discovery, 1 MiB JWKS),
 // follows at most 3 redirects, all https, and refuses at dial time to
 // connect to loopback, private, link-local (169.254.169.254 included) or
