@@ -159,9 +159,10 @@ func (c *Cache) Register(ic IssuerConfig) error {
 // nothing. Otherwise: an issuer without usable keys (cold start, or stale past
 // MaxStale) is fetched, concurrent callers sharing one fetch, each waiting
 // only as long as its own ctx allows; an unknown kid triggers one refresh at
-// most every MinRefreshInterval per issuer (whatever the Cache-Control said),
-// and fails at once with an error matching both ErrUnknownKey and
-// ErrRateLimited while that interval runs. Kids confirmed absent by a fetch
+// most every MinRefreshInterval per issuer (whatever the Cache-Control said;
+// after a failed fetch, once the RetryBackoff has passed), and fails at once
+// with an error matching both ErrUnknownKey and ErrRateLimited while that
+// interval runs. Kids confirmed absent by a fetch
 // their own miss started are remembered for NegativeTTL (a kid missing from
 // a fetch it merely joined is not: that fetch may predate the kid). An empty kid is never found: use [Cache.Keys]
 // for tokens without one. Keys past expiry keep being served, while a

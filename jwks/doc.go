@@ -21,7 +21,10 @@
 // The issuer's discovery document is fetched from
 // issuer + "/.well-known/openid-configuration" (or IssuerConfig.DiscoveryURL);
 // its "issuer" must equal the configured issuer exactly and its jwks_uri
-// must be https. Every fetch is bounded in time (FetchTimeout, 5 s, covering
+// must be https. The JWKS is requested with "Accept: application/jwk-set+json,
+// application/json" (kube-apiserver serves it only as the former and answers
+// 406 to the latter alone), discovery with "Accept: application/json"; the
+// response's Content-Type is not checked, the body is. Every fetch is bounded in time (FetchTimeout, 5 s, covering
 // connect, headers and body) and size (64 KiB discovery, 1 MiB JWKS),
 // follows at most 3 redirects, all https, and refuses at dial time to
 // connect to loopback, private, link-local (169.254.169.254 included) or
@@ -31,7 +34,10 @@
 // does with an OIDC provider's ThumbprintList.
 //
 // Unusable keys in a JWKS are skipped and reported, never fatal (RFC 7517
-// section 5): see [ParseJWKS] and [SkipReason].
+// section 5): see [ParseJWKS] and [SkipReason]. Among them are RSA keys with
+// the ROCA fingerprint (CVE-2017-15361, Infineon's RSA library: the modulus is
+// a power of 65537 modulo the primes up to 167), which can be factored
+// (SkipROCA); the test costs about a microsecond per key at parse time.
 //
 // # Freshness, failures and floods
 //
@@ -50,6 +56,14 @@
 // ErrUnknownKey and ErrRateLimited. A flood of random kids therefore costs
 // at most one fetch per interval and never queues. Kids a fetch proved absent
 // are remembered for NegativeTTL.
+//
+// A failed fetch is not held for MinRefreshInterval: the next one may start
+// RetryBackoff (1 s) after it, doubling with each consecutive failure up to
+// MinRefreshInterval, and a success resets it. A cache that starts during
+// an issuer outage is ready a second or two after the issuer is back, and a
+// dead issuer is fetched at most every MinRefreshInterval once the backoff
+// has grown. Inside a backoff window lookups fail at once with the last
+// failure's cause, as during the refresh interval.
 //
 // Concurrent first lookups of an issuer share one discovery and one JWKS
 // fetch. The fetch runs on the cache's own context, bounded by FetchTimeout;

@@ -16,7 +16,8 @@ var (
 
 	// ErrRateLimited: a kid was not found and the refresh that could have
 	// found it was refused because the issuer's keys were fetched less than
-	// Options.MinRefreshInterval ago. Errors that match it also match
+	// Options.MinRefreshInterval ago (or, after a failed fetch, less than its
+	// Options.RetryBackoff ago). Errors that match it also match
 	// ErrUnknownKey.
 	ErrRateLimited = errors.New("jwks: key refresh rate limited")
 

@@ -49,7 +49,7 @@ func (f *fetcher) get(ctx context.Context, doc Document, url string, max int64) 
 	if err != nil {
 		return fail(0, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", acceptFor(doc))
 	req.Header.Set("User-Agent", f.userAgent)
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -75,6 +75,29 @@ func (f *fetcher) get(ctx context.Context, doc Document, url string, max int64) 
 		return fail(resp.StatusCode, fmt.Errorf("%w: body exceeds %d bytes", ErrTooLarge, max))
 	}
 	return &response{body: body, status: resp.StatusCode, header: resp.Header}, nil
+}
+
+// Accept headers. kube-apiserver serves its JWKS only as
+// application/jwk-set+json (RFC 7517 section 8.5.1) and answers 406 to an
+// Accept that lists only application/json; most other issuers serve
+// application/json. The JWKS request lists both, so either server picks one
+// it has. Discovery is application/json everywhere (OpenID Connect Discovery
+// section 4.2).
+const (
+	acceptJWKS      = "application/jwk-set+json, application/json"
+	acceptDiscovery = "application/json"
+)
+
+// acceptFor returns the Accept header for a document. The response's
+// Content-Type is not checked: issuers serve these documents as
+// application/json, application/jwk-set+json, text/plain (static hosting) or
+// binary/octet-stream (S3), and the body is validated as a discovery
+// document or a JWKS, which is the check that matters.
+func acceptFor(doc Document) string {
+	if doc == DocJWKS {
+		return acceptJWKS
+	}
+	return acceptDiscovery
 }
 
 // unwrapURLError drops the *url.Error layer (its message repeats the URL,

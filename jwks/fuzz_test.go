@@ -52,7 +52,7 @@ func FuzzParseJWKS(f *testing.F) {
 			seen[id] = true
 		}
 		for _, sk := range skipped {
-			if sk.Reason < SkipMalformed || sk.Reason > SkipDuplicateKid {
+			if sk.Reason < SkipMalformed || sk.Reason > SkipROCA {
 				t.Fatalf("skip without a reason: %+v", sk)
 			}
 		}

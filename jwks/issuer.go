@@ -133,6 +133,7 @@ type issuer struct {
 	mu          sync.Mutex
 	fl          *flight
 	lastErr     error
+	failures    int  // consecutive failed fetches; sets the retry backoff
 	rlReported  bool // a RateLimited event was emitted in this window
 	negative    *simplelru.LRU[string, time.Duration]
 	staleNotice bool // a StaleServed event was emitted since the last fetch
@@ -339,8 +340,16 @@ func (st *issuer) run(f *flight) {
 		st.snap.Store(snap)
 		st.lastErr = nil
 		st.staleNotice = false
+		st.failures = 0
 	} else {
 		st.lastErr = err
+		// A failed fetch is retried on its own backoff, not after
+		// MinRefreshInterval: the interval exists to bound fetches of a
+		// healthy issuer (kid floods), and holding a retry for it would keep
+		// a cache that started during an outage empty for that long after
+		// the issuer came back.
+		st.failures++
+		st.nextTry.Store(int64(st.c.now() + st.c.set.retryBackoff(st.failures)))
 	}
 	st.fl = nil
 	st.mu.Unlock()

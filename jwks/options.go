@@ -19,6 +19,7 @@ const (
 	DefaultMaxTTL             = 24 * time.Hour
 	DefaultMaxStale           = 24 * time.Hour
 	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultRetryBackoff       = time.Second
 	DefaultNegativeTTL        = time.Minute
 	DefaultMaxNegativeKids    = 256
 	DefaultFetchTimeout       = 5 * time.Second
@@ -63,10 +64,18 @@ type Options struct {
 	// ErrIssuerUnavailable.
 	MaxStale time.Duration
 
-	// MinRefreshInterval is the least time between two fetches of an
-	// issuer's keys, whatever triggered them (unknown kid, refresh ahead,
-	// retry after failure). If zero, 30 seconds.
+	// MinRefreshInterval is the least time between a successful fetch of an
+	// issuer's keys and the next one, whatever triggers it (unknown kid,
+	// refresh ahead). If zero, 30 seconds.
 	MinRefreshInterval time.Duration
+
+	// RetryBackoff is the least time between a failed fetch and the next
+	// one. It doubles with each consecutive failure, up to
+	// MinRefreshInterval, and resets on success: an issuer that comes back
+	// is fetched again within a second or two, and a dead one is tried at
+	// most every MinRefreshInterval once the backoff has grown. The time
+	// counts from the end of the failed fetch. If zero, 1 second.
+	RetryBackoff time.Duration
 
 	// NegativeTTL is how long a kid that a completed fetch did not contain
 	// is answered with ErrUnknownKey without triggering another fetch. Only
@@ -154,6 +163,7 @@ type settings struct {
 	minTTL, maxTTL time.Duration
 	maxStale       time.Duration
 	minRefresh     time.Duration
+	retryBase      time.Duration
 	negativeTTL    time.Duration
 	maxNegative    int
 	fetchTimeout   time.Duration
@@ -175,7 +185,7 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 
 func (o *Options) settings() (settings, error) {
 	if o.MaxIssuers < 0 || o.MinTTL < 0 || o.MaxTTL < 0 || o.MaxStale < 0 ||
-		o.MinRefreshInterval < 0 || o.NegativeTTL < 0 || o.MaxNegativeKids < 0 ||
+		o.MinRefreshInterval < 0 || o.RetryBackoff < 0 || o.NegativeTTL < 0 || o.MaxNegativeKids < 0 ||
 		o.FetchTimeout < 0 || o.MaxDiscoveryBytes < 0 || o.MaxJWKSBytes < 0 {
 		return settings{}, errors.New("jwks: negative option")
 	}
@@ -185,6 +195,7 @@ func (o *Options) settings() (settings, error) {
 		maxTTL:         orDefault(o.MaxTTL, DefaultMaxTTL),
 		maxStale:       orDefault(o.MaxStale, DefaultMaxStale),
 		minRefresh:     orDefault(o.MinRefreshInterval, DefaultMinRefreshInterval),
+		retryBase:      orDefault(o.RetryBackoff, DefaultRetryBackoff),
 		negativeTTL:    orDefault(o.NegativeTTL, DefaultNegativeTTL),
 		maxNegative:    orDefault(o.MaxNegativeKids, DefaultMaxNegativeKids),
 		fetchTimeout:   orDefault(o.FetchTimeout, DefaultFetchTimeout),
@@ -209,6 +220,16 @@ func (o *Options) settings() (settings, error) {
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// retryBackoff is the wait after the n-th consecutive failed fetch (n >= 1):
+// retryBase doubled n-1 times, capped at minRefresh.
+func (s *settings) retryBackoff(n int) time.Duration {
+	d := s.retryBase
+	for i := 1; i < n && d < s.minRefresh; i++ {
+		d *= 2
+	}
+	return min(d, s.minRefresh)
 }
 
 // checkIssuer validates an issuer identifier.

@@ -32,6 +32,7 @@ const (
 	SkipCurve                              // unsupported curve (EC: P-256/384/521; OKP: Ed25519)
 	SkipNotOnCurve                         // EC point not on its curve, or wrong coordinate length
 	SkipDuplicateKid                       // same kid twice with the same kty: all copies dropped
+	SkipROCA                               // RSA modulus with the ROCA fingerprint (CVE-2017-15361): factorable
 )
 
 var skipNames = [...]string{
@@ -47,6 +48,7 @@ var skipNames = [...]string{
 	SkipCurve:        "unsupported curve",
 	SkipNotOnCurve:   "point not on curve",
 	SkipDuplicateKid: "duplicate kid",
+	SkipROCA:         "ROCA-vulnerable RSA key (CVE-2017-15361)",
 }
 
 // String returns a short description of the reason.
@@ -79,7 +81,9 @@ const (
 // A key is usable when it is an RSA (2048 to 8192 bits), EC (P-256, P-384,
 // P-521, point on the curve) or OKP Ed25519 public key, with "use" absent or
 // "sig", "key_ops" absent or including "verify", and "alg" absent or a
-// signature algorithm that fits the key. A kid that appears on two keys of
+// signature algorithm that fits the key. RSA moduli with the ROCA fingerprint
+// (CVE-2017-15361: keys made by Infineon's RSA library, which can be
+// factored) are skipped with SkipROCA. A kid that appears on two keys of
 // the same kty is ambiguous: all of them are dropped. Keys that share a kid
 // but differ in kty are all kept.
 func ParseJWKS(data []byte) (keys []jwk.Key, skipped []SkippedKey, err error) {
@@ -317,6 +321,9 @@ func checkRSA(n, e []byte, alg string) (SkipReason, error) {
 	}
 	if nv.Bit(0) == 0 {
 		return SkipRSAInvalid, errors.New("even modulus")
+	}
+	if rocaFingerprint(n) {
+		return SkipROCA, errors.New("modulus has the Infineon RSALib fingerprint")
 	}
 	return 0, nil
 }

@@ -20,6 +20,12 @@
 // issuer, an http:// jwks_uri, another host). Requests counts what each endpoint served, so tests
 // can assert how many fetches a cache made.
 //
+// Options.KubeAPIServer makes the issuer behave like kube-apiserver's service account issuer, the
+// issuer of self-managed, kind and in-cluster deployments: its exact discovery document, its JWKS
+// at /openid/v1/jwks served only as application/jwk-set+json, kids that are base64url(SHA-256(PKIX
+// DER)), "Cache-Control: public, max-age=3600", and go-restful's Accept negotiation with the
+// apiserver's 406 answer (AcceptsMediaType documents the rules, quirks included).
+//
 // The package is internal: it is test equipment, not a production issuer. Its private keys live in
 // memory and its TLS certificate is httptest's.
 package testissuer

@@ -30,6 +30,22 @@ type Options struct {
 	Algorithms []string
 	// Now is the clock Claims uses. If nil, time.Now is used.
 	Now func() time.Time
+	// KubeAPIServer makes the issuer serve its documents the way kube-apiserver's service
+	// account issuer does (pkg/routes/openidmetadata.go, pkg/serviceaccount/openidmetadata.go
+	// and go-restful's content negotiation):
+	//   - the JWKS at ServerURL()+KubeJWKSPath ("/openid/v1/jwks"), as MediaTypeJWKSet only;
+	//     the discovery document as MediaTypeJSON only; both with "Cache-Control: public,
+	//     max-age=3600";
+	//   - an Accept header that does not allow the endpoint's one media type (see
+	//     AcceptsMediaType) is answered 406 with the apiserver's metav1.Status JSON body, whose
+	//     message ends "Available representations: <type>" (KubeNotAcceptableMessage);
+	//   - the discovery document has exactly issuer, jwks_uri, response_types_supported
+	//     ["id_token"], subject_types_supported ["public"] and
+	//     id_token_signing_alg_values_supported (the sorted set of published algorithms);
+	//   - JWKs carry use, kty, kid, (crv,) alg and the public members, in that order, and kids
+	//     are KubeKeyID: base64url(SHA-256(PKIX DER)).
+	// Faults apply after negotiation. The request counters count 406 answers too.
+	KubeAPIServer bool
 }
 
 // Endpoint names one of the documents the issuer serves.
@@ -78,6 +94,7 @@ type Issuer struct {
 	srv  *httptest.Server
 	path string
 	now  func() time.Time
+	kube bool
 
 	mu        sync.Mutex
 	keys      map[string]*signingKey
@@ -103,6 +120,7 @@ func New(opts Options) (*Issuer, error) {
 	iss := &Issuer{
 		path:      opts.Path,
 		now:       opts.Now,
+		kube:      opts.KubeAPIServer,
 		keys:      map[string]*signingKey{},
 		published: map[string]bool{},
 		faults:    map[Endpoint]Fault{},
@@ -156,8 +174,16 @@ func (i *Issuer) ProviderARN(account string) string {
 // DiscoveryURL returns the URL of the OIDC discovery document.
 func (i *Issuer) DiscoveryURL() string { return i.URL() + "/.well-known/openid-configuration" }
 
-// JWKSURL returns the URL where the JWKS is served.
-func (i *Issuer) JWKSURL() string { return i.URL() + "/keys" }
+// JWKSURL returns the URL where the JWKS is served: URL()+"/keys", or with
+// Options.KubeAPIServer ServerURL()+KubeJWKSPath.
+func (i *Issuer) JWKSURL() string { return i.srv.URL + i.jwksPath() }
+
+func (i *Issuer) jwksPath() string {
+	if i.kube {
+		return KubeJWKSPath
+	}
+	return i.path + "/keys"
+}
 
 // Client returns an HTTP client that trusts the server's certificate.
 func (i *Issuer) Client() *http.Client { return i.srv.Client() }
@@ -187,6 +213,11 @@ func (i *Issuer) AddUnpublishedKey(alg string) (string, error) {
 	k, err := newSigningKey(alg)
 	if err != nil {
 		return "", err
+	}
+	if i.kube {
+		if k.kid, err = KubeKeyID(k.signer.Public()); err != nil {
+			return "", err
+		}
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -274,6 +305,9 @@ func (i *Issuer) JWKS() []byte {
 }
 
 func (i *Issuer) jwksLocked() []byte {
+	if i.kube {
+		return i.kubeJWKSLocked()
+	}
 	keys := []map[string]any{}
 	for _, kid := range i.order {
 		if i.published[kid] {
@@ -411,6 +445,9 @@ func (i *Issuer) ResetCounts() {
 }
 
 func (i *Issuer) discoveryLocked() []byte {
+	if i.kube {
+		return i.kubeDiscoveryLocked()
+	}
 	doc := map[string]any{
 		"issuer":                                i.URL(),
 		"jwks_uri":                              i.JWKSURL(),
@@ -431,8 +468,9 @@ func (i *Issuer) discoveryLocked() []byte {
 
 func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 	var (
-		e    Endpoint
-		body []byte
+		e         Endpoint
+		body      []byte
+		mediaType = MediaTypeJSON
 	)
 	i.mu.Lock()
 	switch r.URL.Path {
@@ -440,10 +478,13 @@ func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 		e = Discovery
 		i.discoveryCount.Add(1)
 		body = i.discoveryLocked()
-	case i.path + "/keys":
+	case i.jwksPath():
 		e = JWKS
 		i.jwksCount.Add(1)
 		body = i.jwksLocked()
+		if i.kube {
+			mediaType = MediaTypeJWKSet
+		}
 	default:
 		h, ok := i.extra[r.URL.Path]
 		i.mu.Unlock()
@@ -457,6 +498,11 @@ func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 	f := i.faults[e]
 	i.mu.Unlock()
 
+	if i.kube && !AcceptsMediaType(r.Header.Get("Accept"), mediaType) {
+		kubeNotAcceptable(w, mediaType)
+		return
+	}
+
 	if f.DelayHeaders > 0 {
 		t := time.NewTimer(f.DelayHeaders)
 		select {
@@ -466,10 +512,12 @@ func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for k, vs := range f.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
+	w.Header().Set("Content-Type", mediaType)
+	if i.kube {
+		w.Header().Set("Cache-Control", kubeCacheControl)
+	}
+	for k, vs := range f.Header { // replaces the defaults above
+		w.Header()[http.CanonicalHeaderKey(k)] = vs
 	}
 	if f.RedirectTo != "" {
 		w.Header().Set("Location", f.RedirectTo)
@@ -495,7 +543,6 @@ func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 			body = padded
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
 	if f.SlowBody <= 0 {
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
