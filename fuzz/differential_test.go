@@ -34,8 +34,9 @@ import (
 //   - encoding: a segment that is not canonical unpadded base64url (padding, the standard
 //     alphabet, non-zero trailing bits). jwx decodes leniently and verifies the signature over
 //     its own canonical re-encoding, so one signed token has many accepted spellings.
-//   - json: duplicate member names, invalid UTF-8, or an escaped lone surrogate in the header
-//     or payload. jwx's decoder keeps the last duplicate and substitutes U+FFFD.
+//   - json: duplicate member names, invalid UTF-8, an escaped lone surrogate, or data after the
+//     object in the header or payload. jwx's decoder keeps the last duplicate, substitutes
+//     U+FFFD and stops reading after the first value.
 //   - header: a header member we refuse to honour (crit, b64, zip, cty, jku, x5u, x5c, jwk,
 //     enc), a typ other than JWT, or an alg header that differs from the key's alg: jwx
 //     verifies with the alg of the JWK it selected and never compares it with the header's.
@@ -410,7 +411,11 @@ func strictJSON(data []byte) bool {
 		}
 		return nil
 	}
-	return walk() == nil
+	if walk() != nil {
+		return false
+	}
+	_, err := dec.Token() // nothing may follow the top-level value
+	return err == io.EOF
 }
 
 // loneSurrogate reports whether a JSON text escapes a UTF-16 surrogate that is not half of a
@@ -537,6 +542,7 @@ func TestDifferentialDisagreements(t *testing.T) {
 		{"duplicate member", craft(t, hdr(nil),
 			append(claims(nil)[:len(claims(nil))-1], []byte(`,"sub":"system:serviceaccount:default:app-sa"}`)...),
 			"eks/RS256"), "json", false},
+		{"data after the payload object", craft(t, hdr(nil), append(claims(nil), '0'), "eks/RS256"), "json", false},
 		{"crit header", craft(t, hdr(map[string]any{"crit": []string{"exp"}, "exp": 1}), claims(nil), "eks/RS256"), "header", false},
 		{"alg header lies", craft(t, hdr(map[string]any{"alg": "RS384"}), claims(nil), "eks/RS256"), "header", false},
 		{"typ JOSE+JSON", craft(t, hdr(map[string]any{"typ": "JOSE+JSON"}), claims(nil), "eks/RS256"), "header", false},
