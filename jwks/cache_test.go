@@ -892,3 +892,22 @@ func TestJWKSOnAnotherHost(t *testing.T) {
 	require.Len(t, fetched, 2)
 	assert.Equal(t, "https://keys.example.com"+path, fetched[1].URL)
 }
+
+// A negative MaxStale never serves expired keys: once the keys' lifetime is over and the
+// issuer fails, lookups fail at once instead of answering from the old set.
+func TestNegativeMaxStaleNeverServesExpiredKeys(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, func(o *Options) { o.MaxStale = -1 })
+	iss, kid := e.iss.URL(), e.iss.Kids()[0]
+	_, err := e.cache.Key(bg, iss, kid)
+	require.NoError(t, err)
+
+	e.iss.SetFault(testissuer.JWKS, testissuer.Fault{Status: 500})
+	e.clock.Advance(4 * time.Minute) // within the 5-minute lifetime: still fresh
+	_, err = e.cache.Key(bg, iss, kid)
+	require.NoError(t, err)
+
+	e.clock.Advance(2 * time.Minute) // expired, and no staleness allowed
+	_, err = e.cache.Key(bg, iss, kid)
+	assert.ErrorIs(t, err, ErrIssuerUnavailable)
+	assert.ErrorIs(t, err, ErrStatus)
+}

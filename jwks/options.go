@@ -60,8 +60,8 @@ type Options struct {
 	MinTTL, MaxTTL time.Duration
 
 	// MaxStale is how long past expiry the last good keys keep being served
-	// while refreshes fail. If zero, 24 hours. Past it, lookups fail with
-	// ErrIssuerUnavailable.
+	// while refreshes fail. If zero, 24 hours; if negative, expired keys are
+	// never served. Past it, lookups fail with ErrIssuerUnavailable.
 	MaxStale time.Duration
 
 	// MinRefreshInterval is the least time between a successful fetch of an
@@ -184,7 +184,7 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 }
 
 func (o *Options) settings() (settings, error) {
-	if o.MaxIssuers < 0 || o.MinTTL < 0 || o.MaxTTL < 0 || o.MaxStale < 0 ||
+	if o.MaxIssuers < 0 || o.MinTTL < 0 || o.MaxTTL < 0 ||
 		o.MinRefreshInterval < 0 || o.RetryBackoff < 0 || o.NegativeTTL < 0 || o.MaxNegativeKids < 0 ||
 		o.FetchTimeout < 0 || o.MaxDiscoveryBytes < 0 || o.MaxJWKSBytes < 0 {
 		return settings{}, errors.New("jwks: negative option")
@@ -193,7 +193,7 @@ func (o *Options) settings() (settings, error) {
 		maxIssuers:     orDefault(o.MaxIssuers, DefaultMaxIssuers),
 		minTTL:         orDefault(o.MinTTL, DefaultMinTTL),
 		maxTTL:         orDefault(o.MaxTTL, DefaultMaxTTL),
-		maxStale:       orDefault(o.MaxStale, DefaultMaxStale),
+		maxStale:       max(orDefault(o.MaxStale, DefaultMaxStale), 0), // negative: none
 		minRefresh:     orDefault(o.MinRefreshInterval, DefaultMinRefreshInterval),
 		retryBase:      orDefault(o.RetryBackoff, DefaultRetryBackoff),
 		negativeTTL:    orDefault(o.NegativeTTL, DefaultNegativeTTL),

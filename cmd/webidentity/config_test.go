@@ -389,7 +389,7 @@ func TestKeyOptionsMaxStaleZero(t *testing.T) {
 	}{
 		{"default", 0, 0},
 		{"set", time.Hour, time.Hour},
-		{"never stale", -1, time.Nanosecond},
+		{"never stale", -1, -1}, // jwks: negative MaxStale never serves expired keys
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &Config{Keys: KeysConfig{MaxStale: tc.in}}

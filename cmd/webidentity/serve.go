@@ -157,18 +157,12 @@ func keyOptions(cfg *Config, now func() time.Time, obs jwks.Observer, userAgent 
 			TLSClientConfig: &tls.Config{RootCAs: cfg.Keys.RootCAs, MinVersion: tls.VersionTLS12},
 		}}
 	}
-	maxStale := cfg.Keys.MaxStale
-	if maxStale < 0 {
-		// Never serve expired keys. jwks reads zero as its default, so this is the least
-		// staleness it accepts: one nanosecond past expiry.
-		maxStale = time.Nanosecond
-	}
 	return jwks.Options{
 		HTTPClient:            client,
 		AllowPrivateAddresses: cfg.Keys.AllowPrivateAddresses,
 		FetchTimeout:          cfg.Keys.FetchTimeout,
 		MinRefreshInterval:    cfg.Keys.MinRefreshInterval,
-		MaxStale:              maxStale,
+		MaxStale:              cfg.Keys.MaxStale, // negative (an explicit "0s"): never serve expired keys
 		Observer:              obs,
 		Now:                   now,
 		UserAgent:             userAgent,
