@@ -166,8 +166,11 @@ func (r Reason) String() string {
 	return reasons[r].name
 }
 
-// Error makes a Reason usable as an errors.Is target.
-func (r Reason) Error() string { return "verifier: " + r.String() }
+// Error makes a Reason usable as an errors.Is target. It returns the same text as String, so
+// that fmt's %s and %v (which prefer Error to String) print the documented name. A Reason is
+// never returned as an error on its own: errors of this package are *Error, whose text carries
+// the package prefix.
+func (r Reason) Error() string { return r.String() }
 
 // Error is the one error type of this package. Code is the STS error code, Reason says why,
 // Message is safe to show to the caller (it never contains token or request content) and Err,
