@@ -72,7 +72,10 @@
 //  4. The unverified iss only selects a registered provider (exact match); an unknown issuer
 //     is refused without any network access.
 //  5. The key is the provider's key for (iss, kid), of the type, curve and size alg needs;
-//     the signature is checked with Go's crypto: RSA of at least 2048 bits with PKCS #1 v1.5
+//     a token without kid is verified only when exactly one of the provider's keys fits alg
+//     (with several, it is refused as ReasonKidRequired: RFC 7515 makes kid a hint, but no
+//     token costs more than one signature check, so a forged one costs no more than a genuine
+//     one). The signature is checked with Go's crypto: RSA of at least 2048 bits with PKCS #1 v1.5
 //     or PSS (salt length = hash length), ECDSA as fixed-length r||s on alg's curve, Ed25519.
 //  6. Claims: aud contains a client ID; exp, nbf and iat with leeway (5 minutes by default).
 //  7. The role's trust policy, with the condition keys built from the verified claims under

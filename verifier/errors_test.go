@@ -44,6 +44,7 @@ func TestReasonCodes(t *testing.T) {
 		ReasonDenied:               CodeAccessDenied,
 		ReasonTagSessionDenied:     CodeAccessDenied,
 		ReasonSourceIdentityDenied: CodeAccessDenied,
+		ReasonKidRequired:          CodeInvalidIdentityToken,
 	}
 	require.Len(t, want, int(reasonCount)-1, "every reason has an expected code")
 	for r := Reason(1); r < reasonCount; r++ {
