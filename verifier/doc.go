@@ -22,7 +22,12 @@
 //	defer v.Close()
 //
 // Without Options.Keys, New starts a jwks.Cache that fetches each provider's keys through its
-// discovery document; pass a jwks.Static (or any KeySource) to pin keys instead.
+// discovery document; pass a jwks.Static (or any KeySource) to pin keys instead. A jwks.Cache of
+// your own (shared by several verifiers, say) may be passed too: New registers in it the
+// providers it does not serve yet, with their Thumbprints and DiscoveryURL. New refuses what
+// would silently fail: a jwks.Static for another issuer than a provider's (ErrKeySourceIssuer),
+// and Thumbprints or DiscoveryURL that the key source would not apply
+// (ErrProviderSettingIgnored), so that pinning never fails open.
 //
 // # Deciding
 //

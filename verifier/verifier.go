@@ -32,6 +32,11 @@ type Verifier struct {
 // without client IDs or with a bad URL, ARN or algorithm, duplicate providers (or providers
 // that differ only in case), a negative MaxTokenLifetime and JWKS options that jwks.New
 // refuses are errors. A negative Leeway is not an error: it means no leeway.
+//
+// With Options.Keys set, New registers in a *jwks.Cache each provider it does not serve yet
+// (see Options.Keys), and refuses Provider.Thumbprints and DiscoveryURL that the key source
+// would not apply (ErrProviderSettingIgnored) and a jwks.Static for another issuer than a
+// provider's (ErrKeySourceIssuer). Other key sources are not asked which issuers they know.
 func New(opts Options) (*Verifier, error) {
 	if len(opts.Providers) == 0 {
 		return nil, errors.New("verifier: no providers")
@@ -80,7 +85,11 @@ func New(opts Options) (*Verifier, error) {
 	case opts.TokenCacheSize > 0:
 		v.tokens = newTokenCache(opts.TokenCacheSize)
 	}
-	if v.keys == nil {
+	if v.keys != nil {
+		if err := v.setupKeys(&opts); err != nil {
+			return nil, err
+		}
+	} else {
 		jo := opts.JWKS
 		jo.Issuers = append([]jwks.IssuerConfig(nil), jo.Issuers...)
 		for _, p := range opts.Providers {
