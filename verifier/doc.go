@@ -22,7 +22,12 @@
 //	defer v.Close()
 //
 // Without Options.Keys, New starts a jwks.Cache that fetches each provider's keys through its
-// discovery document; pass a jwks.Static (or any KeySource) to pin keys instead.
+// discovery document; pass a jwks.Static (or any KeySource) to pin keys instead. A jwks.Cache of
+// your own (shared by several verifiers, say) may be passed too: New registers in it the
+// providers it does not serve yet, with their Thumbprints and DiscoveryURL. New refuses what
+// would silently fail: a jwks.Static for another issuer than a provider's (ErrKeySourceIssuer),
+// and Thumbprints or DiscoveryURL that the key source would not apply
+// (ErrProviderSettingIgnored), so that pinning never fails open.
 //
 // # Deciding
 //
@@ -72,7 +77,10 @@
 //  4. The unverified iss only selects a registered provider (exact match); an unknown issuer
 //     is refused without any network access.
 //  5. The key is the provider's key for (iss, kid), of the type, curve and size alg needs;
-//     the signature is checked with Go's crypto: RSA of at least 2048 bits with PKCS #1 v1.5
+//     a token without kid is verified only when exactly one of the provider's keys fits alg
+//     (with several, it is refused as ReasonKidRequired: RFC 7515 makes kid a hint, but no
+//     token costs more than one signature check, so a forged one costs no more than a genuine
+//     one). The signature is checked with Go's crypto: RSA of at least 2048 bits with PKCS #1 v1.5
 //     or PSS (salt length = hash length), ECDSA as fixed-length r||s on alg's curve, Ed25519.
 //  6. Claims: aud contains a client ID; exp, nbf and iat with leeway (5 minutes by default).
 //  7. The role's trust policy, with the condition keys built from the verified claims under

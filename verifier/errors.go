@@ -61,7 +61,7 @@ const (
 	// ReasonUnknownIssuer: iss does not name a registered provider (exact match).
 	ReasonUnknownIssuer
 	// ReasonUnknownKey: the provider has no key with the token's kid (or, without kid, no key
-	// that fits alg and verifies).
+	// that fits alg).
 	ReasonUnknownKey
 	// ReasonKeyMismatch: the key's type, curve, size, use or alg does not fit the token's alg.
 	ReasonKeyMismatch
@@ -103,6 +103,12 @@ const (
 	// ReasonSourceIdentityDenied: the token carries a source identity and the trust policy does
 	// not allow sts:SetSourceIdentity.
 	ReasonSourceIdentityDenied
+	// ReasonKidRequired: the token has no kid and more than one of the provider's keys fits
+	// its alg. RFC 7515 makes kid a hint, so such a token is well-formed, but this verifier
+	// checks at most one signature per token (trying every key would let a forged token cost
+	// several verifications); it asks for the kid instead. With exactly one fitting key, a
+	// token without kid is verified with that key.
+	ReasonKidRequired
 
 	reasonCount // keep last
 )
@@ -144,6 +150,7 @@ var reasons = [reasonCount]struct {
 	ReasonDenied:               {"Denied", CodeAccessDenied, accessDeniedMessage},
 	ReasonTagSessionDenied:     {"TagSessionDenied", CodeAccessDenied, accessDeniedMessage},
 	ReasonSourceIdentityDenied: {"SourceIdentityDenied", CodeAccessDenied, accessDeniedMessage},
+	ReasonKidRequired:          {"KidRequired", CodeInvalidIdentityToken, "the web identity token has no kid and its provider has several keys for its algorithm; RFC 7515 makes kid a hint, but this service needs it to choose the key"},
 }
 
 const accessDeniedMessage = "not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -166,8 +173,11 @@ func (r Reason) String() string {
 	return reasons[r].name
 }
 
-// Error makes a Reason usable as an errors.Is target.
-func (r Reason) Error() string { return "verifier: " + r.String() }
+// Error makes a Reason usable as an errors.Is target. It returns the same text as String, so
+// that fmt's %s and %v (which prefer Error to String) print the documented name. A Reason is
+// never returned as an error on its own: errors of this package are *Error, whose text carries
+// the package prefix.
+func (r Reason) Error() string { return r.String() }
 
 // Error is the one error type of this package. Code is the STS error code, Reason says why,
 // Message is safe to show to the caller (it never contains token or request content) and Err,

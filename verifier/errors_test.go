@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,6 +44,7 @@ func TestReasonCodes(t *testing.T) {
 		ReasonDenied:               CodeAccessDenied,
 		ReasonTagSessionDenied:     CodeAccessDenied,
 		ReasonSourceIdentityDenied: CodeAccessDenied,
+		ReasonKidRequired:          CodeInvalidIdentityToken,
 	}
 	require.Len(t, want, int(reasonCount)-1, "every reason has an expected code")
 	for r := Reason(1); r < reasonCount; r++ {
@@ -100,4 +102,35 @@ func TestMessagesNeverEchoTheToken(t *testing.T) {
 			assert.NotContains(t, e.Error(), marker)
 		})
 	}
+}
+
+// TestStringersAgreeWithFmt checks that fmt's %s and %v print what String documents. fmt
+// prefers Error to String, so a Reason (which is an error) printed "verifier: Denied" while
+// String returned "Denied".
+func TestStringersAgreeWithFmt(t *testing.T) {
+	cases := []struct {
+		name string
+		v    fmt.Stringer
+		want string
+	}{
+		{"reason", ReasonDenied, "Denied"},
+		{"reason expired", ReasonExpired, "Expired"},
+		{"invalid reason", Reason(99), "Reason(99)"},
+		{"operation", OpAssumeRoleWithWebIdentity, "AssumeRoleWithWebIdentity"},
+		{"invalid operation", Operation(9), "Operation(9)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.v.String())
+			assert.Equal(t, tc.want+"|"+tc.want, fmt.Sprintf("%s|%v", tc.v, tc.v))
+			assert.Equal(t, tc.want, fmt.Sprint(tc.v))
+			if e, ok := tc.v.(error); ok {
+				assert.Equal(t, tc.want, e.Error())
+			}
+		})
+	}
+	// *Error and PolicyDenial are errors only: %s and %v print Error, with the package prefix.
+	e := newError(ReasonDenied, nil)
+	assert.Equal(t, e.Error()+"|"+e.Error(), fmt.Sprintf("%s|%v", e, e))
+	assert.True(t, strings.HasPrefix(e.Error(), "verifier: "))
 }

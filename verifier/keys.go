@@ -37,9 +37,6 @@ var (
 	_ KeySource = (*jwks.Static)(nil)
 )
 
-// maxKeysWithoutKid bounds how many fitting keys a token without kid is tried against.
-const maxKeysWithoutKid = 8
-
 // keyInfo is what the verifier derives once from a jwk.Key: the Go public key and the facts
 // needed to decide which algorithms it may verify.
 type keyInfo struct {
@@ -164,6 +161,11 @@ func deriveKey(k jwk.Key) *keyInfo {
 		ki.err = fmt.Errorf("verifier: key of type %T is not a public signature key", raw)
 	}
 	return ki
+}
+
+// canVerify reports whether fits(alg) would return nil, without building an error.
+func (ki *keyInfo) canVerify(alg *algorithm) bool {
+	return ki.err == nil && ki.kty == alg.kty && (alg.crv == "" || ki.crv == alg.crv) && (ki.alg == "" || ki.alg == alg.name)
 }
 
 // fits checks that the key may verify alg: the key type and curve are alg's and the key's own

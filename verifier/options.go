@@ -44,12 +44,16 @@ type Provider struct {
 	Types []string
 
 	// Thumbprints pins the TLS certificates of the provider's key endpoints (hex SHA-1, as in
-	// IAM's ThumbprintList). Used only by the default key cache.
+	// IAM's ThumbprintList). It is applied by the default key cache, or registered in
+	// Options.Keys when that is a *jwks.Cache not serving the issuer yet; New refuses it
+	// (ErrProviderSettingIgnored) when Options.Keys would not apply it, so that pinning never
+	// fails open.
 	Thumbprints []string
 
-	// DiscoveryURL is where the default key cache fetches the discovery document when it is
-	// not at URL + "/.well-known/openid-configuration". The document's issuer must still be
-	// URL.
+	// DiscoveryURL is where the key cache fetches the discovery document when it is not at
+	// URL + "/.well-known/openid-configuration". The document's issuer must still be URL.
+	// Like Thumbprints, it needs the default key cache or a *jwks.Cache in Options.Keys that
+	// does not serve the issuer yet.
 	DiscoveryURL string
 }
 
@@ -118,6 +122,15 @@ type Options struct {
 
 	// Keys finds the providers' public keys. If nil, New starts a jwks.Cache configured from
 	// JWKS with the providers registered (and Close stops it).
+	//
+	// A *jwks.Cache given here may be shared (Close leaves it running). New registers in it
+	// every provider whose issuer it does not serve yet, with the provider's Thumbprints and
+	// DiscoveryURL; an issuer it already serves (registered by the caller, or allowed by
+	// jwks.Options.AllowAnyIssuer) keeps the cache's own settings, and a provider that sets
+	// Thumbprints or DiscoveryURL for it is refused (ErrProviderSettingIgnored): configure such
+	// an issuer in one place. A jwks.Static must be for the issuer of every provider
+	// (ErrKeySourceIssuer). A jwks.Static or any other KeySource takes no registrations, so
+	// providers with Thumbprints or DiscoveryURL are refused (ErrProviderSettingIgnored).
 	Keys KeySource
 
 	// JWKS configures the default key cache when Keys is nil. Its Issuers are filled in from

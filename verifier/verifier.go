@@ -32,6 +32,11 @@ type Verifier struct {
 // without client IDs or with a bad URL, ARN or algorithm, duplicate providers (or providers
 // that differ only in case), a negative MaxTokenLifetime and JWKS options that jwks.New
 // refuses are errors. A negative Leeway is not an error: it means no leeway.
+//
+// With Options.Keys set, New registers in a *jwks.Cache each provider it does not serve yet
+// (see Options.Keys), and refuses Provider.Thumbprints and DiscoveryURL that the key source
+// would not apply (ErrProviderSettingIgnored) and a jwks.Static for another issuer than a
+// provider's (ErrKeySourceIssuer). Other key sources are not asked which issuers they know.
 func New(opts Options) (*Verifier, error) {
 	if len(opts.Providers) == 0 {
 		return nil, errors.New("verifier: no providers")
@@ -80,7 +85,11 @@ func New(opts Options) (*Verifier, error) {
 	case opts.TokenCacheSize > 0:
 		v.tokens = newTokenCache(opts.TokenCacheSize)
 	}
-	if v.keys == nil {
+	if v.keys != nil {
+		if err := v.setupKeys(&opts); err != nil {
+			return nil, err
+		}
+	} else {
 		jo := opts.JWKS
 		jo.Issuers = append([]jwks.IssuerConfig(nil), jo.Issuers...)
 		for _, p := range opts.Providers {
@@ -288,16 +297,22 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 	return nil
 }
 
-// verifySignature finds the key and checks the signature. A token with kid uses exactly the
-// provider's key with that kid; one without tries the provider's keys that fit alg, at most
-// maxKeysWithoutKid of them.
+// verifySignature finds the key and checks the signature, with at most one signature check
+// whatever the token, so that a forged token never costs more than a genuine one. A token with
+// kid uses the provider's key with that kid (or, when that key's type does not fit alg, the
+// sibling under the same kid that does: RFC 7517 section 4.5). A token without kid uses the
+// provider's one key that fits alg; when several fit it is refused unchecked with
+// ReasonKidRequired, rather than trying each (RFC 7515 makes kid a hint, not a requirement, so
+// the issuer is not at fault, but one signature check per token is the rule here).
 func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (jwk.Key, *Error) {
+	var key jwk.Key
+	var ki *keyInfo
 	if hasKid {
-		key, err := v.keys.Key(ctx, iss, kid)
+		k, err := v.keys.Key(ctx, iss, kid)
 		if err != nil {
 			return nil, keySourceError(err)
 		}
-		ki := v.keyInfo.info(key)
+		key, ki = k, v.keyInfo.info(k)
 		if err := ki.fits(alg); err != nil {
 			// RFC 7517 section 4.5 lets one kid name keys of different types (equivalent
 			// alternatives); Key returns the first. Look for a sibling under the same kid that
@@ -308,32 +323,29 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 			}
 			key, ki = sibling, v.keyInfo.info(sibling)
 		}
-		if err := verifySignature(alg, ki.pub, input, sig, ss); err != nil {
-			return nil, newError(ReasonBadSignature, err)
+	} else {
+		keys, err := v.keys.Keys(ctx, iss)
+		if err != nil {
+			return nil, keySourceError(err)
 		}
-		return key, nil
-	}
-	keys, err := v.keys.Keys(ctx, iss)
-	if err != nil {
-		return nil, keySourceError(err)
-	}
-	tried := 0
-	for _, key := range keys {
-		ki := v.keyInfo.info(key)
-		if ki.fits(alg) != nil {
-			continue
+		for _, k := range keys {
+			info := v.keyInfo.info(k)
+			if !info.canVerify(alg) {
+				continue
+			}
+			if key != nil {
+				return nil, errorf(ReasonKidRequired, "token without kid; several of the provider's keys fit alg")
+			}
+			key, ki = k, info
 		}
-		if verifySignature(alg, ki.pub, input, sig, ss) == nil {
-			return key, nil
-		}
-		if tried++; tried == maxKeysWithoutKid {
-			break
+		if key == nil {
+			return nil, errorf(ReasonUnknownKey, "token without kid; no key of the provider fits alg")
 		}
 	}
-	if tried == 0 {
-		return nil, errorf(ReasonUnknownKey, "no key of the provider fits alg")
+	if err := verifySignature(alg, ki.pub, input, sig, ss); err != nil {
+		return nil, newError(ReasonBadSignature, err)
 	}
-	return nil, errorf(ReasonBadSignature, "no key of the provider verifies the token")
+	return key, nil
 }
 
 // siblingKey returns another of the issuer's current keys with the same kid as first that fits
@@ -347,7 +359,7 @@ func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first jwk.Ke
 		if k == first || k.KeyID() != kid {
 			continue
 		}
-		if v.keyInfo.info(k).fits(alg) == nil {
+		if v.keyInfo.info(k).canVerify(alg) {
 			return k
 		}
 	}

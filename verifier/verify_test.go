@@ -582,30 +582,65 @@ func TestVerifyUnknownIssuerMakesNoLookup(t *testing.T) {
 	assert.Zero(t, calls)
 }
 
-func TestVerifyWithoutKidTriesFittingKeys(t *testing.T) {
+// A token without kid is verified with the provider's one key that fits its alg; when several
+// fit, it is refused without any signature check (ReasonKidRequired) instead of being tried
+// against each of them, which let a forged token cost up to eight verifications.
+func TestVerifyWithoutKid(t *testing.T) {
 	ks := newKeySet(t)
 	other := keyFromSigner(t, "ES256", "other", mustECKey(t), true)
-	src := mapKeys(ks.rs, other, ks.es) // two P-256 keys; the token's is the second
-	v := newTestVerifier(t, src, nil)
-	tok, err := v.Verify(context.Background(), mint(t, ks.es, baseClaims(), map[string]any{"kid": nil}))
+	psOnly := keyFromSigner(t, "PS256", "ps-only", mustRSAKey(t), true) // RSA, but its alg is PS256
+	forged := func(tok string) string { return tok[:strings.LastIndexByte(tok, '.')+1] + strings.Repeat("A", 86) }
+	noKid := map[string]any{"kid": nil}
+	cases := []struct {
+		name   string
+		keys   []*testKey
+		token  string
+		reason Reason // 0: accepted
+	}{
+		{"one key fits among other types", []*testKey{ks.rs, ks.es}, mint(t, ks.es, baseClaims(), noKid), 0},
+		{"the key's own alg rules out another RSA key", []*testKey{psOnly, ks.rs}, mint(t, ks.rs, baseClaims(), noKid), 0},
+		{"several keys fit, token's key second", []*testKey{ks.rs, other, ks.es}, mint(t, ks.es, baseClaims(), noKid), ReasonKidRequired},
+		{"several keys fit, token's key first", []*testKey{ks.es, other}, mint(t, ks.es, baseClaims(), noKid), ReasonKidRequired},
+		{"several keys fit, forged", []*testKey{ks.es, other}, forged(mint(t, ks.es, baseClaims(), noKid)), ReasonKidRequired},
+		{"one key fits, forged", []*testKey{ks.rs, ks.es}, forged(mint(t, ks.es, baseClaims(), noKid)), ReasonBadSignature},
+		{"no key fits", []*testKey{ks.es, other}, mint(t, ks.rs, baseClaims(), noKid), ReasonUnknownKey},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newTestVerifier(t, mapKeys(tc.keys...), nil)
+			tok, err := v.Verify(context.Background(), tc.token)
+			if tc.reason == 0 {
+				require.NoError(t, err)
+				assert.Empty(t, tok.KeyID)
+				return
+			}
+			reason, code := reasonOf(t, err)
+			assert.Equal(t, tc.reason, reason)
+			assert.Equal(t, CodeInvalidIdentityToken, code)
+		})
+	}
+}
+
+// TestKidRequiredMessage checks the caller-facing text of ReasonKidRequired: it explains the
+// refusal (kid is only a hint under RFC 7515; the issuer has several keys) without any token
+// content.
+func TestKidRequiredMessage(t *testing.T) {
+	ks := newKeySet(t)
+	other := keyFromSigner(t, "ES256", "other", mustECKey(t), true)
+	v := newTestVerifier(t, mapKeys(ks.es, other), nil)
+	_, err := v.Verify(context.Background(), mint(t, ks.es, with(baseClaims(), map[string]any{"sub": "MARKER"}), map[string]any{"kid": nil}))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Contains(t, e.Message, "RFC 7515")
+	assert.Contains(t, e.Message, "several keys")
+	assert.NotContains(t, e.Error(), "MARKER")
+	assert.NotContains(t, e.Error(), "ES256")
+}
+
+func mustRSAKey(t testing.TB) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	assert.Empty(t, tok.KeyID)
-
-	t.Run("no key fits", func(t *testing.T) {
-		v := newTestVerifier(t, mapKeys(ks.es, other), nil)
-		_, err := v.Verify(context.Background(), mint(t, ks.rs, baseClaims(), map[string]any{"kid": nil}))
-		assert.ErrorIs(t, err, ReasonUnknownKey)
-	})
-
-	t.Run("bounded", func(t *testing.T) {
-		var many []*testKey
-		for range maxKeysWithoutKid {
-			many = append(many, keyFromSigner(t, "ES256", "k", mustECKey(t), true))
-		}
-		v := newTestVerifier(t, mapKeys(append(many, ks.es)...), nil)
-		_, err := v.Verify(context.Background(), mint(t, ks.es, baseClaims(), map[string]any{"kid": nil}))
-		assert.ErrorIs(t, err, ReasonBadSignature)
-	})
+	return k
 }
 
 func mustECKey(t testing.TB) *ecdsa.PrivateKey {
