@@ -153,6 +153,13 @@ func (c *Cache) Register(ic IssuerConfig) error {
 	return nil
 }
 
+// Registered reports whether issuer was registered (through Options.Issuers or Register). An
+// issuer that only Options.AllowAnyIssuer lets through is not registered. It does no I/O and
+// is safe for concurrent use.
+func (c *Cache) Registered(issuer string) bool {
+	return (*c.registry.Load())[issuer] != nil
+}
+
 // Key returns the issuer's key with the given kid.
 //
 // On a hit it makes no network request, takes no lock and allocates

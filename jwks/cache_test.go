@@ -911,3 +911,14 @@ func TestNegativeMaxStaleNeverServesExpiredKeys(t *testing.T) {
 	assert.ErrorIs(t, err, ErrIssuerUnavailable)
 	assert.ErrorIs(t, err, ErrStatus)
 }
+
+// Registered reports Options.Issuers and Register, not issuers that AllowAnyIssuer admits.
+func TestRegistered(t *testing.T) {
+	c, err := New(Options{Issuers: []IssuerConfig{{Issuer: "https://a.example.com"}}, AllowAnyIssuer: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	assert.True(t, c.Registered("https://a.example.com"))
+	assert.False(t, c.Registered("https://b.example.com"), "allowed by AllowAnyIssuer, not registered")
+	require.NoError(t, c.Register(IssuerConfig{Issuer: "https://b.example.com"}))
+	assert.True(t, c.Registered("https://b.example.com"))
+}

@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -54,17 +53,15 @@ func (v *Verifier) setupKeys(opts *Options) error {
 	return nil
 }
 
-// registerProvider registers p in c unless c already serves p's issuer. Whether it does is
-// asked with an empty kid, which jwks.Cache answers without any network request: ErrUnknownIssuer
-// when the issuer is neither registered nor allowed by Options.AllowAnyIssuer, ErrUnknownKey
-// otherwise. An issuer c already serves keeps its settings (its own discovery URL, pins or
-// static keys, perhaps shared with other verifiers); a provider that sets Thumbprints or
-// DiscoveryURL for it is refused, since New can neither compare nor safely replace them.
+// registerProvider registers p in c unless c already has p's issuer registered. A registered
+// issuer keeps its settings (its own discovery URL, pins or static keys, perhaps shared with
+// other verifiers); a provider that sets Thumbprints or DiscoveryURL for it is refused, since
+// New can neither compare nor safely replace them. An issuer that c serves only because of
+// Options.AllowAnyIssuer is registered with the provider's settings, so that they apply.
 func registerProvider(c *jwks.Cache, p *Provider) error {
-	_, err := c.Key(context.Background(), p.URL, "")
-	if !isUnknownIssuer(err) {
+	if c.Registered(p.URL) {
 		if len(p.Thumbprints) > 0 || p.DiscoveryURL != "" {
-			return fmt.Errorf("%w: provider %q sets Thumbprints or DiscoveryURL, but the jwks.Cache of Options.Keys already serves its issuer with settings of its own: set them in that cache's jwks.IssuerConfig instead (or leave Options.Keys nil)",
+			return fmt.Errorf("%w: provider %q sets Thumbprints or DiscoveryURL, but the jwks.Cache of Options.Keys already has its issuer registered with settings of its own: set them in that cache's jwks.IssuerConfig instead (or leave Options.Keys nil)",
 				ErrProviderSettingIgnored, p.URL)
 		}
 		return nil

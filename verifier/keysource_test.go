@@ -166,13 +166,15 @@ func TestNewKeepsKeyCacheRegistrations(t *testing.T) {
 			p.DiscoveryURL = w.gh.DiscoveryURL()
 			return p
 		}, nil, ErrProviderSettingIgnored, false},
+		// An issuer that AllowAnyIssuer lets through is not registered: New registers it
+		// with the provider's pins, so that they apply (TestNewAppliesPinsUnderAllowAnyIssuer).
 		{"provider thumbprints under AllowAnyIssuer", func(t *testing.T, w *keySourceWorld) *jwks.Cache {
 			return w.cache(t, func(o *jwks.Options) { o.AllowAnyIssuer = true })
 		}, func(w *keySourceWorld) Provider {
 			p := w.plainProvider()
 			p.Thumbprints = []string{certPin(w.plain)}
 			return p
-		}, nil, ErrProviderSettingIgnored, false},
+		}, (*keySourceWorld).plainToken, nil, false},
 		{"AllowAnyIssuer without provider settings", func(t *testing.T, w *keySourceWorld) *jwks.Cache {
 			return w.cache(t, func(o *jwks.Options) { o.AllowAnyIssuer = true })
 		}, (*keySourceWorld).plainProvider, (*keySourceWorld).plainToken, nil, false},
@@ -254,4 +256,36 @@ func TestNewChecksKeySource(t *testing.T) {
 		_, err := New(Options{Providers: []Provider{testProvider()}, Keys: (*jwks.Cache)(nil)})
 		assert.Error(t, err)
 	})
+}
+
+// Under AllowAnyIssuer, a provider's pins are registered and enforced: a wrong pin refuses
+// the issuer's keys instead of being ignored.
+func TestNewAppliesPinsUnderAllowAnyIssuer(t *testing.T) {
+	w := newKeySourceWorld(t)
+	cache := w.cache(t, func(o *jwks.Options) { o.AllowAnyIssuer = true })
+	p := w.plainProvider()
+	p.Thumbprints = []string{strings.Repeat("ab", 20)}
+	v, err := New(Options{Providers: []Provider{p}, Keys: cache})
+	require.NoError(t, err)
+	assert.True(t, cache.Registered(p.URL))
+	_, err = v.Verify(context.Background(), w.plainToken(t))
+	reason, _ := reasonOf(t, err)
+	assert.Equal(t, ReasonKeysUnavailable, reason)
+	assert.ErrorIs(t, err, jwks.ErrThumbprintMismatch)
+}
+
+// The default key cache keeps a caller's JWKS.Issuers entry for a provider's issuer (its static
+// keys) instead of replacing it with a discovery registration.
+func TestNewDefaultCacheKeepsJWKSIssuers(t *testing.T) {
+	w := newKeySourceWorld(t)
+	set, err := jwk.Parse(w.plain.JWKS())
+	require.NoError(t, err)
+	v, err := New(Options{Providers: []Provider{w.plainProvider()}, JWKS: jwks.Options{
+		Issuers: []jwks.IssuerConfig{{Issuer: w.plain.URL(), Keys: set}},
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+	_, err = v.Verify(context.Background(), w.plainToken(t))
+	require.NoError(t, err)
+	assert.Zero(t, w.requests(), "the static keys verify; discovery is never asked")
 }

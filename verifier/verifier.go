@@ -85,16 +85,10 @@ func New(opts Options) (*Verifier, error) {
 	case opts.TokenCacheSize > 0:
 		v.tokens = newTokenCache(opts.TokenCacheSize)
 	}
-	if v.keys != nil {
-		if err := v.setupKeys(&opts); err != nil {
-			return nil, err
-		}
-	} else {
+	if v.keys == nil {
+		// The default key cache: JWKS's own Issuers (static keys, pins) first, then every
+		// provider it does not name, registered by setupKeys as for a caller's jwks.Cache.
 		jo := opts.JWKS
-		jo.Issuers = append([]jwks.IssuerConfig(nil), jo.Issuers...)
-		for _, p := range opts.Providers {
-			jo.Issuers = append(jo.Issuers, jwks.IssuerConfig{Issuer: p.URL, Thumbprints: p.Thumbprints, DiscoveryURL: p.DiscoveryURL})
-		}
 		if jo.Now == nil {
 			jo.Now = opts.Now
 		}
@@ -103,6 +97,10 @@ func New(opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("verifier: key cache: %w", err)
 		}
 		v.keys, v.ownCache = c, c
+	}
+	if err := v.setupKeys(&opts); err != nil {
+		_ = v.Close()
+		return nil, err
 	}
 	return v, nil
 }
