@@ -37,7 +37,9 @@
 // section 5): see [ParseJWKS] and [SkipReason]. Among them are RSA keys with
 // the ROCA fingerprint (CVE-2017-15361, Infineon's RSA library: the modulus is
 // a power of 65537 modulo the primes up to 167), which can be factored
-// (SkipROCA); the test costs about a microsecond per key at parse time.
+// (SkipROCA); the test costs about a microsecond per key at parse time. A set
+// keeps at most [MaxKeys] usable keys (SkipTooMany for the rest), so that a
+// token without kid, matched against every key of its issuer, stays cheap.
 //
 // # Freshness, failures and floods
 //

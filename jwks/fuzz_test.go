@@ -52,7 +52,7 @@ func FuzzParseJWKS(f *testing.F) {
 			seen[id] = true
 		}
 		for _, sk := range skipped {
-			if sk.Reason < SkipMalformed || sk.Reason > SkipROCA {
+			if sk.Reason < SkipMalformed || sk.Reason > SkipTooMany {
 				t.Fatalf("skip without a reason: %+v", sk)
 			}
 		}

@@ -33,6 +33,7 @@ const (
 	SkipNotOnCurve                         // EC point not on its curve, or wrong coordinate length
 	SkipDuplicateKid                       // same kid twice with the same kty: all copies dropped
 	SkipROCA                               // RSA modulus with the ROCA fingerprint (CVE-2017-15361): factorable
+	SkipTooMany                            // usable, but beyond the first MaxKeys usable keys of the set
 )
 
 var skipNames = [...]string{
@@ -49,6 +50,7 @@ var skipNames = [...]string{
 	SkipNotOnCurve:   "point not on curve",
 	SkipDuplicateKid: "duplicate kid",
 	SkipROCA:         "ROCA-vulnerable RSA key (CVE-2017-15361)",
+	SkipTooMany:      "more than MaxKeys usable keys",
 }
 
 // String returns a short description of the reason.
@@ -73,6 +75,12 @@ const (
 	maxRSABits = 8192
 )
 
+// MaxKeys is the most usable keys taken from one set; later ones are skipped with
+// SkipTooMany. Real issuers publish a handful (two or three during a rotation). A token without
+// kid is matched against every key of its issuer, so an issuer that published thousands would
+// make each of its forged tokens cost thousands of key checks.
+const MaxKeys = 100
+
 // ParseJWKS parses a JWK Set document (RFC 7517 section 5) and returns its
 // usable public signature keys in document order, and the keys it skipped
 // with reasons. It fails (with ErrInvalidDocument) only when the document is
@@ -85,7 +93,8 @@ const (
 // (CVE-2017-15361: keys made by Infineon's RSA library, which can be
 // factored) are skipped with SkipROCA. A kid that appears on two keys of
 // the same kty is ambiguous: all of them are dropped. Keys that share a kid
-// but differ in kty are all kept.
+// but differ in kty are all kept. Usable keys beyond the first MaxKeys are
+// skipped with SkipTooMany.
 func ParseJWKS(data []byte) (keys []jwk.Key, skipped []SkippedKey, err error) {
 	keys, _, skipped, err = parseJWKS(data)
 	return keys, skipped, err
@@ -135,6 +144,10 @@ func parseJWKS(data []byte) (keys []jwk.Key, index []int, skipped []SkippedKey, 
 	for _, c := range cands {
 		if c.kid != "" && count[kidKty{c.kid, c.kty}] > 1 {
 			skipped = append(skipped, SkippedKey{Index: c.index, Kid: c.kid, Kty: c.kty, Reason: SkipDuplicateKid})
+			continue
+		}
+		if len(keys) == MaxKeys {
+			skipped = append(skipped, SkippedKey{Index: c.index, Kid: c.kid, Kty: c.kty, Reason: SkipTooMany})
 			continue
 		}
 		keys = append(keys, c.key)

@@ -254,3 +254,34 @@ func TestDiscoveryURL(t *testing.T) {
 		})
 	}
 }
+
+// A set with more than MaxKeys usable keys keeps the first MaxKeys in document order and skips
+// the rest with SkipTooMany, in ParseJWKS and in static sets alike.
+func TestMaxKeysPerSet(t *testing.T) {
+	set := jwk.NewSet()
+	for i := range MaxKeys + 3 {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		k, err := jwk.FromRaw(&priv.PublicKey)
+		require.NoError(t, err)
+		require.NoError(t, k.Set(jwk.KeyIDKey, "k"+string(rune('A'+i/26))+string(rune('a'+i%26))))
+		require.NoError(t, set.AddKey(k))
+	}
+	doc, err := json.Marshal(set)
+	require.NoError(t, err)
+
+	keys, skipped, err := ParseJWKS(doc)
+	require.NoError(t, err)
+	require.Len(t, keys, MaxKeys)
+	require.Len(t, skipped, 3)
+	for i, sk := range skipped {
+		assert.Equal(t, SkipTooMany, sk.Reason)
+		assert.Equal(t, MaxKeys+i, sk.Index, "the last keys of the document are skipped")
+	}
+
+	st := NewStatic("https://issuer.example.com", set)
+	assert.Len(t, st.Skipped(), 3)
+	for _, sk := range st.Skipped() {
+		assert.Equal(t, SkipTooMany, sk.Reason)
+	}
+}

@@ -90,6 +90,10 @@ func usableKeys(set jwk.Set) ([]jwk.Key, []SkippedKey) {
 			skipped = append(skipped, SkippedKey{Index: c.index, Kid: kid, Kty: kty, Reason: SkipDuplicateKid})
 			continue
 		}
+		if len(keys) == MaxKeys {
+			skipped = append(skipped, SkippedKey{Index: c.index, Kid: kid, Kty: kty, Reason: SkipTooMany})
+			continue
+		}
 		keys = append(keys, c.key)
 	}
 	return keys, skipped

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -38,6 +39,13 @@ func BenchmarkRejectedTokens(b *testing.B) {
 	require.NoError(b, shared.AddKey(es.jwk))
 	require.NoError(b, shared.AddKey(rsShared.jwk))
 
+	// One RSA key among 99 EC keys (jwks.MaxKeys in all) and no kid: the walk reads each
+	// key's members, and derives and checks only the RSA key.
+	mixed := []*testKey{rs}
+	for i := range jwks.MaxKeys - 1 {
+		mixed = append(mixed, newTestKey(b, "ES256", "ec-"+strconv.Itoa(i)))
+	}
+
 	type shape struct {
 		name  string
 		keys  KeySource
@@ -51,6 +59,7 @@ func BenchmarkRejectedTokens(b *testing.B) {
 		{"no-kid/8-keys-fit", mapKeys(eight...), mint(b, forger, benchClaims(), noKid), false},
 		{"no-kid/8-keys-fit-genuine-signature", mapKeys(eight...), mint(b, rs, benchClaims(), noKid), false},
 		{"no-kid/1-key-fits-forged", mapKeys(rs, es), mint(b, forger, benchClaims(), noKid), false},
+		{"no-kid/1-RSA-99-EC-keys-forged", mapKeys(mixed...), mint(b, forger, benchClaims(), noKid), false},
 		{"shared-kid/sibling-forged", jwks.NewStatic(testIssuer, shared), mint(b, forgerShared, benchClaims(), nil), false},
 		{"shared-kid/no-sibling-fits", jwks.NewStatic(testIssuer, jwkSet(b, es)), mint(b, forgerShared, benchClaims(), nil), false},
 		{"alg-not-allowed", mapKeys(rs), mint(b, rs, benchClaims(), map[string]any{"alg": "HS256"}), false},

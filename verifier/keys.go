@@ -163,6 +163,31 @@ func deriveKey(k jwk.Key) *keyInfo {
 	return ki
 }
 
+// mayFit is canVerify's test on the JWK's own members (kty, alg, crv), without deriving the
+// key. A token without kid is matched against every key of its issuer (at most jwks.MaxKeys
+// from a jwks source): only the keys that pass are derived, so that a walk past many keys of
+// other types or curves costs member reads, and never evicts other issuers' derived keys.
+func mayFit(k jwk.Key, alg *algorithm) bool {
+	if string(k.KeyType()) != alg.kty {
+		return false
+	}
+	if a := k.Algorithm(); a != nil {
+		if s := a.String(); s != "" && s != alg.name {
+			return false
+		}
+	}
+	if alg.crv == "" {
+		return true
+	}
+	switch ck := k.(type) {
+	case jwk.ECDSAPublicKey:
+		return ck.Crv().String() == alg.crv
+	case jwk.OKPPublicKey:
+		return ck.Crv().String() == alg.crv
+	}
+	return false
+}
+
 // canVerify reports whether fits(alg) would return nil, without building an error.
 func (ki *keyInfo) canVerify(alg *algorithm) bool {
 	return ki.err == nil && ki.kty == alg.kty && (alg.crv == "" || ki.crv == alg.crv) && (ki.alg == "" || ki.alg == alg.name)

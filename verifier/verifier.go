@@ -327,6 +327,9 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 			return nil, keySourceError(err)
 		}
 		for _, k := range keys {
+			if !mayFit(k, alg) {
+				continue // not derived: a walk costs member reads, not key derivations
+			}
 			info := v.keyInfo.info(k)
 			if !info.canVerify(alg) {
 				continue
