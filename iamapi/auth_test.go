@@ -36,6 +36,7 @@ func TestAuthenticateSDKSigned(t *testing.T) {
 		noBody  bool
 		sign    func(*signing)
 		unsign  bool                // send without signing
+		prepare func(*http.Request) // applied before signing
 		mutate  func(*http.Request) // applied after signing
 		code    string              // "" = accepted
 		reason  iamapi.Reason
@@ -57,6 +58,17 @@ func TestAuthenticateSDKSigned(t *testing.T) {
 			r.Header.Set("X-Amzn-Trace-Id", "Root=1-abc")
 		}, wantKey: akid},
 
+		{name: "valid signed user-agent", prepare: func(r *http.Request) {
+			// A client that signs User-Agent (the SDK signer skips the canonical key, so
+			// the Authenticator must pass it lower-cased to reproduce such a signature).
+			r.Header["user-agent"] = []string{"custom-client/1.0"}
+		}, mutate: func(r *http.Request) {
+			r.Header["User-Agent"] = r.Header["user-agent"]
+			delete(r.Header, "user-agent")
+		}, wantKey: akid},
+		{name: "valid signed header with excess spaces and two values", prepare: func(r *http.Request) {
+			r.Header["X-Amz-Meta-Note"] = []string{"a   b  c", "d"}
+		}, wantKey: akid},
 		{name: "unsigned", unsign: true, code: iamapi.CodeMissingAuthenticationToken, reason: iamapi.ReasonUnsigned, status: 403},
 		{name: "wrong secret", sign: func(s *signing) { s.secret = "not-the-secret" }, code: iamapi.CodeSignatureDoesNotMatch, reason: iamapi.ReasonSignatureMismatch, status: 403},
 		{name: "secret of the other admin", sign: func(s *signing) { s.secret = secret2 }, code: iamapi.CodeSignatureDoesNotMatch, reason: iamapi.ReasonSignatureMismatch, status: 403},
@@ -129,6 +141,9 @@ func TestAuthenticateSDKSigned(t *testing.T) {
 			s := defaultSigning()
 			if tc.sign != nil {
 				tc.sign(&s)
+			}
+			if tc.prepare != nil {
+				tc.prepare(req)
 			}
 			if !tc.unsign {
 				sign(t, req, body, s)

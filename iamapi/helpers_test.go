@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,10 +37,17 @@ var admins = iamapi.StaticCredentials{akid: secret, akid2: secret2}
 
 const listRolesBody = "Action=ListRoles&Version=2010-05-08&PathPrefix=%2Fteams%2F"
 
+// callerIdentityXML answers the STS client of TestAuthenticateGoSDKClient (and is ignored by
+// the other tests).
+const callerIdentityXML = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+<GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/admin</Arn><UserId>AIDAEXAMPLE</UserId><Account>111122223333</Account></GetCallerIdentityResult>
+<ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></GetCallerIdentityResponse>`
+
 // outcome is what the server's Authenticate returned for one request.
 type outcome struct {
-	p   *iamapi.Principal
-	err error
+	p    *iamapi.Principal
+	err  error
+	auth string // the request's Authorization header
 }
 
 // authServer is a real TLS server whose handler authenticates every request.
@@ -81,7 +90,7 @@ func newAuthServer(t *testing.T, opts iamapi.Options) *authServer {
 	}
 	a, err := iamapi.NewAuthenticator(opts)
 	require.NoError(t, err)
-	s := &authServer{results: make(chan outcome, 1), logs: logs}
+	s := &authServer{results: make(chan outcome, 8), logs: logs}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
@@ -89,12 +98,16 @@ func newAuthServer(t *testing.T, opts iamapi.Options) *authServer {
 			return
 		}
 		p, aerr := a.Authenticate(r, body)
-		s.results <- outcome{p, aerr}
+		s.results <- outcome{p, aerr, r.Header.Get("Authorization")}
+		w.Header().Set("Content-Type", "text/xml")
 		if ae, ok := aerr.(*iamapi.AuthError); ok {
+			// The Query API's error shape, so that SDK clients parse the code.
 			w.WriteHeader(ae.HTTPStatus())
+			_, _ = fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>0</RequestId></ErrorResponse>`,
+				ae.Code, html.EscapeString(ae.Message))
 			return
 		}
-		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, callerIdentityXML)
 	}))
 	t.Cleanup(s.Close)
 	return s
