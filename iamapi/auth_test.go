@@ -2,6 +2,7 @@ package iamapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -69,6 +70,7 @@ func TestAuthenticateSDKSigned(t *testing.T) {
 		{name: "valid signed header with excess spaces and two values", prepare: func(r *http.Request) {
 			r.Header["X-Amz-Meta-Note"] = []string{"a   b  c", "d"}
 		}, wantKey: akid},
+		{name: "valid without spaces after commas", mutate: rewriteAuth(func(s string) string { return strings.ReplaceAll(s, ", ", ",") }), wantKey: akid},
 		{name: "unsigned", unsign: true, code: iamapi.CodeMissingAuthenticationToken, reason: iamapi.ReasonUnsigned, status: 403},
 		{name: "wrong secret", sign: func(s *signing) { s.secret = "not-the-secret" }, code: iamapi.CodeSignatureDoesNotMatch, reason: iamapi.ReasonSignatureMismatch, status: 403},
 		{name: "secret of the other admin", sign: func(s *signing) { s.secret = secret2 }, code: iamapi.CodeSignatureDoesNotMatch, reason: iamapi.ReasonSignatureMismatch, status: 403},
@@ -88,6 +90,10 @@ func TestAuthenticateSDKSigned(t *testing.T) {
 		{name: "host tampered", mutate: func(r *http.Request) { r.Host = "iam.other.example" }, code: iamapi.CodeSignatureDoesNotMatch, reason: iamapi.ReasonSignatureMismatch, status: 403},
 		{name: "signed header list shortened", mutate: replaceAuth("content-length;content-type;host", "content-length;host"), code: iamapi.CodeSignatureDoesNotMatch, reason: iamapi.ReasonSignatureMismatch, status: 403},
 		{name: "duplicate Authorization", mutate: func(r *http.Request) { r.Header.Add("Authorization", r.Header.Get("Authorization")) }, code: iamapi.CodeIncompleteSignature, reason: iamapi.ReasonDuplicateAuth, status: 400},
+		{name: "Date instead of X-Amz-Date", mutate: func(r *http.Request) {
+			r.Header.Del("X-Amz-Date")
+			r.Header.Set("Date", t0.Format(http.TimeFormat))
+		}, code: iamapi.CodeIncompleteSignature, reason: iamapi.ReasonMissingDate, status: 400},
 		{name: "X-Amz-Date missing", mutate: func(r *http.Request) { r.Header.Del("X-Amz-Date") }, code: iamapi.CodeIncompleteSignature, reason: iamapi.ReasonMissingDate, status: 400},
 		{name: "X-Amz-Date twice", mutate: func(r *http.Request) { r.Header.Add("X-Amz-Date", "20261201T093000Z") }, code: iamapi.CodeIncompleteSignature, reason: iamapi.ReasonMissingDate, status: 400},
 		{name: "X-Amz-Date extended ISO format", mutate: func(r *http.Request) { r.Header.Set("X-Amz-Date", "2026-12-01T09:30:00Z") }, code: iamapi.CodeIncompleteSignature, reason: iamapi.ReasonMalformedDate, status: 400},
@@ -294,4 +300,28 @@ func TestAuthErrorFormatting(t *testing.T) {
 	e := &iamapi.AuthError{Code: iamapi.CodeRequestExpired, Message: "Request has expired.", Reason: iamapi.ReasonExpired}
 	assert.Equal(t, "RequestExpired: Request has expired.", e.Error())
 	assert.Equal(t, http.StatusBadRequest, e.HTTPStatus())
+}
+
+// TestAuthenticateLogsRefusal: one structured line per refusal with the code, reason,
+// access key id and peer, and no secret or signature.
+func TestAuthenticateLogsRefusal(t *testing.T) {
+	srv := newAuthServer(t, iamapi.Options{})
+	req := newPost(t, srv.URL, listRolesBody)
+	s := defaultSigning()
+	s.secret = "wrong"
+	sign(t, req, listRolesBody, s)
+	got, _ := srv.do(t, req)
+	require.Error(t, got.err)
+
+	lines := strings.Split(strings.TrimSpace(srv.logs.String()), "\n")
+	require.Len(t, lines, 1)
+	var entry map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &entry))
+	assert.Equal(t, "WARN", entry["level"])
+	assert.Equal(t, iamapi.CodeSignatureDoesNotMatch, entry["code"])
+	assert.Equal(t, string(iamapi.ReasonSignatureMismatch), entry["reason"])
+	assert.Equal(t, akid, entry["access_key_id"])
+	assert.NotEmpty(t, entry["remote"])
+	assertNoSecrets(t, req, lines[0])
+	assert.NotContains(t, lines[0], "wrong")
 }

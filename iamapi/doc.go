@@ -24,7 +24,8 @@
 // Exactly one Authorization header "AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/REGION/iam/
 // aws4_request, SignedHeaders=..., Signature=<64 hex>", each component once, as the AWS SDKs,
 // botocore and the AWS CLI send it; exactly one X-Amz-Date in ISO-8601 basic format, within
-// MaxSkew (15 minutes) of the clock either way, on the scope's day; SignedHeaders listing
+// MaxSkew (15 minutes) of the clock either way, on the scope's day (AWS also accepts a Date
+// header instead; no AWS client sends one, so it is refused); SignedHeaders listing
 // host and x-amz-date, lower case, ascending, distinct. The region may be any well-formed
 // name unless Options.Regions lists the accepted ones (clients sign with their configured
 // region when given --endpoint-url; IAM's own endpoint is us-east-1). Headers the client
@@ -34,9 +35,16 @@
 // The expected signature is computed by the AWS SDK for Go v2's v4 signer (no
 // canonicalisation is written here): the request is rebuilt with exactly the signed headers,
 // the scope's region and service, the body's SHA-256 and X-Amz-Date as signing time, and its
-// signature is compared in constant time. One SDK signer is kept per access key id and is
-// replaced when that key's secret changes, because the SDK caches derived signing keys by key
-// id, region, service and day but not by secret.
+// signature is compared in constant time. The SDK signer can express every verification
+// these clients need: signed header names are passed lower-cased, because the signer skips
+// the canonical names User-Agent, Expect, X-Amzn-Trace-Id and Transfer-Encoding that a client
+// may nevertheless have signed, and content-length is signed from the received length. One
+// SDK signer is kept per access key id that passed the credential lookup (so the set is
+// bounded by the admin keys) and is replaced when that key's secret changes, because the SDK
+// caches derived signing keys by key id, region, service and day but not by secret.
+//
+// A query string that does not parse is refused: url.Values drops what it cannot parse, so
+// otherwise a signed request could carry unsigned garbage in its query.
 //
 // # What is refused
 //
