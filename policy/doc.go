@@ -29,7 +29,9 @@
 // classifies it: invalid JSON, duplicate member names, unknown elements,
 // Action and NotAction together, a missing Effect, Action or Principal (a
 // trust policy must name who may assume the role), NotPrincipal (which IAM
-// does not allow in a role trust policy: ReasonNotAllowed), an unknown operator, a
+// does not allow in a role trust policy: ReasonNotAllowed), Resource and
+// NotResource (IAM refuses them in a trust policy, "Has prohibited field
+// Resource": the role is the resource; ReasonNotAllowed), an unknown operator, a
 // date, number, CIDR, base64 value or ARN that does not parse, an empty list,
 // a document over the size limit (ParseOptions.MaxSize, 10,240 bytes of
 // non-whitespace by default). "Condition": {} is accepted as no condition,
@@ -42,7 +44,6 @@
 //	d := p.Evaluate(&policy.Request{
 //		Action:    "sts:AssumeRoleWithWebIdentity",
 //		Principal: policy.Principal{Type: "Federated", ID: providerARN},
-//		Resource:  roleARN,
 //		Context: policy.Values{
 //			"oidc.eks.us-east-1.amazonaws.com/id/example:aud": {"sts.amazonaws.com"},
 //			"oidc.eks.us-east-1.amazonaws.com/id/example:sub": {"system:serviceaccount:kube-system:efs-csi-controller"},
@@ -70,8 +71,8 @@
 // point) and runs in time linear in the product of pattern and value length,
 // without regexp or backtracking. ArnLike and ArnEquals match each of the six
 // ARN components separately, so '*' never crosses a ':' before the resource
-// part. Under version 2012-10-17, Resource values and the condition values of
-// String* and Arn* operators may hold policy variables: ${key},
+// part. Under version 2012-10-17, the condition values of String* and Arn*
+// operators may hold policy variables: ${key},
 // ${key, 'default'}, ${*}, ${?} and ${$}; the text a variable stands for is
 // always literal. Multivalued keys (aws:TagKeys, sts:TransitiveTagKeys, a
 // provider's :amr, and any a Context declares through MultivaluedContext)

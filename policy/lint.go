@@ -165,8 +165,7 @@ func knownKey(prov, claim string) bool {
 //
 // Medium findings also include notaction-in-allow (NotAction allows every
 // other action, such as sts:TagSession) and wildcard-account (a wildcard in
-// the account component of an ARN in Resource or an Arn* condition of an
-// Allow), multivalued-key-without-set-operator (a condition without
+// the account component of an ARN in an Arn* condition of an Allow), multivalued-key-without-set-operator (a condition without
 // ForAnyValue: or ForAllValues: on aws:TagKeys, sts:TransitiveTagKeys,
 // aws:CalledVia, aws:PrincipalServiceNamesList or a provider's :amr, which
 // fails closed) and multivalued-variable (a policy variable naming one of
@@ -196,21 +195,10 @@ func (s *statement) lint(clusters map[string]bool) []Finding {
 		if s.notAction {
 			add(Medium, s.path+".NotAction", RuleNotActionAllow, "NotAction in an Allow allows every other action; list the actions in Action")
 		}
-		for i, r := range s.rawResource {
-			if !s.notResource && !s.resources[i].any && hasWildcard(arnAccount(r)) {
-				add(Medium, s.path+".Resource", RuleWildcardAccount, "wildcard in the account of resource "+strconv.Quote(r))
-			}
-		}
 	}
 
 	if s.emptyCondition {
 		add(Info, s.path+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
-	}
-	for _, v := range s.resourceVars {
-		if v.multivalued {
-			add(Medium, s.path+".Resource", RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so the values that use it match no resource")
-			break
-		}
 	}
 	for _, c := range s.conds {
 		s.lintMultivalued(c, add)

@@ -51,13 +51,6 @@ type statement struct {
 	rawAction []string
 	notAction bool
 
-	hasResource bool
-	resources   []resourcePattern
-	// resourceVars are the policy variables used in Resource/NotResource.
-	resourceVars []varRef
-	rawResource  []string
-	notResource  bool
-
 	conds          []*condition
 	emptyCondition bool // the statement has "Condition": {}
 	vars           bool // policy variables are enabled (version 2012-10-17)
@@ -65,14 +58,6 @@ type statement struct {
 	matchReason     string // Decision.Reason when the statement matches
 	principalReason string // Decision.Reason when the principal fails
 	actionReason    string
-	resourceReason  string
-}
-
-// resourcePattern is a compiled Resource value: "*" or an ARN pattern.
-type resourcePattern struct {
-	any  bool
-	arn  [6]pattern
-	vars uint8 // mask of the statement's resource variables the value uses
 }
 
 // Parse parses and compiles a role trust policy with the default options.
@@ -88,15 +73,17 @@ func Parse(doc []byte) (*Policy, error) {
 // without Principal (a trust policy must name who may assume the role),
 // NotPrincipal (ReasonNotAllowed: IAM does not allow it in a role trust
 // policy, and evaluating {"Effect": "Allow", "NotPrincipal": ...} would trust
-// every other principal, every other provider included), unknown or malformed condition operators, values of the wrong
+// every other principal, every other provider included), Resource and
+// NotResource (ReasonNotAllowed: IAM refuses them in a role trust policy with
+// "MalformedPolicyDocument: Has prohibited field Resource"; the role is the
+// resource), unknown or malformed condition operators, values of the wrong
 // type, empty value lists, and operands that do not parse for their operator
 // (numbers, dates, booleans, CIDRs, base64, ARNs, policy variables).
 //
 // Element names, Effect values and operator names are case-sensitive, as in
 // IAM. Condition keys are case-insensitive; one operator may not name the same
 // key twice in different cases. Numbers and booleans in condition values are
-// taken as their JSON text. Resource is optional: a statement without
-// Resource or NotResource applies to any resource, as trust policies imply.
+// taken as their JSON text.
 func ParseWithOptions(doc []byte, opts ParseOptions) (*Policy, error) {
 	p, err := parse(doc, opts)
 	if err != nil {
@@ -184,9 +171,6 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 		} else {
 			p.allows = append(p.allows, i)
 		}
-		for _, v := range s.resourceVars {
-			keys[v.key] = struct{}{}
-		}
 		for _, c := range s.conds {
 			keys[c.key] = struct{}{}
 			for _, v := range c.vars {
@@ -216,7 +200,7 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 		}
 	}
 	s := &statement{index: index, path: path, vars: vars}
-	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}, {"Resource", "NotResource"}} {
+	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}} {
 		if n.member(pair[0]) != nil && n.member(pair[1]) != nil {
 			return nil, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
 		}
@@ -279,30 +263,11 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 	}
 	s.rawAction = actions
 
-	rname, rn := "Resource", n.member("Resource")
-	if nr := n.member("NotResource"); nr != nil {
-		rname, rn, s.notResource = "NotResource", nr, true
-	}
-	if rn != nil {
-		s.hasResource = true
-		res, paths, err := stringList(rn, path+"."+rname)
-		if err != nil {
-			return nil, err
-		}
-		var rv *varSet
-		if vars {
-			rv = &varSet{}
-		}
-		for i, r := range res {
-			rp, err := compileResource(r, paths[i], rv)
-			if err != nil {
-				return nil, err
-			}
-			s.resources = append(s.resources, rp)
-		}
-		s.rawResource = res
-		if rv != nil {
-			s.resourceVars = rv.refs
+	// A trust policy is attached to the role it governs: IAM refuses
+	// Resource and NotResource in it ("Has prohibited field Resource").
+	for _, name := range [...]string{"Resource", "NotResource"} {
+		if n.member(name) != nil {
+			return nil, perr(path+"."+name, ReasonNotAllowed, name+" is not allowed in a role trust policy: the role is the resource")
 		}
 	}
 
@@ -406,29 +371,6 @@ func validAction(a string) bool {
 	return true
 }
 
-// compileResource compiles a Resource value: "*" or an ARN whose components
-// may hold wildcards and (under 2012-10-17, vs non-nil) policy variables,
-// matched per component as ArnLike does.
-func compileResource(r, path string, vs *varSet) (resourcePattern, *ParseError) {
-	if r == "*" {
-		return resourcePattern{any: true}, nil
-	}
-	parts, ok := splitArnText(r, vs != nil)
-	if !ok || parts[0] != "arn" {
-		return resourcePattern{}, perr(path, ReasonValue, "invalid resource "+strconv.Quote(r)+": want \"*\" or an ARN")
-	}
-	var rp resourcePattern
-	for k := range parts {
-		p, err := compileText(parts[k], textOptions{wild: true, vars: vs}, path)
-		if err != nil {
-			return resourcePattern{}, err
-		}
-		rp.arn[k] = p
-		rp.vars |= p.vars
-	}
-	return rp, nil
-}
-
 func (s *statement) prepareReasons() {
 	label := s.path
 	if s.sid != "" {
@@ -444,11 +386,6 @@ func (s *statement) prepareReasons() {
 		s.actionReason = label + ": action is excluded by NotAction"
 	} else {
 		s.actionReason = label + ": action did not match"
-	}
-	if s.notResource {
-		s.resourceReason = label + ": resource is excluded by NotResource"
-	} else {
-		s.resourceReason = label + ": resource did not match"
 	}
 	for _, c := range s.conds {
 		what := label + ": condition " + c.op.name + " on " + strconv.Quote(c.rawKey)

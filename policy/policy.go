@@ -31,17 +31,18 @@ func (e Effect) String() string {
 // Request is what a policy is evaluated against.
 //
 // For a web-identity role assumption, Action is "sts:AssumeRoleWithWebIdentity" (or
-// "sts:TagSession", "sts:SetSourceIdentity"), Principal is the federated provider,
-// Resource is the role ARN and Context holds the condition keys built from the
-// verified token.
+// "sts:TagSession", "sts:SetSourceIdentity"), Principal is the federated provider
+// and Context holds the condition keys built from the verified token.
 type Request struct {
 	// Action is the API action, such as "sts:AssumeRoleWithWebIdentity".
 	// It is matched case-insensitively.
 	Action string
 	// Principal is who asks.
 	Principal Principal
-	// Resource is the ARN of the resource, for a trust policy the role ARN.
-	// Statements without Resource or NotResource match any resource.
+	// Resource is the role ARN. Evaluate does not consult it: a trust policy
+	// has no Resource element (Parse refuses Resource and NotResource), being
+	// attached to the role it governs. It is kept so that callers can pass the
+	// whole request and for Context implementations that want it.
 	Resource string
 	// Context supplies the condition keys. A nil Context has no keys.
 	Context Context

@@ -17,7 +17,7 @@ import (
 // StringLike pattern: a '*' in a token claim never becomes a wildcard.
 
 // maxVars bounds the distinct policy variables in one condition (one operator
-// and key) or one Resource element, so that evaluation resolves them into a
+// and key), so that evaluation resolves them into a
 // fixed-size array.
 const maxVars = 8
 
@@ -32,7 +32,7 @@ type varRef struct {
 	multivalued bool
 }
 
-// varSet collects the distinct variables of one condition or Resource element.
+// varSet collects the distinct variables of one condition.
 type varSet struct {
 	refs []varRef
 }
@@ -81,7 +81,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 			}
 			idx, ok := o.vars.add(ref)
 			if !ok {
-				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition or Resource element")
+				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
 			}
 			b.variable(idx)
 		case c == '*' && o.wild:
