@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,34 +59,82 @@ func TestAdversaryUnicodeFoldedMultivaluedKey(t *testing.T) {
 }
 
 // A Values map that holds one key in two spellings: which one a condition
-// sees depends on whether an unrelated earlier condition found its key by the
-// policy's spelling (the rawFirst memo). The same request is ExplicitDeny or
-// Allow depending on an extra condition that holds either way. Values
-// documents the map as "unspecified: do not do that"; failing closed would
-// make the Deny apply in both documents.
+// sees depended on whether an unrelated earlier condition found its key by
+// the policy's spelling (the rawFirst memo), so the same request was
+// ExplicitDeny or Allow depending on an extra condition that holds either
+// way. Values now documents a fixed order (canonical spelling, then the
+// policy's first spelling of the key, then the smallest matching map key),
+// so every condition on the key, in every call, reads the same values, and
+// an unrelated condition changes nothing.
 func TestAdversaryValuesTwoSpellings(t *testing.T) {
-	ctx := Values{
-		"OIDC.example.com/id/AB:aud": {"x"},
-		"OIDC.example.com/id/AB:sub": {"evil"},
-		"oidc.example.com/id/ab:sub": {"good"},
+	const (
+		raw   = "OIDC.example.com/id/AB:sub"
+		lower = "oidc.example.com/id/ab:sub"
+		other = "oidc.EXAMPLE.com/id/ab:sub"
+	)
+	mixed := Values{"OIDC.example.com/id/AB:aud": {"x"}, raw: {"evil"}, lower: {"good"}}
+	noCanon := Values{"OIDC.example.com/id/AB:aud": {"x"}, raw: {"evil"}, other: {"good"}}
+	allow := func(key string) string { return base + `,"Condition":{"StringEquals":{"` + key + `":"good"}}` }
+	deny := func(extra, key string) string {
+		return advDeny + `,"Condition":{` + extra + `"StringEqualsIgnoreCase":{"` + key + `":"evil"}}},{`
 	}
-	allow := base + `,"Condition":{"StringEquals":{"oidc.example.com/id/ab:sub":"good"}}`
+	const unrelated = `"StringEquals":{"OIDC.example.com/id/AB:aud":"x"},`
 	tests := []struct {
 		name string
 		doc  string
+		ctx  Values
+		want Effect
 	}{
-		{"Deny on the policy's spelling alone",
-			stmt(advDeny + `,"Condition":{"StringEquals":{"OIDC.example.com/id/AB:sub":"evil"}}},{` + allow)},
-		{"Deny after a condition found by the policy's spelling",
-			stmt(advDeny + `,"Condition":{"StringEquals":{"OIDC.example.com/id/AB:aud":"x"},"StringEqualsIgnoreCase":{"OIDC.example.com/id/AB:sub":"evil"}}},{` + allow)},
+		// The canonical spelling wins over the policy's: both conditions read "good".
+		{"canonical key present, Deny alone", stmt(deny("", raw) + allow(lower)), mixed, Allow},
+		{"canonical key present, Deny after an unrelated condition", stmt(deny(unrelated, raw) + allow(lower)), mixed, Allow},
+		{"canonical key present, Allow spelled like the Deny", stmt(deny(unrelated, raw) + allow(raw)), mixed, Allow},
+		// No canonical spelling: the policy's first spelling of the key is
+		// read by every condition on it, however each one spells it.
+		{"first spelling decides, Deny alone", stmt(deny("", raw) + allow(other)), noCanon, ExplicitDeny},
+		{"first spelling decides, Deny after an unrelated condition", stmt(deny(unrelated, raw) + allow(other)), noCanon, ExplicitDeny},
+		{"first spelling decides, Allow first", stmt(allow(other) + `},{` + strings.TrimSuffix(deny(unrelated, raw), `},{`)), noCanon, Allow},
+		// Neither canonical nor the policy's spelling: the smallest map key
+		// ("OIDC..." sorts before "oidc...") whatever the map order.
+		{"scan takes the smallest key", stmt(deny("", "Oidc.Example.Com/id/ab:sub") + allow("Oidc.Example.Com/id/ab:sub")), noCanon, ExplicitDeny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Parse([]byte(tt.doc))
 			require.NoError(t, err)
 			req := googleRequest
-			req.Context = ctx
-			assert.Equal(t, ExplicitDeny, p.Evaluate(&req).Effect)
+			req.Context = tt.ctx
+			for i := 0; i < 50; i++ { // map iteration order varies between calls
+				assert.Equal(t, tt.want, p.Evaluate(&req).Effect)
+			}
+		})
+	}
+}
+
+// The Values method reads the canonical spelling if present, else the
+// smallest matching key, whatever spelling it is asked for.
+func TestValuesMethodTwoSpellings(t *testing.T) {
+	tests := []struct {
+		name string
+		m    Values
+		want string
+	}{
+		{"canonical present", Values{"K:X": {"upper"}, "k:x": {"lower"}, "k:X": {"mixed"}}, "lower"},
+		{"no canonical: smallest", Values{"k:X": {"mixed"}, "K:x": {"upper"}}, "upper"},
+		{"long s folds to s", Values{"k:\u017f": {"long"}}, "long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, key := range []string{"k:x", "K:X", "k:X", "K:x"} {
+				if tt.name == "long s folds to s" {
+					key = "K:S"
+				}
+				for i := 0; i < 20; i++ {
+					got, ok := tt.m.Values(key)
+					require.True(t, ok)
+					assert.Equal(t, []string{tt.want}, got, key)
+				}
+			}
 		})
 	}
 }

@@ -57,11 +57,16 @@
 // index and Sid of the statement it rests on, and a one-line Reason naming the
 // element or condition that failed. Reasons never contain request values.
 //
-// Condition keys are case-insensitive. (*Policy).Keys lists, lower-cased, the
-// keys a policy can ask for (including keys named by policy variables), so a
-// caller builds only those. Evaluate asks the Context for exactly those
-// lower-cased strings; a Context that stores lower-cased keys can answer with
-// one map lookup, and Values also accepts keys in any case.
+// Condition keys are case-insensitive, with one canonical form per key:
+// ASCII letters lower-cased and other runes folded to one member of their
+// Unicode case-folding orbit ("aws:TagKeyſ" with U+017F is aws:tagkeys, so it
+// is multivalued like aws:TagKeys). Parse, Evaluate, the multivalued-key
+// rules, policy variables and Lint all use that form. (*Policy).Keys lists,
+// in that form, the keys a policy can ask for (including keys named by policy
+// variables), so a caller builds only those. Evaluate asks the Context for
+// exactly those strings; a Context that stores lower-cased keys can answer
+// with one map lookup, and Values also accepts keys in any case, in a fixed
+// documented order when a map holds one key in two spellings.
 //
 // The semantics follow the IAM User Guide: explicit Deny wins, then Allow,
 // else implicit deny; operators and keys are ANDed, values ORed; negated

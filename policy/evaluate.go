@@ -83,9 +83,9 @@ const (
 // in an Allow, which would otherwise hold, does not). An attacker who leaves a
 // claim out can therefore never gain access by it.
 //
-// Evaluate only asks Context for the keys Keys returns, lower-cased (and, if
-// the Context is a MultivaluedContext, whether they are multivalued); a
-// Values map it reads directly, also by the key as the policy spells it. It does
+// Evaluate only asks Context for the keys Keys returns, in canonical form (and,
+// if the Context is a MultivaluedContext, whether they are multivalued); a
+// Values map it reads directly, in the order Values documents. It does
 // not allocate (a Context may; strconv may for a request number that
 // overflows a float64), and it is safe for concurrent use. A nil policy or
 // request gives ImplicitDeny.

@@ -105,10 +105,10 @@ var ownKeysOnly = map[string]bool{"graph.facebook.com": true, "www.amazon.com": 
 
 // knownKey reports whether the provider sends the claim key.
 func knownKey(prov, claim string) bool {
-	if !ownKeysOnly[prov] && containsFold(oidcKeys, claim) {
+	if !ownKeysOnly[prov] && containsKey(oidcKeys, claim) {
 		return true
 	}
-	return containsFold(providerKeys[prov], claim)
+	return containsKey(providerKeys[prov], claim)
 }
 
 // Lint checks a trust policy for the mistakes that let strangers in or that
@@ -301,7 +301,7 @@ func clusterIssuer(prefix string) bool {
 func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 	rule := ""
 	for _, prov := range providers {
-		claim, ok := cutPrefixFold(c.rawKey, prov+":")
+		claim, ok := strings.CutPrefix(c.key, canonKey(prov)+":")
 		if !ok {
 			continue
 		}
@@ -345,14 +345,14 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 
 func (s *statement) lintProvider(prov string, clusters map[string]bool) []Finding {
 	var out []Finding
-	audKey := strings.ToLower(prov + ":aud")
+	audKey := canonKey(prov + ":aud")
 	audName := prov + ":aud"
 	if ownKeysOnly[prov] {
 		// Facebook and Amazon name the application app_id.
-		audKey, audName = prov+":app_id", prov+":app_id"
+		audKey, audName = canonKey(prov+":app_id"), prov+":app_id"
 	}
-	subKey := strings.ToLower(prov + ":sub")
-	audPinned := s.pins(audKey) == nil || (prov == "accounts.google.com" && s.pins(strings.ToLower(prov+":oaud")) == nil)
+	subKey := canonKey(prov + ":sub")
+	audPinned := s.pins(audKey) == nil || (prov == "accounts.google.com" && s.pins(canonKey(prov+":oaud")) == nil)
 	if !audPinned {
 		sev := Medium
 		if builtinProviders[prov] {
@@ -364,7 +364,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	if ownKeysOnly[prov] {
 		return out // Facebook and Amazon have no sub key
 	}
-	cluster := clusterIssuer(prov) || clusters[strings.ToLower(prov)]
+	cluster := clusterIssuer(prov) || clusters[canonKey(prov)]
 	sev := High
 	who := "any subject of this shared issuer"
 	switch {
@@ -401,7 +401,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	return out
 }
 
-// spelling returns key (lower-cased) as the statement's first condition on
+// spelling returns key (canonical) as the statement's first condition on
 // it writes it, or else fallback.
 func (s *statement) spelling(key, fallback string) string {
 	for _, c := range s.conds {
@@ -559,7 +559,7 @@ func kubernetesSubject(v string) bool {
 	return strings.HasPrefix(v, "system:serviceaccount:")
 }
 
-// clusterProviders returns the lower-cased key prefixes of the providers
+// clusterProviders returns the canonical key prefixes of the providers
 // that the policy treats as Kubernetes cluster issuers: those with a :sub
 // condition anywhere in the policy whose value is shaped like a service
 // account subject. They are linted like EKS cluster issuers.
@@ -626,16 +626,10 @@ func arnAccount(arn string) string {
 
 func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
 
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-		return s[len(prefix):], true
-	}
-	return "", false
-}
-
-func containsFold(list []string, s string) bool {
+// containsKey reports whether list names the key s (see canonKey).
+func containsKey(list []string, s string) bool {
 	for _, x := range list {
-		if strings.EqualFold(x, s) {
+		if sameKey(x, s) {
 			return true
 		}
 	}

@@ -157,7 +157,15 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	default:
 		return nil, perr("Statement", ReasonType, "Statement must be an object or an array of objects, not "+stmtNode.kind.String())
 	}
-	keys := map[string]struct{}{}
+	// spell maps each canonical key to the policy's first spelling of it.
+	spell := map[string]string{}
+	first := func(key, raw string) string {
+		if s, ok := spell[key]; ok {
+			return s
+		}
+		spell[key] = raw
+		return raw
+	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
 		if s.sid != "" {
@@ -172,13 +180,13 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 			p.allows = append(p.allows, i)
 		}
 		for _, c := range s.conds {
-			keys[c.key] = struct{}{}
-			for _, v := range c.vars {
-				keys[v.key] = struct{}{}
+			c.spell = first(c.key, c.rawKey)
+			for j := range c.vars {
+				c.vars[j].spell = first(c.vars[j].key, c.vars[j].raw)
 			}
 		}
 	}
-	for k := range keys {
+	for k := range spell {
 		p.keys = append(p.keys, k)
 	}
 	slices.Sort(p.keys)
@@ -309,7 +317,7 @@ func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError
 		seen := map[string]string{}
 		for j, key := range block.names {
 			keyPath := joinName(opPath, key)
-			lk := strings.ToLower(key)
+			lk := canonKey(key)
 			if prev, dup := seen[lk]; dup {
 				return nil, perr(keyPath, ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
 			}
@@ -401,10 +409,15 @@ func (p *Policy) Version() string { return p.version }
 // ID returns the policy's Id element, or "".
 func (p *Policy) ID() string { return p.id }
 
-// Keys returns the condition keys the policy references, lower-cased, sorted
-// and without duplicates: the keys of every condition and the keys named by
-// policy variables. A caller needs to build only these keys into the
-// Context; Evaluate asks for nothing else, and always in this lower-cased
-// form. (Context implementations may store keys in any case as long as their
-// lookup folds case, as Values does.) The slice is a copy.
+// Keys returns the condition keys the policy references, in canonical form,
+// sorted and without duplicates: the keys of every condition and the keys
+// named by policy variables. The canonical form of a key is the key with
+// ASCII letters lower-cased and every other rune replaced by the canonical
+// member of its Unicode case-folding orbit (U+017F LONG S is "s", U+212A
+// KELVIN SIGN is "k"; a key of ASCII letters is simply lower-cased); two
+// spellings name the same key exactly when their canonical forms are equal.
+// A caller needs to build only these keys into the Context; Evaluate asks
+// for nothing else, and always in this form. (Context implementations may
+// store keys in any case as long as their lookup folds case, as Values
+// does.) The slice is a copy.
 func (p *Policy) Keys() []string { return slices.Clone(p.keys) }
