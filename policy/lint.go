@@ -97,6 +97,24 @@ var providerKeys = map[string][]string{
 	"www.amazon.com":     {"app_id", "user_id"},
 }
 
+// ghIssuer is the key prefix of GitHub Actions; an enterprise's issuer
+// is ghIssuer + "/" + ENTERPRISE.
+const ghIssuer = "token.actions.githubusercontent.com"
+
+// isGitHub reports whether the provider prefix is GitHub Actions, including
+// an enterprise's issuer path.
+func isGitHub(prov string) bool {
+	p := canonKey(prov)
+	return p == ghIssuer || strings.HasPrefix(p, ghIssuer+"/")
+}
+
+// nonClusterIssuer reports whether the provider prefix is one whose subjects
+// are never Kubernetes service accounts, whatever values a policy compares
+// them with: GitHub Actions and the built-in providers.
+func nonClusterIssuer(prov string) bool {
+	return isGitHub(prov) || builtinProviders[canonKey(prov)]
+}
+
 // oidcKeys are the claim keys of every OIDC provider.
 var oidcKeys = []string{"aud", "sub", "azp", "amr"}
 
@@ -107,6 +125,9 @@ var ownKeysOnly = map[string]bool{"graph.facebook.com": true, "www.amazon.com": 
 func knownKey(prov, claim string) bool {
 	if !ownKeysOnly[prov] && containsKey(oidcKeys, claim) {
 		return true
+	}
+	if isGitHub(prov) {
+		prov = ghIssuer
 	}
 	return containsKey(providerKeys[prov], claim)
 }
@@ -352,7 +373,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 		audKey, audName = canonKey(prov+":app_id"), prov+":app_id"
 	}
 	subKey := canonKey(prov + ":sub")
-	audPinned := s.pins(audKey) == nil || (prov == "accounts.google.com" && s.pins(canonKey(prov+":oaud")) == nil)
+	audPinned := s.pins(audKey, prov) == nil || (prov == "accounts.google.com" && s.pins(canonKey(prov+":oaud"), prov) == nil)
 	if !audPinned {
 		sev := Medium
 		if builtinProviders[prov] {
@@ -364,7 +385,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	if ownKeysOnly[prov] {
 		return out // Facebook and Amazon have no sub key
 	}
-	cluster := clusterIssuer(prov) || clusters[canonKey(prov)]
+	cluster := !nonClusterIssuer(prov) && (clusterIssuer(prov) || clusters[canonKey(prov)])
 	sev := High
 	who := "any subject of this shared issuer"
 	switch {
@@ -373,7 +394,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	case prov == "cognito-identity.amazonaws.com" && audPinned:
 		sev, who = Medium, "any identity of the pool"
 	}
-	w := s.pins(subKey)
+	w := s.pins(subKey, prov)
 	switch {
 	case w == nil:
 	case w.cond == nil:
@@ -433,11 +454,14 @@ type widest struct {
 // pins reports whether the statement has a condition that requires key to be
 // present and to match specific values: a positive string operator without
 // IfExists or ForAllValues:, none of whose values matches too much. It
-// returns nil if so. Otherwise it describes the narrowest of the conditions
+// returns nil if so.
+// A policy variable naming a key of the provider prov itself (such as
+// ${prov:sub} or ${prov:repository}) counts as a wildcard: the token
+// supplies it, so it pins nothing. Otherwise it describes the narrowest of the conditions
 // that are too broad (conditions are ANDed; within one, its broadest value
 // counts, values being ORed), or returns a widest with a nil cond if there is
 // none.
-func (s *statement) pins(key string) *widest {
+func (s *statement) pins(key, prov string) *widest {
 	var best *widest
 	for _, c := range s.conds {
 		if c.key != key || c.op.negated || c.op.ifExists || c.op.set == setAllValues {
@@ -449,12 +473,10 @@ func (s *statement) pins(key string) *widest {
 			continue
 		}
 		w := widest{breadth: breadthPinned, cond: c}
-		if c.op.kind == opStringLike {
-			for _, v := range c.raw {
-				b, rule, what := subjectBreadth(literalVariables(v, s.vars))
-				if b > w.breadth {
-					w.breadth, w.value, w.rule, w.what = b, v, rule, what
-				}
+		for _, v := range c.raw {
+			b, rule, what := subjectBreadth(lintPattern(v, c.op.kind == opStringLike, s.vars, prov))
+			if b > w.breadth {
+				w.breadth, w.value, w.rule, w.what = b, v, rule, what
 			}
 		}
 		if w.breadth == breadthPinned {
@@ -477,7 +499,9 @@ func (s *statement) pins(key string) *widest {
 // does not pin the namespace), every or several repositories of one GitHub
 // owner (a wildcard in the repository name: "repo:ORG/*", "repo:ORG/*:*",
 // "repo:ORG/app-*:ref:refs/heads/main"), or every ref, pull request and
-// environment of one repository ("repo:ORG/REPO:*"). It returns the breadth,
+// environment of one repository ("repo:ORG/REPO:" followed by wildcards and
+// colons only: "repo:ORG/REPO:*", "repo:ORG/REPO:?*", "repo:ORG/REPO:*:*").
+// It returns the breadth,
 // the lint rule and what the pattern matches ("" for a whole issuer).
 func subjectBreadth(v string) (breadth int, rule, what string) {
 	w := strings.IndexAny(v, "*?")
@@ -500,7 +524,7 @@ func subjectBreadth(v string) (breadth int, rule, what string) {
 				what = "every repository of " + strconv.Quote(owner) + " whose name starts with " + strconv.Quote(name)
 			}
 			return breadthOrg, RuleOrgWideSub, what
-		case strings.IndexByte(name, ':') == len(name)-1 && strings.Trim(v[w:], "*") == "":
+		case strings.IndexByte(name, ':') == len(name)-1 && strings.Trim(v[w:], "*?:") == "":
 			return breadthRepo, RuleRepoWideSub, "every branch, tag, pull request and environment of " + strconv.Quote(owner+"/"+strings.TrimSuffix(name, ":"))
 		}
 		return breadthPinned, "", ""
@@ -528,15 +552,31 @@ func subjectBreadth(v string) (breadth int, rule, what string) {
 	return breadthPinned, "", ""
 }
 
-// literalVariables returns v with each policy variable (when vars are
-// enabled) replaced by one byte that is neither a wildcard nor a ':', since
-// the text a variable stands for is literal.
-func literalVariables(v string, vars bool) string {
-	if !vars || !strings.Contains(v, "${") {
+// lintPattern returns a condition value as subjectBreadth reads it: '*' and
+// '?' are wildcards only where they are (wild: StringLike), a policy variable
+// (when vars are enabled) naming a key of the provider prov becomes '*', since
+// the token supplies it and it pins nothing, and any other variable (and
+// ${*}, ${?}, ${$}) one byte that is neither a wildcard nor a ':', since the
+// text it stands for is literal.
+func lintPattern(v string, wild, vars bool, prov string) string {
+	if wild && (!vars || !strings.Contains(v, "${")) {
 		return v
 	}
+	self := canonKey(prov) + ":"
 	var b strings.Builder
-	for {
+	lit := func(t string) {
+		if wild {
+			b.WriteString(t)
+			return
+		}
+		for _, c := range []byte(t) {
+			if c == '*' || c == '?' {
+				c = '$'
+			}
+			b.WriteByte(c)
+		}
+	}
+	for vars {
 		i := strings.Index(v, "${")
 		if i < 0 {
 			break
@@ -545,11 +585,16 @@ func literalVariables(v string, vars bool) string {
 		if j < 0 {
 			break
 		}
-		b.WriteString(v[:i])
-		b.WriteByte('$')
+		lit(v[:i])
+		key, _, _ := strings.Cut(v[i+2:i+j], ",")
+		if strings.HasPrefix(canonKey(strings.TrimSpace(key)), self) {
+			b.WriteByte('*')
+		} else {
+			b.WriteByte('$')
+		}
 		v = v[i+j+1:]
 	}
-	b.WriteString(v)
+	lit(v)
 	return b.String()
 }
 
@@ -568,7 +613,7 @@ func (p *Policy) clusterProviders() map[string]bool {
 	for i := range p.stmts {
 		for _, c := range p.stmts[i].conds {
 			prefix, ok := strings.CutSuffix(c.key, ":sub")
-			if !ok {
+			if !ok || nonClusterIssuer(prefix) {
 				continue
 			}
 			for _, v := range c.raw {
