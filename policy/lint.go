@@ -155,9 +155,13 @@ func knownKey(prov, claim string) bool {
 //     service accounts of that cluster get in. Cluster issuers are EKS's
 //     (oidc.eks.<region>.amazonaws.com/id/<id>) and any provider with a :sub
 //     condition somewhere in the policy on a value shaped like
-//     system:serviceaccount:NAMESPACE:NAME (a self-hosted cluster). For
-//     Cognito, whose :aud names the identity pool, it is Medium when :aud is
-//     pinned.
+//     system:serviceaccount:NAMESPACE:NAME (a self-hosted cluster), except
+//     GitHub Actions (with its enterprise issuer paths) and the built-in
+//     providers, which are never cluster issuers. For Cognito, whose :aud
+//     names the identity pool, it is Medium when :aud is pinned. A policy
+//     variable naming a key of the same provider (${<provider>:sub},
+//     "repo:${<provider>:repository}:...", ${<provider>:aud}) counts as a
+//     wildcard for these checks and for missing-aud: the token supplies it.
 //   - forallvalues-in-allow: ForAllValues: in an Allow holds when the key is
 //     missing, unless the statement also requires the key with Null "false".
 //   - unknown-provider-key, foreign-provider-key, unprefixed-key: a condition
