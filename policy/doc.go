@@ -73,8 +73,10 @@
 // operators hold on a missing key; ...IfExists holds on a missing key;
 // ForAnyValue: fails (even with IfExists) and ForAllValues: holds on a
 // missing key; Null checks presence. StringLike has '*' (any run, including none) and '?' (one code
-// point) and runs in time linear in the product of pattern and value length,
-// without regexp or backtracking. ArnLike and ArnEquals match each of the six
+// point) and runs without regexp or backtracking, in time linear in the
+// value for literal and short '?' segments (see the pattern notes in
+// match.go; at worst O(len(segment) × len(value)) for a segment of over 64
+// code points with '?' or one mixing variables with text). ArnLike and ArnEquals match each of the six
 // ARN components separately, so '*' never crosses a ':' before the resource
 // part. Under version 2012-10-17, the condition values of String* and Arn*
 // operators may hold policy variables: ${key},
