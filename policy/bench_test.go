@@ -165,3 +165,22 @@ func BenchmarkEvaluateFoldedContext(b *testing.B) {
 	}
 	benchEvaluate(b, irsaPolicy(b, 1), req, Allow)
 }
+
+// BenchmarkEvaluateStringLikeLongSegment measures StringLike on an
+// adversarial pair: a long literal middle segment (5 KB) that almost matches
+// everywhere in a long value (20 KB), and a '?' middle segment likewise.
+func BenchmarkEvaluateStringLikeLongSegment(b *testing.B) {
+	const key = "k:x"
+	for _, tc := range []struct{ name, pattern string }{
+		{"literal", "*" + strings.Repeat("a", 5000) + "b*"},
+		{"question", "*" + strings.Repeat("a", 62) + "?b*"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := Parse([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"` + key + `":"` + tc.pattern + `"}}}}`))
+			require.NoError(b, err)
+			req := irsaRequest("")
+			req.Context = Values{key: {strings.Repeat("a", 20000)}}
+			benchEvaluate(b, p, req, ImplicitDeny)
+		})
+	}
+}

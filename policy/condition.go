@@ -9,9 +9,13 @@ import (
 // condition is one compiled (operator, key) pair with its values.
 type condition struct {
 	op     parsedOp
-	key    string // lower-cased, as passed to Context.Values
+	key    string // canonical (see canonKey), as passed to Context.Values
 	rawKey string // as written in the policy
-	path   string // JSON path of the key
+	// spell is the policy's first spelling of key, the same for every
+	// condition and variable on key: Evaluate looks a Values map up by it
+	// after key (see Values).
+	spell string
+	path  string // JSON path of the key
 
 	raw []string // the values as text, for Lint
 
@@ -55,7 +59,7 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	if !validKey(rawKey) {
 		return nil, perr(path, ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
 	}
-	c := &condition{op: op, key: strings.ToLower(rawKey), rawKey: rawKey, path: path}
+	c := &condition{op: op, key: canonKey(rawKey), rawKey: rawKey, path: path}
 	c.multivalued = builtinMultivalued(c.key)
 	var vals []*jnode
 	var paths []string
@@ -181,7 +185,7 @@ func (c *condition) addValue(text, path string, vs *varSet) *ParseError {
 // eval reports whether the condition holds for ctx, and whether the key was
 // missing.
 func (c *condition) eval(e *evalContext) (ok, missing bool) {
-	vals, present := e.values(c.key, c.rawKey)
+	vals, present := e.values(c.key, c.spell)
 	if !present || len(vals) == 0 {
 		return c.missing, true
 	}

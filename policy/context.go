@@ -13,7 +13,8 @@ import "strings"
 // (the amr claim of a web identity provider). Multivalued only adds to that
 // list; it cannot make those keys single-valued.
 //
-// Multivalued is called with keys lower-cased, as Values is, and must be
+// Multivalued is called with keys in canonical form (see Keys), as Values
+// is, and must be
 // safe for concurrent use when the Context is shared. See Evaluate for what a
 // multivalued key changes.
 type MultivaluedContext interface {
@@ -22,7 +23,7 @@ type MultivaluedContext interface {
 	Multivalued(key string) bool
 }
 
-// builtinMultivalued reports whether the lower-cased key is one that IAM
+// builtinMultivalued reports whether the canonical key is one that IAM
 // documents as multivalued and that a web identity request can carry.
 func builtinMultivalued(key string) bool {
 	switch key {
@@ -36,15 +37,12 @@ func builtinMultivalued(key string) bool {
 type evalContext struct {
 	ctx Context
 	mv  MultivaluedContext // ctx, if it declares multivalued keys
-	// vals is ctx when it is a Values map: then a key is looked up
-	// lower-cased and as the policy spells it before a case-insensitive scan,
-	// so that a map keyed the policy's way (EKS issuer ids are upper-case
-	// hex) does not cost a scan per key.
+	// vals is ctx when it is a Values map: then a key is looked up in
+	// canonical form, then as the policy first spells it, before a
+	// case-insensitive scan, so that a map keyed the policy's way (EKS issuer
+	// ids are upper-case hex) does not cost a scan per key.
 	vals   Values
 	isVals bool
-	// rawFirst: a key was found as the policy spells it and not lower-cased,
-	// so the map is likely keyed the policy's way: try that spelling first.
-	rawFirst bool
 }
 
 func newEvalContext(ctx Context) evalContext {
@@ -58,25 +56,19 @@ func newEvalContext(ctx Context) evalContext {
 	return e
 }
 
-// values returns the values of key (lower-cased) that the policy spells raw.
-func (e *evalContext) values(key, raw string) ([]string, bool) {
+// values returns the values of the canonical key, which the policy first
+// spells spell. For a Values map the order is fixed (see Values): the
+// canonical spelling, then spell, then the scan, so the same key reads the
+// same values wherever the policy names it and in every call.
+func (e *evalContext) values(key, spell string) ([]string, bool) {
 	if e.isVals {
-		if raw == key {
-			if v, ok := e.vals[key]; ok {
+		if v, ok := e.vals[key]; ok {
+			return v, true
+		}
+		if spell != key {
+			if v, ok := e.vals[spell]; ok {
 				return v, true
 			}
-			return e.vals.fold(key)
-		}
-		first, second := key, raw
-		if e.rawFirst {
-			first, second = raw, key
-		}
-		if v, ok := e.vals[first]; ok {
-			return v, true
-		}
-		if v, ok := e.vals[second]; ok {
-			e.rawFirst = second == raw
-			return v, true
 		}
 		return e.vals.fold(key)
 	}

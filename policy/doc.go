@@ -29,7 +29,9 @@
 // classifies it: invalid JSON, duplicate member names, unknown elements,
 // Action and NotAction together, a missing Effect, Action or Principal (a
 // trust policy must name who may assume the role), NotPrincipal (which IAM
-// does not allow in a role trust policy: ReasonNotAllowed), an unknown operator, a
+// does not allow in a role trust policy: ReasonNotAllowed), Resource and
+// NotResource (IAM refuses them in a trust policy, "Has prohibited field
+// Resource": the role is the resource; ReasonNotAllowed), an unknown operator, a
 // date, number, CIDR, base64 value or ARN that does not parse, an empty list,
 // a document over the size limit (ParseOptions.MaxSize, 10,240 bytes of
 // non-whitespace by default). "Condition": {} is accepted as no condition,
@@ -42,7 +44,6 @@
 //	d := p.Evaluate(&policy.Request{
 //		Action:    "sts:AssumeRoleWithWebIdentity",
 //		Principal: policy.Principal{Type: "Federated", ID: providerARN},
-//		Resource:  roleARN,
 //		Context: policy.Values{
 //			"oidc.eks.us-east-1.amazonaws.com/id/example:aud": {"sts.amazonaws.com"},
 //			"oidc.eks.us-east-1.amazonaws.com/id/example:sub": {"system:serviceaccount:kube-system:efs-csi-controller"},
@@ -56,22 +57,29 @@
 // index and Sid of the statement it rests on, and a one-line Reason naming the
 // element or condition that failed. Reasons never contain request values.
 //
-// Condition keys are case-insensitive. (*Policy).Keys lists, lower-cased, the
-// keys a policy can ask for (including keys named by policy variables), so a
-// caller builds only those. Evaluate asks the Context for exactly those
-// lower-cased strings; a Context that stores lower-cased keys can answer with
-// one map lookup, and Values also accepts keys in any case.
+// Condition keys are case-insensitive, with one canonical form per key:
+// ASCII letters lower-cased and other runes folded to one member of their
+// Unicode case-folding orbit ("aws:TagKeyſ" with U+017F is aws:tagkeys, so it
+// is multivalued like aws:TagKeys). Parse, Evaluate, the multivalued-key
+// rules, policy variables and Lint all use that form. (*Policy).Keys lists,
+// in that form, the keys a policy can ask for (including keys named by policy
+// variables), so a caller builds only those. Evaluate asks the Context for
+// exactly those strings; a Context that stores lower-cased keys can answer
+// with one map lookup, and Values also accepts keys in any case, in a fixed
+// documented order when a map holds one key in two spellings.
 //
 // The semantics follow the IAM User Guide: explicit Deny wins, then Allow,
 // else implicit deny; operators and keys are ANDed, values ORed; negated
 // operators hold on a missing key; ...IfExists holds on a missing key;
 // ForAnyValue: fails (even with IfExists) and ForAllValues: holds on a
 // missing key; Null checks presence. StringLike has '*' (any run, including none) and '?' (one code
-// point) and runs in time linear in the product of pattern and value length,
-// without regexp or backtracking. ArnLike and ArnEquals match each of the six
+// point) and runs without regexp or backtracking, in time linear in the
+// value for literal and short '?' segments (see the pattern notes in
+// match.go; at worst O(len(segment) × len(value)) for a segment of over 64
+// code points with '?' or one mixing variables with text). ArnLike and ArnEquals match each of the six
 // ARN components separately, so '*' never crosses a ':' before the resource
-// part. Under version 2012-10-17, Resource values and the condition values of
-// String* and Arn* operators may hold policy variables: ${key},
+// part. Under version 2012-10-17, the condition values of String* and Arn*
+// operators may hold policy variables: ${key},
 // ${key, 'default'}, ${*}, ${?} and ${$}; the text a variable stands for is
 // always literal. Multivalued keys (aws:TagKeys, sts:TransitiveTagKeys, a
 // provider's :amr, and any a Context declares through MultivaluedContext)

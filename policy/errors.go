@@ -16,7 +16,7 @@ const (
 	// policy language does not define.
 	ReasonUnknown
 	// ReasonConflict: both X and NotX in one statement (Principal/NotPrincipal,
-	// Action/NotAction, Resource/NotResource).
+	// Action/NotAction).
 	ReasonConflict
 	// ReasonMissing: a required element is missing (Statement, Effect, Action or
 	// NotAction, Principal).

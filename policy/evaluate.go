@@ -11,19 +11,17 @@ const (
 // statement wins (ExplicitDeny); otherwise a matching Allow statement allows
 // (Allow); otherwise the answer is ImplicitDeny.
 //
-// A statement matches when its principal, action, resource and every one of
-// its conditions match:
+// A statement matches when its principal, action and every one of its
+// conditions match (a trust policy has no Resource element: Parse refuses
+// Resource and NotResource, and req.Resource is not consulted):
 //
 //   - Principal: Type and ID compared exactly. "*" and {"AWS": "*"} match
 //     everyone, {"Federated": "*"} every federated principal; a 12-digit
 //     account ID under AWS means arn:aws:iam::<id>:root.
 //   - Action: case-insensitive, with '*' and '?' wildcards.
-//   - Resource: a statement without Resource or NotResource matches any
-//     resource; "*" matches any; other values match per ARN component, as
-//     ArnLike does.
-//   - NotAction and NotResource match when the request's element matches none
-//     of the listed values. (Parse refuses NotPrincipal, which IAM does not
-//     allow in a role trust policy.)
+//   - NotAction matches when the request's action matches none of the listed
+//     values. (Parse refuses NotPrincipal, which IAM does not allow in a role
+//     trust policy.)
 //
 // Condition semantics, as documented by IAM:
 //
@@ -83,12 +81,11 @@ const (
 // any value whose variable does not resolve is false in an Allow statement
 // and true in a Deny statement, whatever the operator (so a negated operator
 // in an Allow, which would otherwise hold, does not). An attacker who leaves a
-// claim out can therefore never gain access by it. In Resource, a value whose
-// variable does not resolve matches nothing.
+// claim out can therefore never gain access by it.
 //
-// Evaluate only asks Context for the keys Keys returns, lower-cased (and, if
-// the Context is a MultivaluedContext, whether they are multivalued); a
-// Values map it reads directly, also by the key as the policy spells it. It does
+// Evaluate only asks Context for the keys Keys returns, in canonical form (and,
+// if the Context is a MultivaluedContext, whether they are multivalued); a
+// Values map it reads directly, in the order Values documents. It does
 // not allocate (a Context may; strconv may for a request number that
 // overflows a float64), and it is safe for concurrent use. A nil policy or
 // request gives ImplicitDeny.
@@ -130,8 +127,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 const (
 	stagePrincipal  = 0
 	stageAction     = 1
-	stageResource   = 2
-	stageConditions = 3
+	stageConditions = 2
 	stageMatched    = 1 << 30
 )
 
@@ -143,9 +139,6 @@ func (s *statement) eval(req *Request, e *evalContext) (stage int, missing bool)
 	}
 	if s.matchAction(req.Action) == s.notAction {
 		return stageAction, false
-	}
-	if s.hasResource && s.matchResource(req.Resource, e) == s.notResource {
-		return stageResource, false
 	}
 	for i, c := range s.conds {
 		if ok, miss := c.eval(e); !ok {
@@ -164,29 +157,12 @@ func (s *statement) matchAction(a string) bool {
 	return false
 }
 
-func (s *statement) matchResource(r string, e *evalContext) bool {
-	var resolved [maxVars]string
-	var failed uint8
-	if len(s.resourceVars) > 0 {
-		failed = resolveVars(e, s.resourceVars, &resolved)
-	}
-	for i := range s.resources {
-		rp := &s.resources[i]
-		if rp.any || rp.vars&failed == 0 && matchArn(&rp.arn, r, resolved[:]) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *statement) failReason(stage int, missing bool) string {
 	switch stage {
 	case stagePrincipal:
 		return s.principalReason
 	case stageAction:
 		return s.actionReason
-	case stageResource:
-		return s.resourceReason
 	}
 	c := s.conds[stage-stageConditions]
 	if missing {

@@ -32,7 +32,6 @@ func Example() {
 	req := &policy.Request{
 		Action:    "sts:AssumeRoleWithWebIdentity",
 		Principal: policy.Principal{Type: "Federated", ID: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"},
-		Resource:  "arn:aws:iam::111122223333:role/efs-csi",
 		Context: policy.Values{
 			"oidc.eks.us-east-1.amazonaws.com/id/example:aud": {"sts.amazonaws.com"},
 			"oidc.eks.us-east-1.amazonaws.com/id/example:sub": {"system:serviceaccount:kube-system:efs-csi-controller-sa"},

@@ -97,6 +97,24 @@ var providerKeys = map[string][]string{
 	"www.amazon.com":     {"app_id", "user_id"},
 }
 
+// ghIssuer is the key prefix of GitHub Actions; an enterprise's issuer
+// is ghIssuer + "/" + ENTERPRISE.
+const ghIssuer = "token.actions.githubusercontent.com"
+
+// isGitHub reports whether the provider prefix is GitHub Actions, including
+// an enterprise's issuer path.
+func isGitHub(prov string) bool {
+	p := canonKey(prov)
+	return p == ghIssuer || strings.HasPrefix(p, ghIssuer+"/")
+}
+
+// nonClusterIssuer reports whether the provider prefix is one whose subjects
+// are never Kubernetes service accounts, whatever values a policy compares
+// them with: GitHub Actions and the built-in providers.
+func nonClusterIssuer(prov string) bool {
+	return isGitHub(prov) || builtinProviders[canonKey(prov)]
+}
+
 // oidcKeys are the claim keys of every OIDC provider.
 var oidcKeys = []string{"aud", "sub", "azp", "amr"}
 
@@ -105,10 +123,13 @@ var ownKeysOnly = map[string]bool{"graph.facebook.com": true, "www.amazon.com": 
 
 // knownKey reports whether the provider sends the claim key.
 func knownKey(prov, claim string) bool {
-	if !ownKeysOnly[prov] && containsFold(oidcKeys, claim) {
+	if !ownKeysOnly[prov] && containsKey(oidcKeys, claim) {
 		return true
 	}
-	return containsFold(providerKeys[prov], claim)
+	if isGitHub(prov) {
+		prov = ghIssuer
+	}
+	return containsKey(providerKeys[prov], claim)
 }
 
 // Lint checks a trust policy for the mistakes that let strangers in or that
@@ -134,9 +155,13 @@ func knownKey(prov, claim string) bool {
 //     service accounts of that cluster get in. Cluster issuers are EKS's
 //     (oidc.eks.<region>.amazonaws.com/id/<id>) and any provider with a :sub
 //     condition somewhere in the policy on a value shaped like
-//     system:serviceaccount:NAMESPACE:NAME (a self-hosted cluster). For
-//     Cognito, whose :aud names the identity pool, it is Medium when :aud is
-//     pinned.
+//     system:serviceaccount:NAMESPACE:NAME (a self-hosted cluster), except
+//     GitHub Actions (with its enterprise issuer paths) and the built-in
+//     providers, which are never cluster issuers. For Cognito, whose :aud
+//     names the identity pool, it is Medium when :aud is pinned. A policy
+//     variable naming a key of the same provider (${<provider>:sub},
+//     "repo:${<provider>:repository}:...", ${<provider>:aud}) counts as a
+//     wildcard for these checks and for missing-aud: the token supplies it.
 //   - forallvalues-in-allow: ForAllValues: in an Allow holds when the key is
 //     missing, unless the statement also requires the key with Null "false".
 //   - unknown-provider-key, foreign-provider-key, unprefixed-key: a condition
@@ -165,8 +190,7 @@ func knownKey(prov, claim string) bool {
 //
 // Medium findings also include notaction-in-allow (NotAction allows every
 // other action, such as sts:TagSession) and wildcard-account (a wildcard in
-// the account component of an ARN in Resource or an Arn* condition of an
-// Allow), multivalued-key-without-set-operator (a condition without
+// the account component of an ARN in an Arn* condition of an Allow), multivalued-key-without-set-operator (a condition without
 // ForAnyValue: or ForAllValues: on aws:TagKeys, sts:TransitiveTagKeys,
 // aws:CalledVia, aws:PrincipalServiceNamesList or a provider's :amr, which
 // fails closed) and multivalued-variable (a policy variable naming one of
@@ -196,21 +220,10 @@ func (s *statement) lint(clusters map[string]bool) []Finding {
 		if s.notAction {
 			add(Medium, s.path+".NotAction", RuleNotActionAllow, "NotAction in an Allow allows every other action; list the actions in Action")
 		}
-		for i, r := range s.rawResource {
-			if !s.notResource && !s.resources[i].any && hasWildcard(arnAccount(r)) {
-				add(Medium, s.path+".Resource", RuleWildcardAccount, "wildcard in the account of resource "+strconv.Quote(r))
-			}
-		}
 	}
 
 	if s.emptyCondition {
 		add(Info, s.path+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
-	}
-	for _, v := range s.resourceVars {
-		if v.multivalued {
-			add(Medium, s.path+".Resource", RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so the values that use it match no resource")
-			break
-		}
 	}
 	for _, c := range s.conds {
 		s.lintMultivalued(c, add)
@@ -313,7 +326,7 @@ func clusterIssuer(prefix string) bool {
 func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 	rule := ""
 	for _, prov := range providers {
-		claim, ok := cutPrefixFold(c.rawKey, prov+":")
+		claim, ok := strings.CutPrefix(c.key, canonKey(prov)+":")
 		if !ok {
 			continue
 		}
@@ -357,14 +370,14 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 
 func (s *statement) lintProvider(prov string, clusters map[string]bool) []Finding {
 	var out []Finding
-	audKey := strings.ToLower(prov + ":aud")
+	audKey := canonKey(prov + ":aud")
 	audName := prov + ":aud"
 	if ownKeysOnly[prov] {
 		// Facebook and Amazon name the application app_id.
-		audKey, audName = prov+":app_id", prov+":app_id"
+		audKey, audName = canonKey(prov+":app_id"), prov+":app_id"
 	}
-	subKey := strings.ToLower(prov + ":sub")
-	audPinned := s.pins(audKey) == nil || (prov == "accounts.google.com" && s.pins(strings.ToLower(prov+":oaud")) == nil)
+	subKey := canonKey(prov + ":sub")
+	audPinned := s.pins(audKey, prov) == nil || (prov == "accounts.google.com" && s.pins(canonKey(prov+":oaud"), prov) == nil)
 	if !audPinned {
 		sev := Medium
 		if builtinProviders[prov] {
@@ -376,7 +389,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	if ownKeysOnly[prov] {
 		return out // Facebook and Amazon have no sub key
 	}
-	cluster := clusterIssuer(prov) || clusters[strings.ToLower(prov)]
+	cluster := !nonClusterIssuer(prov) && (clusterIssuer(prov) || clusters[canonKey(prov)])
 	sev := High
 	who := "any subject of this shared issuer"
 	switch {
@@ -385,7 +398,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	case prov == "cognito-identity.amazonaws.com" && audPinned:
 		sev, who = Medium, "any identity of the pool"
 	}
-	w := s.pins(subKey)
+	w := s.pins(subKey, prov)
 	switch {
 	case w == nil:
 	case w.cond == nil:
@@ -413,7 +426,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	return out
 }
 
-// spelling returns key (lower-cased) as the statement's first condition on
+// spelling returns key (canonical) as the statement's first condition on
 // it writes it, or else fallback.
 func (s *statement) spelling(key, fallback string) string {
 	for _, c := range s.conds {
@@ -445,11 +458,14 @@ type widest struct {
 // pins reports whether the statement has a condition that requires key to be
 // present and to match specific values: a positive string operator without
 // IfExists or ForAllValues:, none of whose values matches too much. It
-// returns nil if so. Otherwise it describes the narrowest of the conditions
+// returns nil if so.
+// A policy variable naming a key of the provider prov itself (such as
+// ${prov:sub} or ${prov:repository}) counts as a wildcard: the token
+// supplies it, so it pins nothing. Otherwise it describes the narrowest of the conditions
 // that are too broad (conditions are ANDed; within one, its broadest value
 // counts, values being ORed), or returns a widest with a nil cond if there is
 // none.
-func (s *statement) pins(key string) *widest {
+func (s *statement) pins(key, prov string) *widest {
 	var best *widest
 	for _, c := range s.conds {
 		if c.key != key || c.op.negated || c.op.ifExists || c.op.set == setAllValues {
@@ -461,12 +477,10 @@ func (s *statement) pins(key string) *widest {
 			continue
 		}
 		w := widest{breadth: breadthPinned, cond: c}
-		if c.op.kind == opStringLike {
-			for _, v := range c.raw {
-				b, rule, what := subjectBreadth(literalVariables(v, s.vars))
-				if b > w.breadth {
-					w.breadth, w.value, w.rule, w.what = b, v, rule, what
-				}
+		for _, v := range c.raw {
+			b, rule, what := subjectBreadth(lintPattern(v, c.op.kind == opStringLike, s.vars, prov))
+			if b > w.breadth {
+				w.breadth, w.value, w.rule, w.what = b, v, rule, what
 			}
 		}
 		if w.breadth == breadthPinned {
@@ -489,7 +503,9 @@ func (s *statement) pins(key string) *widest {
 // does not pin the namespace), every or several repositories of one GitHub
 // owner (a wildcard in the repository name: "repo:ORG/*", "repo:ORG/*:*",
 // "repo:ORG/app-*:ref:refs/heads/main"), or every ref, pull request and
-// environment of one repository ("repo:ORG/REPO:*"). It returns the breadth,
+// environment of one repository ("repo:ORG/REPO:" followed by wildcards and
+// colons only: "repo:ORG/REPO:*", "repo:ORG/REPO:?*", "repo:ORG/REPO:*:*").
+// It returns the breadth,
 // the lint rule and what the pattern matches ("" for a whole issuer).
 func subjectBreadth(v string) (breadth int, rule, what string) {
 	w := strings.IndexAny(v, "*?")
@@ -512,7 +528,7 @@ func subjectBreadth(v string) (breadth int, rule, what string) {
 				what = "every repository of " + strconv.Quote(owner) + " whose name starts with " + strconv.Quote(name)
 			}
 			return breadthOrg, RuleOrgWideSub, what
-		case strings.IndexByte(name, ':') == len(name)-1 && strings.Trim(v[w:], "*") == "":
+		case strings.IndexByte(name, ':') == len(name)-1 && strings.Trim(v[w:], "*?:") == "":
 			return breadthRepo, RuleRepoWideSub, "every branch, tag, pull request and environment of " + strconv.Quote(owner+"/"+strings.TrimSuffix(name, ":"))
 		}
 		return breadthPinned, "", ""
@@ -540,15 +556,31 @@ func subjectBreadth(v string) (breadth int, rule, what string) {
 	return breadthPinned, "", ""
 }
 
-// literalVariables returns v with each policy variable (when vars are
-// enabled) replaced by one byte that is neither a wildcard nor a ':', since
-// the text a variable stands for is literal.
-func literalVariables(v string, vars bool) string {
-	if !vars || !strings.Contains(v, "${") {
+// lintPattern returns a condition value as subjectBreadth reads it: '*' and
+// '?' are wildcards only where they are (wild: StringLike), a policy variable
+// (when vars are enabled) naming a key of the provider prov becomes '*', since
+// the token supplies it and it pins nothing, and any other variable (and
+// ${*}, ${?}, ${$}) one byte that is neither a wildcard nor a ':', since the
+// text it stands for is literal.
+func lintPattern(v string, wild, vars bool, prov string) string {
+	if wild && (!vars || !strings.Contains(v, "${")) {
 		return v
 	}
+	self := canonKey(prov) + ":"
 	var b strings.Builder
-	for {
+	lit := func(t string) {
+		if wild {
+			b.WriteString(t)
+			return
+		}
+		for _, c := range []byte(t) {
+			if c == '*' || c == '?' {
+				c = '$'
+			}
+			b.WriteByte(c)
+		}
+	}
+	for vars {
 		i := strings.Index(v, "${")
 		if i < 0 {
 			break
@@ -557,11 +589,16 @@ func literalVariables(v string, vars bool) string {
 		if j < 0 {
 			break
 		}
-		b.WriteString(v[:i])
-		b.WriteByte('$')
+		lit(v[:i])
+		key, _, _ := strings.Cut(v[i+2:i+j], ",")
+		if strings.HasPrefix(canonKey(strings.TrimSpace(key)), self) {
+			b.WriteByte('*')
+		} else {
+			b.WriteByte('$')
+		}
 		v = v[i+j+1:]
 	}
-	b.WriteString(v)
+	lit(v)
 	return b.String()
 }
 
@@ -571,7 +608,7 @@ func kubernetesSubject(v string) bool {
 	return strings.HasPrefix(v, "system:serviceaccount:")
 }
 
-// clusterProviders returns the lower-cased key prefixes of the providers
+// clusterProviders returns the canonical key prefixes of the providers
 // that the policy treats as Kubernetes cluster issuers: those with a :sub
 // condition anywhere in the policy whose value is shaped like a service
 // account subject. They are linted like EKS cluster issuers.
@@ -580,7 +617,7 @@ func (p *Policy) clusterProviders() map[string]bool {
 	for i := range p.stmts {
 		for _, c := range p.stmts[i].conds {
 			prefix, ok := strings.CutSuffix(c.key, ":sub")
-			if !ok {
+			if !ok || nonClusterIssuer(prefix) {
 				continue
 			}
 			for _, v := range c.raw {
@@ -638,16 +675,10 @@ func arnAccount(arn string) string {
 
 func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }
 
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-		return s[len(prefix):], true
-	}
-	return "", false
-}
-
-func containsFold(list []string, s string) bool {
+// containsKey reports whether list names the key s (see canonKey).
+func containsKey(list []string, s string) bool {
 	for _, x := range list {
-		if strings.EqualFold(x, s) {
+		if sameKey(x, s) {
 			return true
 		}
 	}

@@ -12,10 +12,19 @@ import (
 // The text is split at each '*' wildcard into segments. A segment is a
 // sequence of items: literal text (which includes the text of ${*}, ${?}, ${$}
 // and, at evaluation, the value a policy variable resolves to), the '?'
-// wildcard (exactly one code point) and variables. Matching is greedy
-// leftmost for the middle segments, which is exact for patterns of this shape
-// and costs at most O(len(pattern) × len(value)): there is no backtracking
-// beyond one segment and no regexp.
+// wildcard (exactly one code point) and variables.
+//
+// Matching anchors the first segment at the start of the value and the last
+// at its end (a segment has a fixed length in code points, so the last one is
+// tried at one place only), and finds each middle segment at its leftmost
+// occurrence after the previous one, which is exact for patterns of this
+// shape (taking the leftmost match leaves the longest rest for what follows)
+// and never backtracks. A middle segment is found in time linear in the value:
+// with strings.Index when it is literal text (or one variable), and with a
+// bit-parallel (Shift-And) scan when it has '?' wildcards and at most 64 code
+// points. Other middle segments (longer ones with '?', ones that mix
+// variables with other items, and case-folded ones, which only Action uses)
+// are tried at each position, costing at most O(len(segment) × len(value)).
 type pattern struct {
 	lit    string // the whole pattern when simple
 	simple bool   // no wildcard and no variable: compare lit directly
@@ -27,8 +36,91 @@ type pattern struct {
 type segment struct {
 	items []item
 	// literal is set when the segment is one literal item (no '?', no
-	// variable), which lets the last segment be matched with HasSuffix.
+	// variable).
 	literal bool
+	// runes is the length of the segment in code points, not counting
+	// variables.
+	runes int
+	// sa, when set, finds the segment (with '?', without variables) by a
+	// bit-parallel scan.
+	sa *shiftAnd
+}
+
+// shiftAnd is the Shift-And automaton of a segment of at most 64 code points
+// without variables: bit k of a mask is set when position k of the segment
+// accepts the code point.
+type shiftAnd struct {
+	ascii  [utf8.RuneSelf]uint64
+	other  []runeMask
+	wild   uint64 // the positions of '?'
+	accept uint64 // the last position
+}
+
+type runeMask struct {
+	r rune
+	m uint64
+}
+
+func newShiftAnd(items []item) *shiftAnd {
+	sa := &shiftAnd{}
+	k := 0
+	set := func(r rune) {
+		if r < utf8.RuneSelf {
+			sa.ascii[r] |= 1 << k
+			return
+		}
+		for i := range sa.other {
+			if sa.other[i].r == r {
+				sa.other[i].m |= 1 << k
+				return
+			}
+		}
+		sa.other = append(sa.other, runeMask{r, 1 << k})
+	}
+	for _, it := range items {
+		switch it.kind {
+		case itemOne:
+			sa.wild |= 1 << k
+			k++
+		case itemLit:
+			for _, r := range it.text {
+				set(r)
+				k++
+			}
+		}
+	}
+	sa.accept = 1 << (k - 1)
+	return sa
+}
+
+// find returns the end of the leftmost occurrence of the segment in s at or
+// after byte offset i. All occurrences have the same number of code points,
+// so the one that ends first starts first.
+func (sa *shiftAnd) find(s string, i int) (int, bool) {
+	var d uint64
+	for i < len(s) {
+		r, w := rune(s[i]), 1
+		var m uint64
+		if r < utf8.RuneSelf {
+			m = sa.ascii[r]
+		} else {
+			r, w = utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || w > 1 {
+				for k := range sa.other {
+					if sa.other[k].r == r {
+						m = sa.other[k].m
+						break
+					}
+				}
+			}
+		}
+		d = (d<<1 | 1) & (m | sa.wild)
+		i += w
+		if d&sa.accept != 0 {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 type itemKind uint8
@@ -81,6 +173,22 @@ func (b *patternBuilder) variable(v uint8) {
 func (b *patternBuilder) endSegment() {
 	s := b.cur
 	s.literal = len(s.items) == 1 && s.items[0].kind == itemLit
+	hasOne, hasVar, valid := false, false, true
+	for _, it := range s.items {
+		switch it.kind {
+		case itemOne:
+			s.runes++
+			hasOne = true
+		case itemVar:
+			hasVar = true
+		case itemLit:
+			s.runes += utf8.RuneCountInString(it.text)
+			valid = valid && utf8.ValidString(it.text)
+		}
+	}
+	if hasOne && !hasVar && valid && s.runes <= 64 {
+		s.sa = newShiftAnd(s.items)
+	}
 	b.p.segs = append(b.p.segs, s)
 	b.cur = segment{}
 }
@@ -139,39 +247,54 @@ func (p *pattern) match(s string, vars []string) bool {
 	if !ok {
 		return false
 	}
-	last := &segs[len(segs)-1]
-	// Middle segments: leftmost match of each in turn. For a glob of the form
-	// A*B*...*Z taking the leftmost match of every middle segment never loses
-	// a match, because it leaves the longest possible rest for what follows.
 	for k := 1; k < len(segs)-1; k++ {
-		seg := &segs[k]
-		found := false
-		for j := i; j <= len(s); {
-			if end, ok := p.matchSeg(seg, s, j, vars); ok {
-				i, found = end, true
-				break
-			}
-			if j == len(s) {
-				break
-			}
-			_, w := utf8.DecodeRuneInString(s[j:])
-			j += w
-		}
-		if !found {
+		if i, ok = p.find(&segs[k], s, i, vars); !ok {
 			return false
 		}
 	}
-	// Last segment: it must end exactly at the end of s, starting at or after i.
+	// Last segment: it has a fixed length in code points, so it can only
+	// start that many code points before the end of s, at or after i.
+	last := &segs[len(segs)-1]
+	n := last.runes
+	for _, it := range last.items {
+		if it.kind == itemVar {
+			n += utf8.RuneCountInString(vars[it.v])
+		}
+	}
+	j := len(s)
+	for ; n > 0 && j > i; n-- {
+		_, w := utf8.DecodeLastRuneInString(s[:j])
+		j -= w
+	}
+	if n > 0 {
+		return false
+	}
+	end, ok := p.matchSeg(last, s, j, vars)
+	return ok && end == len(s)
+}
+
+// find returns the end of the leftmost occurrence of the middle segment seg
+// in s at or after byte offset i.
+func (p *pattern) find(seg *segment, s string, i int, vars []string) (int, bool) {
 	switch {
-	case len(last.items) == 0:
-		return true
-	case last.literal && !p.fold:
-		t := last.items[0].text
-		return len(s)-i >= len(t) && strings.HasSuffix(s, t)
+	case len(seg.items) == 0:
+		return i, true
+	case seg.sa != nil && !p.fold:
+		return seg.sa.find(s, i)
+	case len(seg.items) == 1 && seg.items[0].kind != itemOne && !p.fold:
+		t := seg.items[0].text
+		if seg.items[0].kind == itemVar {
+			t = vars[seg.items[0].v]
+		}
+		k := strings.Index(s[i:], t)
+		if k < 0 {
+			return 0, false
+		}
+		return i + k + len(t), true
 	}
 	for j := i; j <= len(s); {
-		if end, ok := p.matchSeg(last, s, j, vars); ok && end == len(s) {
-			return true
+		if end, ok := p.matchSeg(seg, s, j, vars); ok {
+			return end, true
 		}
 		if j == len(s) {
 			break
@@ -179,7 +302,7 @@ func (p *pattern) match(s string, vars []string) bool {
 		_, w := utf8.DecodeRuneInString(s[j:])
 		j += w
 	}
-	return false
+	return 0, false
 }
 
 // matchSeg matches seg against s at byte offset i and returns the offset

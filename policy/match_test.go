@@ -43,6 +43,19 @@ func TestGlob(t *testing.T) {
 		{"fold unicode", "*ſ", "xS", true, true},
 		{"no fold", "sts:assume*", "STS:AssumeRole", false, false},
 		{"pathological", strings.Repeat("a*", 50) + "b", strings.Repeat("a", 5000), false, false},
+		// Middle segments found by strings.Index and by Shift-And.
+		{"long literal middle absent", "*" + strings.Repeat("a", 300) + "b*", strings.Repeat("a", 2000), false, false},
+		{"long literal middle at the end", "*" + strings.Repeat("a", 300) + "b*", strings.Repeat("a", 2000) + "b", false, true},
+		{"question middle, overlapping candidates", "x*a?a?b*y", "xaxaxaab_y", false, true},
+		{"question middle, none", "x*a?a?b*y", "xaaaaaaaaaay", false, false},
+		{"question middle, multibyte", "*é?€*", "zzéſ€zz", false, true},
+		{"question middle, multibyte mismatch", "*é?€*", "zzèſ€zz", false, false},
+		{"question middle of 64 code points", "*" + strings.Repeat("a?", 32) + "*", "b" + strings.Repeat("ab", 32) + "b", false, true},
+		{"question middle of 65 code points (fallback)", "*" + strings.Repeat("a?", 32) + "c*", "b" + strings.Repeat("ab", 32) + "cb", false, true},
+		{"middle segment ends before the last starts", "*ab*bc", "abc", false, false},
+		{"last segment with question, multibyte", "a*?é", "a€é", false, true},
+		{"last segment longer than the rest", "abc*??", "abcd", false, false},
+		{"fold middle with question", "sts:*a?sume*", "STS:xASSUMErole", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,8 +151,57 @@ func globRegexp(pattern string, fold bool) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
+// Middle segments with '?' and at most 64 code points get a Shift-And
+// scanner; longer ones and ones with variables do not.
+func TestSegmentScanner(t *testing.T) {
+	tests := []struct {
+		name    string
+		pattern string
+		want    bool
+	}{
+		{"question, 64 code points", "*" + strings.Repeat("é?", 32) + "*", true},
+		{"question, 65 code points", "*" + strings.Repeat("é?", 32) + "a*", false},
+		{"literal only", "*abc*", false},
+		{"question and variable", "*a?${k:x}*", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := compileText(tt.pattern, textOptions{wild: true, vars: &varSet{}}, "")
+			assert.Nil(t, err)
+			assert.Len(t, p.segs, 3)
+			assert.Equal(t, tt.want, p.segs[1].sa != nil)
+		})
+	}
+}
+
+// Variables resolve to literal text in any segment, including the last one
+// (whose length then depends on the variable) and a middle one found by
+// strings.Index.
+func TestGlobVariables(t *testing.T) {
+	tests := []struct {
+		name, pattern, value, v string
+		want                    bool
+	}{
+		{"middle variable", "a*${k:x}*z", "a_needle_z", "needle", true},
+		{"middle variable absent", "a*${k:x}*z", "a_needl_z", "needle", false},
+		{"middle variable with a star is literal", "a*${k:x}*z", "a_x_z", "*", false},
+		{"middle variable and text", "a*-${k:x}-*z", "a--b-needle-z", "needle", true},
+		{"last variable", "a*${k:x}", "a_é€", "é€", true},
+		{"last variable and question", "a*?${k:x}", "a€é€", "é€", true},
+		{"last variable too long", "ab*${k:x}", "abc", "bc", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := &varSet{}
+			p, err := compileText(tt.pattern, textOptions{wild: true, vars: vs}, "")
+			assert.Nil(t, err)
+			assert.Equal(t, tt.want, p.match(tt.value, []string{tt.v}))
+		})
+	}
+}
+
 func TestGlobAgreesWithRegexp(t *testing.T) {
-	patterns := []string{"", "*", "?", "a*", "*a", "a*b", "*a*", "a?b*c", "**", "*?", "?*?", "ab*ab*ab", "é*?ü"}
+	patterns := []string{"", "*", "?", "a*", "*a", "a*b", "*a*", "a?b*c", "**", "*?", "?*?", "ab*ab*ab", "é*?ü", "*a?b*", "*?é?*", "a*b?*?", "*ab*b?"}
 	values := []string{"", "a", "b", "ab", "aab", "abb", "a?b", "axbxc", "abab", "ababab", "é€ü", "a\nb", "*", "A", "AB"}
 	for _, pat := range patterns {
 		for _, val := range values {

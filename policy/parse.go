@@ -51,13 +51,6 @@ type statement struct {
 	rawAction []string
 	notAction bool
 
-	hasResource bool
-	resources   []resourcePattern
-	// resourceVars are the policy variables used in Resource/NotResource.
-	resourceVars []varRef
-	rawResource  []string
-	notResource  bool
-
 	conds          []*condition
 	emptyCondition bool // the statement has "Condition": {}
 	vars           bool // policy variables are enabled (version 2012-10-17)
@@ -65,14 +58,6 @@ type statement struct {
 	matchReason     string // Decision.Reason when the statement matches
 	principalReason string // Decision.Reason when the principal fails
 	actionReason    string
-	resourceReason  string
-}
-
-// resourcePattern is a compiled Resource value: "*" or an ARN pattern.
-type resourcePattern struct {
-	any  bool
-	arn  [6]pattern
-	vars uint8 // mask of the statement's resource variables the value uses
 }
 
 // Parse parses and compiles a role trust policy with the default options.
@@ -88,15 +73,17 @@ func Parse(doc []byte) (*Policy, error) {
 // without Principal (a trust policy must name who may assume the role),
 // NotPrincipal (ReasonNotAllowed: IAM does not allow it in a role trust
 // policy, and evaluating {"Effect": "Allow", "NotPrincipal": ...} would trust
-// every other principal, every other provider included), unknown or malformed condition operators, values of the wrong
+// every other principal, every other provider included), Resource and
+// NotResource (ReasonNotAllowed: IAM refuses them in a role trust policy with
+// "MalformedPolicyDocument: Has prohibited field Resource"; the role is the
+// resource), unknown or malformed condition operators, values of the wrong
 // type, empty value lists, and operands that do not parse for their operator
 // (numbers, dates, booleans, CIDRs, base64, ARNs, policy variables).
 //
 // Element names, Effect values and operator names are case-sensitive, as in
 // IAM. Condition keys are case-insensitive; one operator may not name the same
 // key twice in different cases. Numbers and booleans in condition values are
-// taken as their JSON text. Resource is optional: a statement without
-// Resource or NotResource applies to any resource, as trust policies imply.
+// taken as their JSON text.
 func ParseWithOptions(doc []byte, opts ParseOptions) (*Policy, error) {
 	p, err := parse(doc, opts)
 	if err != nil {
@@ -170,7 +157,15 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	default:
 		return nil, perr("Statement", ReasonType, "Statement must be an object or an array of objects, not "+stmtNode.kind.String())
 	}
-	keys := map[string]struct{}{}
+	// spell maps each canonical key to the policy's first spelling of it.
+	spell := map[string]string{}
+	first := func(key, raw string) string {
+		if s, ok := spell[key]; ok {
+			return s
+		}
+		spell[key] = raw
+		return raw
+	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
 		if s.sid != "" {
@@ -184,17 +179,14 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 		} else {
 			p.allows = append(p.allows, i)
 		}
-		for _, v := range s.resourceVars {
-			keys[v.key] = struct{}{}
-		}
 		for _, c := range s.conds {
-			keys[c.key] = struct{}{}
-			for _, v := range c.vars {
-				keys[v.key] = struct{}{}
+			c.spell = first(c.key, c.rawKey)
+			for j := range c.vars {
+				c.vars[j].spell = first(c.vars[j].key, c.vars[j].raw)
 			}
 		}
 	}
-	for k := range keys {
+	for k := range spell {
 		p.keys = append(p.keys, k)
 	}
 	slices.Sort(p.keys)
@@ -216,7 +208,7 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 		}
 	}
 	s := &statement{index: index, path: path, vars: vars}
-	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}, {"Resource", "NotResource"}} {
+	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}} {
 		if n.member(pair[0]) != nil && n.member(pair[1]) != nil {
 			return nil, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
 		}
@@ -279,30 +271,11 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 	}
 	s.rawAction = actions
 
-	rname, rn := "Resource", n.member("Resource")
-	if nr := n.member("NotResource"); nr != nil {
-		rname, rn, s.notResource = "NotResource", nr, true
-	}
-	if rn != nil {
-		s.hasResource = true
-		res, paths, err := stringList(rn, path+"."+rname)
-		if err != nil {
-			return nil, err
-		}
-		var rv *varSet
-		if vars {
-			rv = &varSet{}
-		}
-		for i, r := range res {
-			rp, err := compileResource(r, paths[i], rv)
-			if err != nil {
-				return nil, err
-			}
-			s.resources = append(s.resources, rp)
-		}
-		s.rawResource = res
-		if rv != nil {
-			s.resourceVars = rv.refs
+	// A trust policy is attached to the role it governs: IAM refuses
+	// Resource and NotResource in it ("Has prohibited field Resource").
+	for _, name := range [...]string{"Resource", "NotResource"} {
+		if n.member(name) != nil {
+			return nil, perr(path+"."+name, ReasonNotAllowed, name+" is not allowed in a role trust policy: the role is the resource")
 		}
 	}
 
@@ -344,7 +317,7 @@ func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError
 		seen := map[string]string{}
 		for j, key := range block.names {
 			keyPath := joinName(opPath, key)
-			lk := strings.ToLower(key)
+			lk := canonKey(key)
 			if prev, dup := seen[lk]; dup {
 				return nil, perr(keyPath, ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
 			}
@@ -406,29 +379,6 @@ func validAction(a string) bool {
 	return true
 }
 
-// compileResource compiles a Resource value: "*" or an ARN whose components
-// may hold wildcards and (under 2012-10-17, vs non-nil) policy variables,
-// matched per component as ArnLike does.
-func compileResource(r, path string, vs *varSet) (resourcePattern, *ParseError) {
-	if r == "*" {
-		return resourcePattern{any: true}, nil
-	}
-	parts, ok := splitArnText(r, vs != nil)
-	if !ok || parts[0] != "arn" {
-		return resourcePattern{}, perr(path, ReasonValue, "invalid resource "+strconv.Quote(r)+": want \"*\" or an ARN")
-	}
-	var rp resourcePattern
-	for k := range parts {
-		p, err := compileText(parts[k], textOptions{wild: true, vars: vs}, path)
-		if err != nil {
-			return resourcePattern{}, err
-		}
-		rp.arn[k] = p
-		rp.vars |= p.vars
-	}
-	return rp, nil
-}
-
 func (s *statement) prepareReasons() {
 	label := s.path
 	if s.sid != "" {
@@ -445,11 +395,6 @@ func (s *statement) prepareReasons() {
 	} else {
 		s.actionReason = label + ": action did not match"
 	}
-	if s.notResource {
-		s.resourceReason = label + ": resource is excluded by NotResource"
-	} else {
-		s.resourceReason = label + ": resource did not match"
-	}
 	for _, c := range s.conds {
 		what := label + ": condition " + c.op.name + " on " + strconv.Quote(c.rawKey)
 		c.failReason = what + " did not match"
@@ -464,10 +409,15 @@ func (p *Policy) Version() string { return p.version }
 // ID returns the policy's Id element, or "".
 func (p *Policy) ID() string { return p.id }
 
-// Keys returns the condition keys the policy references, lower-cased, sorted
-// and without duplicates: the keys of every condition and the keys named by
-// policy variables. A caller needs to build only these keys into the
-// Context; Evaluate asks for nothing else, and always in this lower-cased
-// form. (Context implementations may store keys in any case as long as their
-// lookup folds case, as Values does.) The slice is a copy.
+// Keys returns the condition keys the policy references, in canonical form,
+// sorted and without duplicates: the keys of every condition and the keys
+// named by policy variables. The canonical form of a key is the key with
+// ASCII letters lower-cased and every other rune replaced by the canonical
+// member of its Unicode case-folding orbit (U+017F LONG S is "s", U+212A
+// KELVIN SIGN is "k"; a key of ASCII letters is simply lower-cased); two
+// spellings name the same key exactly when their canonical forms are equal.
+// A caller needs to build only these keys into the Context; Evaluate asks
+// for nothing else, and always in this form. (Context implementations may
+// store keys in any case as long as their lookup folds case, as Values
+// does.) The slice is a copy.
 func (p *Policy) Keys() []string { return slices.Clone(p.keys) }

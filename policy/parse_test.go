@@ -67,7 +67,7 @@ func TestParseErrors(t *testing.T) {
 		{"NotPrincipal in a later statement", `{"Statement":[{` + base + `},{"Effect":"Allow","NotPrincipal":"*","Action":"sts:*"}]}`, "Statement[1].NotPrincipal", ReasonNotAllowed},
 		{"NotPrincipal in a single-object statement", `{"Statement":{"Effect":"Allow","NotPrincipal":"*","Action":"sts:*"}}`, "Statement.NotPrincipal", ReasonNotAllowed},
 		{"Action and NotAction", stmt(base + `,"NotAction":"sts:*"`), "Statement[0].NotAction", ReasonConflict},
-		{"Resource and NotResource", stmt(base + `,"Resource":"*","NotResource":"*"`), "Statement[0].NotResource", ReasonConflict},
+		{"Resource and NotResource", stmt(base + `,"Resource":"*","NotResource":"*"`), "Statement[0].Resource", ReasonNotAllowed},
 		{"Sid with punctuation", stmt(base + `,"Sid":"my-sid"`), "Statement[0].Sid", ReasonValue},
 		{"Sid not a string", stmt(base + `,"Sid":1`), "Statement[0].Sid", ReasonType},
 		{"duplicate Sid", `{"Statement":[{"Sid":"A",` + base + `},{"Sid":"A",` + base + `}]}`, "Statement[1].Sid", ReasonDuplicate},
@@ -87,9 +87,9 @@ func TestParseErrors(t *testing.T) {
 		{"action without service", stmt(`"Effect":"Allow","Principal":"*","Action":"AssumeRole"`), "Statement[0].Action", ReasonValue},
 		{"action list element wrong type", stmt(`"Effect":"Allow","Principal":"*","Action":["sts:AssumeRole",null]`), "Statement[0].Action[1]", ReasonType},
 		{"action wrong type", stmt(`"Effect":"Allow","Principal":"*","Action":{}`), "Statement[0].Action", ReasonType},
-		{"resource not an ARN", stmt(base + `,"Resource":"role/x"`), "Statement[0].Resource", ReasonValue},
-		{"resource list bad element", stmt(base + `,"Resource":["*","arn:aws:iam"]`), "Statement[0].Resource[1]", ReasonValue},
-		{"unterminated resource variable", stmt(base + `,"Resource":"arn:aws:iam::1:role/${aws:username"`), "Statement[0].Resource", ReasonValue},
+		{"Resource not an ARN is still not allowed", stmt(base + `,"Resource":"role/x"`), "Statement[0].Resource", ReasonNotAllowed},
+		{"Resource list", stmt(base + `,"Resource":["*","arn:aws:iam"]`), "Statement[0].Resource", ReasonNotAllowed},
+		{"NotResource in a Deny", stmt(`"Effect":"Deny","Principal":"*","Action":"*","NotResource":"*"`), "Statement[0].NotResource", ReasonNotAllowed},
 
 		// Condition structure.
 		{"Condition wrong type", stmt(base + `,"Condition":[]`), "Statement[0].Condition", ReasonType},
@@ -198,13 +198,11 @@ func TestParseAccepts(t *testing.T) {
 		{"id", `{"Version":"2012-10-17","Id":"any text: é","Statement":[{` + base + `}]}`, Version20121017, nil},
 		{"empty sid", stmt(base + `,"Sid":""`), Version20121017, nil},
 		{"two statements with empty sid", `{"Statement":[{"Sid":"",` + base + `},{"Sid":"",` + base + `}]}`, Version20081017, nil},
-		{"everything as lists", stmt(`"Effect":"Deny","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:role/x"],"Service":"sts.amazonaws.com","CanonicalUser":"79a5"},"NotAction":["sts:Tag*","iam:?et*"],"NotResource":["arn:aws:iam::*:role/x","*"]`), Version20121017, nil},
+		{"everything as lists", stmt(`"Effect":"Deny","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:role/x"],"Service":"sts.amazonaws.com","CanonicalUser":"79a5"},"NotAction":["sts:Tag*","iam:?et*"]`), Version20121017, nil},
 		{"numbers and bools become text", cond(`"StringEquals":{"k:n":[1.50,true,"x"]},"NumericEquals":{"k:m":1e3},"Bool":{"aws:SecureTransport":false},"Null":{"k:z":true}`), Version20121017,
 			[]string{"aws:securetransport", "k:m", "k:n", "k:z"}},
 		{"keys lower-cased, variables included", cond(`"StringLike":{"Token.Example.COM:Sub":"repo:${Token.Example.com:Repository_Owner}/*"},"StringEquals":{"token.example.com:aud":"${aws:x, 'd'}"}`), Version20121017,
 			[]string{"aws:x", "token.example.com:aud", "token.example.com:repository_owner", "token.example.com:sub"}},
-		{"resource variables are keys", stmt(base + `,"Resource":["arn:aws:iam::${aws:PrincipalAccount}:role/*","*"]`), Version20121017,
-			[]string{"aws:principalaccount"}},
 		{"variables are literal in 2008", `{"Version":"2008-10-17","Statement":{` + base + `,"Condition":{"StringEquals":{"k:a":"${k:b"}}}}`, Version20081017,
 			[]string{"k:a"}},
 		{"all operators", cond(`"StringEquals":{"k:1":"a"},"StringNotEquals":{"k:2":"a"},"StringEqualsIgnoreCase":{"k:3":"a"},"StringNotEqualsIgnoreCase":{"k:4":"a"},
@@ -230,16 +228,12 @@ func TestParseAccepts(t *testing.T) {
 
 func TestStatementElements(t *testing.T) {
 	tests := []struct {
-		name        string
-		doc         string
-		hasResource bool
-		notResource bool
-		notAction   bool
+		name      string
+		doc       string
+		notAction bool
 	}{
-		{"trust policy without Resource", stmt(base), false, false, false},
-		{"Resource", stmt(base + `,"Resource":"*"`), true, false, false},
-		{"NotResource", stmt(base + `,"NotResource":"*"`), true, true, false},
-		{"NotAction", stmt(`"Effect":"Deny","Principal":"*","NotAction":"*"`), false, false, true},
+		{"Action", stmt(base), false},
+		{"NotAction", stmt(`"Effect":"Deny","Principal":"*","NotAction":"*"`), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,8 +241,6 @@ func TestStatementElements(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, p.stmts, 1)
 			s := p.stmts[0]
-			assert.Equal(t, tt.hasResource, s.hasResource)
-			assert.Equal(t, tt.notResource, s.notResource)
 			assert.Equal(t, tt.notAction, s.notAction)
 		})
 	}

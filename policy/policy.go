@@ -1,7 +1,5 @@
 package policy
 
-import "strings"
-
 // Effect is the outcome of evaluating a policy against a request.
 type Effect int
 
@@ -31,17 +29,18 @@ func (e Effect) String() string {
 // Request is what a policy is evaluated against.
 //
 // For a web-identity role assumption, Action is "sts:AssumeRoleWithWebIdentity" (or
-// "sts:TagSession", "sts:SetSourceIdentity"), Principal is the federated provider,
-// Resource is the role ARN and Context holds the condition keys built from the
-// verified token.
+// "sts:TagSession", "sts:SetSourceIdentity"), Principal is the federated provider
+// and Context holds the condition keys built from the verified token.
 type Request struct {
 	// Action is the API action, such as "sts:AssumeRoleWithWebIdentity".
 	// It is matched case-insensitively.
 	Action string
 	// Principal is who asks.
 	Principal Principal
-	// Resource is the ARN of the resource, for a trust policy the role ARN.
-	// Statements without Resource or NotResource match any resource.
+	// Resource is the role ARN. Evaluate does not consult it: a trust policy
+	// has no Resource element (Parse refuses Resource and NotResource), being
+	// attached to the role it governs. It is kept so that callers can pass the
+	// whole request and for Context implementations that want it.
 	Resource string
 	// Context supplies the condition keys. A nil Context has no keys.
 	Context Context
@@ -63,9 +62,10 @@ type Principal struct {
 // Context supplies the values of condition keys during evaluation.
 //
 // Contract: Evaluate only ever asks for keys exactly as (*Policy).Keys returns
-// them, that is lower-cased. An implementation that stores its keys lower-cased
-// may therefore do a plain lookup; an implementation that stores keys in another
-// case must fold case itself (as Values does).
+// them, that is in canonical form (for ASCII keys: lower-cased). An
+// implementation that stores its keys that way may therefore do a plain
+// lookup; an implementation that stores keys in another case must fold case
+// itself (as Values does).
 //
 // Values returns the values of key and whether the key is present. A present
 // key with no values (ok true, empty slice) is treated as missing. Evaluate
@@ -80,34 +80,55 @@ type Context interface {
 // Values is the simple Context: a map from condition key to its values.
 //
 // Keys may be written in any case. Evaluate, which knows Values, looks a key
-// up lower-cased and as the policy spells it, and only then scans the map
-// case-insensitively (without allocating); so a map keyed lower-cased, or
-// keyed as the policy writes its keys, costs about one map lookup per key
-// (Evaluate tries first the spelling that last worked in the same call). The
-// Values method, for other callers, tries the key as given and then scans. If
-// the map holds two keys that differ only in case, which one a lookup finds is
-// unspecified: do not do that.
+// up in a fixed order, without allocating:
+//
+//  1. the key in canonical form (see (*Policy).Keys; lower-cased for ASCII);
+//  2. the key as the policy spells it where it first names it (one spelling
+//     per key, whichever condition or variable asks);
+//  3. a case-insensitive scan of the map, which takes the smallest (in byte
+//     order) of the map's keys that name the key.
+//
+// So a map keyed in canonical form costs one map lookup per key, and a map
+// keyed as the policy writes its keys (EKS issuer ids are upper-case hex) two.
+// The Values method, for other callers, does 1 and 3. If the map holds one key
+// in two spellings the order above decides which one is read: the same one
+// for every condition and every call, but not necessarily the one a reader of
+// the policy expects, so do not do that.
 //
 // Values cannot declare keys multivalued beyond those Evaluate knows (see
 // MultivaluedContext).
 type Values map[string][]string
 
-// Values returns the values stored under key, compared case-insensitively.
+// Values returns the values stored under key, compared case-insensitively:
+// those of the key in canonical form if the map has it, else those of the
+// smallest (in byte order) of the map's keys that name key.
 func (v Values) Values(key string) ([]string, bool) {
-	if vals, ok := v[key]; ok {
-		return vals, true
+	if isCanon(key) {
+		if vals, ok := v[key]; ok {
+			return vals, true
+		}
 	}
 	return v.fold(key)
 }
 
-// fold finds key by a case-insensitive scan.
+// fold finds key by a case-insensitive scan: the map's key in canonical form
+// if there is one, else the smallest key that names key. It does not allocate.
 func (v Values) fold(key string) ([]string, bool) {
+	var best string
+	var bestVals []string
+	found := false
 	for k, vals := range v {
-		if strings.EqualFold(k, key) {
+		if !sameKey(k, key) {
+			continue
+		}
+		if isCanon(k) {
 			return vals, true
 		}
+		if !found || k < best {
+			best, bestVals, found = k, vals, true
+		}
 	}
-	return nil, false
+	return bestVals, found
 }
 
 // Decision is the answer of Evaluate and the reason for it.

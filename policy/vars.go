@@ -17,14 +17,15 @@ import (
 // StringLike pattern: a '*' in a token claim never becomes a wildcard.
 
 // maxVars bounds the distinct policy variables in one condition (one operator
-// and key) or one Resource element, so that evaluation resolves them into a
+// and key), so that evaluation resolves them into a
 // fixed-size array.
 const maxVars = 8
 
 // varRef is one distinct variable of a condition.
 type varRef struct {
-	key    string // lower-cased condition key
+	key    string // canonical condition key (see canonKey)
 	raw    string // the key as the policy spells it
+	spell  string // the policy's first spelling of key (see condition.spell)
 	def    string
 	hasDef bool
 	// multivalued: the key is one Evaluate knows as multivalued, so the
@@ -32,7 +33,7 @@ type varRef struct {
 	multivalued bool
 }
 
-// varSet collects the distinct variables of one condition or Resource element.
+// varSet collects the distinct variables of one condition.
 type varSet struct {
 	refs []varRef
 }
@@ -81,7 +82,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 			}
 			idx, ok := o.vars.add(ref)
 			if !ok {
-				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition or Resource element")
+				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
 			}
 			b.variable(idx)
 		case c == '*' && o.wild:
@@ -106,7 +107,7 @@ func parseVariable(body, path string) (varRef, *ParseError) {
 	if !validKey(key) {
 		return varRef{}, perr(path, ReasonValue, "invalid policy variable ${"+body+"}")
 	}
-	ref := varRef{key: strings.ToLower(key), raw: key}
+	ref := varRef{key: canonKey(key), raw: key}
 	ref.multivalued = builtinMultivalued(ref.key)
 	if hasDef {
 		rest = strings.TrimSpace(rest)
@@ -169,7 +170,7 @@ func resolveVars(e *evalContext, refs []varRef, out *[maxVars]string) (failed ui
 			failed |= 1 << i
 			continue
 		}
-		vals, ok := e.values(r.key, r.raw)
+		vals, ok := e.values(r.key, r.spell)
 		switch {
 		case ok && len(vals) == 1:
 			out[i] = vals[0]
