@@ -78,9 +78,9 @@ func TestProviderCreateUpdateDelete(t *testing.T) {
 	_, err = r.UpdateOIDCProviderThumbprint(arn, nil)
 	assertCode(t, err, CodeValidationError, "ThumbprintList")
 
-	p6, err := r.TagOIDCProvider(arn, []Tag{{Key: "team", Value: "a"}, {Key: "env", Value: "prod"}})
+	_, err = r.TagOIDCProvider(arn, []Tag{{Key: "team", Value: "a"}, {Key: "env", Value: "prod"}})
 	require.NoError(t, err)
-	p6, err = r.TagOIDCProvider(arn, []Tag{{Key: "TEAM", Value: "b"}})
+	p6, err := r.TagOIDCProvider(arn, []Tag{{Key: "TEAM", Value: "b"}})
 	require.NoError(t, err)
 	assert.Equal(t, []Tag{{Key: "TEAM", Value: "b"}, {Key: "env", Value: "prod"}}, p6.Tags)
 	p7, err := r.UntagOIDCProvider(arn, []string{"Env", "absent"})
