@@ -19,6 +19,25 @@ func ValidPartition(p string) bool {
 	return false
 }
 
+// canonicalPartition returns the package's own copy of the (valid)
+// partition name, so that every entity shares its bytes (lookups compare it
+// without touching another cache line).
+func canonicalPartition(p string) string {
+	for _, q := range partitions {
+		if p == q {
+			return q
+		}
+	}
+	return p
+}
+
+// accountOf returns the account of arn:PARTITION:iam::ACCOUNT:..., a
+// substring of arn, so that an entity's Account shares its ARN's bytes.
+func accountOf(arn, partition string) string {
+	i := len("arn:") + len(partition) + len(":iam::")
+	return arn[i : i+12]
+}
+
 // ValidAccount reports whether a is an AWS account ID: exactly 12 decimal
 // digits.
 func ValidAccount(a string) bool {

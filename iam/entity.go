@@ -44,6 +44,9 @@ type OIDCProvider struct {
 	// clock fills it at creation and an update keeps the old one.
 	CreateDate time.Time
 
+	// clientID0 is ClientIDs[0] (or ""), kept in the struct so that the
+	// common single-audience check reads no other memory than the string.
+	clientID0 string
 	// clientIDSet is set when ClientIDs is long enough that a map beats a
 	// scan.
 	clientIDSet map[string]struct{}
@@ -60,7 +63,13 @@ func (p *OIDCProvider) AcceptsClientID(aud string) bool {
 		_, ok := p.clientIDSet[aud]
 		return ok
 	}
-	for _, c := range p.ClientIDs {
+	if len(p.ClientIDs) == 0 {
+		return false
+	}
+	if p.clientID0 == aud {
+		return true
+	}
+	for _, c := range p.ClientIDs[1:] {
 		if c == aud {
 			return true
 		}
@@ -85,7 +94,7 @@ func (p *OIDCProvider) clone() *OIDCProvider {
 	c.ClientIDs = slices.Clone(p.ClientIDs)
 	c.Thumbprints = slices.Clone(p.Thumbprints)
 	c.Tags = slices.Clone(p.Tags)
-	c.clientIDSet = nil
+	c.clientIDSet, c.clientID0 = nil, ""
 	return &c
 }
 

@@ -71,6 +71,7 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 		} else {
 			urls[p.URL] = p.URL
 		}
+		r.internClientIDs(p)
 		idx := account(acctKey{p.Partition, p.Account})
 		if idx.providers[p.URL] != nil {
 			addErr(newError(CodeEntityAlreadyExists, p.ARN, "Url", "Provider with url "+p.URL+" already exists."))
@@ -143,6 +144,7 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 				ro.CreateDate = old.CreateDate
 			}
 		}
+		compactRole(ro)
 		idx.roles[lower] = ro
 		if ns.roles[sh] == nil {
 			ns.roles[sh] = map[string]*Role{}

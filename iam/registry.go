@@ -91,6 +91,7 @@ type Registry struct {
 	accounts   map[acctKey]*accountIndex
 	issuerRefs map[string]int
 	roleIDs    map[string]string // role ID -> ARN
+	strs       map[string]string // interned client IDs, at most maxInterned
 
 	watchMu  sync.Mutex
 	watchers atomic.Pointer[[]*watcher]
@@ -108,6 +109,7 @@ func New(opts Options) *Registry {
 		accounts:            map[acctKey]*accountIndex{},
 		issuerRefs:          map[string]int{},
 		roleIDs:             map[string]string{},
+		strs:                map[string]string{},
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -117,6 +119,34 @@ func New(opts Options) *Registry {
 	}
 	r.cur.Store(&state{})
 	return r
+}
+
+// maxInterned bounds the client-ID intern table: the common audiences
+// (sts.amazonaws.com, ...) are shared by every provider that lists them, so
+// that the audience check finds their bytes in cache; rare ones beyond the
+// bound are simply not shared.
+const maxInterned = 4096
+
+// internClientIDs makes p's client IDs share bytes with equal ones of other
+// providers; r.mu is held and p is not published yet.
+func (r *Registry) internClientIDs(p *OIDCProvider) {
+	for i, c := range p.ClientIDs {
+		if s, ok := r.strs[c]; ok {
+			p.ClientIDs[i] = s
+		} else if len(r.strs) < maxInterned {
+			r.strs[c] = c
+		}
+	}
+	p.finish()
+}
+
+// compactRole gives ro's ARN (the role map's key, read by every lookup) a
+// fresh allocation, so that keys allocated together lie together in memory
+// rather than among the compiled policies parsed with them; r.mu is held and
+// ro is not published yet.
+func compactRole(ro *Role) {
+	ro.ARN = strings.Clone(ro.ARN)
+	ro.Account = accountOf(ro.ARN, ro.Partition)
 }
 
 func quota(v, def int) int {

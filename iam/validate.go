@@ -59,7 +59,10 @@ func validateProvider(in *OIDCProvider) (*OIDCProvider, error) {
 
 // finish builds the precomputed fields; p must not be published yet.
 func (p *OIDCProvider) finish() {
-	p.clientIDSet = nil
+	p.clientIDSet, p.clientID0 = nil, ""
+	if len(p.ClientIDs) > 0 {
+		p.clientID0 = p.ClientIDs[0]
+	}
 	if len(p.ClientIDs) >= clientIDSetMin {
 		p.clientIDSet = make(map[string]struct{}, len(p.ClientIDs))
 		for _, c := range p.ClientIDs {
@@ -87,6 +90,7 @@ func (p *OIDCProvider) reconcileNames() error {
 			return err
 		}
 		p.ARN = arn
+		p.Partition, p.Account = canonicalPartition(p.Partition), accountOf(arn, p.Partition)
 		return nil
 	}
 	part, acct, url, err := ParseOIDCProviderARN(p.ARN)
@@ -100,7 +104,7 @@ func (p *OIDCProvider) reconcileNames() error {
 			return newError(CodeInvalidInput, entity, f.name, f.name+" "+quote(f.have)+" disagrees with the ARN")
 		}
 	}
-	p.Partition, p.Account, p.URL = part, acct, url
+	p.Partition, p.Account, p.URL = canonicalPartition(part), acct, url
 	return validateURL(entity, url)
 }
 
@@ -292,6 +296,7 @@ func (r *Role) reconcileNames() error {
 			return err
 		}
 		r.ARN = RoleARN(r.Partition, r.Account, r.Path, r.Name)
+		r.Partition, r.Account = canonicalPartition(r.Partition), accountOf(r.ARN, r.Partition)
 		return nil
 	}
 	part, acct, path, name, err := ParseRoleARN(r.ARN)
@@ -305,7 +310,7 @@ func (r *Role) reconcileNames() error {
 			return newError(CodeInvalidInput, entity, f.name, f.name+" "+quote(f.have)+" disagrees with the ARN")
 		}
 	}
-	r.Partition, r.Account, r.Path, r.Name = part, acct, path, name
+	r.Partition, r.Account, r.Path, r.Name = canonicalPartition(part), acct, path, name
 	if err := validateRoleName(entity, name); err != nil {
 		return err
 	}

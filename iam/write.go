@@ -78,6 +78,7 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, 
 		// Share the URL's bytes with the other accounts' providers.
 		p.URL = s.issuers[indexOf(s.issuers, p.URL)]
 	}
+	r.internClientIDs(p)
 	key := provKey{p.Partition, p.Account, p.URL}
 	sh := r.provShard(p.Account)
 	old := s.providers[sh][key]
@@ -311,6 +312,7 @@ func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
 			ro.CreateDate = r.now().UTC()
 		}
 	}
+	compactRole(ro)
 	ns := *s
 	ns.rev++
 	m := maps.Clone(s.roles[sh])
