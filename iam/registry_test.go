@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -343,4 +344,35 @@ func TestLoadAllOrNothing(t *testing.T) {
 		_, err = r.CreateRole(testRole(acctB, "NEW"))
 		assertCode(t, err, CodeEntityAlreadyExists, "RoleName")
 	})
+}
+
+func TestLookupFieldsShareBytes(t *testing.T) {
+	r := newTestRegistry(t, Options{})
+	a := mustCreateProvider(t, r, testProvider(acctA, ghURL, "sts.amazonaws.com"))
+	b := mustCreateProvider(t, r, testProvider(acctB, strings.Clone(ghURL), strings.Clone("sts.amazonaws.com")))
+	assert.Same(t, unsafe.StringData(a.URL), unsafe.StringData(b.URL), "issuer URL shared")
+	assert.Same(t, unsafe.StringData(a.ClientIDs[0]), unsafe.StringData(b.ClientIDs[0]), "client ID shared")
+	assert.Same(t, unsafe.StringData(a.Partition), unsafe.StringData(b.Partition), "partition shared")
+	assert.True(t, b.AcceptsClientID("sts.amazonaws.com"))
+
+	ro := mustCreateRole(t, r, testRole(acctA, "app"))
+	assert.Equal(t, acctA, ro.Account)
+	assert.Equal(t, "aws", ro.Partition)
+}
+
+func TestAcceptsClientID(t *testing.T) {
+	r := newTestRegistry(t, Options{})
+	for _, n := range []int{0, 1, 2, clientIDSetMin - 1, clientIDSetMin, 20} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprint("aud-", i)
+		}
+		p, err := r.PutOIDCProvider(testProvider(acctA, ghURL, ids...))
+		require.NoError(t, err)
+		for i := range ids {
+			assert.True(t, p.AcceptsClientID(ids[i]), "n=%d i=%d", n, i)
+		}
+		assert.False(t, p.AcceptsClientID("aud-"), "n=%d", n)
+		assert.False(t, p.AcceptsClientID(""), "n=%d", n)
+	}
 }
