@@ -277,6 +277,12 @@ func noSuchProvider(arn string) *Error {
 	return newError(CodeNoSuchEntity, arn, "", "OpenIDConnect Provider not found for arn "+arn)
 }
 
-func noSuchRole(name string) *Error {
-	return newError(CodeNoSuchEntity, name, "", "The role with name "+name+" cannot be found.")
+// noSuchRole is the NoSuchEntity error for a role named by its name or ARN;
+// the message names the role as IAM's does.
+func noSuchRole(nameOrARN string) *Error {
+	name := nameOrARN
+	if _, _, _, n, err := ParseRoleARN(nameOrARN); err == nil {
+		name = n
+	}
+	return newError(CodeNoSuchEntity, nameOrARN, "", "The role with name "+name+" cannot be found.")
 }

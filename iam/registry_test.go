@@ -376,3 +376,12 @@ func TestAcceptsClientID(t *testing.T) {
 		assert.False(t, p.AcceptsClientID(""), "n=%d", n)
 	}
 }
+
+func TestNoSuchRoleNamesTheRole(t *testing.T) {
+	r := newTestRegistry(t, Options{})
+	err := r.DeleteRole("arn:aws:iam::" + acctA + ":role/ci/deploy")
+	var e *Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, "arn:aws:iam::"+acctA+":role/ci/deploy", e.Entity)
+	assert.Equal(t, "iam: NoSuchEntity: The role with name deploy cannot be found.", e.Error())
+}
