@@ -1,0 +1,93 @@
+// Package iam holds the IAM side of a multi-tenant STS: OpenID Connect
+// providers and roles, for many accounts, validated as IAM validates them,
+// in a Registry that changes at runtime while the verifier reads it without
+// locks.
+//
+// It imports policy (to parse trust policies) and the standard library
+// only: no network, no keys, no AWS SDK.
+//
+// # Entities
+//
+// An OIDCProvider is one account's registration of an issuer: its ARN
+// (arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X),
+// the issuer URL exactly as tokens carry it in iss, the client IDs
+// (audiences) it accepts and the certificate thumbprints it pins. Any number
+// of accounts may register the same URL, each with its own client IDs. A
+// Role has an ARN, a RoleID ("AROA..."), a trust policy (the document as
+// written and its compiled policy.Policy) and a maximum session duration.
+//
+// # Filling a registry
+//
+//	r := iam.New(iam.Options{})
+//	p, err := r.CreateOIDCProvider(&iam.OIDCProvider{
+//		Account:   "111122223333",
+//		URL:       "https://token.actions.githubusercontent.com",
+//		ClientIDs: []string{"sts.amazonaws.com"},
+//	})
+//	role, err := r.CreateRole(&iam.Role{
+//		Account:             "111122223333",
+//		Name:                "deploy",
+//		TrustPolicyDocument: doc,
+//	})
+//
+// Create* is IAM's Create: an existing entity is EntityAlreadyExists, and so
+// is a role whose name another role of the account has in any case. Put* adds
+// or replaces (for stores and configuration). The finer IAM updates are
+// there too (AddClientIDToOIDCProvider, RemoveClientIDFromOIDCProvider,
+// UpdateOIDCProviderThumbprint, TagOIDCProvider, UntagOIDCProvider,
+// UpdateAssumeRolePolicy, UpdateRole, TagRole, UntagRole), each atomic with
+// respect to concurrent writers; updating or deleting a missing entity is
+// NoSuchEntity. Load replaces everything at once, all or nothing, for a
+// configuration reload or a store's start-up.
+//
+// # Validation
+//
+// Every write validates as IAM's API does at Create/Update, and fails with an
+// *Error whose Code is IAM's (errors.Is with ErrValidation, ErrLimitExceeded,
+// ...; errors.As for Field and Entity):
+//
+//   - provider URL: 1 to 255 characters, https://, a DNS host, optional path;
+//     no query, fragment, user info or port (InvalidInput). Kept verbatim,
+//     case and trailing slash included: it must equal iss byte for byte.
+//   - client IDs: 0 to 100 (IAM allows none; such a provider accepts no
+//     token), 1 to 255 characters each; duplicates dropped.
+//   - thumbprints: 0 to 5 (optional in IAM since it verifies the issuer's
+//     TLS chain itself), 40 hex characters each.
+//   - tags: at most 50; keys 1 to 128, values 0 to 256 characters of letters,
+//     digits, spaces and _.:/=+-@; keys unique ignoring case; "aws:" reserved.
+//   - role name 1 to 64 of [\w+=,.@-], unique per account ignoring case; path
+//     "/" or "/.../" up to 512 characters of ! to ~; RoleID 16 to 128 of \w.
+//   - MaxSessionDuration 3,600 to 43,200 whole seconds (default 1 hour);
+//     Description up to 1,000 characters of tab, LF, CR, space to ~ and
+//     U+00A1 to U+00FF.
+//   - trust policy: 1 to 131,072 characters of tab, LF, CR and U+0020 to
+//     U+00FF; at most Options.MaxTrustPolicyLength (2,048 by default, as
+//     IAM's quota) characters that are not white space, else LimitExceeded;
+//     then policy.Parse, else MalformedPolicyDocument wrapping the
+//     *policy.ParseError (its Path is reachable with errors.As).
+//   - quotas per account: 100 OIDC providers and 1,000 roles by default
+//     (Options), LimitExceeded beyond.
+//
+// # Lookups
+//
+// The verifier asks two questions per request, both lock-free and
+// allocation-free, a miss included:
+//
+//	p, err := r.OIDCProvider(partition, account, iss) // the role's account's provider for the token's issuer
+//	role, err := r.Role(roleARN)
+//
+// A miss matches ErrNoSuchEntity. The values returned are immutable
+// snapshots: a write publishes a new value and never modifies a published
+// one, so a caller may keep using what it got. Once a write method returns,
+// every lookup that starts afterwards sees the change.
+//
+// # Following changes
+//
+// Watch calls a function with every committed Change, in commit order, on
+// the writer's goroutine after the change is visible and before the write
+// returns, each with the next Revision. A Change carries the old and new
+// values, and the issuer URLs that gained their first provider or lost their
+// last one (IssuersAdded, IssuersRemoved), from which a key cache registers
+// and drops issuers; Issuers lists the current ones. The callback must not
+// call the registry's write methods.
+package iam

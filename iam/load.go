@@ -1,0 +1,219 @@
+package iam
+
+import (
+	"errors"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// maxLoadErrors caps the errors Load reports.
+const maxLoadErrors = 20
+
+// Load replaces the whole registry with the providers and roles, atomically
+// and all or nothing: everything is validated first, as by CreateOIDCProvider
+// and CreateRole, plus uniqueness within the input (ARNs, role names per
+// account ignoring case, role IDs, URLs per account) and the per-account
+// quotas. If anything fails, nothing changes and the error joins (errors.Join)
+// the first 20 *Error values, each naming its entity and field; errors.As
+// finds the first. Otherwise lookups switch to the new state in one atomic
+// store, and watchers get one Change of kind Loaded.
+//
+// An entity whose ARN exists now keeps its RoleID and CreateDate when the
+// input leaves them empty, and a role whose trust policy document is
+// unchanged keeps its compiled policy (no parse), so reloading a
+// configuration is cheap. Trust policies are parsed in parallel.
+func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
+	var errs []error
+	addErr := func(err error) {
+		if len(errs) < maxLoadErrors {
+			errs = append(errs, err)
+		}
+	}
+	provs := make([]*OIDCProvider, len(providers))
+	for i, in := range providers {
+		p, err := validateProvider(in)
+		if err != nil {
+			addErr(err)
+			continue
+		}
+		provs[i] = p
+	}
+	rs, roleErrs := r.validateRoles(roles)
+	for _, err := range roleErrs {
+		addErr(err)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.cur.Load()
+	accounts := map[acctKey]*accountIndex{}
+	account := func(k acctKey) *accountIndex {
+		idx := accounts[k]
+		if idx == nil {
+			idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
+			accounts[k] = idx
+		}
+		return idx
+	}
+	refs := map[string]int{}
+	urls := map[string]string{} // interned URLs
+	ns := &state{rev: s.rev + 1}
+	now := r.now().UTC()
+	for _, p := range provs {
+		if u, ok := urls[p.URL]; ok {
+			p.URL = u
+		} else {
+			urls[p.URL] = p.URL
+		}
+		r.internClientIDs(p)
+		idx := account(acctKey{p.Partition, p.Account})
+		if idx.providers[p.URL] != nil {
+			addErr(newError(CodeEntityAlreadyExists, p.ARN, "Url", "Provider with url "+p.URL+" already exists."))
+			continue
+		}
+		if r.maxProv >= 0 && len(idx.providers) >= r.maxProv {
+			addErr(newError(CodeLimitExceeded, p.ARN, "", "Cannot exceed quota for OpenIdConnectProvidersPerAccount: "+strconv.Itoa(r.maxProv)))
+			continue
+		}
+		key := provKey{p.Partition, p.Account, p.URL}
+		sh := r.provShard(p.Account)
+		if p.CreateDate.IsZero() {
+			p.CreateDate = now
+			if old := s.providers[sh][key]; old != nil {
+				p.CreateDate = old.CreateDate
+			}
+		}
+		idx.providers[p.URL] = p
+		refs[p.URL]++
+		if ns.providers[sh] == nil {
+			ns.providers[sh] = map[provKey]*OIDCProvider{}
+		}
+		ns.providers[sh][key] = p
+		ns.nProv++
+	}
+
+	roleIDs := map[string]string{}
+	for _, ro := range rs { // explicit IDs first, so generated ones avoid them
+		if ro.RoleID == "" {
+			continue
+		}
+		if arn, ok := roleIDs[ro.RoleID]; ok && arn != ro.ARN {
+			addErr(newError(CodeEntityAlreadyExists, ro.ARN, "RoleId", "Role ID "+ro.RoleID+" is taken"))
+		}
+		roleIDs[ro.RoleID] = ro.ARN
+	}
+	for _, ro := range rs {
+		sh := r.roleShard(ro.ARN)
+		if ns.roles[sh][ro.ARN] != nil {
+			addErr(newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists."))
+			continue
+		}
+		idx := account(acctKey{ro.Partition, ro.Account})
+		lower := strings.ToLower(ro.Name)
+		if idx.roles[lower] != nil {
+			addErr(newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists."))
+			continue
+		}
+		if r.maxRoles >= 0 && len(idx.roles) >= r.maxRoles {
+			addErr(newError(CodeLimitExceeded, ro.ARN, "", "Cannot exceed quota for RolesPerAccount: "+strconv.Itoa(r.maxRoles)))
+			continue
+		}
+		old := s.roles[sh][ro.ARN]
+		if ro.RoleID == "" {
+			if _, taken := roleIDs[old.idOrEmpty()]; old != nil && !taken {
+				ro.RoleID = old.RoleID
+			} else {
+				id, err := r.uniqueRoleID(roleIDs)
+				if err != nil {
+					addErr(err)
+					continue
+				}
+				ro.RoleID = id
+			}
+			roleIDs[ro.RoleID] = ro.ARN
+		}
+		if ro.CreateDate.IsZero() {
+			ro.CreateDate = now
+			if old != nil {
+				ro.CreateDate = old.CreateDate
+			}
+		}
+		compactRole(ro)
+		idx.roles[lower] = ro
+		if ns.roles[sh] == nil {
+			ns.roles[sh] = map[string]*Role{}
+		}
+		ns.roles[sh][ro.ARN] = ro
+		ns.nRoles++
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	ns.issuers = make([]string, 0, len(refs))
+	for u := range refs {
+		ns.issuers = append(ns.issuers, u)
+	}
+	slices.Sort(ns.issuers)
+	added, removed := diffSorted(s.issuers, ns.issuers)
+	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
+	r.cur.Store(ns)
+	r.emit(Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed})
+	return nil
+}
+
+func (ro *Role) idOrEmpty() string {
+	if ro == nil {
+		return ""
+	}
+	return ro.RoleID
+}
+
+// validateRoles validates the roles on GOMAXPROCS goroutines; errors are in
+// input order.
+func (r *Registry) validateRoles(in []*Role) ([]*Role, []error) {
+	out := make([]*Role, len(in))
+	errs := make([]error, len(in))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(in)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(in); i += workers {
+				out[i], errs[i] = validateRole(in[i], r.maxTrustPolicyChars, r.currentRole)
+			}
+		})
+	}
+	wg.Wait()
+	var bad []error
+	for _, err := range errs {
+		if err != nil {
+			bad = append(bad, err)
+		}
+	}
+	return out, bad
+}
+
+// diffSorted returns the strings only in b (added) and only in a (removed).
+func diffSorted(a, b []string) (added, removed []string) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			removed = append(removed, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			added = append(added, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return added, removed
+}

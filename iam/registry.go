@@ -1,0 +1,288 @@
+package iam
+
+import (
+	"crypto/rand"
+	"hash/maphash"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Default quotas, as IAM's defaults.
+const (
+	DefaultMaxOIDCProvidersPerAccount = 100
+	DefaultMaxRolesPerAccount         = 1000
+	DefaultMaxTrustPolicyLength       = 2048
+)
+
+// Options configures a Registry. The zero value is IAM's default quotas, the
+// system clock and crypto/rand.
+type Options struct {
+	// Now is the clock that fills CreateDate when a caller leaves it zero.
+	// If nil, time.Now is used.
+	Now func() time.Time
+	// Rand is the source of generated role IDs. If nil, crypto/rand.
+	Rand io.Reader
+	// MaxOIDCProvidersPerAccount is IAM's "OpenId connect providers per
+	// account" quota. If zero, 100; if negative, no limit.
+	MaxOIDCProvidersPerAccount int
+	// MaxRolesPerAccount is IAM's "Roles per account" quota. If zero,
+	// 1,000; if negative, no limit.
+	MaxRolesPerAccount int
+	// MaxTrustPolicyLength is IAM's "Role trust policy length" quota, in
+	// characters that are not white space. If zero, 2,048 (IAM's default,
+	// adjustable in AWS up to 8,192); if negative, no limit beyond the
+	// API's 131,072 characters.
+	MaxTrustPolicyLength int
+}
+
+// shards is the number of copy-on-write shards per entity kind. A write
+// copies one shard's map (about 200 entries for 100,000 entities) and the
+// state header; a read is one atomic load and one map lookup.
+const shards = 512
+
+type provKey struct{ partition, account, url string }
+
+type acctKey struct{ partition, account string }
+
+// state is one immutable version of the registry. Readers load it with one
+// atomic load; a write publishes a new state that shares every shard but
+// the one it changed.
+type state struct {
+	rev       uint64
+	providers [shards]map[provKey]*OIDCProvider
+	roles     [shards]map[string]*Role
+	issuers   []string // sorted issuer URLs with at least one provider
+	nProv     int
+	nRoles    int
+}
+
+// accountIndex is the write side's per-account view: the quotas, the
+// case-insensitive role-name uniqueness and the listings.
+type accountIndex struct {
+	providers map[string]*OIDCProvider // by URL
+	roles     map[string]*Role         // by lower-cased name
+}
+
+// Registry holds OIDC providers and roles in memory, for many accounts,
+// validated as IAM validates them, and changing at runtime.
+//
+// Reads (OIDCProvider, Role) are lock-free: one atomic load of an immutable
+// state and one map lookup, no allocation, never blocked by writers. Writes
+// are serialised by a mutex, build the next state copy-on-write and publish
+// it with one atomic store before they return: a lookup that starts after a
+// write returns sees it. The entities returned are immutable snapshots: a
+// write replaces the pointer, never mutates a published value.
+//
+// A Registry is safe for concurrent use. Create one with New.
+type Registry struct {
+	seed maphash.Seed
+	cur  atomic.Pointer[state]
+
+	now                 func() time.Time
+	rand                io.Reader
+	maxProv, maxRoles   int
+	maxTrustPolicyChars int
+
+	mu         sync.Mutex // serialises writes; guards the fields below
+	accounts   map[acctKey]*accountIndex
+	issuerRefs map[string]int
+	roleIDs    map[string]string // role ID -> ARN
+	strs       map[string]string // interned client IDs, at most maxInterned
+
+	watchMu  sync.Mutex
+	watchers atomic.Pointer[[]*watcher]
+}
+
+// New returns an empty Registry.
+func New(opts Options) *Registry {
+	r := &Registry{
+		seed:                maphash.MakeSeed(),
+		now:                 opts.Now,
+		rand:                opts.Rand,
+		maxProv:             quota(opts.MaxOIDCProvidersPerAccount, DefaultMaxOIDCProvidersPerAccount),
+		maxRoles:            quota(opts.MaxRolesPerAccount, DefaultMaxRolesPerAccount),
+		maxTrustPolicyChars: quota(opts.MaxTrustPolicyLength, DefaultMaxTrustPolicyLength),
+		accounts:            map[acctKey]*accountIndex{},
+		issuerRefs:          map[string]int{},
+		roleIDs:             map[string]string{},
+		strs:                map[string]string{},
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.rand == nil {
+		r.rand = rand.Reader
+	}
+	r.cur.Store(&state{})
+	return r
+}
+
+// maxInterned bounds the client-ID intern table: the common audiences
+// (sts.amazonaws.com, ...) are shared by every provider that lists them, so
+// that the audience check finds their bytes in cache; rare ones beyond the
+// bound are simply not shared.
+const maxInterned = 4096
+
+// internClientIDs makes p's client IDs share bytes with equal ones of other
+// providers; r.mu is held and p is not published yet.
+func (r *Registry) internClientIDs(p *OIDCProvider) {
+	for i, c := range p.ClientIDs {
+		if s, ok := r.strs[c]; ok {
+			p.ClientIDs[i] = s
+		} else if len(r.strs) < maxInterned {
+			r.strs[c] = c
+		}
+	}
+	p.finish()
+}
+
+// compactRole gives ro's ARN (the role map's key, read by every lookup) a
+// fresh allocation, so that keys allocated together lie together in memory
+// rather than among the compiled policies parsed with them; r.mu is held and
+// ro is not published yet.
+func compactRole(ro *Role) {
+	ro.ARN = strings.Clone(ro.ARN)
+	ro.Account = accountOf(ro.ARN, ro.Partition)
+}
+
+func quota(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return -1
+	}
+	return v
+}
+
+func (r *Registry) provShard(account string) int {
+	return int(maphash.String(r.seed, account) % shards)
+}
+
+func (r *Registry) roleShard(arn string) int {
+	return int(maphash.String(r.seed, arn) % shards)
+}
+
+// OIDCProvider returns the provider that account registers in partition for
+// the issuer, issuerURL exactly as the token's iss (no normalisation). If
+// there is none, the error matches ErrNoSuchEntity and is preallocated: a
+// miss costs no allocation either. Safe for concurrent use; lock-free.
+func (r *Registry) OIDCProvider(partition, account, issuerURL string) (*OIDCProvider, error) {
+	s := r.cur.Load()
+	if p, ok := s.providers[r.provShard(account)][provKey{partition, account, issuerURL}]; ok {
+		return p, nil
+	}
+	return nil, errNoProvider
+}
+
+// OIDCProviderByARN returns the provider with the ARN. The error is an
+// *Error: InvalidInput for an ARN that is not a provider's, NoSuchEntity for
+// none.
+func (r *Registry) OIDCProviderByARN(arn string) (*OIDCProvider, error) {
+	part, acct, url, err := ParseOIDCProviderARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	if p, err := r.OIDCProvider(part, acct, url); err == nil {
+		return p, nil
+	}
+	return nil, noSuchProvider(arn)
+}
+
+// Role returns the role with exactly this ARN (path included; IAM's role
+// names are case-insensitive for uniqueness, but this lookup is exact: use
+// RoleByName for IAM's case-insensitive resolution). If there is none, the
+// error matches ErrNoSuchEntity and is preallocated. Safe for concurrent use;
+// lock-free.
+func (r *Registry) Role(roleARN string) (*Role, error) {
+	s := r.cur.Load()
+	if ro, ok := s.roles[r.roleShard(roleARN)][roleARN]; ok {
+		return ro, nil
+	}
+	return nil, errNoRole
+}
+
+// RoleByName returns the account's role with the name, ignoring case, as
+// IAM's GetRole resolves RoleName. It takes the write lock briefly (it is
+// for a control plane, not the hot path).
+func (r *Registry) RoleByName(partition, account, name string) (*Role, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx := r.accounts[acctKey{partition, account}]; idx != nil {
+		if ro := idx.roles[strings.ToLower(name)]; ro != nil {
+			return ro, nil
+		}
+	}
+	return nil, noSuchRole(name)
+}
+
+// ListOIDCProviders returns the account's providers sorted by ARN. It takes
+// the write lock briefly.
+func (r *Registry) ListOIDCProviders(partition, account string) []*OIDCProvider {
+	r.mu.Lock()
+	var out []*OIDCProvider
+	if idx := r.accounts[acctKey{partition, account}]; idx != nil {
+		out = make([]*OIDCProvider, 0, len(idx.providers))
+		for _, p := range idx.providers {
+			out = append(out, p)
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b *OIDCProvider) int { return strings.Compare(a.ARN, b.ARN) })
+	return out
+}
+
+// ListRoles returns the account's roles whose path starts with pathPrefix
+// ("" or "/" for all), sorted by name ignoring case. It takes the write lock
+// briefly.
+func (r *Registry) ListRoles(partition, account, pathPrefix string) []*Role {
+	r.mu.Lock()
+	var out []*Role
+	if idx := r.accounts[acctKey{partition, account}]; idx != nil {
+		for _, ro := range idx.roles {
+			if strings.HasPrefix(ro.Path, pathPrefix) {
+				out = append(out, ro)
+			}
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Role) int {
+		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ARN, b.ARN)
+	})
+	return out
+}
+
+// Issuers returns the issuer URLs that at least one provider in any account
+// registers, sorted. The slice is the caller's. Lock-free.
+func (r *Registry) Issuers() []string { return slices.Clone(r.cur.Load().issuers) }
+
+// Revision returns the revision of the current state: 0 for a new Registry,
+// increased by one by every change (see Change). Lock-free.
+func (r *Registry) Revision() uint64 { return r.cur.Load().rev }
+
+// Len returns the number of providers and roles. Lock-free.
+func (r *Registry) Len() (providers, roles int) {
+	s := r.cur.Load()
+	return s.nProv, s.nRoles
+}
+
+func noSuchProvider(arn string) *Error {
+	return newError(CodeNoSuchEntity, arn, "", "OpenIDConnect Provider not found for arn "+arn)
+}
+
+// noSuchRole is the NoSuchEntity error for a role named by its name or ARN;
+// the message names the role as IAM's does.
+func noSuchRole(nameOrARN string) *Error {
+	name := nameOrARN
+	if _, _, _, n, err := ParseRoleARN(nameOrARN); err == nil {
+		name = n
+	}
+	return newError(CodeNoSuchEntity, nameOrARN, "", "The role with name "+name+" cannot be found.")
+}

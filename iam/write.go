@@ -1,0 +1,470 @@
+package iam
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CreateOIDCProvider adds a provider, as IAM's CreateOpenIDConnectProvider:
+// the provider is validated (see the package documentation for the rules),
+// and an account that already registers the URL gets EntityAlreadyExists.
+// It returns the stored snapshot (ARN, Partition, Account, URL and CreateDate
+// filled). Other accounts may register the same URL. Safe for concurrent use.
+func (r *Registry) CreateOIDCProvider(p *OIDCProvider) (*OIDCProvider, error) {
+	return r.putProvider(p, true)
+}
+
+// PutOIDCProvider adds the provider or replaces the account's provider for
+// its URL (keeping the old CreateDate when p's is zero). It is for stores and
+// configuration; a control plane's Create is CreateOIDCProvider.
+func (r *Registry) PutOIDCProvider(p *OIDCProvider) (*OIDCProvider, error) {
+	return r.putProvider(p, false)
+}
+
+func (r *Registry) putProvider(in *OIDCProvider, create bool) (*OIDCProvider, error) {
+	p, err := validateProvider(in)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.commitProvider(p, create)
+}
+
+// DeleteOIDCProvider removes the provider with the ARN; NoSuchEntity if there
+// is none.
+func (r *Registry) DeleteOIDCProvider(arn string) error {
+	part, acct, url, err := ParseOIDCProviderARN(arn)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.cur.Load()
+	key := provKey{part, acct, url}
+	sh := r.provShard(acct)
+	old := s.providers[sh][key]
+	if old == nil {
+		return noSuchProvider(arn)
+	}
+	ns := *s
+	m := maps.Clone(s.providers[sh])
+	delete(m, key)
+	ns.providers[sh] = m
+	ns.nProv--
+	ns.rev++
+	idx := r.accounts[acctKey{part, acct}]
+	delete(idx.providers, url)
+	r.dropAccountIfEmpty(acctKey{part, acct}, idx)
+	var removed []string
+	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
+		delete(r.issuerRefs, url)
+		removed = []string{url}
+		i, _ := slices.BinarySearch(s.issuers, url)
+		ns.issuers = slices.Delete(slices.Clone(s.issuers), i, i+1)
+	}
+	r.cur.Store(&ns)
+	r.emit(Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed})
+	return nil
+}
+
+// commitProvider publishes the validated p; r.mu is held.
+func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, error) {
+	s := r.cur.Load()
+	if r.issuerRefs[p.URL] > 0 {
+		// Share the URL's bytes with the other accounts' providers.
+		p.URL = s.issuers[indexOf(s.issuers, p.URL)]
+	}
+	r.internClientIDs(p)
+	key := provKey{p.Partition, p.Account, p.URL}
+	sh := r.provShard(p.Account)
+	old := s.providers[sh][key]
+	ak := acctKey{p.Partition, p.Account}
+	idx := r.accounts[ak]
+	if old != nil && create {
+		return nil, newError(CodeEntityAlreadyExists, p.ARN, "Url", "Provider with url "+p.URL+" already exists.")
+	}
+	if old == nil && r.maxProv >= 0 && idx != nil && len(idx.providers) >= r.maxProv {
+		return nil, newError(CodeLimitExceeded, p.ARN, "", "Cannot exceed quota for OpenIdConnectProvidersPerAccount: "+strconv.Itoa(r.maxProv))
+	}
+	if p.CreateDate.IsZero() {
+		if old != nil {
+			p.CreateDate = old.CreateDate
+		} else {
+			p.CreateDate = r.now().UTC()
+		}
+	}
+	ns := *s
+	ns.rev++
+	var added []string
+	if old == nil {
+		ns.nProv++
+		if r.issuerRefs[p.URL]++; r.issuerRefs[p.URL] == 1 {
+			added = []string{p.URL}
+			i, _ := slices.BinarySearch(s.issuers, p.URL)
+			ns.issuers = slices.Insert(slices.Clone(s.issuers), i, p.URL)
+		}
+	}
+	m := maps.Clone(s.providers[sh])
+	if m == nil {
+		m = map[provKey]*OIDCProvider{}
+	}
+	m[key] = p
+	ns.providers[sh] = m
+	if idx == nil {
+		idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
+		r.accounts[ak] = idx
+	}
+	idx.providers[p.URL] = p
+	r.cur.Store(&ns)
+	kind := ProviderCreated
+	if old != nil {
+		kind = ProviderUpdated
+	}
+	r.emit(Change{Revision: ns.rev, Kind: kind, ARN: p.ARN, OldProvider: old, NewProvider: p, IssuersAdded: added})
+	return p, nil
+}
+
+func indexOf(sorted []string, s string) int {
+	i, _ := slices.BinarySearch(sorted, s)
+	return i
+}
+
+func (r *Registry) dropAccountIfEmpty(k acctKey, idx *accountIndex) {
+	if idx != nil && len(idx.providers) == 0 && len(idx.roles) == 0 {
+		delete(r.accounts, k)
+	}
+}
+
+// modifyProvider is the read-modify-write behind the finer provider
+// updates: under the write lock, fn edits a copy of the current provider,
+// which is then validated and published. If fn reports no change, nothing is
+// committed.
+func (r *Registry) modifyProvider(arn string, fn func(p *OIDCProvider) (changed bool, err error)) (*OIDCProvider, error) {
+	part, acct, url, err := ParseOIDCProviderARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.cur.Load().providers[r.provShard(acct)][provKey{part, acct, url}]
+	if cur == nil {
+		return nil, noSuchProvider(arn)
+	}
+	next := cur.clone()
+	changed, err := fn(next)
+	if err != nil || !changed {
+		return cur, err
+	}
+	p, err := validateProvider(next)
+	if err != nil {
+		return nil, err
+	}
+	return r.commitProvider(p, false)
+}
+
+// AddClientIDToOIDCProvider adds a client ID (audience) to the provider, as
+// IAM's AddClientIDToOpenIDConnectProvider: adding one that is there already
+// changes nothing and is not an error.
+func (r *Registry) AddClientIDToOIDCProvider(arn, clientID string) (*OIDCProvider, error) {
+	return r.modifyProvider(arn, func(p *OIDCProvider) (bool, error) {
+		if containsString(p.ClientIDs, clientID) {
+			return false, nil
+		}
+		p.ClientIDs = append(p.ClientIDs, clientID)
+		return true, nil
+	})
+}
+
+// RemoveClientIDFromOIDCProvider removes a client ID from the provider, as
+// IAM's RemoveClientIDFromOpenIDConnectProvider: removing one that is not
+// there changes nothing and is not an error.
+func (r *Registry) RemoveClientIDFromOIDCProvider(arn, clientID string) (*OIDCProvider, error) {
+	return r.modifyProvider(arn, func(p *OIDCProvider) (bool, error) {
+		n := len(p.ClientIDs)
+		p.ClientIDs = slices.DeleteFunc(p.ClientIDs, func(c string) bool { return c == clientID })
+		return len(p.ClientIDs) != n, nil
+	})
+}
+
+// UpdateOIDCProviderThumbprint replaces the provider's thumbprints, as IAM's
+// UpdateOpenIDConnectProviderThumbprint (the list is required there: an empty
+// one is a ValidationError).
+func (r *Registry) UpdateOIDCProviderThumbprint(arn string, thumbprints []string) (*OIDCProvider, error) {
+	if len(thumbprints) == 0 {
+		return nil, newError(CodeValidationError, arn, "ThumbprintList", "ThumbprintList is required")
+	}
+	return r.modifyProvider(arn, func(p *OIDCProvider) (bool, error) {
+		p.Thumbprints = slices.Clone(thumbprints)
+		return true, nil
+	})
+}
+
+// TagOIDCProvider adds tags to the provider, replacing the value of a key it
+// has already (keys compared ignoring case), as IAM's
+// TagOpenIDConnectProvider. More than 50 tags in total is LimitExceeded.
+func (r *Registry) TagOIDCProvider(arn string, tags []Tag) (*OIDCProvider, error) {
+	if err := validateTags(arn, tags); err != nil {
+		return nil, err
+	}
+	return r.modifyProvider(arn, func(p *OIDCProvider) (bool, error) {
+		p.Tags = mergeTags(p.Tags, tags)
+		return true, nil
+	})
+}
+
+// UntagOIDCProvider removes the tags with the keys (ignoring case); keys it
+// does not have are ignored.
+func (r *Registry) UntagOIDCProvider(arn string, keys []string) (*OIDCProvider, error) {
+	return r.modifyProvider(arn, func(p *OIDCProvider) (bool, error) {
+		n := len(p.Tags)
+		p.Tags = removeTags(p.Tags, keys)
+		return len(p.Tags) != n, nil
+	})
+}
+
+func mergeTags(cur, add []Tag) []Tag {
+	out := slices.Clone(cur)
+	for _, t := range add {
+		i := slices.IndexFunc(out, func(o Tag) bool { return strings.EqualFold(o.Key, t.Key) })
+		if i >= 0 {
+			out[i] = t
+		} else {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func removeTags(cur []Tag, keys []string) []Tag {
+	return slices.DeleteFunc(cur, func(t Tag) bool {
+		return slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, t.Key) })
+	})
+}
+
+// CreateRole adds a role, as IAM's CreateRole: the role is validated (see
+// the package documentation), its trust policy parsed, a RoleID generated if
+// empty and CreateDate filled if zero. A role whose name another role of the
+// account has, ignoring case, is EntityAlreadyExists. It returns the stored
+// snapshot. Safe for concurrent use.
+func (r *Registry) CreateRole(ro *Role) (*Role, error) { return r.putRole(ro, true) }
+
+// PutRole adds the role or replaces the role with its ARN, keeping the old
+// RoleID and CreateDate when ro's are empty. It is for stores and
+// configuration; a control plane's Create is CreateRole.
+func (r *Registry) PutRole(ro *Role) (*Role, error) { return r.putRole(ro, false) }
+
+func (r *Registry) putRole(in *Role, create bool) (*Role, error) {
+	ro, err := validateRole(in, r.maxTrustPolicyChars, r.currentRole)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.commitRole(ro, create)
+}
+
+func (r *Registry) currentRole(arn string) *Role {
+	ro, _ := r.Role(arn)
+	return ro
+}
+
+// commitRole publishes the validated ro; r.mu is held.
+func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
+	s := r.cur.Load()
+	sh := r.roleShard(ro.ARN)
+	old := s.roles[sh][ro.ARN]
+	if old != nil && create {
+		return nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
+	}
+	ak := acctKey{ro.Partition, ro.Account}
+	idx := r.accounts[ak]
+	lower := strings.ToLower(ro.Name)
+	if idx != nil {
+		if other := idx.roles[lower]; other != nil && other.ARN != ro.ARN {
+			return nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
+		}
+		if old == nil && r.maxRoles >= 0 && len(idx.roles) >= r.maxRoles {
+			return nil, newError(CodeLimitExceeded, ro.ARN, "", "Cannot exceed quota for RolesPerAccount: "+strconv.Itoa(r.maxRoles))
+		}
+	}
+	switch {
+	case ro.RoleID == "" && old != nil:
+		ro.RoleID = old.RoleID
+	case ro.RoleID == "":
+		id, err := r.uniqueRoleID(nil)
+		if err != nil {
+			return nil, err
+		}
+		ro.RoleID = id
+	default:
+		if arn, ok := r.roleIDs[ro.RoleID]; ok && arn != ro.ARN {
+			return nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleId", "Role ID "+ro.RoleID+" is taken")
+		}
+	}
+	if ro.CreateDate.IsZero() {
+		if old != nil {
+			ro.CreateDate = old.CreateDate
+		} else {
+			ro.CreateDate = r.now().UTC()
+		}
+	}
+	compactRole(ro)
+	ns := *s
+	ns.rev++
+	m := maps.Clone(s.roles[sh])
+	if m == nil {
+		m = map[string]*Role{}
+	}
+	m[ro.ARN] = ro
+	ns.roles[sh] = m
+	if old == nil {
+		ns.nRoles++
+	} else if old.RoleID != ro.RoleID {
+		delete(r.roleIDs, old.RoleID)
+	}
+	r.roleIDs[ro.RoleID] = ro.ARN
+	if idx == nil {
+		idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
+		r.accounts[ak] = idx
+	}
+	idx.roles[lower] = ro
+	r.cur.Store(&ns)
+	kind := RoleCreated
+	if old != nil {
+		kind = RoleUpdated
+	}
+	r.emit(Change{Revision: ns.rev, Kind: kind, ARN: ro.ARN, OldRole: old, NewRole: ro})
+	return ro, nil
+}
+
+// uniqueRoleID generates a role ID that neither the registry nor taken has.
+func (r *Registry) uniqueRoleID(taken map[string]string) (string, error) {
+	for {
+		id, err := newRoleID(r.rand)
+		if err != nil {
+			return "", &Error{Code: CodeInvalidInput, Field: "RoleId", Message: "cannot generate a role ID", Err: err}
+		}
+		if _, ok := r.roleIDs[id]; ok && taken == nil {
+			continue
+		}
+		if _, ok := taken[id]; ok {
+			continue
+		}
+		return id, nil
+	}
+}
+
+// DeleteRole removes the role with the ARN; NoSuchEntity if there is none.
+func (r *Registry) DeleteRole(arn string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.cur.Load()
+	sh := r.roleShard(arn)
+	old := s.roles[sh][arn]
+	if old == nil {
+		return noSuchRole(arn)
+	}
+	ns := *s
+	ns.rev++
+	m := maps.Clone(s.roles[sh])
+	delete(m, arn)
+	ns.roles[sh] = m
+	ns.nRoles--
+	delete(r.roleIDs, old.RoleID)
+	ak := acctKey{old.Partition, old.Account}
+	idx := r.accounts[ak]
+	delete(idx.roles, strings.ToLower(old.Name))
+	r.dropAccountIfEmpty(ak, idx)
+	r.cur.Store(&ns)
+	r.emit(Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old})
+	return nil
+}
+
+// modifyRole is the read-modify-write behind the finer role updates. The
+// copy is validated (a changed trust policy parsed) outside the write lock;
+// the commit then checks, under the lock, that the role is still the one it
+// read (a compare-and-swap), and starts again if a concurrent writer changed
+// it, so that no concurrent update is lost.
+func (r *Registry) modifyRole(arn string, fn func(ro *Role) (changed bool, err error)) (*Role, error) {
+	for {
+		cur := r.currentRole(arn)
+		if cur == nil {
+			return nil, noSuchRole(arn)
+		}
+		next := cur.clone()
+		changed, err := fn(next)
+		if err != nil || !changed {
+			return cur, err
+		}
+		next.TrustPolicy = nil
+		ro, err := validateRole(next, r.maxTrustPolicyChars, func(string) *Role { return cur })
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		if r.currentRole(arn) != cur {
+			r.mu.Unlock()
+			continue
+		}
+		ro, err = r.commitRole(ro, false)
+		r.mu.Unlock()
+		return ro, err
+	}
+}
+
+// UpdateAssumeRolePolicy replaces the role's trust policy, as IAM's
+// UpdateAssumeRolePolicy: the document is checked and parsed as at
+// CreateRole.
+func (r *Registry) UpdateAssumeRolePolicy(arn, document string) (*Role, error) {
+	return r.modifyRole(arn, func(ro *Role) (bool, error) {
+		ro.TrustPolicyDocument = document
+		return true, nil
+	})
+}
+
+// RoleUpdate is the input of UpdateRole; a nil or zero field is left as it
+// is.
+type RoleUpdate struct {
+	Description        *string
+	MaxSessionDuration time.Duration
+}
+
+// UpdateRole changes the role's description and maximum session duration,
+// as IAM's UpdateRole.
+func (r *Registry) UpdateRole(arn string, u RoleUpdate) (*Role, error) {
+	return r.modifyRole(arn, func(ro *Role) (bool, error) {
+		if u.Description != nil {
+			ro.Description = *u.Description
+		}
+		if u.MaxSessionDuration != 0 {
+			ro.MaxSessionDuration = u.MaxSessionDuration
+		}
+		return true, nil
+	})
+}
+
+// TagRole adds tags to the role, replacing the value of a key it has already
+// (ignoring case), as IAM's TagRole. More than 50 in total is LimitExceeded.
+func (r *Registry) TagRole(arn string, tags []Tag) (*Role, error) {
+	if err := validateTags(arn, tags); err != nil {
+		return nil, err
+	}
+	return r.modifyRole(arn, func(ro *Role) (bool, error) {
+		ro.Tags = mergeTags(ro.Tags, tags)
+		return true, nil
+	})
+}
+
+// UntagRole removes the tags with the keys (ignoring case), as IAM's
+// UntagRole; keys the role does not have are ignored.
+func (r *Registry) UntagRole(arn string, keys []string) (*Role, error) {
+	return r.modifyRole(arn, func(ro *Role) (bool, error) {
+		n := len(ro.Tags)
+		ro.Tags = removeTags(ro.Tags, keys)
+		return len(ro.Tags) != n, nil
+	})
+}
