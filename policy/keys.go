@@ -26,6 +26,13 @@ import (
 // ([\p{L}\p{Z}\p{N}_.:/=+\-@]), and they become aws:RequestTag/KEY and
 // aws:PrincipalTag/KEY.
 
+// FoldKey returns the one form of a condition key under which Evaluate compares keys, as
+// Policy.Keys returns them and as a Context is asked for them: ASCII lower-cased, U+017F as "s",
+// U+212A as "k", other letters folded by Unicode case folding. Build the keys of a Context with
+// it (or accept any spelling, as policy.Values does). It is idempotent and does not allocate for
+// a key already in that form.
+func FoldKey(key string) string { return canonKey(key) }
+
 // canonKey returns the canonical form of key. It does not allocate when key
 // is already canonical (as every lower-case ASCII key is).
 func canonKey(key string) string {

@@ -556,12 +556,19 @@ func subjectBreadth(v string) (breadth int, rule, what string) {
 	return breadthPinned, "", ""
 }
 
+// callerChosen are the condition keys whose values the caller of AssumeRoleWithWebIdentity picks
+// in the request itself: a condition that ties a claim to one of them pins nothing.
+var callerChosen = map[string]bool{
+	"sts:rolesessionname": true,
+}
+
 // lintPattern returns a condition value as subjectBreadth reads it: '*' and
 // '?' are wildcards only where they are (wild: StringLike), a policy variable
 // (when vars are enabled) naming a key of the provider prov becomes '*', since
 // the token supplies it and it pins nothing, and any other variable (and
 // ${*}, ${?}, ${$}) one byte that is neither a wildcard nor a ':', since the
-// text it stands for is literal.
+// text it stands for is literal. A variable naming a key the caller picks
+// (callerChosen) becomes '*' too.
 func lintPattern(v string, wild, vars bool, prov string) string {
 	if wild && (!vars || !strings.Contains(v, "${")) {
 		return v
@@ -591,7 +598,7 @@ func lintPattern(v string, wild, vars bool, prov string) string {
 		}
 		lit(v[:i])
 		key, _, _ := strings.Cut(v[i+2:i+j], ",")
-		if strings.HasPrefix(canonKey(strings.TrimSpace(key)), self) {
+		if ck := canonKey(strings.TrimSpace(key)); strings.HasPrefix(ck, self) || callerChosen[ck] {
 			b.WriteByte('*')
 		} else {
 			b.WriteByte('$')

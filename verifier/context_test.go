@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/policy"
 )
 
 // TestConditionContextAllocations: answering the keys a trust policy usually asks does not
@@ -29,4 +31,23 @@ func TestConditionContextAllocations(t *testing.T) {
 	assert.Equal(t, []string{tok.Subject}, values)
 	_, ok = cc.Values("oidc.example.com/id/test:amr")
 	assert.False(t, ok)
+}
+
+// A provider's condition-key prefix is folded exactly as policy folds the keys it asks for
+// (policy.FoldKey), also for non-ASCII hosts: with strings.ToLower, U+017F stayed "ſ" while the
+// policy asked for "s", so every provider key looked missing and a negated operator in an Allow
+// held for any token.
+func TestProviderPrefixFoldsAsPolicy(t *testing.T) {
+	for _, url := range []string{
+		"https://OIDC.EKS.us-west-2.amazonaws.com/id/ABC",
+		"https://oidc.\u017fample.example.com/id/X", // ſ folds to s
+		"https://oidc.\u212aey.example.com",         // Kelvin sign folds to k
+	} {
+		p, err := newProvider(Provider{URL: url, ARN: "arn:aws:iam::111122223333:oidc-provider/" + url[len("https://"):], ClientIDs: []string{"sts.amazonaws.com"}})
+		require.NoError(t, err, url)
+		pol, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"x"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + url[len("https://"):] + `:sub":"s"}}}]}`))
+		require.NoError(t, err)
+		require.Len(t, pol.Keys(), 1)
+		assert.Equal(t, pol.Keys()[0], p.prefix+":sub", "the key the policy asks for is the provider's")
+	}
 }

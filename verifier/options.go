@@ -177,7 +177,7 @@ var wellKnownIssuers = map[string]string{
 type provider struct {
 	Provider
 	principal string              // the Federated principal: ARN, or the domain
-	prefix    string              // URL without "https://", lower-cased, for condition keys
+	prefix    string              // URL without "https://", folded as policy folds keys (policy.FoldKey)
 	algs      [16]bool            // allowed algorithms by index into algorithms
 	clientIDs map[string]struct{} // accepted audiences
 	types     []string
@@ -204,7 +204,7 @@ func newProvider(p Provider) (*provider, error) {
 		// ("aws:sub") collide with global ones.
 		return nil, fmt.Errorf("verifier: provider URL %q must name a host with a domain (a dot) or an IP address", p.URL)
 	}
-	pp := &provider{Provider: p, prefix: strings.ToLower(strings.TrimPrefix(p.URL, "https://"))}
+	pp := &provider{Provider: p, prefix: policy.FoldKey(strings.TrimPrefix(p.URL, "https://"))}
 	hostPath := strings.TrimPrefix(p.URL, "https://")
 	switch {
 	case p.ARN == "" && wellKnownIssuers[p.URL] != "":
