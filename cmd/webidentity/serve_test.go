@@ -541,8 +541,9 @@ func TestServicePrefetchRetries(t *testing.T) {
 	iss.SetFault(testissuer.Discovery, testissuer.Fault{Status: http.StatusServiceUnavailable})
 	cfg, err := LoadConfig(healthyConfig(t, iss))
 	require.NoError(t, err)
-	// MinRefreshInterval would hold back a refetch for 30 seconds; the retry loop must not
-	// be slower than the cache allows.
+	// The cache retries a failed fetch after RetryBackoff, doubling up to MinRefreshInterval:
+	// 1 ms caps it, so this test runs on the real clock in milliseconds.
+	// (TestServeReadyShortlyAfterIssuerRecovers covers the default interval on a fake clock.)
 	cfg.Keys.MinRefreshInterval = time.Millisecond
 	// The real clock: the cache measures MinRefreshInterval with it.
 	svc, err := newService(cfg, serviceOptions{Now: time.Now, PrefetchRetry: time.Millisecond})
