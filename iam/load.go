@@ -19,7 +19,10 @@ const maxLoadErrors = 20
 // quotas. If anything fails, nothing changes and the error joins (errors.Join)
 // the first 20 *Error values, each naming its entity and field; errors.As
 // finds the first. Otherwise lookups switch to the new state in one atomic
-// store, and watchers get one Change of kind Loaded.
+// store, and watchers get one Change of kind Loaded, which carries the whole
+// new state (Providers, Roles). The Options.Commit hook, if any, is called
+// with that Change before the switch; if it fails, nothing changes and the
+// error is a CodeServiceFailure *Error.
 //
 // An entity whose ARN exists now keeps its RoleID and CreateDate when the
 // input leaves them empty, and a role whose trust policy document is
@@ -162,9 +165,13 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	}
 	slices.Sort(ns.issuers)
 	added, removed := diffSorted(s.issuers, ns.issuers)
+	c := Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed, Providers: provs, Roles: rs}
+	if err := r.commit(c); err != nil {
+		return err
+	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
 	r.cur.Store(ns)
-	r.emit(Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed})
+	r.emit(c)
 	return nil
 }
 

@@ -56,18 +56,24 @@ func (r *Registry) DeleteOIDCProvider(arn string) error {
 	ns.providers[sh] = m
 	ns.nProv--
 	ns.rev++
-	idx := r.accounts[acctKey{part, acct}]
-	delete(idx.providers, url)
-	r.dropAccountIfEmpty(acctKey{part, acct}, idx)
 	var removed []string
-	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
-		delete(r.issuerRefs, url)
+	if r.issuerRefs[url] == 1 {
 		removed = []string{url}
 		i, _ := slices.BinarySearch(s.issuers, url)
 		ns.issuers = slices.Delete(slices.Clone(s.issuers), i, i+1)
 	}
+	c := Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed}
+	if err := r.commit(c); err != nil {
+		return err
+	}
+	idx := r.accounts[acctKey{part, acct}]
+	delete(idx.providers, url)
+	r.dropAccountIfEmpty(acctKey{part, acct}, idx)
+	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
+		delete(r.issuerRefs, url)
+	}
 	r.cur.Store(&ns)
-	r.emit(Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed})
+	r.emit(c)
 	return nil
 }
 
@@ -102,7 +108,7 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, 
 	var added []string
 	if old == nil {
 		ns.nProv++
-		if r.issuerRefs[p.URL]++; r.issuerRefs[p.URL] == 1 {
+		if r.issuerRefs[p.URL] == 0 {
 			added = []string{p.URL}
 			i, _ := slices.BinarySearch(s.issuers, p.URL)
 			ns.issuers = slices.Insert(slices.Clone(s.issuers), i, p.URL)
@@ -114,17 +120,24 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, 
 	}
 	m[key] = p
 	ns.providers[sh] = m
+	kind := ProviderCreated
+	if old != nil {
+		kind = ProviderUpdated
+	}
+	c := Change{Revision: ns.rev, Kind: kind, ARN: p.ARN, OldProvider: old, NewProvider: p, IssuersAdded: added}
+	if err := r.commit(c); err != nil {
+		return nil, err
+	}
+	if old == nil {
+		r.issuerRefs[p.URL]++
+	}
 	if idx == nil {
 		idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
 		r.accounts[ak] = idx
 	}
 	idx.providers[p.URL] = p
 	r.cur.Store(&ns)
-	kind := ProviderCreated
-	if old != nil {
-		kind = ProviderUpdated
-	}
-	r.emit(Change{Revision: ns.rev, Kind: kind, ARN: p.ARN, OldProvider: old, NewProvider: p, IssuersAdded: added})
+	r.emit(c)
 	return p, nil
 }
 
@@ -323,7 +336,16 @@ func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
 	ns.roles[sh] = m
 	if old == nil {
 		ns.nRoles++
-	} else if old.RoleID != ro.RoleID {
+	}
+	kind := RoleCreated
+	if old != nil {
+		kind = RoleUpdated
+	}
+	c := Change{Revision: ns.rev, Kind: kind, ARN: ro.ARN, OldRole: old, NewRole: ro}
+	if err := r.commit(c); err != nil {
+		return nil, err
+	}
+	if old != nil && old.RoleID != ro.RoleID {
 		delete(r.roleIDs, old.RoleID)
 	}
 	r.roleIDs[ro.RoleID] = ro.ARN
@@ -333,11 +355,7 @@ func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
 	}
 	idx.roles[lower] = ro
 	r.cur.Store(&ns)
-	kind := RoleCreated
-	if old != nil {
-		kind = RoleUpdated
-	}
-	r.emit(Change{Revision: ns.rev, Kind: kind, ARN: ro.ARN, OldRole: old, NewRole: ro})
+	r.emit(c)
 	return ro, nil
 }
 
@@ -374,13 +392,17 @@ func (r *Registry) DeleteRole(arn string) error {
 	delete(m, arn)
 	ns.roles[sh] = m
 	ns.nRoles--
+	c := Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old}
+	if err := r.commit(c); err != nil {
+		return err
+	}
 	delete(r.roleIDs, old.RoleID)
 	ak := acctKey{old.Partition, old.Account}
 	idx := r.accounts[ak]
 	delete(idx.roles, strings.ToLower(old.Name))
 	r.dropAccountIfEmpty(ak, idx)
 	r.cur.Store(&ns)
-	r.emit(Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old})
+	r.emit(c)
 	return nil
 }
 
