@@ -3,8 +3,10 @@ package store
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +16,32 @@ import (
 // BenchmarkWrite measures IAM writes through a store-backed registry: each
 // one is a bbolt transaction fsynced before the write returns. It reports
 // writes/s; issue 11 asks for at least 500.
+//
+// The fdatasync sub-benchmark is the disk's floor in the same run: one 4 KiB
+// write and one fdatasync(2) in the same kind of directory. A bbolt commit
+// syncs twice (the data pages, then the meta page), so writes/s is bounded
+// by about half of fdatasync's rate.
 func BenchmarkWrite(b *testing.B) {
+	b.Run("fdatasync", func(b *testing.B) {
+		f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		page := make([]byte, 4096)
+		i := 0
+		start := time.Now()
+		for b.Loop() {
+			if _, err := f.WriteAt(page, int64(i%16)*4096); err != nil {
+				b.Fatal(err)
+			}
+			i++
+			if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
+	})
 	b.Run("CreateRole", func(b *testing.B) {
 		_, reg := open(b, b.TempDir())
 		i := 0
