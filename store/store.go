@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -249,37 +250,67 @@ func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
 	return reg, nil
 }
 
-// readAll reads every entity and the revision in one transaction.
+// readAll reads every entity and the revision in one transaction. The
+// records are decoded on GOMAXPROCS goroutines while the transaction keeps
+// their bytes mapped.
 func (s *Store) readAll() (provs []*iam.OIDCProvider, roles []*iam.Role, rev uint64, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
 		rev = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyRevision))
-		pb, rb := tx.Bucket(bucketProviders), tx.Bucket(bucketRoles)
-		provs = make([]*iam.OIDCProvider, 0, pb.Stats().KeyN)
-		err := pb.ForEach(func(k, v []byte) error {
-			p, err := decodeProvider(k, v, rev)
-			if err != nil {
-				return fmt.Errorf("%w: %s: provider %q: %w", ErrCorrupt, s.path, k, err)
+		pk, pv := collect(tx.Bucket(bucketProviders))
+		rk, rv := collect(tx.Bucket(bucketRoles))
+		provs = make([]*iam.OIDCProvider, len(pk))
+		roles = make([]*iam.Role, len(rk))
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			first error
+		)
+		fail := func(err error) {
+			mu.Lock()
+			if first == nil {
+				first = err
 			}
-			provs = append(provs, p)
-			return nil
-		})
-		if err != nil {
-			return err
+			mu.Unlock()
 		}
-		roles = make([]*iam.Role, 0, rb.Stats().KeyN)
-		return rb.ForEach(func(k, v []byte) error {
-			ro, err := decodeRole(k, v, rev)
-			if err != nil {
-				return fmt.Errorf("%w: %s: role %q: %w", ErrCorrupt, s.path, k, err)
-			}
-			roles = append(roles, ro)
-			return nil
-		})
+		workers := runtime.GOMAXPROCS(0)
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(pk); i += workers {
+					p, err := decodeProvider(pk[i], pv[i], rev)
+					if err != nil {
+						fail(fmt.Errorf("%w: %s: provider %q: %w", ErrCorrupt, s.path, pk[i], err))
+						return
+					}
+					provs[i] = p
+				}
+				for i := w; i < len(rk); i += workers {
+					ro, err := decodeRole(rk[i], rv[i], rev)
+					if err != nil {
+						fail(fmt.Errorf("%w: %s: role %q: %w", ErrCorrupt, s.path, rk[i], err))
+						return
+					}
+					roles[i] = ro
+				}
+			})
+		}
+		wg.Wait()
+		return first
 	})
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		err = ErrClosed
 	}
 	return provs, roles, rev, err
+}
+
+// collect returns the bucket's keys and values, which stay valid until the
+// transaction ends.
+func collect(b *bolt.Bucket) (keys, values [][]byte) {
+	_ = b.ForEach(func(k, v []byte) error {
+		keys = append(keys, k)
+		values = append(values, v)
+		return nil
+	})
+	return keys, values
 }
 
 // commit is the registry's Commit hook: one bbolt transaction per change,
