@@ -102,4 +102,9 @@
 // store's error. Options.Revision starts the revisions where the store's
 // last one ended. The package store (an embedded bbolt database) is such a
 // store.
+//
+// A replica of a fleet installs the changes that other replicas committed
+// with Apply: the Change as the other replica's hook saw it, published at
+// its own revision, without calling Commit; a change at or below Revision()
+// is ignored as applied already.
 package iam

@@ -29,6 +29,12 @@ const maxLoadErrors = 20
 // unchanged keeps its compiled policy (no parse), so reloading a
 // configuration is cheap. Trust policies are parsed in parallel.
 func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
+	return r.load(providers, roles, 0)
+}
+
+// load is Load: a local write if applied is 0, else the Loaded change of
+// that revision made by another replica (see Apply).
+func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64) error {
 	var errs []error
 	addErr := func(err error) {
 		if len(errs) < maxLoadErrors {
@@ -55,6 +61,9 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.cur.Load()
+	if isApplied(s, applied) {
+		return nil
+	}
 	accounts := map[acctKey]*accountIndex{}
 	account := func(k acctKey) *accountIndex {
 		idx := accounts[k]
@@ -66,7 +75,7 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	}
 	refs := map[string]int{}
 	urls := map[string]string{} // interned URLs
-	ns := &state{rev: s.rev + 1}
+	ns := &state{rev: nextRev(s.rev, applied)}
 	now := r.now().UTC()
 	for _, p := range provs {
 		if u, ok := urls[p.URL]; ok {
@@ -166,7 +175,7 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	slices.Sort(ns.issuers)
 	added, removed := diffSorted(s.issuers, ns.issuers)
 	c := Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed, Providers: provs, Roles: rs}
-	if err := r.commit(c); err != nil {
+	if err := r.commitLocal(c, applied); err != nil {
 		return err
 	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
