@@ -90,4 +90,21 @@
 // last one (IssuersAdded, IssuersRemoved), from which a key cache registers
 // and drops issuers; Issuers lists the current ones. The callback must not
 // call the registry's write methods.
+//
+// # Durability
+//
+// A store makes changes survive restarts through Options.Commit: every write
+// and Load calls it with the Change, its Revision assigned, under the write
+// lock, after validation and before the change is published. A write returns
+// success only once Commit has returned nil, so a change that a caller saw
+// succeed is durable and visible; if Commit fails, nothing is published and
+// the write fails with CodeServiceFailure (IAM's HTTP 500 code) wrapping the
+// store's error. Options.Revision starts the revisions where the store's
+// last one ended. The package store (an embedded bbolt database) is such a
+// store.
+//
+// A replica of a fleet installs the changes that other replicas committed
+// with Apply: the Change as the other replica's hook saw it, published at
+// its own revision, without calling Commit; a change at or below Revision()
+// is ignored as applied already.
 package iam

@@ -29,6 +29,10 @@ const (
 	// key, a duplicate tag key, an ARN that disagrees with the other
 	// fields).
 	CodeInvalidInput ErrorCode = "InvalidInput"
+	// CodeServiceFailure: the change could not be made durable (the
+	// Options.Commit hook failed); nothing changed. IAM's code for a
+	// failure of its own, answered with HTTP 500. Err is the hook's error.
+	CodeServiceFailure ErrorCode = "ServiceFailure"
 )
 
 // Error is the only error type this package returns. Code is IAM's error
@@ -59,6 +63,7 @@ var (
 	ErrValidation              = &Error{Code: CodeValidationError}
 	ErrLimitExceeded           = &Error{Code: CodeLimitExceeded}
 	ErrInvalidInput            = &Error{Code: CodeInvalidInput}
+	ErrServiceFailure          = &Error{Code: CodeServiceFailure}
 )
 
 // Error returns "iam: <Code>: <Message>", with the field when there is one:

@@ -57,6 +57,11 @@ type Change struct {
 	// before this change and have one now; IssuersRemoved the reverse. A key
 	// cache registers and drops issuers from these.
 	IssuersAdded, IssuersRemoved []string
+	// Providers and Roles are, for Loaded only, every provider and role of
+	// the new state (immutable snapshots, in the order given to Load), so
+	// that a store can persist a Load whole. Nil for the other kinds.
+	Providers []*OIDCProvider
+	Roles     []*Role
 }
 
 type watcher struct {

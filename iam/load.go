@@ -19,13 +19,22 @@ const maxLoadErrors = 20
 // quotas. If anything fails, nothing changes and the error joins (errors.Join)
 // the first 20 *Error values, each naming its entity and field; errors.As
 // finds the first. Otherwise lookups switch to the new state in one atomic
-// store, and watchers get one Change of kind Loaded.
+// store, and watchers get one Change of kind Loaded, which carries the whole
+// new state (Providers, Roles). The Options.Commit hook, if any, is called
+// with that Change before the switch; if it fails, nothing changes and the
+// error is a CodeServiceFailure *Error.
 //
 // An entity whose ARN exists now keeps its RoleID and CreateDate when the
 // input leaves them empty, and a role whose trust policy document is
 // unchanged keeps its compiled policy (no parse), so reloading a
 // configuration is cheap. Trust policies are parsed in parallel.
 func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
+	return r.load(providers, roles, 0)
+}
+
+// load is Load: a local write if applied is 0, else the Loaded change of
+// that revision made by another replica (see Apply).
+func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64) error {
 	var errs []error
 	addErr := func(err error) {
 		if len(errs) < maxLoadErrors {
@@ -52,6 +61,9 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.cur.Load()
+	if isApplied(s, applied) {
+		return nil
+	}
 	accounts := map[acctKey]*accountIndex{}
 	account := func(k acctKey) *accountIndex {
 		idx := accounts[k]
@@ -63,7 +75,7 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	}
 	refs := map[string]int{}
 	urls := map[string]string{} // interned URLs
-	ns := &state{rev: s.rev + 1}
+	ns := &state{rev: nextRev(s.rev, applied)}
 	now := r.now().UTC()
 	for _, p := range provs {
 		if u, ok := urls[p.URL]; ok {
@@ -162,9 +174,13 @@ func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
 	}
 	slices.Sort(ns.issuers)
 	added, removed := diffSorted(s.issuers, ns.issuers)
+	c := Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed, Providers: provs, Roles: rs}
+	if err := r.commitLocal(c, applied); err != nil {
+		return err
+	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
 	r.cur.Store(ns)
-	r.emit(Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed})
+	r.emit(c)
 	return nil
 }
 

@@ -37,6 +37,24 @@ type Options struct {
 	// adjustable in AWS up to 8,192); if negative, no limit beyond the
 	// API's 131,072 characters.
 	MaxTrustPolicyLength int
+	// Revision is the revision of the empty registry New returns (0 by
+	// default): a store passes the last revision it recorded, so that
+	// revisions keep increasing across restarts.
+	Revision uint64
+	// Commit, if set, makes every change durable before it is published.
+	// Every write method and Load call it with the Change (its Revision
+	// assigned) after validation and before the new state is visible,
+	// under the registry's write lock: calls come one at a time, in
+	// revision order. If it returns an error, nothing is published, the
+	// revision does not advance, no watcher is called, and the write
+	// returns an *Error with Code CodeServiceFailure wrapping it
+	// (errors.Is(err, ErrServiceFailure); errors.As reaches the cause).
+	//
+	// So a write that returns success is both durable and visible. Commit
+	// must not call the registry's write methods, RoleByName or the List
+	// methods (they take the write lock: that deadlocks); lock-free reads
+	// see the state before the change.
+	Commit func(Change) error
 }
 
 // shards is the number of copy-on-write shards per entity kind. A write
@@ -86,6 +104,7 @@ type Registry struct {
 	rand                io.Reader
 	maxProv, maxRoles   int
 	maxTrustPolicyChars int
+	commitFn            func(Change) error
 
 	mu         sync.Mutex // serialises writes; guards the fields below
 	accounts   map[acctKey]*accountIndex
@@ -110,6 +129,7 @@ func New(opts Options) *Registry {
 		issuerRefs:          map[string]int{},
 		roleIDs:             map[string]string{},
 		strs:                map[string]string{},
+		commitFn:            opts.Commit,
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -117,8 +137,21 @@ func New(opts Options) *Registry {
 	if r.rand == nil {
 		r.rand = rand.Reader
 	}
-	r.cur.Store(&state{})
+	r.cur.Store(&state{rev: opts.Revision})
 	return r
+}
+
+// commit runs the Commit hook, if any, for c; r.mu is held and nothing of
+// c is published yet. A failure is a CodeServiceFailure *Error wrapping the
+// hook's error.
+func (r *Registry) commit(c Change) error {
+	if r.commitFn == nil {
+		return nil
+	}
+	if err := r.commitFn(c); err != nil {
+		return &Error{Code: CodeServiceFailure, Entity: c.ARN, Message: "The request processing has failed because of an unknown error, exception or failure.", Err: err}
+	}
+	return nil
 }
 
 // maxInterned bounds the client-ID intern table: the common audiences

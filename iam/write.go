@@ -31,12 +31,16 @@ func (r *Registry) putProvider(in *OIDCProvider, create bool) (*OIDCProvider, er
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.commitProvider(p, create)
+	return r.commitProvider(p, create, 0)
 }
 
 // DeleteOIDCProvider removes the provider with the ARN; NoSuchEntity if there
 // is none.
-func (r *Registry) DeleteOIDCProvider(arn string) error {
+func (r *Registry) DeleteOIDCProvider(arn string) error { return r.deleteProvider(arn, 0) }
+
+// deleteProvider deletes the provider: a local write if applied is 0, else
+// the change of that revision made by another replica (see Apply).
+func (r *Registry) deleteProvider(arn string, applied uint64) error {
 	part, acct, url, err := ParseOIDCProviderARN(arn)
 	if err != nil {
 		return err
@@ -44,6 +48,9 @@ func (r *Registry) DeleteOIDCProvider(arn string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.cur.Load()
+	if isApplied(s, applied) {
+		return nil
+	}
 	key := provKey{part, acct, url}
 	sh := r.provShard(acct)
 	old := s.providers[sh][key]
@@ -55,25 +62,35 @@ func (r *Registry) DeleteOIDCProvider(arn string) error {
 	delete(m, key)
 	ns.providers[sh] = m
 	ns.nProv--
-	ns.rev++
-	idx := r.accounts[acctKey{part, acct}]
-	delete(idx.providers, url)
-	r.dropAccountIfEmpty(acctKey{part, acct}, idx)
+	ns.rev = nextRev(s.rev, applied)
 	var removed []string
-	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
-		delete(r.issuerRefs, url)
+	if r.issuerRefs[url] == 1 {
 		removed = []string{url}
 		i, _ := slices.BinarySearch(s.issuers, url)
 		ns.issuers = slices.Delete(slices.Clone(s.issuers), i, i+1)
 	}
+	c := Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed}
+	if err := r.commitLocal(c, applied); err != nil {
+		return err
+	}
+	idx := r.accounts[acctKey{part, acct}]
+	delete(idx.providers, url)
+	r.dropAccountIfEmpty(acctKey{part, acct}, idx)
+	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
+		delete(r.issuerRefs, url)
+	}
 	r.cur.Store(&ns)
-	r.emit(Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed})
+	r.emit(c)
 	return nil
 }
 
-// commitProvider publishes the validated p; r.mu is held.
-func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, error) {
+// commitProvider publishes the validated p; r.mu is held. applied is 0 for
+// a local write, else the revision of another replica's change (Apply).
+func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) (*OIDCProvider, error) {
 	s := r.cur.Load()
+	if isApplied(s, applied) {
+		return p, nil
+	}
 	if r.issuerRefs[p.URL] > 0 {
 		// Share the URL's bytes with the other accounts' providers.
 		p.URL = s.issuers[indexOf(s.issuers, p.URL)]
@@ -98,11 +115,11 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, 
 		}
 	}
 	ns := *s
-	ns.rev++
+	ns.rev = nextRev(s.rev, applied)
 	var added []string
 	if old == nil {
 		ns.nProv++
-		if r.issuerRefs[p.URL]++; r.issuerRefs[p.URL] == 1 {
+		if r.issuerRefs[p.URL] == 0 {
 			added = []string{p.URL}
 			i, _ := slices.BinarySearch(s.issuers, p.URL)
 			ns.issuers = slices.Insert(slices.Clone(s.issuers), i, p.URL)
@@ -114,17 +131,24 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool) (*OIDCProvider, 
 	}
 	m[key] = p
 	ns.providers[sh] = m
+	kind := ProviderCreated
+	if old != nil {
+		kind = ProviderUpdated
+	}
+	c := Change{Revision: ns.rev, Kind: kind, ARN: p.ARN, OldProvider: old, NewProvider: p, IssuersAdded: added}
+	if err := r.commitLocal(c, applied); err != nil {
+		return nil, err
+	}
+	if old == nil {
+		r.issuerRefs[p.URL]++
+	}
 	if idx == nil {
 		idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
 		r.accounts[ak] = idx
 	}
 	idx.providers[p.URL] = p
 	r.cur.Store(&ns)
-	kind := ProviderCreated
-	if old != nil {
-		kind = ProviderUpdated
-	}
-	r.emit(Change{Revision: ns.rev, Kind: kind, ARN: p.ARN, OldProvider: old, NewProvider: p, IssuersAdded: added})
+	r.emit(c)
 	return p, nil
 }
 
@@ -163,7 +187,7 @@ func (r *Registry) modifyProvider(arn string, fn func(p *OIDCProvider) (changed 
 	if err != nil {
 		return nil, err
 	}
-	return r.commitProvider(p, false)
+	return r.commitProvider(p, false, 0)
 }
 
 // AddClientIDToOIDCProvider adds a client ID (audience) to the provider, as
@@ -264,7 +288,7 @@ func (r *Registry) putRole(in *Role, create bool) (*Role, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.commitRole(ro, create)
+	return r.commitRole(ro, create, 0)
 }
 
 func (r *Registry) currentRole(arn string) *Role {
@@ -272,9 +296,13 @@ func (r *Registry) currentRole(arn string) *Role {
 	return ro
 }
 
-// commitRole publishes the validated ro; r.mu is held.
-func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
+// commitRole publishes the validated ro; r.mu is held. applied is 0 for a
+// local write, else the revision of another replica's change (Apply).
+func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, error) {
 	s := r.cur.Load()
+	if isApplied(s, applied) {
+		return ro, nil
+	}
 	sh := r.roleShard(ro.ARN)
 	old := s.roles[sh][ro.ARN]
 	if old != nil && create {
@@ -314,7 +342,7 @@ func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
 	}
 	compactRole(ro)
 	ns := *s
-	ns.rev++
+	ns.rev = nextRev(s.rev, applied)
 	m := maps.Clone(s.roles[sh])
 	if m == nil {
 		m = map[string]*Role{}
@@ -323,7 +351,16 @@ func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
 	ns.roles[sh] = m
 	if old == nil {
 		ns.nRoles++
-	} else if old.RoleID != ro.RoleID {
+	}
+	kind := RoleCreated
+	if old != nil {
+		kind = RoleUpdated
+	}
+	c := Change{Revision: ns.rev, Kind: kind, ARN: ro.ARN, OldRole: old, NewRole: ro}
+	if err := r.commitLocal(c, applied); err != nil {
+		return nil, err
+	}
+	if old != nil && old.RoleID != ro.RoleID {
 		delete(r.roleIDs, old.RoleID)
 	}
 	r.roleIDs[ro.RoleID] = ro.ARN
@@ -333,11 +370,7 @@ func (r *Registry) commitRole(ro *Role, create bool) (*Role, error) {
 	}
 	idx.roles[lower] = ro
 	r.cur.Store(&ns)
-	kind := RoleCreated
-	if old != nil {
-		kind = RoleUpdated
-	}
-	r.emit(Change{Revision: ns.rev, Kind: kind, ARN: ro.ARN, OldRole: old, NewRole: ro})
+	r.emit(c)
 	return ro, nil
 }
 
@@ -359,28 +392,39 @@ func (r *Registry) uniqueRoleID(taken map[string]string) (string, error) {
 }
 
 // DeleteRole removes the role with the ARN; NoSuchEntity if there is none.
-func (r *Registry) DeleteRole(arn string) error {
+func (r *Registry) DeleteRole(arn string) error { return r.deleteRole(arn, 0) }
+
+// deleteRole deletes the role: a local write if applied is 0, else the
+// change of that revision made by another replica (see Apply).
+func (r *Registry) deleteRole(arn string, applied uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.cur.Load()
+	if isApplied(s, applied) {
+		return nil
+	}
 	sh := r.roleShard(arn)
 	old := s.roles[sh][arn]
 	if old == nil {
 		return noSuchRole(arn)
 	}
 	ns := *s
-	ns.rev++
+	ns.rev = nextRev(s.rev, applied)
 	m := maps.Clone(s.roles[sh])
 	delete(m, arn)
 	ns.roles[sh] = m
 	ns.nRoles--
+	c := Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old}
+	if err := r.commitLocal(c, applied); err != nil {
+		return err
+	}
 	delete(r.roleIDs, old.RoleID)
 	ak := acctKey{old.Partition, old.Account}
 	idx := r.accounts[ak]
 	delete(idx.roles, strings.ToLower(old.Name))
 	r.dropAccountIfEmpty(ak, idx)
 	r.cur.Store(&ns)
-	r.emit(Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old})
+	r.emit(c)
 	return nil
 }
 
@@ -410,7 +454,7 @@ func (r *Registry) modifyRole(arn string, fn func(ro *Role) (changed bool, err e
 			r.mu.Unlock()
 			continue
 		}
-		ro, err = r.commitRole(ro, false)
+		ro, err = r.commitRole(ro, false, 0)
 		r.mu.Unlock()
 		return ro, err
 	}

@@ -1,0 +1,512 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/webidentity/webidentity/iam"
+)
+
+// FileName is the database file's name inside the data directory.
+const FileName = "webidentity.db"
+
+// SchemaVersion is the version of the file layout this package writes and
+// reads. A file of another version fails Open with ErrUnsupportedVersion.
+const SchemaVersion = 1
+
+// DefaultLockTimeout is how long Open waits for another process to release
+// the file when Options.LockTimeout is zero.
+const DefaultLockTimeout = time.Second
+
+// Errors of Open and Registry, for errors.Is. The error returned wraps one of
+// these and the underlying cause, and names the file.
+var (
+	// ErrCorrupt: the file is not a bbolt database, fails its checksums, or
+	// holds data this package did not write.
+	ErrCorrupt = errors.New("store: corrupt or foreign database file")
+	// ErrUnsupportedVersion: the file was written with another
+	// SchemaVersion (by a newer or older release).
+	ErrUnsupportedVersion = errors.New("store: unsupported schema version")
+	// ErrLocked: another process has the file open.
+	ErrLocked = errors.New("store: database file is locked by another process")
+	// ErrRegistryOpen: Registry was called a second time; a store serves
+	// one registry.
+	ErrRegistryOpen = errors.New("store: the store already serves a registry")
+	// ErrClosed: the store is closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Bucket and key names of the layout.
+var (
+	bucketMeta      = []byte("meta")
+	bucketProviders = []byte("providers")
+	bucketRoles     = []byte("roles")
+	keySchema       = []byte("schema")
+	keyRevision     = []byte("revision")
+)
+
+// Options configures a Store. The zero value is fine.
+type Options struct {
+	// LockTimeout is how long Open waits while another process holds the
+	// database file; then Open fails with ErrLocked. If zero,
+	// DefaultLockTimeout; if negative, Open waits as long as it takes.
+	LockTimeout time.Duration
+}
+
+// Store is the embedded store: one bbolt file in a data directory, holding
+// every OIDC provider and role of a registry and the revision of the last
+// change. Create one with Open, get its registry with Registry, and Close it
+// at shutdown.
+//
+// A Store is safe for concurrent use; its writes are the registry's, which
+// are serialised by the registry's write lock.
+type Store struct {
+	db   *bolt.DB
+	path string
+
+	mu      sync.Mutex
+	reg     *iam.Registry
+	loading bool // the registry's own start-up Load is running
+}
+
+// Open opens the store in dir, creating the directory (mode 0700) and an
+// empty store in it if there is none. It fails with ErrCorrupt for a file
+// that is not a store, ErrUnsupportedVersion for a store of another
+// SchemaVersion and ErrLocked when another process has it open.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	timeout := opts.LockTimeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultLockTimeout
+	case timeout < 0:
+		timeout = 0 // bbolt: wait forever
+	}
+	db, err := openBolt(path, timeout)
+	if err != nil {
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch),
+			errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, errPanic):
+			return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.initLayout(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// errPanic marks a panic of bbolt on a damaged file, turned into an error.
+var errPanic = errors.New("bbolt panicked on the file")
+
+// openBolt is bolt.Open, with a panic on a damaged file turned into an
+// error.
+func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("%w: %v", errPanic, p)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+}
+
+// initLayout checks the layout of an existing store, or writes the layout
+// of a new one.
+func (s *Store) initLayout() error {
+	fresh := false
+	err := s.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			empty := true
+			_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+			if !empty {
+				return fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, bucketMeta)
+			}
+			fresh = true
+			return nil
+		}
+		v := meta.Get(keySchema)
+		if v == nil {
+			return fmt.Errorf("%w: %s: no schema version", ErrCorrupt, s.path)
+		}
+		if string(v) != strconv.Itoa(SchemaVersion) {
+			return fmt.Errorf("%w: %s has schema version %q, this release reads %d", ErrUnsupportedVersion, s.path, v, SchemaVersion)
+		}
+		if len(meta.Get(keyRevision)) != 8 || tx.Bucket(bucketProviders) == nil || tx.Bucket(bucketRoles) == nil {
+			return fmt.Errorf("%w: %s: incomplete layout", ErrCorrupt, s.path)
+		}
+		return nil
+	})
+	if err != nil || !fresh {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return err
+		}
+		if err := meta.Put(keyRevision, revBytes(0)); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(bucketProviders); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucket(bucketRoles)
+		return err
+	})
+}
+
+// view is db.View with a panic (bbolt's reaction to some damaged pages)
+// turned into ErrCorrupt.
+func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, p)
+		}
+	}()
+	return s.db.View(fn)
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Revision returns the revision of the last change the store recorded (0
+// for a new store).
+func (s *Store) Revision() (uint64, error) {
+	var rev uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		rev = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyRevision))
+		return nil
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		err = ErrClosed
+	}
+	return rev, err
+}
+
+// Registry returns a registry holding everything the store holds, at the
+// store's revision, and makes the store its Options.Commit hook: from then
+// on every write of the registry is in the store before it returns, and a
+// write the store cannot make fails with iam.CodeServiceFailure and changes
+// nothing. A Load of the registry (an import) replaces the store's content
+// in one transaction.
+//
+// opts are the registry's options; their Commit and Revision must be zero
+// (the store sets them). The quotas must admit what the store holds, or the
+// start-up load fails. A store serves one registry: a second call fails
+// with ErrRegistryOpen.
+func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
+	if opts.Commit != nil || opts.Revision != 0 {
+		return nil, errors.New("store: Options.Commit and Options.Revision are set by the store")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reg != nil {
+		return nil, ErrRegistryOpen
+	}
+	provs, roles, rev, err := s.readAll()
+	if err != nil {
+		return nil, err
+	}
+	opts.Commit = s.commit
+	if rev > 0 {
+		// Load advances the revision by one: the loaded state is then at
+		// the store's revision.
+		opts.Revision = rev - 1
+	}
+	reg := iam.New(opts)
+	if rev > 0 {
+		s.loading = true
+		err := reg.Load(provs, roles)
+		s.loading = false
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: loading the registry: %w", s.path, err)
+		}
+	}
+	s.reg = reg
+	return reg, nil
+}
+
+// readAll reads every entity and the revision in one transaction. The
+// records are decoded on GOMAXPROCS goroutines while the transaction keeps
+// their bytes mapped.
+func (s *Store) readAll() (provs []*iam.OIDCProvider, roles []*iam.Role, rev uint64, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		rev = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyRevision))
+		pk, pv := collect(tx.Bucket(bucketProviders))
+		rk, rv := collect(tx.Bucket(bucketRoles))
+		provs = make([]*iam.OIDCProvider, len(pk))
+		roles = make([]*iam.Role, len(rk))
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			first error
+		)
+		fail := func(err error) {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+		workers := runtime.GOMAXPROCS(0)
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(pk); i += workers {
+					p, err := decodeProvider(pk[i], pv[i], rev)
+					if err != nil {
+						fail(fmt.Errorf("%w: %s: provider %q: %w", ErrCorrupt, s.path, pk[i], err))
+						return
+					}
+					provs[i] = p
+				}
+				for i := w; i < len(rk); i += workers {
+					ro, err := decodeRole(rk[i], rv[i], rev)
+					if err != nil {
+						fail(fmt.Errorf("%w: %s: role %q: %w", ErrCorrupt, s.path, rk[i], err))
+						return
+					}
+					roles[i] = ro
+				}
+			})
+		}
+		wg.Wait()
+		return first
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		err = ErrClosed
+	}
+	return provs, roles, rev, err
+}
+
+// collect returns the bucket's keys and values, which stay valid until the
+// transaction ends.
+func collect(b *bolt.Bucket) (keys, values [][]byte) {
+	_ = b.ForEach(func(k, v []byte) error {
+		keys = append(keys, k)
+		values = append(values, v)
+		return nil
+	})
+	return keys, values
+}
+
+// commit is the registry's Commit hook: one bbolt transaction per change,
+// fsynced before it returns (bbolt's default).
+func (s *Store) commit(c iam.Change) error {
+	if c.Kind == iam.Loaded && s.loading {
+		return nil // the start-up load of what the store holds
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pb, rb := tx.Bucket(bucketProviders), tx.Bucket(bucketRoles)
+		switch c.Kind {
+		case iam.ProviderCreated, iam.ProviderUpdated:
+			if err := putProvider(pb, c.NewProvider, c.Revision); err != nil {
+				return err
+			}
+		case iam.ProviderDeleted:
+			if err := pb.Delete([]byte(c.ARN)); err != nil {
+				return err
+			}
+		case iam.RoleCreated, iam.RoleUpdated:
+			if err := putRole(rb, c.NewRole, c.Revision); err != nil {
+				return err
+			}
+		case iam.RoleDeleted:
+			if err := rb.Delete([]byte(c.ARN)); err != nil {
+				return err
+			}
+		case iam.Loaded:
+			var err error
+			if pb, rb, err = recreate(tx); err != nil {
+				return err
+			}
+			for _, p := range c.Providers {
+				if err := putProvider(pb, p, c.Revision); err != nil {
+					return err
+				}
+			}
+			for _, ro := range c.Roles {
+				if err := putRole(rb, ro, c.Revision); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("store: unknown change kind %v", c.Kind)
+		}
+		return tx.Bucket(bucketMeta).Put(keyRevision, revBytes(c.Revision))
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// recreate empties the entity buckets.
+func recreate(tx *bolt.Tx) (providers, roles *bolt.Bucket, err error) {
+	for _, name := range [][]byte{bucketProviders, bucketRoles} {
+		if err := tx.DeleteBucket(name); err != nil {
+			return nil, nil, err
+		}
+	}
+	if providers, err = tx.CreateBucket(bucketProviders); err != nil {
+		return nil, nil, err
+	}
+	roles, err = tx.CreateBucket(bucketRoles)
+	return providers, roles, err
+}
+
+// Close closes the database file. Writes of the store's registry fail
+// afterwards (iam.CodeServiceFailure wrapping ErrClosed) and change
+// nothing; lookups keep answering from the last state.
+func (s *Store) Close() error { return s.db.Close() }
+
+func revBytes(rev uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, rev)
+}
+
+// recordVersion is the version of the JSON records; a record of another
+// version is ErrUnsupportedVersion.
+const recordVersion = 1
+
+type tagRecord struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// providerRecord is a provider as stored: key its ARN, value this JSON.
+type providerRecord struct {
+	V           int         `json:"v"`
+	Revision    uint64      `json:"revision"`
+	ARN         string      `json:"arn"`
+	URL         string      `json:"url"`
+	ClientIDs   []string    `json:"clientIDs"`
+	Thumbprints []string    `json:"thumbprints"`
+	Tags        []tagRecord `json:"tags,omitempty"`
+	CreateDate  time.Time   `json:"createDate"`
+}
+
+// roleRecord is a role as stored: key its ARN, value this JSON. The trust
+// policy is the document as written; it is compiled again at load.
+type roleRecord struct {
+	V                         int         `json:"v"`
+	Revision                  uint64      `json:"revision"`
+	ARN                       string      `json:"arn"`
+	RoleID                    string      `json:"roleID"`
+	TrustPolicyDocument       string      `json:"trustPolicyDocument"`
+	MaxSessionDurationSeconds int64       `json:"maxSessionDurationSeconds"`
+	Description               string      `json:"description,omitempty"`
+	Tags                      []tagRecord `json:"tags,omitempty"`
+	CreateDate                time.Time   `json:"createDate"`
+}
+
+func tagsOut(tags []iam.Tag) []tagRecord {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]tagRecord, len(tags))
+	for i, t := range tags {
+		out[i] = tagRecord(t)
+	}
+	return out
+}
+
+func tagsIn(tags []tagRecord) []iam.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]iam.Tag, len(tags))
+	for i, t := range tags {
+		out[i] = iam.Tag(t)
+	}
+	return out
+}
+
+func putProvider(b *bolt.Bucket, p *iam.OIDCProvider, rev uint64) error {
+	v, err := json.Marshal(providerRecord{
+		V: recordVersion, Revision: rev, ARN: p.ARN, URL: p.URL,
+		ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints, Tags: tagsOut(p.Tags), CreateDate: p.CreateDate,
+	})
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(p.ARN), v)
+}
+
+func putRole(b *bolt.Bucket, ro *iam.Role, rev uint64) error {
+	v, err := json.Marshal(roleRecord{
+		V: recordVersion, Revision: rev, ARN: ro.ARN, RoleID: ro.RoleID,
+		TrustPolicyDocument:       ro.TrustPolicyDocument,
+		MaxSessionDurationSeconds: int64(ro.MaxSessionDuration / time.Second),
+		Description:               ro.Description, Tags: tagsOut(ro.Tags), CreateDate: ro.CreateDate,
+	})
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(ro.ARN), v)
+}
+
+// checkRecord checks what every record must satisfy: its version, its key,
+// and a revision no later than the store's.
+func checkRecord(v int, key []byte, arn string, recRev, rev uint64) error {
+	switch {
+	case v != recordVersion:
+		return fmt.Errorf("%w: record version %d", ErrUnsupportedVersion, v)
+	case !bytes.Equal(key, []byte(arn)):
+		return fmt.Errorf("record's ARN %q differs from its key", arn)
+	case recRev == 0 || recRev > rev:
+		return fmt.Errorf("record's revision %d is not in 1..%d", recRev, rev)
+	}
+	return nil
+}
+
+func decodeProvider(key, v []byte, rev uint64) (*iam.OIDCProvider, error) {
+	var rec providerRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, err
+	}
+	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
+		return nil, err
+	}
+	return &iam.OIDCProvider{
+		ARN: rec.ARN, URL: rec.URL, ClientIDs: rec.ClientIDs, Thumbprints: rec.Thumbprints,
+		Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
+	}, nil
+}
+
+func decodeRole(key, v []byte, rev uint64) (*iam.Role, error) {
+	var rec roleRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, err
+	}
+	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
+		return nil, err
+	}
+	return &iam.Role{
+		ARN: rec.ARN, RoleID: rec.RoleID, TrustPolicyDocument: rec.TrustPolicyDocument,
+		MaxSessionDuration: time.Duration(rec.MaxSessionDurationSeconds) * time.Second,
+		Description:        rec.Description, Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
+	}, nil
+}
