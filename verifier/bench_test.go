@@ -4,10 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 	"github.com/webidentity/webidentity/internal/floor"
-	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
 
@@ -39,13 +37,11 @@ func benchClaims() map[string]any {
 // benchSetup returns a verifier over a jwks.Static holding k, with the IRSA role.
 func benchSetup(b *testing.B, k *testKey, cacheSize int) (*Verifier, *Request) {
 	b.Helper()
-	set := jwk.NewSet()
-	require.NoError(b, set.AddKey(k.jwk))
 	trust, err := policy.Parse([]byte(irsaPolicy))
 	require.NoError(b, err)
 	roles, err := NewStaticRoles(&Role{ARN: testRoleARN, TrustPolicy: trust})
 	require.NoError(b, err)
-	v := newTestVerifier(b, jwks.NewStatic(testIssuer, set), func(o *Options) {
+	v := newTestVerifier(b, staticKeys(b, k), func(o *Options) {
 		o.Roles = roles
 		o.TokenCacheSize = cacheSize
 	})
