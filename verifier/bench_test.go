@@ -70,6 +70,7 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 		check := bareCheck(b, k, req.WebIdentityToken)
 		b.Run(alg+"/bare", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if !check() {
 					b.Fatal("bare check failed")
@@ -78,6 +79,7 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 		})
 		b.Run(alg+"/full", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := v.AssumeRoleWithWebIdentity(ctx, req); err != nil {
 					b.Fatal(err)
@@ -86,6 +88,7 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 		})
 		b.Run(alg+"/verify", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := v.Verify(ctx, req.WebIdentityToken); err != nil {
 					b.Fatal(err)
@@ -101,6 +104,7 @@ func BenchmarkTokenCacheHit(b *testing.B) {
 	ctx := context.Background()
 	v, req := benchSetup(b, newTestKey(b, "RS256", "bench-cache"), 0)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := v.AssumeRoleWithWebIdentity(ctx, req); err != nil {
 			b.Fatal(err)
@@ -116,6 +120,7 @@ func BenchmarkParallel(b *testing.B) {
 		v, req := benchSetup(b, k, -1)
 		b.Run(alg+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := v.AssumeRoleWithWebIdentity(context.Background(), req); err != nil {
 					b.Fatal(err)
