@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/verifier"
 )
@@ -52,15 +51,13 @@ func TestFindingSharedKidAcrossKeyTypes(t *testing.T) {
 			if err != nil || len(keys) != 2 || len(skipped) != 0 {
 				t.Fatalf("ParseJWKS: %d keys, %d skipped, %v (both keys are usable)", len(keys), len(skipped), err)
 			}
-			set := jwk.NewSet()
-			for _, k := range keys {
-				if err := set.AddKey(k); err != nil {
-					t.Fatal(err)
-				}
+			static, err := jwks.NewStatic(eksURL, keys...)
+			if err != nil {
+				t.Fatal(err)
 			}
 			v, err := verifier.New(verifier.Options{
 				Providers: []verifier.Provider{{URL: eksURL, ARN: eksARN, ClientIDs: []string{clientID}}},
-				Keys:      jwks.NewStatic(eksURL, set), Now: clock, TokenCacheSize: -1,
+				Keys:      static, Now: clock, TokenCacheSize: -1,
 			})
 			if err != nil {
 				t.Fatal(err)

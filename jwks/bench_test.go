@@ -52,7 +52,7 @@ func BenchmarkKeyHitParallel(b *testing.B) {
 
 func BenchmarkStaticKeyHit(b *testing.B) {
 	set, kid := testSet(b)
-	s := NewStatic("https://static.example", set)
+	s := MustStatic("https://static.example", set...)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Key(bg, "https://static.example", kid); err != nil {

@@ -2,6 +2,7 @@ package jwks
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // Cache holds the signing keys of many issuers, fetched through OpenID
@@ -35,10 +35,10 @@ type Cache struct {
 	hot      atomic.Pointer[map[string]*issuer]
 	registry atomic.Pointer[map[string]*issuerConfig]
 
-	mu      sync.Mutex // guards lru, writes to hot and registry, pinned
+	mu      sync.Mutex // guards lru, writes to hot and registry, owned
 	lru     *simplelru.LRU[string, *issuer]
 	evicted []string
-	pinned  map[string]*http.Transport // issuer → its pinned transport
+	owned   map[string][]*http.Transport // issuer → its own transports (CAPEM, pins)
 
 	ctx    context.Context // cancelled by Close; fetches run on it
 	cancel context.CancelFunc
@@ -78,7 +78,7 @@ func New(opts Options) (*Cache, error) {
 		realClock: opts.Now == nil,
 		transport: owned,
 		fetch:     &fetcher{client: newClient(rt), userAgent: set.userAgent},
-		pinned:    map[string]*http.Transport{},
+		owned:     map[string][]*http.Transport{},
 	}
 	c.lru, err = simplelru.NewLRU(set.maxIssuers, func(id string, _ *issuer) {
 		c.evicted = append(c.evicted, id)
@@ -101,10 +101,11 @@ func New(opts Options) (*Cache, error) {
 }
 
 // Register adds an issuer (or replaces its settings, dropping its cached
-// keys and closing the idle connections of its previous pinned transport).
-// Only registered issuers are fetched unless Options.AllowAnyIssuer is set. Static keys (IssuerConfig.Keys) are checked here: unusable ones are
-// skipped and reported to the Observer. Register makes no network request
-// and is safe for concurrent use, also with lookups.
+// keys and closing the idle connections of its previous own transports).
+// Only registered issuers are fetched unless Options.AllowAnyIssuer is set.
+// Static keys (IssuerConfig.Keys) are checked here (*KeyError), and so are
+// CAPEM and Thumbprints. Register makes no network request and is safe for
+// concurrent use, also with lookups.
 func (c *Cache) Register(ic IssuerConfig) error {
 	if err := checkIssuer(ic.Issuer); err != nil {
 		return err
@@ -119,30 +120,45 @@ func (c *Cache) Register(ic IssuerConfig) error {
 	if err != nil {
 		return err
 	}
-	if ic.Keys != nil {
-		keys, skipped := usableKeys(ic.Keys)
-		for _, sk := range skipped {
-			c.set.observer.KeySkipped(SkipEvent{Issuer: ic.Issuer, Key: sk})
+	var roots *x509.CertPool
+	if ic.CAPEM != nil {
+		if roots, err = parseCAPEM(ic.CAPEM); err != nil {
+			return fmt.Errorf("jwks: CAPEM for %q: %w", ic.Issuer, err)
 		}
-		cfg.static = staticSnapshot(keys)
+	}
+	if len(ic.Keys) > 0 {
+		if err := checkStatic(ic.Keys); err != nil {
+			return fmt.Errorf("jwks: static keys for %q: %w", ic.Issuer, err)
+		}
+		cfg.static = staticSnapshot(ic.Keys)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if pins != nil && cfg.static == nil {
+	if cfg.static == nil && (pins != nil || roots != nil) {
 		if c.transport == nil {
-			return errors.New("jwks: thumbprint pinning needs an *http.Transport (see Options.HTTPClient)")
+			return errors.New("jwks: thumbprint pinning and CAPEM need an *http.Transport (see Options.HTTPClient)")
 		}
-		cfg.pinned = pinnedTransport(c.transport, pins)
-		cfg.jwksFetch = &fetcher{client: newClient(cfg.pinned), userAgent: c.set.userAgent}
+		base := c.transport
+		if roots != nil {
+			base = rootsTransport(c.transport, roots)
+			cfg.owned = append(cfg.owned, base)
+			cfg.fetch = &fetcher{client: newClient(base), userAgent: c.set.userAgent}
+			cfg.jwksFetch = cfg.fetch
+		}
+		if pins != nil {
+			p := pinnedTransport(base, pins)
+			cfg.owned = append(cfg.owned, p)
+			cfg.jwksFetch = &fetcher{client: newClient(p), userAgent: c.set.userAgent}
+		}
 	}
-	if old := (*c.registry.Load())[ic.Issuer]; old != nil && old.pinned != nil {
-		// A fetch still running on it closes its connection when done.
+	if old := (*c.registry.Load())[ic.Issuer]; old != nil && len(old.owned) > 0 {
+		// A fetch still running on them closes its connections when done.
 		old.retired.Store(true)
-		old.pinned.CloseIdleConnections()
-		delete(c.pinned, ic.Issuer)
+		old.closeIdle()
+		delete(c.owned, ic.Issuer)
 	}
-	if cfg.pinned != nil {
-		c.pinned[ic.Issuer] = cfg.pinned
+	if len(cfg.owned) > 0 {
+		c.owned[ic.Issuer] = cfg.owned
 	}
 	reg := maps.Clone(*c.registry.Load())
 	reg[ic.Issuer] = cfg
@@ -181,14 +197,14 @@ func (c *Cache) Registered(issuer string) bool {
 //
 // Identity: while a key stays in the issuer's set with the same kid,
 // public material (RFC 7638 thumbprint), alg and use, refreshes keep
-// returning the same jwk.Key value, so callers may cache derived data by
-// key identity. The key must not be modified. Key does not check the key
+// returning the same *Key, so callers may cache derived data by
+// key identity. Key does not check the key
 // against the token's alg; the caller does. When one kid names keys of
 // different types (RSA and EC, say), Key returns the first in document order
 // and Keys lists all of them.
 //
 // Key is safe for concurrent use.
-func (c *Cache) Key(ctx context.Context, issuer, kid string) (jwk.Key, error) {
+func (c *Cache) Key(ctx context.Context, issuer, kid string) (*Key, error) {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		if snap := st.snap.Load(); snap != nil {
 			if key, ok := snap.byKid[kid]; ok {
@@ -208,7 +224,7 @@ func (c *Cache) Key(ctx context.Context, issuer, kid string) (jwk.Key, error) {
 	return c.keySlow(ctx, issuer, kid)
 }
 
-func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (jwk.Key, error) {
+func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (*Key, error) {
 	st, err := c.state(issuer)
 	if err != nil {
 		return nil, err
@@ -235,7 +251,7 @@ func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (jwk.Key, error
 // without a kid. It fetches like [Cache.Key] does when the issuer has no
 // usable keys. The returned slice is shared: do not modify it. Safe for
 // concurrent use.
-func (c *Cache) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
+func (c *Cache) Keys(ctx context.Context, issuer string) ([]*Key, error) {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		if snap := st.snap.Load(); snap != nil {
 			if snap.fresh(c.now()) {
@@ -392,8 +408,10 @@ func (c *Cache) Close() error {
 	if c.transport != nil {
 		c.transport.CloseIdleConnections()
 	}
-	for _, t := range c.pinned {
-		t.CloseIdleConnections()
+	for _, ts := range c.owned {
+		for _, t := range ts {
+			t.CloseIdleConnections()
+		}
 	}
 	return nil
 }

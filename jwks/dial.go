@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -154,6 +157,42 @@ type closingConn struct {
 func (c *closingConn) Close() error {
 	c.stop()
 	return c.Conn.Close()
+}
+
+// rootsTransport clones t to trust only roots (IssuerConfig.CAPEM). The clone keeps t's
+// dialer (destination checks, close on Close) and its minimum TLS version (1.2 or more).
+func rootsTransport(t *http.Transport, roots *x509.CertPool) *http.Transport {
+	r := t.Clone()
+	r.TLSClientConfig = r.TLSClientConfig.Clone()
+	r.TLSClientConfig.RootCAs = roots
+	return r
+}
+
+// parseCAPEM reads IssuerConfig.CAPEM: one or more "CERTIFICATE" blocks, every one of which
+// must parse; other blocks and input without a certificate are errors.
+func parseCAPEM(data []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("PEM block %d is %q, not CERTIFICATE", n, block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("PEM block %d: %w", n, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("no CERTIFICATE block")
+	}
+	return pool, nil
 }
 
 // pinnedTransport clones t with a TLS check that some certificate in a

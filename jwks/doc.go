@@ -79,11 +79,29 @@
 // Options.AllowAnyIssuer lifts this for deployments that filter issuers
 // elsewhere.
 //
+// # Keys
+//
+// Keys are handed out as *[Key]: kid, alg, use, key type, curve, the Go
+// crypto.PublicKey and the RFC 7638 thumbprint, derived once when a set is
+// parsed, so lookups return facts ready for verification. An unchanged key
+// keeps its *Key across refreshes. jwx (lestrrat-go/jwx/v2), which parses
+// JWKs, is an implementation detail: no exported name of this package
+// mentions it.
+//
 // # Static keys
 //
-// [NewStatic] serves a fixed set for one issuer (offline verification,
-// pinned keys), and IssuerConfig.Keys does the same inside a Cache. Both
-// apply the same skipping rules as fetched sets.
+// [NewStatic] serves fixed keys for one issuer (offline verification,
+// pinned keys), and IssuerConfig.Keys does the same inside a Cache. Build
+// the keys from a JWKS ([ParseJWKS], the same rules as fetched sets), from
+// PEM public keys or certificates ([ParsePEM], with kube-apiserver's kid),
+// or from a crypto.PublicKey ([NewKey]), all checked alike.
+//
+// # Private CAs
+//
+// IssuerConfig.CAPEM gives an issuer its own root CAs (PEM certificates)
+// for its discovery and JWKS fetches, as self-managed clusters need,
+// without building an http.Transport; TLS 1.2 or later, the destination
+// checks and Thumbprints still apply.
 //
 // # Errors
 //

@@ -2,12 +2,11 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/webidentity/webidentity/jwks"
 )
@@ -38,11 +37,14 @@ func ExampleParseJWKS() {
 }
 
 func ExampleNewStatic() {
-	set, err := jwk.Parse([]byte(exampleJWKS))
+	parsed, _, err := jwks.ParseJWKS([]byte(exampleJWKS))
 	if err != nil {
 		panic(err)
 	}
-	keys := jwks.NewStatic("https://issuer.example", set)
+	keys, err := jwks.NewStatic("https://issuer.example", parsed...)
+	if err != nil {
+		panic(err)
+	}
 	ctx := context.Background()
 
 	key, err := keys.Key(ctx, "https://issuer.example", "sig-1")
@@ -63,12 +65,12 @@ func ExampleNewStatic() {
 // static, so the example runs offline; a real issuer is registered with just
 // its URL and its keys are discovered and fetched.
 func ExampleCache() {
-	set, err := jwk.Parse([]byte(exampleJWKS))
+	keys, _, err := jwks.ParseJWKS([]byte(exampleJWKS))
 	if err != nil {
 		panic(err)
 	}
 	cache, err := jwks.New(jwks.Options{
-		Issuers: []jwks.IssuerConfig{{Issuer: "https://issuer.example", Keys: set}},
+		Issuers: []jwks.IssuerConfig{{Issuer: "https://issuer.example", Keys: keys}},
 	})
 	if err != nil {
 		panic(err)
@@ -97,19 +99,53 @@ func ExampleNewSlogObserver() {
 			return a
 		},
 	}))
-	set, err := jwk.Parse([]byte(exampleJWKS))
+	obs := jwks.NewSlogObserver(logger)
+	// A Cache reports the keys its fetches skip; static keys are parsed by the caller, who
+	// may report them the same way.
+	_, skipped, err := jwks.ParseJWKS([]byte(exampleJWKS))
 	if err != nil {
 		panic(err)
 	}
-	cache, err := jwks.New(jwks.Options{
-		Issuers:  []jwks.IssuerConfig{{Issuer: "https://issuer.example", Keys: set}},
-		Observer: jwks.NewSlogObserver(logger),
-	})
-	if err != nil {
-		panic(err)
+	for _, sk := range skipped {
+		obs.KeySkipped(jwks.SkipEvent{Issuer: "https://issuer.example", Key: sk})
 	}
-	defer cache.Close()
 	// Output:
 	// level=INFO msg="jwks: key skipped" issuer=https://issuer.example index=1 kid=hmac kty=oct reason="symmetric key"
 	// level=INFO msg="jwks: key skipped" issuer=https://issuer.example index=2 kid=enc-1 kty=OKP reason="use is not sig"
+}
+
+// Static keys from PEM: a self-managed cluster's service-account public key
+// (kube-apiserver --service-account-key-file). Each key gets the kid that
+// kube-apiserver gives it, so the cluster's tokens find it.
+func ExampleParsePEM() {
+	pemData := []byte(`-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAO2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=
+-----END PUBLIC KEY-----
+`)
+	keys, err := jwks.ParsePEM(pemData)
+	if err != nil {
+		panic(err)
+	}
+	for _, k := range keys {
+		fmt.Println(k.KeyType(), k.Curve(), k.KeyID())
+	}
+	// Output:
+	// OKP Ed25519 M54v-RdjBQe2pCO1zghOKF0fpl2Ts-J6YZXTu-vJriM
+}
+
+// Static keys from a Go public key, with the kid and alg the issuer uses.
+func ExampleNewKey() {
+	pub := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public()
+	key, err := jwks.NewKey(pub, "sig-1", "EdDSA")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(key.KeyID(), key.Algorithm(), key.KeyType(), key.Curve())
+
+	_, err = jwks.NewKey(pub, "sig-1", "RS256")
+	var ke *jwks.KeyError
+	fmt.Println(errors.As(err, &ke) && ke.Reason == jwks.SkipAlgorithm)
+	// Output:
+	// sig-1 EdDSA OKP Ed25519
+	// true
 }

@@ -2,7 +2,6 @@ package jwks
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"math"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // farFuture marks snapshots that never expire (static keys).
@@ -21,9 +19,9 @@ const farFuture = time.Duration(math.MaxInt64)
 // snapshot is an immutable view of one issuer's usable keys. It is shared
 // by all readers through issuer.snap and never modified after publication.
 type snapshot struct {
-	byKid map[string]jwk.Key // kid → key; the first in document order for kids shared across kty
-	all   []jwk.Key          // every usable key in document order (capacity clipped)
-	ids   map[identity]jwk.Key
+	byKid map[string]*Key // kid → key; the first in document order for kids shared across kty
+	all   []*Key          // every usable key in document order (capacity clipped)
+	ids   map[identity]*Key
 
 	// Points in time, as durations since Cache.base (see Cache.now).
 	fetched    time.Duration
@@ -32,46 +30,35 @@ type snapshot struct {
 	staleUntil time.Duration // expires + MaxStale: no serving from here
 }
 
-// identity is what must be unchanged for a refreshed key to keep its
-// previous jwk.Key value: kid, RFC 7638 thumbprint (kty and public
-// material), and the alg and use members that constrain it.
+// identity is what must be unchanged for a refreshed key to keep its previous *Key: kid, RFC
+// 7638 thumbprint (kty and public material), and the alg and use members that constrain it.
 type identity struct {
 	kid, alg, use string
 	thumb         [32]byte
 }
 
-func identityOf(key jwk.Key) (identity, bool) {
-	tp, err := key.Thumbprint(crypto.SHA256)
-	if err != nil || len(tp) != 32 {
-		return identity{}, false
-	}
-	id := identity{kid: key.KeyID(), use: key.KeyUsage(), thumb: [32]byte(tp)}
-	if a := key.Algorithm(); a != nil {
-		id.alg = a.String()
-	}
-	return id, true
+func identityOf(key *Key) identity {
+	return identity{kid: key.kid, alg: key.alg, use: key.use, thumb: key.thumb}
 }
 
-// newSnapshot builds a snapshot from usable keys. Keys whose identity is
-// unchanged from prev keep prev's jwk.Key value, so that callers caching by
-// key identity stay valid across refreshes.
-func newSnapshot(keys []jwk.Key, prev *snapshot) *snapshot {
+// newSnapshot builds a snapshot from usable keys. Keys whose identity is unchanged from prev
+// keep prev's *Key, so that callers caching by key identity stay valid across refreshes.
+func newSnapshot(keys []*Key, prev *snapshot) *snapshot {
 	s := &snapshot{
-		byKid: make(map[string]jwk.Key, len(keys)),
-		all:   make([]jwk.Key, 0, len(keys)),
-		ids:   make(map[identity]jwk.Key, len(keys)),
+		byKid: make(map[string]*Key, len(keys)),
+		all:   make([]*Key, 0, len(keys)),
+		ids:   make(map[identity]*Key, len(keys)),
 	}
 	for _, key := range keys {
-		if id, ok := identityOf(key); ok {
-			if prev != nil {
-				if old, ok := prev.ids[id]; ok {
-					key = old
-				}
+		id := identityOf(key)
+		if prev != nil {
+			if old, ok := prev.ids[id]; ok {
+				key = old
 			}
-			s.ids[id] = key
 		}
+		s.ids[id] = key
 		s.all = append(s.all, key)
-		if kid := key.KeyID(); kid != "" {
+		if kid := key.kid; kid != "" {
 			if _, dup := s.byKid[kid]; !dup {
 				s.byKid[kid] = key
 			}
@@ -100,12 +87,19 @@ func (s *snapshot) setTimes(fetched, ttl, maxStale time.Duration) {
 type issuerConfig struct {
 	id           string
 	discoveryURL string
-	fetch        *fetcher  // discovery
-	jwksFetch    *fetcher  // JWKS: pinned when the issuer has thumbprints
+	jwksFetch    *fetcher  // JWKS: also pinned when the issuer has thumbprints
+	fetch        *fetcher  // discovery: own roots when the issuer has CAPEM
 	static       *snapshot // non-nil: static keys, never fetched
 
-	pinned  *http.Transport // jwksFetch's transport, if pinned
-	retired atomic.Bool     // a Register replaced this config: close pinned's connections after use
+	owned   []*http.Transport // the issuer's own transports (CAPEM roots, pins), if any
+	retired atomic.Bool       // a Register replaced this config: close owned's connections after use
+}
+
+// closeIdle closes the idle connections of the issuer's own transports.
+func (cfg *issuerConfig) closeIdle() {
+	for _, t := range cfg.owned {
+		t.CloseIdleConnections()
+	}
 }
 
 // flight is one fetch of an issuer's keys, shared by every caller that needs
@@ -244,7 +238,7 @@ func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) {
 // allows, or fail at once as rate limited. Only a fetch this miss started
 // puts the kid in the negative cache: one it joined may have started before
 // the issuer published the kid.
-func (st *issuer) missRefresh(ctx context.Context, kid string) (jwk.Key, error) {
+func (st *issuer) missRefresh(ctx context.Context, kid string) (*Key, error) {
 	if st.cfg.static != nil {
 		return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 	}
@@ -333,7 +327,7 @@ func (st *issuer) run(f *flight) {
 	defer st.c.wg.Done()
 	snap, err := st.fetch(st.c.ctx, st.snap.Load())
 	if st.cfg.retired.Load() {
-		st.cfg.pinned.CloseIdleConnections()
+		st.cfg.closeIdle()
 	}
 	st.mu.Lock()
 	if err == nil {

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // Defaults for the zero values of [Options].
@@ -152,9 +150,22 @@ type IssuerConfig struct {
 	// document pointing elsewhere fails the pin at the JWKS fetch.
 	Thumbprints []string
 
-	// Keys, when non-nil, are static keys: the issuer is never fetched and
-	// Keys is used as its key set (unusable keys are skipped).
-	Keys jwk.Set
+	// CAPEM, when set, holds the PEM certificates ("CERTIFICATE" blocks)
+	// of the root CAs that this issuer's discovery and JWKS fetches trust,
+	// instead of those of Options.HTTPClient (or the system's): for
+	// self-managed clusters whose issuer is served under a private CA. The
+	// issuer gets its own transport, cloned from the cache's (TLS 1.2 or
+	// later, destination checks); Thumbprints still apply on top. It needs
+	// the cache to own an *http.Transport (see Options.HTTPClient).
+	CAPEM []byte
+
+	// Keys, when not empty, are static keys: the issuer is never fetched
+	// and Keys is its key set. Build them with ParseJWKS, ParsePEM or
+	// NewKey; Register refuses nil keys, a kid shared by two keys of one
+	// type and more than MaxKeys keys (*KeyError). An empty Keys (as from
+	// ParseJWKS of a set without usable keys) means a fetched issuer: check
+	// the length first.
+	Keys []*Key
 }
 
 // settings are Options with defaults applied.

@@ -95,14 +95,17 @@ const MaxKeys = 100
 // the same kty is ambiguous: all of them are dropped. Keys that share a kid
 // but differ in kty are all kept. Usable keys beyond the first MaxKeys are
 // skipped with SkipTooMany.
-func ParseJWKS(data []byte) (keys []jwk.Key, skipped []SkippedKey, err error) {
+//
+// Each usable key is derived once, here: its Go public key, type, curve and RFC 7638
+// thumbprint (see [Key]).
+func ParseJWKS(data []byte) (keys []*Key, skipped []SkippedKey, err error) {
 	keys, _, skipped, err = parseJWKS(data)
 	return keys, skipped, err
 }
 
 // parseJWKS is ParseJWKS that also returns, for each usable key, its index in
 // the "keys" array.
-func parseJWKS(data []byte) (keys []jwk.Key, index []int, skipped []SkippedKey, err error) {
+func parseJWKS(data []byte) (keys []*Key, index []int, skipped []SkippedKey, err error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil || doc == nil {
 		return nil, nil, nil, fmt.Errorf("%w: JWKS is not a JSON object", ErrInvalidDocument)
@@ -117,7 +120,7 @@ func parseJWKS(data []byte) (keys []jwk.Key, index []int, skipped []SkippedKey, 
 	}
 
 	type candidate struct {
-		key   jwk.Key
+		key   *Key
 		index int
 		kid   string
 		kty   string
@@ -168,7 +171,7 @@ type keyHint struct {
 
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-func parseOne(raw json.RawMessage) (jwk.Key, SkippedKey) {
+func parseOne(raw json.RawMessage) (*Key, SkippedKey) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &members); err != nil || members == nil {
 		return nil, SkippedKey{Reason: SkipMalformed, Err: errors.New("key is not a JSON object")}
@@ -241,12 +244,13 @@ func parseOne(raw json.RawMessage) (jwk.Key, SkippedKey) {
 		return nil, sk
 	}
 
-	key, err := jwk.ParseKey(raw)
+	jk, err := jwk.ParseKey(raw)
 	if err != nil {
 		sk.Reason, sk.Err = SkipMalformed, err
 		return nil, sk
 	}
-	if reason, err := checkKey(key); reason != 0 {
+	key, reason, err := keyFromJWK(jk)
+	if reason != 0 {
 		sk.Reason, sk.Err = reason, err
 		return nil, sk
 	}

@@ -161,7 +161,7 @@ func TestParseJWKSDuplicateKids(t *testing.T) {
 	require.NoError(t, err)
 	var kids []string
 	for _, key := range keys {
-		kids = append(kids, key.KeyID()+"/"+key.KeyType().String())
+		kids = append(kids, key.KeyID()+"/"+key.KeyType())
 	}
 	assert.Equal(t, []string{"shared/EC", "shared/RSA", "unique/EC"}, kids)
 	byIndex := map[int]SkipReason{}
@@ -172,7 +172,7 @@ func TestParseJWKSDuplicateKids(t *testing.T) {
 
 	// Key returns the first of the kids shared across key types; Keys has both.
 	snap := newSnapshot(keys, nil)
-	assert.Equal(t, "EC", snap.byKid["shared"].KeyType().String())
+	assert.Equal(t, "EC", snap.byKid["shared"].KeyType())
 	assert.Len(t, snap.all, 3)
 }
 
@@ -256,7 +256,7 @@ func TestDiscoveryURL(t *testing.T) {
 }
 
 // A set with more than MaxKeys usable keys keeps the first MaxKeys in document order and skips
-// the rest with SkipTooMany, in ParseJWKS and in static sets alike.
+// the rest with SkipTooMany, in ParseJWKS; NewStatic refuses more than MaxKeys.
 func TestMaxKeysPerSet(t *testing.T) {
 	set := jwk.NewSet()
 	for i := range MaxKeys + 3 {
@@ -279,9 +279,12 @@ func TestMaxKeysPerSet(t *testing.T) {
 		assert.Equal(t, MaxKeys+i, sk.Index, "the last keys of the document are skipped")
 	}
 
-	st := NewStatic("https://issuer.example.com", set)
-	assert.Len(t, st.Skipped(), 3)
-	for _, sk := range st.Skipped() {
-		assert.Equal(t, SkipTooMany, sk.Reason)
-	}
+	_, err = NewStatic("https://issuer.example.com", keys...)
+	require.NoError(t, err, "MaxKeys static keys are fine")
+	more, err := NewKey(keys[0].Public(), "one more", "")
+	require.NoError(t, err)
+	_, err = NewStatic("https://issuer.example.com", append(keys, more)...)
+	var ke *KeyError
+	require.ErrorAs(t, err, &ke)
+	assert.Equal(t, SkipTooMany, ke.Reason)
 }

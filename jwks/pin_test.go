@@ -148,7 +148,7 @@ func TestReRegisterReplacesPinnedTransport(t *testing.T) {
 		require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Thumbprints: pin}))
 		require.NoError(t, e.cache.Register(IssuerConfig{Issuer: "https://other.example", Thumbprints: pin}))
 		cur := (*e.cache.registry.Load())[iss]
-		require.NotNil(t, cur.pinned)
+		require.Len(t, cur.owned, 1)
 		if prev != nil {
 			assert.True(t, prev.retired.Load(), "replaced config retired")
 		}
@@ -156,13 +156,13 @@ func TestReRegisterReplacesPinnedTransport(t *testing.T) {
 		prev = cur
 	}
 	e.cache.mu.Lock()
-	assert.Len(t, e.cache.pinned, 2)
-	assert.Same(t, prev.pinned, e.cache.pinned[iss])
+	assert.Len(t, e.cache.owned, 2)
+	assert.Equal(t, prev.owned, e.cache.owned[iss])
 	e.cache.mu.Unlock()
 
 	require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss})) // pin dropped
 	e.cache.mu.Lock()
-	assert.Len(t, e.cache.pinned, 1)
+	assert.Len(t, e.cache.owned, 1)
 	e.cache.mu.Unlock()
 	assert.True(t, prev.retired.Load())
 }

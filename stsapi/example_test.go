@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-
 	"github.com/webidentity/webidentity/internal/testissuer"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
@@ -41,7 +39,11 @@ func Example() {
 		panic(err)
 	}
 	defer iss.Close()
-	set, err := jwk.Parse(iss.JWKS())
+	parsed, _, err := jwks.ParseJWKS(iss.JWKS())
+	if err != nil {
+		panic(err)
+	}
+	keys, err := jwks.NewStatic(iss.URL(), parsed...)
 	if err != nil {
 		panic(err)
 	}
@@ -63,7 +65,7 @@ func Example() {
 	v, err := verifier.New(verifier.Options{
 		Providers: []verifier.Provider{{URL: iss.URL(), ARN: providerARN, ClientIDs: []string{"sts.amazonaws.com"}}},
 		Roles:     roles,
-		Keys:      jwks.NewStatic(iss.URL(), set),
+		Keys:      keys,
 	})
 	if err != nil {
 		panic(err)

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 
 	"github.com/webidentity/webidentity/internal/testissuer"
@@ -35,12 +34,10 @@ func BenchmarkRejectedTokens(b *testing.B) {
 	es := newTestKey(b, "ES256", "shared")
 	rsShared := keyFromSigner(b, "RS256", "shared", rs.signer, true)
 	forgerShared := keyFromSigner(b, "RS256", "shared", forger.signer, true)
-	shared := jwk.NewSet()
-	require.NoError(b, shared.AddKey(es.jwk))
-	require.NoError(b, shared.AddKey(rsShared.jwk))
+	shared := staticKeys(b, es, rsShared)
 
 	// One RSA key among 99 EC keys (jwks.MaxKeys in all) and no kid: the walk reads each
-	// key's members, and derives and checks only the RSA key.
+	// key's members and checks only the RSA key.
 	mixed := []*testKey{rs}
 	for i := range jwks.MaxKeys - 1 {
 		mixed = append(mixed, newTestKey(b, "ES256", "ec-"+strconv.Itoa(i)))
@@ -55,13 +52,13 @@ func BenchmarkRejectedTokens(b *testing.B) {
 	shapes := []shape{
 		{"RS256-genuine", mapKeys(rs), mint(b, rs, benchClaims(), nil), true},
 		{"forged/known-kid", mapKeys(rs), mint(b, forger, benchClaims(), nil), false},
-		{"forged/unknown-kid", jwks.NewStatic(testIssuer, jwkSet(b, rs)), mint(b, forger, benchClaims(), map[string]any{"kid": "nope"}), false},
+		{"forged/unknown-kid", staticKeys(b, rs), mint(b, forger, benchClaims(), map[string]any{"kid": "nope"}), false},
 		{"no-kid/8-keys-fit", mapKeys(eight...), mint(b, forger, benchClaims(), noKid), false},
 		{"no-kid/8-keys-fit-genuine-signature", mapKeys(eight...), mint(b, rs, benchClaims(), noKid), false},
 		{"no-kid/1-key-fits-forged", mapKeys(rs, es), mint(b, forger, benchClaims(), noKid), false},
 		{"no-kid/1-RSA-99-EC-keys-forged", mapKeys(mixed...), mint(b, forger, benchClaims(), noKid), false},
-		{"shared-kid/sibling-forged", jwks.NewStatic(testIssuer, shared), mint(b, forgerShared, benchClaims(), nil), false},
-		{"shared-kid/no-sibling-fits", jwks.NewStatic(testIssuer, jwkSet(b, es)), mint(b, forgerShared, benchClaims(), nil), false},
+		{"shared-kid/sibling-forged", shared, mint(b, forgerShared, benchClaims(), nil), false},
+		{"shared-kid/no-sibling-fits", staticKeys(b, es), mint(b, forgerShared, benchClaims(), nil), false},
 		{"alg-not-allowed", mapKeys(rs), mint(b, rs, benchClaims(), map[string]any{"alg": "HS256"}), false},
 	}
 
@@ -106,13 +103,4 @@ func BenchmarkRejectedTokens(b *testing.B) {
 	for _, s := range cacheShapes {
 		run(s, []Provider{cacheProvider})
 	}
-}
-
-// jwkSet returns a jwk.Set holding the keys.
-func jwkSet(t testing.TB, keys ...*testKey) jwk.Set {
-	set := jwk.NewSet()
-	for _, k := range keys {
-		require.NoError(t, set.AddKey(k.jwk))
-	}
-	return set
 }

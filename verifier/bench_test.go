@@ -4,10 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 	"github.com/webidentity/webidentity/internal/floor"
-	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
 
@@ -39,13 +37,11 @@ func benchClaims() map[string]any {
 // benchSetup returns a verifier over a jwks.Static holding k, with the IRSA role.
 func benchSetup(b *testing.B, k *testKey, cacheSize int) (*Verifier, *Request) {
 	b.Helper()
-	set := jwk.NewSet()
-	require.NoError(b, set.AddKey(k.jwk))
 	trust, err := policy.Parse([]byte(irsaPolicy))
 	require.NoError(b, err)
 	roles, err := NewStaticRoles(&Role{ARN: testRoleARN, TrustPolicy: trust})
 	require.NoError(b, err)
-	v := newTestVerifier(b, jwks.NewStatic(testIssuer, set), func(o *Options) {
+	v := newTestVerifier(b, staticKeys(b, k), func(o *Options) {
 		o.Roles = roles
 		o.TokenCacheSize = cacheSize
 	})
@@ -74,6 +70,7 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 		check := bareCheck(b, k, req.WebIdentityToken)
 		b.Run(alg+"/bare", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if !check() {
 					b.Fatal("bare check failed")
@@ -82,6 +79,7 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 		})
 		b.Run(alg+"/full", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := v.AssumeRoleWithWebIdentity(ctx, req); err != nil {
 					b.Fatal(err)
@@ -90,6 +88,7 @@ func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
 		})
 		b.Run(alg+"/verify", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := v.Verify(ctx, req.WebIdentityToken); err != nil {
 					b.Fatal(err)
@@ -105,6 +104,7 @@ func BenchmarkTokenCacheHit(b *testing.B) {
 	ctx := context.Background()
 	v, req := benchSetup(b, newTestKey(b, "RS256", "bench-cache"), 0)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := v.AssumeRoleWithWebIdentity(ctx, req); err != nil {
 			b.Fatal(err)
@@ -120,6 +120,7 @@ func BenchmarkParallel(b *testing.B) {
 		v, req := benchSetup(b, k, -1)
 		b.Run(alg+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := v.AssumeRoleWithWebIdentity(context.Background(), req); err != nil {
 					b.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/webidentity/webidentity/jwks"
@@ -15,18 +14,18 @@ import (
 // mutableKeys is a KeySource whose keys tests change between calls.
 type mutableKeys struct {
 	mu   sync.Mutex
-	keys map[string]jwk.Key
+	keys map[string]*jwks.Key
 }
 
 func newMutableKeys(keys ...*testKey) *mutableKeys {
-	m := &mutableKeys{keys: map[string]jwk.Key{}}
+	m := &mutableKeys{keys: map[string]*jwks.Key{}}
 	for _, k := range keys {
-		m.keys[k.kid] = k.jwk
+		m.keys[k.kid] = k.key
 	}
 	return m
 }
 
-func (m *mutableKeys) set(kid string, k jwk.Key) {
+func (m *mutableKeys) set(kid string, k *jwks.Key) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if k == nil {
@@ -36,7 +35,7 @@ func (m *mutableKeys) set(kid string, k jwk.Key) {
 	m.keys[kid] = k
 }
 
-func (m *mutableKeys) Key(_ context.Context, _, kid string) (jwk.Key, error) {
+func (m *mutableKeys) Key(_ context.Context, _, kid string) (*jwks.Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if k, ok := m.keys[kid]; ok {
@@ -45,10 +44,10 @@ func (m *mutableKeys) Key(_ context.Context, _, kid string) (jwk.Key, error) {
 	return nil, jwks.ErrUnknownKey
 }
 
-func (m *mutableKeys) Keys(context.Context, string) ([]jwk.Key, error) {
+func (m *mutableKeys) Keys(context.Context, string) ([]*jwks.Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []jwk.Key
+	var out []*jwks.Key
 	for _, k := range m.keys {
 		out = append(out, k)
 	}
@@ -106,16 +105,16 @@ func TestTokenCache(t *testing.T) {
 		v, keys, _ := setup(t)
 		_, err := v.Verify(ctx, token)
 		require.NoError(t, err)
-		keys.set("rs", keyFromSigner(t, "RS256", "rs", privateKey(t, "RSA1024"), false).jwk)
+		keys.set("rs", newTestKey(t, "ES256", "rs").key)
 		_, err = v.Verify(ctx, token)
 		assert.ErrorIs(t, err, ReasonKeyMismatch)
 		assert.Zero(t, v.tokens.hits.Load())
 	})
-	t.Run("same key material, new jwk.Key value", func(t *testing.T) {
+	t.Run("same key material, new *jwks.Key", func(t *testing.T) {
 		v, keys, _ := setup(t)
 		_, err := v.Verify(ctx, token)
 		require.NoError(t, err)
-		keys.set("rs", newTestKey(t, "RS256", "rs").jwk)
+		keys.set("rs", newTestKey(t, "RS256", "rs").key)
 		_, err = v.Verify(ctx, token)
 		assert.NoError(t, err, "verified again from scratch")
 		assert.Zero(t, v.tokens.hits.Load())

@@ -27,7 +27,9 @@
 // providers it does not serve yet, with their Thumbprints and DiscoveryURL. New refuses what
 // would silently fail: a jwks.Static for another issuer than a provider's (ErrKeySourceIssuer),
 // and Thumbprints or DiscoveryURL that the key source would not apply
-// (ErrProviderSettingIgnored), so that pinning never fails open.
+// (ErrProviderSettingIgnored), so that pinning never fails open. Keys cross from the key source as
+// *jwks.Key, whose type, curve, alg and Go public key jwks derived when it parsed the set: the
+// verifier reads them directly, with no per-key derivation or cache of its own.
 //
 // # Deciding
 //

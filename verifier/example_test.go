@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 	"github.com/webidentity/webidentity/verifier"
@@ -37,10 +36,14 @@ func mintToken(claims map[string]any) string {
 
 // newVerifier pins the issuer's public key (offline) and registers one role.
 func newVerifier() *verifier.Verifier {
-	key, _ := jwk.FromRaw(signingKey.Public())
-	_ = key.Set(jwk.KeyIDKey, "key-1")
-	set := jwk.NewSet()
-	_ = set.AddKey(key)
+	key, err := jwks.NewKey(signingKey.Public(), "key-1", "EdDSA")
+	if err != nil {
+		panic(err)
+	}
+	keys, err := jwks.NewStatic(issuer, key)
+	if err != nil {
+		panic(err)
+	}
 
 	trust, err := policy.Parse([]byte(`{
 	  "Version": "2012-10-17",
@@ -64,7 +67,7 @@ func newVerifier() *verifier.Verifier {
 	v, err := verifier.New(verifier.Options{
 		Providers: []verifier.Provider{{URL: issuer, ARN: providerARN, ClientIDs: []string{"sts.amazonaws.com"}}},
 		Roles:     roles,
-		Keys:      jwks.NewStatic(issuer, set),
+		Keys:      keys,
 		Now:       func() time.Time { return now },
 	})
 	if err != nil {

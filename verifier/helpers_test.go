@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 	"github.com/webidentity/webidentity/jwks"
 )
@@ -33,47 +32,47 @@ func testClock() time.Time { return testNow }
 
 // fakeKeys is a KeySource built from function fields.
 type fakeKeys struct {
-	key  func(ctx context.Context, issuer, kid string) (jwk.Key, error)
-	keys func(ctx context.Context, issuer string) ([]jwk.Key, error)
+	key  func(ctx context.Context, issuer, kid string) (*jwks.Key, error)
+	keys func(ctx context.Context, issuer string) ([]*jwks.Key, error)
 }
 
 var _ KeySource = (*fakeKeys)(nil)
 
-func (f *fakeKeys) Key(ctx context.Context, issuer, kid string) (jwk.Key, error) {
+func (f *fakeKeys) Key(ctx context.Context, issuer, kid string) (*jwks.Key, error) {
 	return f.key(ctx, issuer, kid)
 }
 
-func (f *fakeKeys) Keys(ctx context.Context, issuer string) ([]jwk.Key, error) {
+func (f *fakeKeys) Keys(ctx context.Context, issuer string) ([]*jwks.Key, error) {
 	return f.keys(ctx, issuer)
 }
 
 // mapKeys serves keys by kid for every issuer, with jwks's sentinel errors.
 func mapKeys(keys ...*testKey) *fakeKeys {
-	byKid := map[string]jwk.Key{}
-	var all []jwk.Key
+	byKid := map[string]*jwks.Key{}
+	var all []*jwks.Key
 	for _, k := range keys {
-		byKid[k.kid] = k.jwk
-		all = append(all, k.jwk)
+		byKid[k.kid] = k.key
+		all = append(all, k.key)
 	}
 	return &fakeKeys{
-		key: func(_ context.Context, _, kid string) (jwk.Key, error) {
+		key: func(_ context.Context, _, kid string) (*jwks.Key, error) {
 			if k, ok := byKid[kid]; ok {
 				return k, nil
 			}
 			return nil, jwks.ErrUnknownKey
 		},
-		keys: func(context.Context, string) ([]jwk.Key, error) {
+		keys: func(context.Context, string) ([]*jwks.Key, error) {
 			return all, nil
 		},
 	}
 }
 
-// testKey is a signing key with its public JWK.
+// testKey is a signing key with its public key as jwks builds it.
 type testKey struct {
 	alg    string
 	kid    string
 	signer crypto.Signer
-	jwk    jwk.Key
+	key    *jwks.Key
 }
 
 var (
@@ -81,7 +80,7 @@ var (
 	generatedKeys = map[string]crypto.Signer{}
 )
 
-// privateKey returns a key for alg (or for "RSA1024"), generated once per test binary.
+// privateKey returns a key for alg, generated once per test binary.
 func privateKey(t testing.TB, alg string) crypto.Signer {
 	keyMu.Lock()
 	defer keyMu.Unlock()
@@ -98,9 +97,6 @@ func privateKey(t testing.TB, alg string) crypto.Signer {
 	switch kind {
 	case "RSA2048":
 		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "RSA1024":
-		// Too small for this verifier, but crypto/rsa still generates it.
-		k, err = rsa.GenerateKey(rand.Reader, 1024)
 	case "ES256":
 		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case "ES384":
@@ -117,7 +113,7 @@ func privateKey(t testing.TB, alg string) crypto.Signer {
 	return k
 }
 
-// newTestKey returns a key for alg with the given kid, whose JWK carries alg.
+// newTestKey returns a key for alg with the given kid, whose public key carries alg.
 func newTestKey(t testing.TB, alg, kid string) *testKey {
 	t.Helper()
 	signer := privateKey(t, alg)
@@ -126,13 +122,25 @@ func newTestKey(t testing.TB, alg, kid string) *testKey {
 
 func keyFromSigner(t testing.TB, alg, kid string, signer crypto.Signer, withAlg bool) *testKey {
 	t.Helper()
-	k, err := jwk.FromRaw(signer.Public())
-	require.NoError(t, err)
-	require.NoError(t, k.Set(jwk.KeyIDKey, kid))
-	if withAlg && alg != "RSA1024" {
-		require.NoError(t, k.Set(jwk.AlgorithmKey, alg))
+	keyAlg := ""
+	if withAlg {
+		keyAlg = alg
 	}
-	return &testKey{alg: alg, kid: kid, signer: signer, jwk: k}
+	k, err := jwks.NewKey(signer.Public(), kid, keyAlg)
+	require.NoError(t, err)
+	return &testKey{alg: alg, kid: kid, signer: signer, key: k}
+}
+
+// staticKeys returns a jwks.Static for testIssuer holding the keys.
+func staticKeys(t testing.TB, keys ...*testKey) *jwks.Static {
+	t.Helper()
+	var list []*jwks.Key
+	for _, k := range keys {
+		list = append(list, k.key)
+	}
+	s, err := jwks.NewStatic(testIssuer, list...)
+	require.NoError(t, err)
+	return s
 }
 
 var b64e = base64.RawURLEncoding

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -146,10 +145,10 @@ func TestNewKeepsKeyCacheRegistrations(t *testing.T) {
 			})
 		}, (*keySourceWorld).ghProvider, (*keySourceWorld).ghToken, nil, false},
 		{"cache's static keys kept", func(t *testing.T, w *keySourceWorld) *jwks.Cache {
-			set, err := jwk.Parse(w.plain.JWKS())
+			keys, _, err := jwks.ParseJWKS(w.plain.JWKS())
 			require.NoError(t, err)
 			return w.cache(t, func(o *jwks.Options) {
-				o.Issuers = []jwks.IssuerConfig{{Issuer: w.plain.URL(), Keys: set}}
+				o.Issuers = []jwks.IssuerConfig{{Issuer: w.plain.URL(), Keys: keys}}
 			})
 		}, (*keySourceWorld).plainProvider, (*keySourceWorld).plainToken, nil, true},
 		{"provider thumbprints for a registered issuer", func(t *testing.T, w *keySourceWorld) *jwks.Cache {
@@ -203,9 +202,7 @@ func TestNewKeepsKeyCacheRegistrations(t *testing.T) {
 // never fail open), and a jwks.Static must serve every provider's issuer.
 func TestNewChecksKeySource(t *testing.T) {
 	ks := newKeySet(t)
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(ks.rs.jwk))
-	static := jwks.NewStatic(testIssuer, set)
+	static := staticKeys(t, ks.rs)
 	other := Provider{URL: "https://other.example.com", ARN: "arn:aws:iam::111122223333:oidc-provider/other.example.com", ClientIDs: []string{testClientID}}
 	pinned := testProvider()
 	pinned.Thumbprints = []string{strings.Repeat("ab", 20)}
@@ -220,7 +217,7 @@ func TestNewChecksKeySource(t *testing.T) {
 		err       error // nil: New succeeds
 	}{
 		{"static for the provider", static, []Provider{testProvider()}, nil},
-		{"static for another issuer", jwks.NewStatic("https://other.example.com", set), []Provider{testProvider()}, ErrKeySourceIssuer},
+		{"static for another issuer", jwks.MustStatic("https://other.example.com", ks.rs.key), []Provider{testProvider()}, ErrKeySourceIssuer},
 		{"static for one of two providers", static, []Provider{testProvider(), other}, ErrKeySourceIssuer},
 		{"static with thumbprints", static, []Provider{pinned}, ErrProviderSettingIgnored},
 		{"static with discovery URL", static, []Provider{located}, ErrProviderSettingIgnored},
@@ -278,10 +275,10 @@ func TestNewAppliesPinsUnderAllowAnyIssuer(t *testing.T) {
 // keys) instead of replacing it with a discovery registration.
 func TestNewDefaultCacheKeepsJWKSIssuers(t *testing.T) {
 	w := newKeySourceWorld(t)
-	set, err := jwk.Parse(w.plain.JWKS())
+	keys, _, err := jwks.ParseJWKS(w.plain.JWKS())
 	require.NoError(t, err)
 	v, err := New(Options{Providers: []Provider{w.plainProvider()}, JWKS: jwks.Options{
-		Issuers: []jwks.IssuerConfig{{Issuer: w.plain.URL(), Keys: set}},
+		Issuers: []jwks.IssuerConfig{{Issuer: w.plain.URL(), Keys: keys}},
 	}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = v.Close() })

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/webidentity/webidentity/internal/testissuer"
@@ -47,14 +46,12 @@ type ctxKey struct{}
 // the token was routed, and whether the token cache answered.
 func TestObserverEvents(t *testing.T) {
 	k := newTestKey(t, "ES256", "obs")
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(k.jwk))
 	trust, err := policy.Parse([]byte(irsaPolicy))
 	require.NoError(t, err)
 	roles, err := NewStaticRoles(&Role{ARN: testRoleARN, TrustPolicy: trust})
 	require.NoError(t, err)
 	obs := &recordingObserver{}
-	v := newTestVerifier(t, jwks.NewStatic(testIssuer, set), func(o *Options) {
+	v := newTestVerifier(t, staticKeys(t, k), func(o *Options) {
 		o.Roles = roles
 		o.TokenCacheSize = 0 // default: on
 		o.Observer = obs
@@ -248,9 +245,7 @@ func TestPrefetchKeySources(t *testing.T) {
 		assert.ErrorIs(t, err, boom)
 	})
 	t.Run("a key source without Prefetch has nothing to load", func(t *testing.T) {
-		set := jwk.NewSet()
-		require.NoError(t, set.AddKey(k.jwk))
-		v := newTestVerifier(t, jwks.NewStatic(testIssuer, set), nil)
+		v := newTestVerifier(t, staticKeys(t, k), nil)
 		assert.NoError(t, v.Prefetch(context.Background()))
 	})
 }

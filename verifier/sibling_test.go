@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,12 +21,8 @@ func TestSharedKidAcrossKeyTypes(t *testing.T) {
 
 	for _, order := range [][]*testKey{{rs, es}, {es, rs}} {
 		t.Run(order[0].alg+" first", func(t *testing.T) {
-			set := jwk.NewSet()
-			for _, k := range order {
-				require.NoError(t, set.AddKey(k.jwk))
-			}
 			var hits []bool
-			v := newTestVerifier(t, jwks.NewStatic(testIssuer, set), func(o *Options) {
+			v := newTestVerifier(t, staticKeys(t, order...), func(o *Options) {
 				o.TokenCacheSize = 16
 				o.Observer = ObserverFunc(func(_ context.Context, ev DecisionEvent) { hits = append(hits, ev.CacheHit) })
 			})
@@ -51,21 +46,16 @@ func TestSharedKidAcrossKeyTypes(t *testing.T) {
 	// The cached token's key leaves the set: the hit is refused even though the kid remains
 	// (on the other key).
 	t.Run("cached token invalidated when its sibling leaves", func(t *testing.T) {
-		both := jwk.NewSet()
-		require.NoError(t, both.AddKey(rs.jwk))
-		require.NoError(t, both.AddKey(es.jwk))
-		onlyRSA := jwk.NewSet()
-		require.NoError(t, onlyRSA.AddKey(rs.jwk))
-		current := jwks.NewStatic(testIssuer, both)
+		current := staticKeys(t, rs, es)
 		src := &fakeKeys{
-			key:  func(ctx context.Context, iss, kid string) (jwk.Key, error) { return current.Key(ctx, iss, kid) },
-			keys: func(ctx context.Context, iss string) ([]jwk.Key, error) { return current.Keys(ctx, iss) },
+			key:  func(ctx context.Context, iss, kid string) (*jwks.Key, error) { return current.Key(ctx, iss, kid) },
+			keys: func(ctx context.Context, iss string) ([]*jwks.Key, error) { return current.Keys(ctx, iss) },
 		}
 		v := newTestVerifier(t, src, func(o *Options) { o.TokenCacheSize = 16 })
 		tok := mint(t, es, baseClaims(), nil)
 		_, err := v.Verify(context.Background(), tok)
 		require.NoError(t, err)
-		current = jwks.NewStatic(testIssuer, onlyRSA)
+		current = staticKeys(t, rs)
 		_, err = v.Verify(context.Background(), tok)
 		reason, _ := reasonOf(t, err)
 		assert.Equal(t, ReasonKeyMismatch, reason)

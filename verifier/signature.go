@@ -65,12 +65,6 @@ func algorithmIndex(name []byte) int {
 	return -1
 }
 
-// Minimum and maximum RSA modulus sizes accepted, in bits.
-const (
-	minRSABits = 2048
-	maxRSABits = 8192
-)
-
 var pssOptions = rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
 
 var (
@@ -87,8 +81,8 @@ type sigScratch struct {
 	der    [2*(66+3) + 3]byte
 }
 
-// verifySignature checks sig over input with the public key pub, which keyInfo.fits has
-// matched to alg.
+// verifySignature checks sig over input with the public key pub, which fits has matched to
+// alg.
 func verifySignature(alg *algorithm, pub crypto.PublicKey, input, sig []byte, ss *sigScratch) error {
 	if alg.fam == famEdDSA {
 		k := pub.(ed25519.PublicKey)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
@@ -22,7 +20,7 @@ type Verifier struct {
 	leeway      time.Duration
 	maxLifetime time.Duration
 	now         func() time.Time
-	keyInfo     *keyCache
+	kids        kidTable
 	tokens      *tokenCache // nil when disabled
 	observer    Observer    // nil: no events
 	issuers     []string    // provider URLs, in Options order, for Prefetch
@@ -51,7 +49,6 @@ func New(opts Options) (*Verifier, error) {
 		leeway:      opts.Leeway,
 		maxLifetime: opts.MaxTokenLifetime,
 		now:         opts.Now,
-		keyInfo:     newKeyCache(),
 		observer:    opts.Observer,
 	}
 	for _, p := range opts.Providers {
@@ -118,7 +115,7 @@ func (v *Verifier) Close() error {
 type verified struct {
 	tok      Token
 	prov     *provider // set as soon as the token is routed, so also on later refusals
-	key      jwk.Key
+	key      *jwks.Key // pointer identity: still current while the key source returns it
 	audBuf   [2]string // backing for tok.Audience when it has one or two values
 	cacheHit bool      // found in the verified-token cache
 }
@@ -183,7 +180,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 	if e := v.verifyFull(ctx, &c, now, out); e != nil {
 		return e
 	}
-	if v.tokens != nil && reflect.TypeOf(out.key).Kind() == reflect.Pointer {
+	if v.tokens != nil {
 		v.tokens.store(h, token, out)
 	}
 	return nil
@@ -256,7 +253,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 		if hd.kid.esc {
 			kid = string(unescape(nil, hdr[hd.kid.start:hd.kid.end]))
 		} else {
-			kid = v.keyInfo.kid(hdr[hd.kid.start:hd.kid.end])
+			kid = v.kids.kid(hdr[hd.kid.start:hd.kid.end])
 		}
 	}
 	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig, &sc.sig)
@@ -290,7 +287,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 	}
 	out.key = key
 	if kid != "" {
-		v.keyInfo.internKid(kid)
+		v.kids.intern(kid)
 	}
 	return nil
 }
@@ -302,48 +299,47 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 // provider's one key that fits alg; when several fit it is refused unchecked with
 // ReasonKidRequired, rather than trying each (RFC 7515 makes kid a hint, not a requirement, so
 // the issuer is not at fault, but one signature check per token is the rule here).
-func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (jwk.Key, *Error) {
-	var key jwk.Key
-	var ki *keyInfo
+func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (*jwks.Key, *Error) {
+	var key *jwks.Key
 	if hasKid {
 		k, err := v.keys.Key(ctx, iss, kid)
 		if err != nil {
 			return nil, keySourceError(err)
 		}
-		key, ki = k, v.keyInfo.info(k)
-		if err := ki.fits(alg); err != nil {
+		if k == nil {
+			return nil, errorf(ReasonUnknownKey, "the key source returned no key for kid")
+		}
+		key = k
+		if err := fits(k, alg); err != nil {
 			// RFC 7517 section 4.5 lets one kid name keys of different types (equivalent
 			// alternatives); Key returns the first. Look for a sibling under the same kid that
 			// fits alg before refusing.
-			sibling := v.siblingKey(ctx, iss, kid, key, alg)
-			if sibling == nil {
+			key = v.siblingKey(ctx, iss, kid, k, alg)
+			if key == nil {
 				return nil, newError(ReasonKeyMismatch, err)
 			}
-			key, ki = sibling, v.keyInfo.info(sibling)
 		}
 	} else {
 		keys, err := v.keys.Keys(ctx, iss)
 		if err != nil {
 			return nil, keySourceError(err)
 		}
+		// Member reads only (the key's facts were derived when jwks parsed it): a walk past
+		// many keys of other types or curves costs no derivation and no signature check.
 		for _, k := range keys {
-			if !mayFit(k, alg) {
-				continue // not derived: a walk costs member reads, not key derivations
-			}
-			info := v.keyInfo.info(k)
-			if !info.canVerify(alg) {
+			if k == nil || !canVerify(k, alg) {
 				continue
 			}
 			if key != nil {
 				return nil, errorf(ReasonKidRequired, "token without kid; several of the provider's keys fit alg")
 			}
-			key, ki = k, info
+			key = k
 		}
 		if key == nil {
 			return nil, errorf(ReasonUnknownKey, "token without kid; no key of the provider fits alg")
 		}
 	}
-	if err := verifySignature(alg, ki.pub, input, sig, ss); err != nil {
+	if err := verifySignature(alg, key.Public(), input, sig, ss); err != nil {
 		return nil, newError(ReasonBadSignature, err)
 	}
 	return key, nil
@@ -351,16 +347,16 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 
 // siblingKey returns another of the issuer's current keys with the same kid as first that fits
 // alg, or nil. It runs only when the key for kid does not fit alg, off the common path.
-func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first jwk.Key, alg *algorithm) jwk.Key {
+func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first *jwks.Key, alg *algorithm) *jwks.Key {
 	keys, err := v.keys.Keys(ctx, iss)
 	if err != nil {
 		return nil
 	}
 	for _, k := range keys {
-		if k == first || k.KeyID() != kid {
+		if k == nil || k == first || k.KeyID() != kid {
 			continue
 		}
-		if v.keyInfo.info(k).canVerify(alg) {
+		if canVerify(k, alg) {
 			return k
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	golangjwt "github.com/golang-jwt/jwt/v5"
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/webidentity/webidentity/internal/floor"
 	"github.com/webidentity/webidentity/internal/testissuer"
@@ -65,11 +64,11 @@ func BenchmarkPeers(b *testing.B) {
 			b.Fatal(err)
 		}
 
-		set, err := jwk.Parse(iss.JWKS())
+		ours, _, err := jwks.ParseJWKS(iss.JWKS())
 		if err != nil {
 			b.Fatal(err)
 		}
-		static := jwks.NewStatic(issuer, set)
+		static := jwks.MustStatic(issuer, ours...)
 		prov := verifier.Provider{URL: issuer, ARN: "arn:aws:iam::111122223333:oidc-provider/" + strings.TrimPrefix(issuer, "https://"), ClientIDs: []string{clientID}}
 		newV := func(size int) *verifier.Verifier {
 			v, err := verifier.New(verifier.Options{Providers: []verifier.Provider{prov}, Keys: static, TokenCacheSize: size})

@@ -34,7 +34,8 @@
 // verified), decision {effect, statement, sid, reason} and error {code, reason, message,
 // detail, hint}. A hint says how to fix a refusal that is the command's own setting: discovery
 // refused for a loopback or private issuer names -allow-private-addresses. Keys come from the issuer's discovery document, or from -jwks FILE (a JWK
-// Set) to verify offline. With -role FILE (aws iam get-role output) or -policy FILE (a trust
+// Set, or PEM public keys or certificates, each with the kid kube-apiserver gives it) to verify
+// offline. With -role FILE (aws iam get-role output) or -policy FILE (a trust
 // policy, with -role-arn or -provider-arn to name the account) it also decides
 // AssumeRoleWithWebIdentity for -session-name and -duration. A -role file that is a bare
 // trust policy is refused with a hint to pass it as -policy: the role ARN it would need is

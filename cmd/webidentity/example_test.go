@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -69,7 +68,11 @@ func Example_embedding() {
 		panic(err)
 	}
 	defer iss.Close()
-	set, err := jwk.Parse(iss.JWKS())
+	parsed, _, err := jwks.ParseJWKS(iss.JWKS())
+	if err != nil {
+		panic(err)
+	}
+	keys, err := jwks.NewStatic(iss.URL(), parsed...)
 	if err != nil {
 		panic(err)
 	}
@@ -84,7 +87,7 @@ func Example_embedding() {
 	    "` + host + `:aud": "sts.amazonaws.com",
 	    "` + host + `:sub": "system:serviceaccount:default:demo"}}}]}`
 
-	v, err := newVerifier(iss.URL(), providerARN, roleARN, []byte(trust), jwks.NewStatic(iss.URL(), set))
+	v, err := newVerifier(iss.URL(), providerARN, roleARN, []byte(trust), keys)
 	if err != nil {
 		panic(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,8 +10,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
@@ -83,7 +82,7 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 	fs.Var(&clientIDs, "client-id", "an accepted audience (repeatable; default sts.amazonaws.com)")
 	fs.Var(&algorithms, "algorithm", "an accepted JOSE `alg` (repeatable; default all supported asymmetric ones)")
 	tokenFile := fs.String("token", "-", "the token `file` (- for stdin)")
-	jwksFile := fs.String("jwks", "", "verify offline with this JWK Set `file` instead of discovery")
+	jwksFile := fs.String("jwks", "", "verify offline with this JWK Set or PEM `file` (public keys, certificates) instead of discovery")
 	roleFile := fs.String("role", "", "decide against this role (`file`: aws iam get-role output)")
 	policyFile := fs.String("policy", "", "decide against this trust policy (`file`); needs -role-arn or -provider-arn")
 	roleARN := fs.String("role-arn", "", "the role `ARN` for -policy")
@@ -174,11 +173,20 @@ func runVerify(ctx context.Context, args []string, e *env) int {
 		if err != nil {
 			return usageErr("-jwks: %v", err)
 		}
-		set, err := jwk.Parse(data)
-		if err != nil {
+		var list []*jwks.Key
+		if bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN ")) {
+			list, err = jwks.ParsePEM(data)
+			if err != nil {
+				return usageErr("-jwks %s: %v", *jwksFile, err)
+			}
+		} else if list, _, err = jwks.ParseJWKS(data); err != nil {
 			return usageErr("-jwks %s: not a JWK Set: %v", *jwksFile, err)
 		}
-		keys = jwks.NewStatic(*issuer, set)
+		static, err := jwks.NewStatic(*issuer, list...)
+		if err != nil {
+			return usageErr("-jwks %s: %v", *jwksFile, err)
+		}
+		keys = static
 	} else {
 		cfg := &Config{
 			Providers: []verifier.Provider{{URL: *issuer}},

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"os"
 	"path/filepath"
@@ -254,6 +256,55 @@ func TestVerifyLoopbackHint(t *testing.T) {
 			assert.Equal(t, tc.hint, out.Error.Hint)
 			if tc.hint != "" {
 				assert.Contains(t, stderr, tc.hint)
+			}
+		})
+	}
+}
+
+// -jwks takes PEM as well as a JWK Set: public keys (and certificates) get the kid that
+// kube-apiserver gives them, so a self-managed cluster's service-account public key verifies
+// its tokens offline; a kid of another scheme does not match.
+func TestVerifyPEMKeys(t *testing.T) {
+	kube := testissuer.Start(t, testissuer.Options{KubeAPIServer: true, Algorithms: []string{"RS256"}, Now: fixedClock})
+	plain := testissuer.Start(t, testissuer.Options{Algorithms: []string{"ES256"}, Now: fixedClock})
+	dir := t.TempDir()
+	pemFile := func(iss *testissuer.Issuer) string {
+		der, err := x509.MarshalPKIXPublicKey(iss.PublicKey(iss.Kids()[0]))
+		require.NoError(t, err)
+		p := filepath.Join(dir, strings.ReplaceAll(iss.Host(), ":", "_")+".pem")
+		require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+		return p
+	}
+	privFile := filepath.Join(dir, "private.pem")
+	require.NoError(t, os.WriteFile(privFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}}), 0o600))
+	token := func(iss *testissuer.Issuer) string {
+		return iss.MustMint(t, iss.Claims(testSubject, testAudience), testissuer.MintOptions{})
+	}
+
+	tests := []struct {
+		name string
+		iss  *testissuer.Issuer
+		file string
+		exit int
+		code string
+	}{
+		{"kube-apiserver key in PEM", kube, pemFile(kube), exitOK, ""},
+		{"PEM key under another kid scheme", plain, pemFile(plain), exitFail, "InvalidIdentityToken"},
+		{"private key PEM", kube, privFile, exitUsage, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exit, stdout, stderr := runCmd(t, token(tt.iss), "verify", "-issuer", tt.iss.URL(), "-jwks", tt.file)
+			require.Equal(t, tt.exit, exit, "stderr: %s\nstdout: %s", stderr, stdout)
+			if tt.exit == exitUsage {
+				assert.Empty(t, stdout)
+				return
+			}
+			var out verifyOutput
+			require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+			assert.Equal(t, tt.code == "", out.Valid)
+			if tt.code != "" && assert.NotNil(t, out.Error) {
+				assert.Equal(t, tt.code, out.Error.Code)
 			}
 		})
 	}

@@ -70,6 +70,54 @@ func TestFloors(t *testing.T) {
 	}
 }
 
+// TestJWXOnlyInJWKS: lestrrat-go/jwx is package jwks's implementation detail (DESIGN.md: "the
+// only home of jwx"), so that moving to another version touches only jwks. No other package of
+// the module imports it directly outside its tests (the fuzz differential and bench/peers use it
+// as a peer, from test files), and no exported declaration of jwks names a jwx type.
+func TestJWXOnlyInJWKS(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", module+"/...").Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+	}
+	require.NoError(t, err)
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := map[string]bool{}
+	for {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else {
+			require.NoError(t, err)
+		}
+		seen[p.ImportPath] = true
+		if p.ImportPath == module+"/jwks" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			assert.False(t, strings.HasPrefix(imp, "github.com/lestrrat-go/"), "%s imports %s: only jwks may", p.ImportPath, imp)
+		}
+	}
+	for _, pkg := range []string{"verifier", "stsapi", "iamapi", "cmd/webidentity"} {
+		assert.True(t, seen[module+"/"+pkg], "package %s not listed", pkg)
+	}
+
+	// The exported API of jwks, as go doc prints it: no jwx package name in a declaration.
+	doc, err := exec.Command("go", "doc", "-all", module+"/jwks").Output()
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "    ") || strings.TrimSpace(line) == "" {
+			continue // doc comment text (indented), not a declaration
+		}
+		for _, name := range []string{"jwk.", "jwa.", "jws.", "jwt.", "jwe."} {
+			assert.NotContains(t, line, name, "an exported declaration of jwks names a jwx type")
+		}
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
