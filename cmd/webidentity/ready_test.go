@@ -29,14 +29,19 @@ func TestServeReadyShortlyAfterIssuerRecovers(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	base := newHTTPTestServer(t, svc.Handler())
+	ops := newHTTPTestServer(t, svc.OpsHandler())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { svc.prefetchLoop(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	// t=0: the first prefetch reached the issuer and failed.
-	require.Eventually(t, func() bool { return iss.Requests(testissuer.Discovery) >= 1 }, 10*time.Second, time.Millisecond)
+	// t=0: the first prefetch reached the issuer and its failure was recorded (the metric counts
+	// a fetch when it has ended: a fetch still in flight when the clock moves would record its
+	// failure at t=2s and push the retry past the end of the test).
+	require.Eventually(t, func() bool {
+		return counter(scrape(t, ops), "webidentity_jwks_fetches_total", map[string]string{"document": "discovery", "result": "error"}) >= 1
+	}, 10*time.Second, time.Millisecond)
 	code, _ := get(t, base+"/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.Equal(t, 1, iss.Requests(testissuer.Discovery), "retries inside the backoff make no request")
