@@ -2,6 +2,7 @@ package iam
 
 import (
 	"fmt"
+	"github.com/webidentity/webidentity/internal/cputime"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -129,7 +130,7 @@ func BenchmarkLookup(b *testing.B) {
 				defer startWriter(b, r, mode)()
 				b.ReportAllocs()
 				i := 0
-				cpu := processCPU()
+				cpu := cputime.Process()
 				for b.Loop() {
 					lookup(b, r, &keys[i&set.mask])
 					i++
@@ -140,7 +141,7 @@ func BenchmarkLookup(b *testing.B) {
 				defer startWriter(b, r, mode)()
 				b.ReportAllocs()
 				var seq atomic.Int64
-				cpu := processCPU()
+				cpu := cputime.Process()
 				b.RunParallel(func(pb *testing.PB) {
 					i := int(seq.Add(1) * 1000)
 					for pb.Next() {
@@ -165,7 +166,7 @@ func BenchmarkLookup(b *testing.B) {
 // reportCPU reports the process CPU time used since start per iteration.
 func reportCPU(b *testing.B, start time.Duration) {
 	if start > 0 && b.N > 0 {
-		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 	}
 }
 

@@ -4,6 +4,7 @@ package store
 
 import (
 	"fmt"
+	"github.com/webidentity/webidentity/internal/cputime"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -142,7 +143,7 @@ func BenchmarkOpen(b *testing.B) {
 	fillForLoad(b, dir, accounts)
 	entities := float64(accounts * 30)
 	b.Run(fmt.Sprintf("read/entities=%d", accounts*30), func(b *testing.B) {
-		cpu0 := processCPU()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			s, err := Open(dir, Options{})
 			if err != nil {
@@ -153,12 +154,12 @@ func BenchmarkOpen(b *testing.B) {
 			}
 			s.Close()
 		}
-		b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/start")
+		b.ReportMetric((cputime.Process()-cpu0).Seconds()/float64(b.N), "cpu-s/start")
 		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/start")
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/entities, "ns/entity")
 	})
 	b.Run(fmt.Sprintf("registry/entities=%d", accounts*30), func(b *testing.B) {
-		cpu0 := processCPU()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			s, err := Open(dir, Options{})
 			if err != nil {
@@ -169,19 +170,8 @@ func BenchmarkOpen(b *testing.B) {
 			}
 			s.Close()
 		}
-		b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/start")
+		b.ReportMetric((cputime.Process()-cpu0).Seconds()/float64(b.N), "cpu-s/start")
 		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/start")
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/entities, "ns/entity")
 	})
-}
-
-// processCPU returns the CPU time the process has used (user + system, all
-// threads): on a shared machine it says what a start costs when wall time
-// says how busy the neighbours are.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

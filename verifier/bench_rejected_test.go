@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"github.com/webidentity/webidentity/internal/cputime"
 	"strconv"
 	"testing"
 
@@ -86,14 +87,14 @@ func BenchmarkRejectedTokens(b *testing.B) {
 		require.Equal(b, s.ok, err == nil, "%s: %v", s.name, err)
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				if _, err := v.Verify(ctx, s.token); (err == nil) != s.ok {
 					b.Fatal(err)
 				}
 			}
 			if cpu != 0 {
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}

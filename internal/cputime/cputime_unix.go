@@ -1,15 +1,15 @@
 //go:build unix
 
-package iam
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the CPU time the process has used (user + system, all
-// threads), or 0 if unknown.
-func processCPU() time.Duration {
+// Process returns the CPU time (user and system, all threads) the process has used, or 0 if
+// unknown.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
