@@ -215,6 +215,17 @@ func runServeAsync(t *testing.T, ctx context.Context, args ...string) (string, <
 	return "", nil, nil
 }
 
+// awaitCleanExit waits for a serve started by runServeAsync to exit, and checks it exited 0.
+func awaitCleanExit(t *testing.T, done <-chan int, logs *syncBuffer) {
+	t.Helper()
+	select {
+	case status := <-done:
+		assert.Equal(t, exitOK, status, "%s", logs)
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
 func TestServeCommandLifecycle(t *testing.T) {
 	iss := testissuer.Start(t, testissuer.Options{Path: "/id/EXAMPLE", Algorithms: []string{"ES256"}, Now: fixedClock})
 	cfgPath := healthyConfig(t, iss)
@@ -245,12 +256,7 @@ func TestServeCommandLifecycle(t *testing.T) {
 			require.NoError(t, err)
 
 			tc.stop(cancel)
-			select {
-			case status := <-done:
-				assert.Equal(t, exitOK, status, "%s", logs)
-			case <-time.After(15 * time.Second):
-				t.Fatal("serve did not shut down")
-			}
+			awaitCleanExit(t, done, logs)
 			assert.NotContains(t, logs.String(), `"level":"ERROR"`)
 		})
 	}
@@ -346,12 +352,7 @@ func TestServeCommandMetricsListener(t *testing.T) {
 	assert.Equal(t, 1.0, counter(scrape(t, opsBase), "webidentity_ready", nil))
 
 	cancel()
-	select {
-	case status := <-done:
-		assert.Equal(t, exitOK, status, "%s", logs)
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	awaitCleanExit(t, done, logs)
 }
 
 // serve logs the configuration's warnings at load, naming the file, role and path.
@@ -527,12 +528,7 @@ func TestServeCommandTLS(t *testing.T) {
 	assert.Regexp(t, `^ASIA`, aws.ToString(out.Credentials.AccessKeyId))
 
 	cancel()
-	select {
-	case status := <-done:
-		assert.Equal(t, exitOK, status, "%s", logs)
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	awaitCleanExit(t, done, logs)
 }
 
 // serve becomes ready once an issuer that was down at start comes back.
