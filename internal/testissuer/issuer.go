@@ -508,8 +508,11 @@ func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			// Give up the way a stalled server does: close the connection without an
+			// answer. Returning would make net/http send an empty 200, which a client
+			// that is still reading would take for a real answer.
 			t.Stop()
-			return
+			panic(http.ErrAbortHandler)
 		}
 	}
 	w.Header().Set("Content-Type", mediaType)
