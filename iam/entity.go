@@ -50,6 +50,11 @@ type OIDCProvider struct {
 	// clientIDSet is set when ClientIDs is long enough that a map beats a
 	// scan.
 	clientIDSet map[string]struct{}
+	// keyPrefix is KeyPrefix's answer, computed once.
+	keyPrefix string
+	// finished says that the fields above are built (by the registry or
+	// NewOIDCProvider); a value built by hand has them zero.
+	finished bool
 }
 
 // clientIDSetMin is the number of client IDs from which AcceptsClientID uses
@@ -59,6 +64,11 @@ const clientIDSetMin = 8
 // AcceptsClientID reports whether aud is one of the provider's client IDs
 // (exact, case-sensitive comparison). It does not allocate.
 func (p *OIDCProvider) AcceptsClientID(aud string) bool {
+	if !p.finished {
+		// Built by hand, not by the registry or NewOIDCProvider: no
+		// precomputed fields to read.
+		return slices.Contains(p.ClientIDs, aud)
+	}
 	if p.clientIDSet != nil {
 		_, ok := p.clientIDSet[aud]
 		return ok
@@ -75,6 +85,19 @@ func (p *OIDCProvider) AcceptsClientID(aud string) bool {
 		}
 	}
 	return false
+}
+
+// KeyPrefix returns the prefix of the condition keys that trust policies
+// write for the provider's claims ("oidc.eks.us-west-2.amazonaws.com/id/X"
+// in "oidc.eks.us-west-2.amazonaws.com/id/X:sub"): URL without "https://",
+// folded as package policy folds condition keys (policy.FoldKey), so that
+// it compares directly with the keys a policy looks up. Computed once for
+// the values the registry and NewOIDCProvider return.
+func (p *OIDCProvider) KeyPrefix() string {
+	if p.finished {
+		return p.keyPrefix
+	}
+	return policy.FoldKey(strings.TrimPrefix(p.URL, "https://"))
 }
 
 // HasThumbprint reports whether the hex SHA-1 thumbprint is pinned by the
@@ -94,7 +117,7 @@ func (p *OIDCProvider) clone() *OIDCProvider {
 	c.ClientIDs = slices.Clone(p.ClientIDs)
 	c.Thumbprints = slices.Clone(p.Thumbprints)
 	c.Tags = slices.Clone(p.Tags)
-	c.clientIDSet, c.clientID0 = nil, ""
+	c.clientIDSet, c.clientID0, c.keyPrefix, c.finished = nil, "", "", false
 	return &c
 }
 

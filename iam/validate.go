@@ -31,6 +31,19 @@ const (
 	DefaultSessionDuration = time.Hour
 )
 
+// NewOIDCProvider validates p as CreateOIDCProvider does (everything but
+// the per-account quota and uniqueness, which need a registry) and returns
+// the normalised, immutable value a registry would store, with its
+// precomputed fields built: for a ProviderSource of one's own (the
+// verifier's interface) backed by another store than Registry. It does
+// not fill CreateDate. The error is an *Error, as for CreateOIDCProvider.
+func NewOIDCProvider(p *OIDCProvider) (*OIDCProvider, error) {
+	if p == nil {
+		return nil, &Error{Code: CodeInvalidInput, Message: "The provider is missing."}
+	}
+	return validateProvider(p)
+}
+
 // validateProvider checks p as IAM checks CreateOpenIDConnectProvider and
 // returns a normalised copy: ARN, Partition, Account and URL all set,
 // duplicate client IDs and thumbprints dropped, the client-ID set built.
@@ -59,6 +72,8 @@ func validateProvider(in *OIDCProvider) (*OIDCProvider, error) {
 
 // finish builds the precomputed fields; p must not be published yet.
 func (p *OIDCProvider) finish() {
+	p.finished = true
+	p.keyPrefix = policy.FoldKey(strings.TrimPrefix(p.URL, "https://"))
 	p.clientIDSet, p.clientID0 = nil, ""
 	if len(p.ClientIDs) > 0 {
 		p.clientID0 = p.ClientIDs[0]
