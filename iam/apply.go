@@ -30,7 +30,7 @@ func (r *Registry) Apply(c Change) error {
 		if c.NewProvider == nil {
 			return newError(CodeInvalidInput, c.ARN, "NewProvider", c.Kind.String()+" without a provider")
 		}
-		p, err := validateProvider(c.NewProvider)
+		p, err := validateProvider(c.NewProvider, r.allowPort)
 		if err != nil {
 			return err
 		}

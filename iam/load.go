@@ -43,7 +43,7 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 	}
 	provs := make([]*OIDCProvider, len(providers))
 	for i, in := range providers {
-		p, err := validateProvider(in)
+		p, err := validateProvider(in, r.allowPort)
 		if err != nil {
 			addErr(err)
 			continue

@@ -49,3 +49,24 @@ func TestNewOIDCProvider(t *testing.T) {
 	assert.False(t, rp.AcceptsClientID("c10"))
 	assert.Equal(t, "k.example.com", rp.KeyPrefix())
 }
+
+// IAM refuses a port in a provider URL; Options.AllowURLPort admits one (local issuers), and
+// the ARN round-trips with it.
+func TestAllowURLPort(t *testing.T) {
+	strict := New(Options{})
+	_, err := strict.CreateOIDCProvider(&OIDCProvider{Account: acctA, URL: "https://127.0.0.1:8443/id/x", ClientIDs: []string{"a"}})
+	assert.True(t, errors.Is(err, ErrInvalidInput), "%v", err)
+
+	r := New(Options{AllowURLPort: true})
+	p, err := r.CreateOIDCProvider(&OIDCProvider{Account: acctA, URL: "https://127.0.0.1:8443/id/x", ClientIDs: []string{"a"}})
+	require.NoError(t, err)
+	assert.Equal(t, "arn:aws:iam::"+acctA+":oidc-provider/127.0.0.1:8443/id/x", p.ARN)
+	got, err := r.OIDCProviderByARN(p.ARN)
+	require.NoError(t, err)
+	assert.Same(t, p, got)
+	assert.Equal(t, "127.0.0.1:8443/id/x", p.KeyPrefix())
+	for _, bad := range []string{"https://h.example.com:0", "https://h.example.com:65536", "https://h.example.com:", "https://h.example.com:08", "https://h.example.com:x", "https://:443", "https://h.example.com:44:3"} {
+		_, err := r.CreateOIDCProvider(&OIDCProvider{Account: acctB, URL: bad, ClientIDs: []string{"a"}})
+		assert.True(t, errors.Is(err, ErrInvalidInput), "%s: %v", bad, err)
+	}
+}

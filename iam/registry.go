@@ -55,6 +55,13 @@ type Options struct {
 	// methods (they take the write lock: that deadlocks); lock-free reads
 	// see the state before the change.
 	Commit func(Change) error
+
+	// AllowURLPort lets provider URLs carry a port ("https://127.0.0.1:8443"),
+	// which IAM refuses ("The URL should not contain a port number"): for
+	// local deployments and tests whose issuer does not listen on 443.
+	// The port is part of the URL, so of the ARN and of the condition keys,
+	// exactly as the tokens' iss carries it.
+	AllowURLPort bool
 }
 
 // shards is the number of copy-on-write shards per entity kind. A write
@@ -105,6 +112,7 @@ type Registry struct {
 	maxProv, maxRoles   int
 	maxTrustPolicyChars int
 	commitFn            func(Change) error
+	allowPort           bool
 
 	mu         sync.Mutex // serialises writes; guards the fields below
 	accounts   map[acctKey]*accountIndex
@@ -130,6 +138,7 @@ func New(opts Options) *Registry {
 		roleIDs:             map[string]string{},
 		strs:                map[string]string{},
 		commitFn:            opts.Commit,
+		allowPort:           opts.AllowURLPort,
 	}
 	if r.now == nil {
 		r.now = time.Now

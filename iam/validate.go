@@ -41,15 +41,15 @@ func NewOIDCProvider(p *OIDCProvider) (*OIDCProvider, error) {
 	if p == nil {
 		return nil, &Error{Code: CodeInvalidInput, Message: "The provider is missing."}
 	}
-	return validateProvider(p)
+	return validateProvider(p, false)
 }
 
 // validateProvider checks p as IAM checks CreateOpenIDConnectProvider and
 // returns a normalised copy: ARN, Partition, Account and URL all set,
 // duplicate client IDs and thumbprints dropped, the client-ID set built.
-func validateProvider(in *OIDCProvider) (*OIDCProvider, error) {
+func validateProvider(in *OIDCProvider, allowPort bool) (*OIDCProvider, error) {
 	p := in.clone()
-	if err := p.reconcileNames(); err != nil {
+	if err := p.reconcileNames(allowPort); err != nil {
 		return nil, err
 	}
 	id := p.ARN
@@ -88,7 +88,7 @@ func (p *OIDCProvider) finish() {
 
 // reconcileNames fills ARN from Partition, Account and URL, or those from
 // ARN, and checks that they agree and that the URL is one IAM accepts.
-func (p *OIDCProvider) reconcileNames() error {
+func (p *OIDCProvider) reconcileNames(allowPort bool) error {
 	entity := p.ARN
 	if entity == "" {
 		entity = p.URL
@@ -97,7 +97,7 @@ func (p *OIDCProvider) reconcileNames() error {
 		if p.Partition == "" {
 			p.Partition = "aws"
 		}
-		if err := validateURL(entity, p.URL); err != nil {
+		if err := validateURL(entity, p.URL, allowPort); err != nil {
 			return err
 		}
 		arn, err := OIDCProviderARN(p.Partition, p.Account, p.URL)
@@ -120,15 +120,15 @@ func (p *OIDCProvider) reconcileNames() error {
 		}
 	}
 	p.Partition, p.Account, p.URL = canonicalPartition(part), acct, url
-	return validateURL(entity, url)
+	return validateURL(entity, url, allowPort)
 }
 
 // validateURL applies CreateOpenIDConnectProvider's Url rules: 1 to 255
 // characters, https://, a host, an optional path; no query, fragment,
 // user info or port (IAM documents "should not contain a port number"; this
-// package refuses one). The URL is kept verbatim: it must equal the tokens'
+// package refuses one unless allowPort, Options.AllowURLPort). The URL is kept verbatim: it must equal the tokens'
 // iss byte for byte, and IAM does not normalise case or a trailing slash.
-func validateURL(entity, u string) error {
+func validateURL(entity, u string, allowPort bool) error {
 	if u == "" {
 		return newError(CodeValidationError, entity, "Url", "Url is required")
 	}
@@ -140,6 +140,15 @@ func validateURL(entity, u string) error {
 		return newError(CodeInvalidInput, entity, "Url", "The URL must begin with https://")
 	}
 	host, _, _ := strings.Cut(rest, "/")
+	if allowPort {
+		if h, port, ok := strings.Cut(host, ":"); ok {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' || port[0] == '+' {
+				return newError(CodeInvalidInput, entity, "Url", "The URL's port must be a number from 1 to 65535")
+			}
+			rest = h + rest[len(h)+1+len(port):]
+			host = h
+		}
+	}
 	if host == "" {
 		return newError(CodeInvalidInput, entity, "Url", "The URL must name a host")
 	}

@@ -25,7 +25,7 @@ func (r *Registry) PutOIDCProvider(p *OIDCProvider) (*OIDCProvider, error) {
 }
 
 func (r *Registry) putProvider(in *OIDCProvider, create bool) (*OIDCProvider, error) {
-	p, err := validateProvider(in)
+	p, err := validateProvider(in, r.allowPort)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func (r *Registry) modifyProvider(arn string, fn func(p *OIDCProvider) (changed 
 	if err != nil || !changed {
 		return cur, err
 	}
-	p, err := validateProvider(next)
+	p, err := validateProvider(next, r.allowPort)
 	if err != nil {
 		return nil, err
 	}

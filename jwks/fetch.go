@@ -2,11 +2,14 @@ package jwks
 
 import (
 	"context"
+	"crypto/sha1"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +40,7 @@ type response struct {
 	body   []byte
 	status int
 	header http.Header
+	chain  [][20]byte // SHA-1 of every certificate of the verified TLS chains of the final hop
 }
 
 // get fetches url with the deadline already on ctx, reading at most max
@@ -74,7 +78,26 @@ func (f *fetcher) get(ctx context.Context, doc Document, url string, max int64) 
 	if int64(len(body)) > max {
 		return fail(resp.StatusCode, fmt.Errorf("%w: body exceeds %d bytes", ErrTooLarge, max))
 	}
-	return &response{body: body, status: resp.StatusCode, header: resp.Header}, nil
+	return &response{body: body, status: resp.StatusCode, header: resp.Header, chain: chainOf(resp.TLS)}, nil
+}
+
+// chainOf returns the SHA-1 fingerprints of the certificates in the verified chains of a TLS
+// connection (leaf, intermediates, roots; each once), or nil for a connection without TLS.
+// Only verified chains count: certificates the server merely sent along are not in them.
+func chainOf(cs *tls.ConnectionState) [][20]byte {
+	if cs == nil {
+		return nil
+	}
+	var out [][20]byte
+	for _, chain := range cs.VerifiedChains {
+		for _, cert := range chain {
+			fp := sha1.Sum(cert.Raw)
+			if !slices.Contains(out, fp) {
+				out = append(out, fp)
+			}
+		}
+	}
+	return out
 }
 
 // Accept headers. kube-apiserver serves its JWKS only as

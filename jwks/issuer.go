@@ -22,6 +22,9 @@ type snapshot struct {
 	byKid map[string]*Key // kid → key; the first in document order for kids shared across kty
 	all   []*Key          // every usable key in document order (capacity clipped)
 	ids   map[identity]*Key
+	// chain holds the SHA-1 fingerprints of the certificates of the verified TLS chains that
+	// the JWKS fetch producing this snapshot connected through (nil for static keys).
+	chain [][20]byte
 
 	// Points in time, as durations since Cache.base (see Cache.now).
 	fetched    time.Duration
@@ -392,6 +395,7 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 	}
 	ttl := freshness(resp.header, st.c.base.Add(start), set.minTTL, set.maxTTL)
 	snap := newSnapshot(keys, prev)
+	snap.chain = resp.chain
 	snap.setTimes(start, ttl, set.maxStale)
 	ev.Latency, ev.TTL = st.c.now()-start, ttl
 	obs.Fetched(ev)

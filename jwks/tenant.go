@@ -1,0 +1,81 @@
+package jwks
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNoTLSChain: the issuer's keys were not fetched over TLS (static keys), so a thumbprint
+// pin cannot be checked against them; CheckThumbprints fails closed with it (and with
+// ErrThumbprintMismatch).
+var ErrNoTLSChain = errors.New("jwks: keys were not fetched over a verified TLS chain")
+
+// CheckThumbprints reports whether key, which must be one of the issuer's current keys,
+// arrived through a verified TLS chain that holds a certificate with one of the hex SHA-1
+// thumbprints (case ignored, as IAM's ThumbprintList): the chain recorded when the JWKS fetch
+// that produced the current key set connected to its host. It makes no network request and
+// does not allocate.
+//
+// This is how many tenants registering one issuer, each with thumbprints of its own, share one
+// fetch: the issuer is fetched unpinned (IssuerConfig.Thumbprints empty), every fetch records
+// its chain, and each tenant's pins are checked against it when a token is verified. As with
+// IssuerConfig.Thumbprints, only certificates of the verified chains count, never ones the
+// server merely sent along.
+//
+// It returns nil on a match; an *Error matching ErrUnknownKey when key is not among the
+// issuer's current keys (or the issuer has none cached); otherwise an error matching
+// ErrThumbprintMismatch (and ErrNoTLSChain for static keys).
+func (c *Cache) CheckThumbprints(issuer string, key *Key, thumbprints []string) error {
+	var snap *snapshot
+	if st := (*c.hot.Load())[issuer]; st != nil {
+		snap = st.snap.Load()
+	}
+	if snap == nil || key == nil || snap.ids[identityOf(key)] != key {
+		return &Error{Reason: ReasonUnknownKey, Issuer: issuer, Err: errors.New("jwks: the key is not one of the issuer's current keys")}
+	}
+	if snap.chain == nil {
+		return fmt.Errorf("jwks: issuer %q: %w", issuer, errors.Join(ErrThumbprintMismatch, ErrNoTLSChain))
+	}
+	var buf [40]byte
+	for _, fp := range snap.chain {
+		hex.Encode(buf[:], fp[:])
+		for _, t := range thumbprints {
+			if strings.EqualFold(string(buf[:]), t) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("jwks: issuer %q: %w", issuer, ErrThumbprintMismatch)
+}
+
+// Unregister removes an issuer that Register (or Options.Issuers) added: its cached keys
+// are dropped, a background refresh of it stops mattering, the idle connections of its own
+// transports are closed, and lookups fail with ErrUnknownIssuer (unless AllowAnyIssuer) as
+// for an issuer never registered. It reports whether the issuer was registered. It makes no
+// network request and is safe for concurrent use, also with lookups.
+func (c *Cache) Unregister(issuer string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := (*c.registry.Load())[issuer]
+	if old == nil {
+		return false
+	}
+	if len(old.owned) > 0 {
+		old.retired.Store(true)
+		old.closeIdle()
+		delete(c.owned, issuer)
+	}
+	reg := make(map[string]*issuerConfig, len(*c.registry.Load()))
+	for id, cfg := range *c.registry.Load() {
+		if id != issuer {
+			reg[id] = cfg
+		}
+	}
+	c.registry.Store(&reg)
+	if c.lru.Remove(issuer) {
+		c.publishLocked(nil)
+	}
+	return true
+}
