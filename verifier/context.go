@@ -21,7 +21,7 @@ import (
 // aws:requesttag/<key>.
 type condContext struct {
 	tok            *Token
-	prov           *provider
+	prov           *route
 	req            *Request
 	now            time.Time
 	tags           *sessionTags

@@ -301,7 +301,10 @@ func TestEndToEndThumbprintPinning(t *testing.T) {
 			sum := sha1.Sum(iss.Certificate().Raw)
 			return hex.EncodeToString(sum[:])
 		}, 0},
-		{"another certificate", func(*testissuer.Issuer) string { return strings.Repeat("ab", 20) }, ReasonKeysUnavailable},
+		// STS's answer: InvalidIdentityToken, "OpenIDConnect provider's HTTPS certificate
+		// doesn't match configured thumbprint". The fetch itself is unpinned (one fetch serves
+		// every account of the issuer); the pin is checked against the chain it recorded.
+		{"another certificate", func(*testissuer.Issuer) string { return strings.Repeat("ab", 20) }, ReasonThumbprint},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -319,7 +322,8 @@ func TestEndToEndThumbprintPinning(t *testing.T) {
 			}
 			reason, code := reasonOf(t, err)
 			assert.Equal(t, tc.reason, reason, "%v", err)
-			assert.Equal(t, CodeIDPCommunicationError, code)
+			assert.Equal(t, CodeInvalidIdentityToken, code)
+			assert.ErrorIs(t, err, jwks.ErrThumbprintMismatch)
 		})
 	}
 }

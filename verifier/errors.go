@@ -25,6 +25,9 @@ const (
 	CodeAccessDenied Code = "AccessDenied"
 	// CodeValidationError: a request parameter breaks an STS constraint.
 	CodeValidationError Code = "ValidationError"
+	// CodeServiceUnavailable: a provider or role source failed (not a miss): the request
+	// could not be decided. HTTP 503, which the AWS SDKs retry.
+	CodeServiceUnavailable Code = "ServiceUnavailable"
 )
 
 // Reason says why a request was refused. Each Reason maps to exactly one Code (see
@@ -58,7 +61,10 @@ const (
 	ReasonClaimsMalformed
 	// ReasonMissingClaim: iss, sub or exp is missing (or iat, when MaxTokenLifetime is set).
 	ReasonMissingClaim
-	// ReasonUnknownIssuer: iss does not name a registered provider (exact match).
+	// ReasonUnknownIssuer: the account (the role's, or the one VerifyFor names) has no provider
+	// for iss (exact match), whatever other accounts register. The message is STS's: "No
+	// OpenIDConnect provider found in your account for https://...", with the issuer when it is
+	// a plain https URL (it is token content, so nothing else is repeated).
 	ReasonUnknownIssuer
 	// ReasonUnknownKey: the provider has no key with the token's kid (or, without kid, no key
 	// that fits alg).
@@ -109,6 +115,13 @@ const (
 	// several verifications); it asks for the kid instead. With exactly one fitting key, a
 	// token without kid is verified with that key.
 	ReasonKidRequired
+	// ReasonThumbprint: the provider pins certificate thumbprints and none is in the verified
+	// TLS chain over which the key that signed the token was fetched (or the key source records
+	// no chain: static keys).
+	ReasonThumbprint
+	// ReasonSourceFailure: the ProviderSource or RoleSource failed with an error other than
+	// a miss (its store is down, say). Nothing was decided.
+	ReasonSourceFailure
 
 	reasonCount // keep last
 )
@@ -129,7 +142,7 @@ var reasons = [reasonCount]struct {
 	ReasonType:                 {"Type", CodeInvalidIdentityToken, "the web identity token has a type that is not allowed"},
 	ReasonClaimsMalformed:      {"ClaimsMalformed", CodeInvalidIdentityToken, "the web identity token claims are malformed"},
 	ReasonMissingClaim:         {"MissingClaim", CodeInvalidIdentityToken, "the web identity token lacks a required claim"},
-	ReasonUnknownIssuer:        {"UnknownIssuer", CodeInvalidIdentityToken, "no OpenID Connect provider is registered for the token's issuer"},
+	ReasonUnknownIssuer:        {"UnknownIssuer", CodeInvalidIdentityToken, "No OpenIDConnect provider found in your account for the token's issuer"},
 	ReasonUnknownKey:           {"UnknownKey", CodeInvalidIdentityToken, "the web identity token is not signed by a known key of its provider"},
 	ReasonKeyMismatch:          {"KeyMismatch", CodeInvalidIdentityToken, "the provider's key does not fit the token's algorithm"},
 	ReasonBadSignature:         {"BadSignature", CodeInvalidIdentityToken, "the web identity token signature is invalid"},
@@ -150,6 +163,8 @@ var reasons = [reasonCount]struct {
 	ReasonDenied:               {"Denied", CodeAccessDenied, accessDeniedMessage},
 	ReasonTagSessionDenied:     {"TagSessionDenied", CodeAccessDenied, accessDeniedMessage},
 	ReasonSourceIdentityDenied: {"SourceIdentityDenied", CodeAccessDenied, accessDeniedMessage},
+	ReasonThumbprint:           {"Thumbprint", CodeInvalidIdentityToken, "OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"},
+	ReasonSourceFailure:        {"SourceFailure", CodeServiceUnavailable, "the request could not be decided now; retry"},
 	ReasonKidRequired:          {"KidRequired", CodeInvalidIdentityToken, "the web identity token has no kid and its provider has several keys for its algorithm; RFC 7515 makes kid a hint, but this service needs it to choose the key"},
 }
 

@@ -45,6 +45,8 @@ func TestReasonCodes(t *testing.T) {
 		ReasonTagSessionDenied:     CodeAccessDenied,
 		ReasonSourceIdentityDenied: CodeAccessDenied,
 		ReasonKidRequired:          CodeInvalidIdentityToken,
+		ReasonThumbprint:           CodeInvalidIdentityToken,
+		ReasonSourceFailure:        CodeServiceUnavailable,
 	}
 	require.Len(t, want, int(reasonCount)-1, "every reason has an expected code")
 	for r := Reason(1); r < reasonCount; r++ {

@@ -122,7 +122,8 @@ type KeyPrefetcher interface {
 
 var _ KeyPrefetcher = (*jwks.Cache)(nil)
 
-// Prefetch loads every registered provider's keys, so that the first tokens do not wait for
+// Prefetch loads every registered provider's keys (the static providers', or those of every
+// issuer an *iam.Registry given as ProviderSource lists), so that the first tokens do not wait for
 // discovery and JWKS fetches, and reports whether all of them could be loaded: use it for
 // readiness checks. It works through the default key cache (Options.Keys nil) or through
 // Options.Keys when that implements KeyPrefetcher, asking only for the providers' issuers;
@@ -134,7 +135,17 @@ func (v *Verifier) Prefetch(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	if err := p.Prefetch(ctx, v.issuers...); err != nil {
+	issuers := v.issuers
+	if w, ok := v.providers.(watcher); ok && v.static == nil {
+		issuers = w.Issuers()
+		for _, iss := range issuers {
+			v.register(iss)
+		}
+		if len(issuers) == 0 {
+			return nil
+		}
+	}
+	if err := p.Prefetch(ctx, issuers...); err != nil {
 		return fmt.Errorf("verifier: prefetch: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -22,17 +23,18 @@ var (
 	ErrKeySourceIssuer = errors.New("verifier: Options.Keys does not serve a provider's issuer")
 )
 
-// setupKeys checks Options.Keys against the providers and, when it is a *jwks.Cache that does
-// not know a provider's issuer, registers it there with the provider's Thumbprints and
-// DiscoveryURL, as the default key cache does. v.keys is opts.Keys, non-nil.
+// setupKeys checks Options.Keys against the static providers and, when it is a *jwks.Cache,
+// registers there the static providers' issuers it does not serve yet, with their
+// DiscoveryURL, as the default key cache does. v.keys is non-nil.
 func (v *Verifier) setupKeys(opts *Options) error {
 	switch ks := v.keys.(type) {
 	case *jwks.Cache:
 		if ks == nil {
 			return errors.New("verifier: Options.Keys is a nil *jwks.Cache")
 		}
+		v.cache = ks
 		for _, p := range opts.Providers {
-			if err := registerProvider(ks, &p); err != nil {
+			if err := v.registerStatic(&p); err != nil {
 				return err
 			}
 		}
@@ -46,40 +48,89 @@ func (v *Verifier) setupKeys(opts *Options) error {
 					ErrKeySourceIssuer, ks.Issuer(), p.URL)
 			}
 		}
-		return refuseProviderSettings(opts.Providers, "a jwks.Static")
+		return v.refuseProviderSettings(opts.Providers, "a jwks.Static")
 	default:
-		return refuseProviderSettings(opts.Providers, fmt.Sprintf("a %T", ks))
+		return v.refuseProviderSettings(opts.Providers, fmt.Sprintf("a %T", ks))
 	}
 	return nil
 }
 
-// registerProvider registers p in c unless c already has p's issuer registered. A registered
-// issuer keeps its settings (its own discovery URL, pins or static keys, perhaps shared with
-// other verifiers); a provider that sets Thumbprints or DiscoveryURL for it is refused, since
-// New can neither compare nor safely replace them. An issuer that c serves only because of
-// Options.AllowAnyIssuer is registered with the provider's settings, so that they apply.
-func registerProvider(c *jwks.Cache, p *Provider) error {
-	if c.Registered(p.URL) {
-		if len(p.Thumbprints) > 0 || p.DiscoveryURL != "" {
-			return fmt.Errorf("%w: provider %q sets Thumbprints or DiscoveryURL, but the jwks.Cache of Options.Keys already has its issuer registered with settings of its own: set them in that cache's jwks.IssuerConfig instead (or leave Options.Keys nil)",
+// registerStatic registers p's issuer in v.cache unless it is registered already. A
+// registered issuer keeps its settings (its own discovery URL or static keys, perhaps shared
+// with other verifiers); a provider that sets DiscoveryURL for it is refused, since New can
+// neither compare nor safely replace it. Thumbprints are the provider's, checked per token
+// against the chain the cache records (ThumbprintChecker), so they need no registration.
+func (v *Verifier) registerStatic(p *Provider) error {
+	if v.cache.Registered(p.URL) {
+		if p.DiscoveryURL != "" {
+			return fmt.Errorf("%w: provider %q sets DiscoveryURL, but the jwks.Cache of Options.Keys already has its issuer registered with settings of its own: set it in that cache's jwks.IssuerConfig instead (or leave Options.Keys nil)",
 				ErrProviderSettingIgnored, p.URL)
 		}
 		return nil
 	}
-	if err := c.Register(jwks.IssuerConfig{Issuer: p.URL, Thumbprints: p.Thumbprints, DiscoveryURL: p.DiscoveryURL}); err != nil {
+	if err := v.cache.Register(jwks.IssuerConfig{Issuer: p.URL, DiscoveryURL: p.DiscoveryURL}); err != nil {
 		return fmt.Errorf("verifier: registering provider %q in the jwks.Cache of Options.Keys: %w", p.URL, err)
 	}
+	v.registered[p.URL] = true
 	return nil
 }
 
-// refuseProviderSettings fails on the first provider with Thumbprints or DiscoveryURL, which
-// a key source that takes no registrations (described by what) cannot apply.
-func refuseProviderSettings(providers []Provider, what string) error {
+// refuseProviderSettings fails on the first provider with a DiscoveryURL, which a key source
+// that takes no registrations (described by what) cannot apply, or with Thumbprints, when the
+// key source cannot check them (it is no ThumbprintChecker).
+func (v *Verifier) refuseProviderSettings(providers []Provider, what string) error {
 	for _, p := range providers {
-		if len(p.Thumbprints) > 0 || p.DiscoveryURL != "" {
+		if p.DiscoveryURL != "" || (len(p.Thumbprints) > 0 && v.thumbs == nil) {
 			return fmt.Errorf("%w: provider %q sets Thumbprints or DiscoveryURL, which Options.Keys (%s) cannot apply: pin and locate keys in the key source itself, or leave Options.Keys nil (or pass a *jwks.Cache) so that New registers them",
 				ErrProviderSettingIgnored, p.URL, what)
 		}
 	}
 	return nil
+}
+
+// register registers an issuer in v.cache when a provider of it is used and the cache does
+// not serve it: the provider source, not the token, is what allows the fetch. It reports
+// whether the cache serves the issuer now.
+func (v *Verifier) register(iss string) bool {
+	if v.cache == nil {
+		return false
+	}
+	v.regMu.Lock()
+	defer v.regMu.Unlock()
+	if v.cache.Registered(iss) {
+		return true
+	}
+	if err := v.cache.Register(jwks.IssuerConfig{Issuer: iss, DiscoveryURL: v.discovery[iss]}); err != nil {
+		return false
+	}
+	v.registered[iss] = true
+	return true
+}
+
+// unregister drops an issuer that this verifier registered, when its last provider is gone.
+func (v *Verifier) unregister(iss string) {
+	v.regMu.Lock()
+	defer v.regMu.Unlock()
+	if v.registered[iss] {
+		delete(v.registered, iss)
+		v.cache.Unregister(iss)
+	}
+}
+
+// key is KeySource.Key, registering the issuer in the cache first if it does not serve it.
+func (v *Verifier) key(ctx context.Context, iss, kid string) (*jwks.Key, error) {
+	k, err := v.keys.Key(ctx, iss, kid)
+	if err != nil && v.cache != nil && isUnknownIssuer(err) && v.register(iss) {
+		k, err = v.keys.Key(ctx, iss, kid)
+	}
+	return k, err
+}
+
+// keySet is KeySource.Keys, registering the issuer as key does.
+func (v *Verifier) keySet(ctx context.Context, iss string) ([]*jwks.Key, error) {
+	ks, err := v.keys.Keys(ctx, iss)
+	if err != nil && v.cache != nil && isUnknownIssuer(err) && v.register(iss) {
+		ks, err = v.keys.Keys(ctx, iss)
+	}
+	return ks, err
 }

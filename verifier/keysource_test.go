@@ -96,7 +96,7 @@ func TestNewRegistersProvidersInKeyCache(t *testing.T) {
 			p := w.plainProvider()
 			p.Thumbprints = []string{strings.Repeat("ab", 20)}
 			return p
-		}, (*keySourceWorld).plainToken, ReasonKeysUnavailable, jwks.ErrThumbprintMismatch},
+		}, (*keySourceWorld).plainToken, ReasonThumbprint, jwks.ErrThumbprintMismatch},
 		{"discovery URL", func(w *keySourceWorld) Provider {
 			p := w.ghProvider()
 			p.DiscoveryURL = w.gh.DiscoveryURL()
@@ -128,8 +128,8 @@ func TestNewRegistersProvidersInKeyCache(t *testing.T) {
 }
 
 // An issuer the caller's cache already serves keeps the cache's settings (a cache shared by
-// several verifiers, configured once); a provider that sets Thumbprints or DiscoveryURL for
-// it is refused, since New can neither compare nor safely replace the cache's settings.
+// several verifiers, configured once); a provider that sets DiscoveryURL for it is refused,
+// since New can neither compare nor safely replace the cache's settings.
 func TestNewKeepsKeyCacheRegistrations(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -151,13 +151,15 @@ func TestNewKeepsKeyCacheRegistrations(t *testing.T) {
 				o.Issuers = []jwks.IssuerConfig{{Issuer: w.plain.URL(), Keys: keys}}
 			})
 		}, (*keySourceWorld).plainProvider, (*keySourceWorld).plainToken, nil, true},
+		// Thumbprints are the provider's, checked per token against the chain the cache
+		// recorded: they apply to an issuer the cache already serves too.
 		{"provider thumbprints for a registered issuer", func(t *testing.T, w *keySourceWorld) *jwks.Cache {
 			return w.cache(t, func(o *jwks.Options) { o.Issuers = []jwks.IssuerConfig{{Issuer: w.plain.URL()}} })
 		}, func(w *keySourceWorld) Provider {
 			p := w.plainProvider()
 			p.Thumbprints = []string{certPin(w.plain)}
 			return p
-		}, nil, ErrProviderSettingIgnored, false},
+		}, (*keySourceWorld).plainToken, nil, false},
 		{"provider discovery URL for a registered issuer", func(t *testing.T, w *keySourceWorld) *jwks.Cache {
 			return w.cache(t, func(o *jwks.Options) { o.Issuers = []jwks.IssuerConfig{{Issuer: githubIssuer}} })
 		}, func(w *keySourceWorld) Provider {
@@ -267,7 +269,7 @@ func TestNewAppliesPinsUnderAllowAnyIssuer(t *testing.T) {
 	assert.True(t, cache.Registered(p.URL))
 	_, err = v.Verify(context.Background(), w.plainToken(t))
 	reason, _ := reasonOf(t, err)
-	assert.Equal(t, ReasonKeysUnavailable, reason)
+	assert.Equal(t, ReasonThumbprint, reason)
 	assert.ErrorIs(t, err, jwks.ErrThumbprintMismatch)
 }
 

@@ -77,8 +77,8 @@ func (v *Verifier) observe(ctx context.Context, op Operation, start time.Time, v
 	ev := DecisionEvent{Op: op, Latency: time.Since(start)}
 	if vt != nil {
 		ev.CacheHit = vt.cacheHit
-		if vt.prov != nil {
-			ev.Provider = vt.prov.URL
+		if vt.route.p != nil {
+			ev.Provider = vt.route.p.URL
 		}
 	}
 	if e != nil {

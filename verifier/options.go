@@ -1,16 +1,14 @@
 package verifier
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/webidentity/webidentity/jwks"
-	"github.com/webidentity/webidentity/policy"
 )
 
 // Provider is an IAM OpenID Connect identity provider: an issuer whose tokens may be presented.
@@ -57,67 +55,22 @@ type Provider struct {
 	DiscoveryURL string
 }
 
-// Role is an IAM role that web identities may assume.
-type Role struct {
-	// ARN is the role's ARN, the policy's resource.
-	ARN string
-	// TrustPolicy decides who may assume the role. A role without one admits nobody.
-	TrustPolicy *policy.Policy
-	// MaxSessionDuration caps DurationSeconds. If zero, one hour, as IAM.
-	MaxSessionDuration time.Duration
-}
-
-// RoleSource finds roles by ARN. It must be safe for concurrent use. An unknown role is
-// reported with an error wrapping ErrRoleNotFound (any error refuses the request with
-// AccessDenied).
-type RoleSource interface {
-	Role(ctx context.Context, arn string) (*Role, error)
-}
-
-// ErrRoleNotFound is returned by a RoleSource for an unknown role.
-var ErrRoleNotFound = errors.New("verifier: role not found")
-
-// StaticRoles is an in-memory RoleSource. Build it with NewStaticRoles.
-type StaticRoles struct {
-	roles map[string]*Role
-}
-
-var _ RoleSource = (*StaticRoles)(nil)
-
-// NewStaticRoles returns a RoleSource holding roles, keyed by their ARN. It fails on a role
-// without ARN, on duplicate ARNs and on a negative MaxSessionDuration.
-func NewStaticRoles(roles ...*Role) (*StaticRoles, error) {
-	s := &StaticRoles{roles: make(map[string]*Role, len(roles))}
-	for i, r := range roles {
-		switch {
-		case r == nil || r.ARN == "":
-			return nil, fmt.Errorf("verifier: role %d has no ARN", i)
-		case s.roles[r.ARN] != nil:
-			return nil, fmt.Errorf("verifier: duplicate role %q", r.ARN)
-		case r.MaxSessionDuration < 0:
-			return nil, fmt.Errorf("verifier: role %q has a negative MaxSessionDuration", r.ARN)
-		}
-		s.roles[r.ARN] = r
-	}
-	return s, nil
-}
-
-// Role returns the role with the given ARN or an error wrapping ErrRoleNotFound. It is safe for
-// concurrent use.
-func (s *StaticRoles) Role(_ context.Context, arn string) (*Role, error) {
-	if r, ok := s.roles[arn]; ok {
-		return r, nil
-	}
-	return nil, ErrRoleNotFound
-}
-
-// Options configures a Verifier. The zero value of every field but Providers is safe.
+// Options configures a Verifier. Either ProviderSource or Providers is required; the zero
+// value of every other field is safe.
 type Options struct {
-	// Providers are the registered identity providers. At least one is required.
+	// ProviderSource finds, per request, the provider that the role's account registers for
+	// the token's issuer: an *iam.Registry (which changes at runtime), or a source of one's
+	// own. Set it or Providers, not both.
+	ProviderSource ProviderSource
+
+	// Providers are static providers, the convenience for a fixed configuration: New fills an
+	// iam.Registry of its own with them (each provider in the account of its ARN; any number
+	// of accounts may register one URL). Set it or ProviderSource, not both.
 	Providers []Provider
 
-	// Roles finds roles for AssumeRoleWithWebIdentity. If nil, every AssumeRoleWithWebIdentity
-	// is refused with AccessDenied (Verify still works).
+	// Roles finds roles for AssumeRoleWithWebIdentity (an *iam.Registry, a StaticRoles, or a
+	// source of one's own). If nil, every AssumeRoleWithWebIdentity is refused with
+	// AccessDenied (Verify still works).
 	Roles RoleSource
 
 	// Keys finds the providers' public keys. If nil, New starts a jwks.Cache configured from
@@ -133,8 +86,10 @@ type Options struct {
 	// providers with Thumbprints or DiscoveryURL are refused (ErrProviderSettingIgnored).
 	Keys KeySource
 
-	// JWKS configures the default key cache when Keys is nil. Its Issuers are filled in from
-	// Providers; its Now defaults to this Options' Now.
+	// JWKS configures the default key cache when Keys is nil. Its Issuers are registered
+	// first; every other issuer is registered when a provider of it is first used (and, with an
+	// *iam.Registry as ProviderSource, dropped when its last provider is deleted). Its Now
+	// defaults to this Options' Now.
 	JWKS jwks.Options
 
 	// Leeway is the clock skew allowed on exp, nbf and iat. If zero, 5 minutes (as STS); a
@@ -173,16 +128,22 @@ var wellKnownIssuers = map[string]string{
 	"https://cognito-identity.amazonaws.com": "cognito-identity.amazonaws.com",
 }
 
-// provider is a validated Provider with what the hot path needs precomputed.
-type provider struct {
-	Provider
-	principal string              // the Federated principal: ARN, or the domain
-	prefix    string              // URL without "https://", folded as policy folds keys (policy.FoldKey)
-	algs      [16]bool            // allowed algorithms by index into algorithms
-	clientIDs map[string]struct{} // accepted audiences
-	types     []string
-	kind      providerKind
+// issuerSettings are what an issuer's tokens are held to beyond the provider: the alg
+// allow-list and the accepted typ values. They come from static Providers; every other
+// issuer gets defaultSettings.
+type issuerSettings struct {
+	algs  [16]bool // allowed algorithms by index into algorithms
+	types []string
 }
+
+// defaultSettings: every supported algorithm, typ "JWT" (or none).
+var defaultSettings = func() *issuerSettings {
+	s := &issuerSettings{types: []string{"JWT"}}
+	for i := range algorithms {
+		s.algs[i] = true
+	}
+	return s
+}()
 
 type providerKind uint8
 
@@ -192,8 +153,27 @@ const (
 	kindGitHub
 )
 
-// newProvider validates p.
-func newProvider(p Provider) (*provider, error) {
+// Issuers with claims of their own.
+const (
+	googleIssuerURL = "https://accounts.google.com"
+	githubIssuerURL = "https://token.actions.githubusercontent.com"
+)
+
+// kindOf returns the issuer's kind: two string comparisons, cheap enough per request.
+func kindOf(url string) providerKind {
+	switch url {
+	case googleIssuerURL:
+		return kindGoogle
+	case githubIssuerURL:
+		return kindGitHub
+	}
+	return kindGeneric
+}
+
+// checkStatic validates a static Provider beyond what IAM checks (which the registry does):
+// the verifier's own rules, and it returns the issuer settings the provider asks for (nil for
+// the defaults).
+func checkStatic(p *Provider) (*issuerSettings, error) {
 	u, err := url.Parse(p.URL)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" ||
 		u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(p.URL, "/") || strings.ContainsAny(p.URL, "?#") {
@@ -204,51 +184,48 @@ func newProvider(p Provider) (*provider, error) {
 		// ("aws:sub") collide with global ones.
 		return nil, fmt.Errorf("verifier: provider URL %q must name a host with a domain (a dot) or an IP address", p.URL)
 	}
-	pp := &provider{Provider: p, prefix: policy.FoldKey(strings.TrimPrefix(p.URL, "https://"))}
 	hostPath := strings.TrimPrefix(p.URL, "https://")
 	switch {
 	case p.ARN == "" && wellKnownIssuers[p.URL] != "":
-		pp.principal = wellKnownIssuers[p.URL]
 	case p.ARN == "":
 		return nil, fmt.Errorf("verifier: provider %q has no ARN", p.URL)
 	case !validProviderARN(p.ARN, hostPath):
 		return nil, fmt.Errorf("verifier: provider ARN %q does not name %q", p.ARN, hostPath)
-	default:
-		pp.principal = p.ARN
-	}
-	switch hostPath {
-	case "accounts.google.com":
-		pp.kind = kindGoogle
-	case "token.actions.githubusercontent.com":
-		pp.kind = kindGitHub
 	}
 	if len(p.ClientIDs) == 0 || len(p.ClientIDs) > maxClientIDs {
 		return nil, fmt.Errorf("verifier: provider %q needs 1 to %d client IDs", p.URL, maxClientIDs)
 	}
-	pp.clientIDs = make(map[string]struct{}, len(p.ClientIDs))
 	for _, id := range p.ClientIDs {
 		if id == "" || len(id) > maxClientIDLen {
 			return nil, fmt.Errorf("verifier: provider %q has an empty or over-long client ID", p.URL)
 		}
-		pp.clientIDs[id] = struct{}{}
 	}
+	if len(p.Algorithms) == 0 && len(p.Types) == 0 {
+		return nil, nil
+	}
+	set := &issuerSettings{types: p.Types}
 	if len(p.Algorithms) == 0 {
-		for i := range algorithms {
-			pp.algs[i] = true
-		}
+		set.algs = defaultSettings.algs
 	}
 	for _, a := range p.Algorithms {
 		i := algorithmIndex([]byte(a))
 		if i < 0 {
 			return nil, fmt.Errorf("verifier: provider %q: algorithm %q is not supported", p.URL, a)
 		}
-		pp.algs[i] = true
+		set.algs[i] = true
 	}
-	pp.types = p.Types
-	if len(pp.types) == 0 {
-		pp.types = []string{"JWT"}
+	if len(set.types) == 0 {
+		set.types = defaultSettings.types
 	}
-	return pp, nil
+	return set, nil
+}
+
+// same reports whether two providers of one issuer ask for the same settings.
+func (s *issuerSettings) same(o *issuerSettings) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	return s.algs == o.algs && slices.EqualFunc(s.types, o.types, strings.EqualFold)
 }
 
 // validProviderARN checks arn:PARTITION:iam::ACCOUNT:oidc-provider/HOSTPATH.
@@ -264,8 +241,8 @@ func validProviderARN(arn, hostPath string) bool {
 }
 
 // typeAllowed reports whether the typ header value is accepted.
-func (p *provider) typeAllowed(typ []byte) bool {
-	for _, t := range p.types {
+func (s *issuerSettings) typeAllowed(typ []byte) bool {
+	for _, t := range s.types {
 		if strings.EqualFold(string(typ), t) {
 			return true
 		}

@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"errors"
+	"github.com/webidentity/webidentity/iam"
 	"strings"
 	"testing"
 	"time"
@@ -58,11 +59,32 @@ func TestNewValidation(t *testing.T) {
 		{"bare host aws shadows global keys", Options{Keys: keys, Providers: []Provider{{URL: "https://aws", ARN: "arn:aws:iam::111122223333:oidc-provider/aws", ClientIDs: []string{"c"}}}}, false},
 		{"bare host sts with a path", Options{Keys: keys, Providers: []Provider{{URL: "https://sts/x", ARN: "arn:aws:iam::111122223333:oidc-provider/sts/x", ClientIDs: []string{"c"}}}}, false},
 		{"IP literal host", Options{Keys: keys, Providers: []Provider{{URL: "https://127.0.0.1:8443/id/X", ARN: "arn:aws:iam::111122223333:oidc-provider/127.0.0.1:8443/id/X", ClientIDs: []string{"c"}}}}, true},
+		// Two issuers whose URLs differ only in case are two providers, as in IAM: their
+		// condition keys fold alike, but a trust policy names its provider by ARN, and the
+		// Federated principal is matched exactly.
 		{"providers differing only in case", func() Options {
 			o := base()
 			o.Providers = append(o.Providers, Provider{URL: "https://OIDC.example.com/id/TEST", ARN: "arn:aws:iam::111122223333:oidc-provider/OIDC.example.com/id/TEST", ClientIDs: []string{"c"}})
 			return o
+		}(), true},
+		{"same URL in two accounts", func() Options {
+			o := base()
+			p := testProvider()
+			p.ARN = strings.Replace(p.ARN, "111122223333", "444455556666", 1)
+			p.ClientIDs = []string{"other"}
+			o.Providers = append(o.Providers, p)
+			return o
+		}(), true},
+		{"same URL, different Algorithms", func() Options {
+			o := base()
+			p := testProvider()
+			p.ARN = strings.Replace(p.ARN, "111122223333", "444455556666", 1)
+			p.Algorithms = []string{"ES256"}
+			o.Providers = append(o.Providers, p)
+			return o
 		}(), false},
+		{"ProviderSource and Providers", func() Options { o := base(); o.ProviderSource = iam.New(iam.Options{}); return o }(), false},
+		{"ProviderSource alone", Options{Keys: keys, ProviderSource: iam.New(iam.Options{})}, true},
 		{"duplicate provider", func() Options { o := base(); o.Providers = append(o.Providers, testProvider()); return o }(), false},
 		{"negative MaxTokenLifetime", func() Options { o := base(); o.MaxTokenLifetime = -time.Second; return o }(), false},
 	}
@@ -87,7 +109,9 @@ func TestNewDefaults(t *testing.T) {
 	require.NotNil(t, v.tokens)
 	assert.NotNil(t, v.now)
 	for i := range algorithms {
-		assert.True(t, v.providers[testIssuer].algs[i], algorithms[i].name)
+		var r route
+		require.Nil(t, v.selectProvider(&selector{static: true}, testIssuer, &r))
+		assert.True(t, r.set.algs[i], algorithms[i].name)
 	}
 	assert.Nil(t, v.ownCache, "no default cache when Keys is given")
 	require.NoError(t, v.Close())
@@ -104,10 +128,10 @@ func TestStaticRoles(t *testing.T) {
 	r := &Role{ARN: testRoleARN}
 	roles, err := NewStaticRoles(r)
 	require.NoError(t, err)
-	got, err := roles.Role(context.Background(), testRoleARN)
+	got, err := roles.Role(testRoleARN)
 	require.NoError(t, err)
 	assert.Same(t, r, got)
-	_, err = roles.Role(context.Background(), "arn:aws:iam::111122223333:role/none")
+	_, err = roles.Role("arn:aws:iam::111122223333:role/none")
 	assert.True(t, errors.Is(err, ErrRoleNotFound))
 
 	for name, bad := range map[string][]*Role{

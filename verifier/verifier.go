@@ -4,69 +4,90 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
+	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
 
 // Verifier verifies web identity tokens and decides AssumeRoleWithWebIdentity requests. It is
-// safe for concurrent use. Build it with New; Close it to stop the default key cache.
+// safe for concurrent use. Build it with New; Close it to stop the default key cache and its
+// watch of the registry.
 type Verifier struct {
-	providers   map[string]*provider // by URL
-	roles       RoleSource
-	keys        KeySource
-	ownCache    *jwks.Cache // the default key cache, closed by Close
+	providers ProviderSource
+	// static: for Verify without an account, the static Providers by URL (a nil value: the
+	// URL is registered in several accounts). nil with a ProviderSource.
+	static map[string]*iam.OIDCProvider
+	// global: well-known issuers given without ARN (accounts.google.com,
+	// cognito-identity.amazonaws.com), valid in every account, as STS treats them.
+	global   map[string]*iam.OIDCProvider
+	settings map[string]*issuerSettings // by URL, from static Providers; nil: defaults
+	roles    RoleSource
+	keys     KeySource
+	thumbs   ThumbprintChecker // keys, when it can check thumbprints
+	ownCache *jwks.Cache       // the default key cache, closed by Close
+	// ownSource: providers is an *iam.Registry, whose lookups keep nothing of their
+	// arguments (so the hot path may pass them strings into scratch memory).
+	ownSource bool
+
+	// cache is keys as a *jwks.Cache (the default one or the caller's): issuers are registered
+	// in it when a provider of theirs is first used, and dropped when the registry reports
+	// their last provider gone (only those this verifier registered).
+	cache      *jwks.Cache
+	discovery  map[string]string // static DiscoveryURL by issuer
+	regMu      sync.Mutex
+	registered map[string]bool
+	stopWatch  func()
+
 	leeway      time.Duration
 	maxLifetime time.Duration
 	now         func() time.Time
 	kids        kidTable
 	tokens      *tokenCache // nil when disabled
 	observer    Observer    // nil: no events
-	issuers     []string    // provider URLs, in Options order, for Prefetch
+	issuers     []string    // static provider URLs, in Options order, for Prefetch
 }
 
-// New validates opts and returns a Verifier. It fails closed: no providers, a provider
-// without client IDs or with a bad URL, ARN or algorithm, duplicate providers (or providers
-// that differ only in case), a negative MaxTokenLifetime and JWKS options that jwks.New
-// refuses are errors. A negative Leeway is not an error: it means no leeway.
+// New validates opts and returns a Verifier. It fails closed: neither or both of
+// ProviderSource and Providers, a static provider without client IDs or with a bad URL, ARN
+// or algorithm, a provider registered twice in one account, two providers of one URL asking
+// for different Algorithms or Types, a negative MaxTokenLifetime and JWKS options that
+// jwks.New refuses are errors. A negative Leeway is not an error: it means no leeway.
 //
-// With Options.Keys set, New registers in a *jwks.Cache each provider it does not serve yet
-// (see Options.Keys), and refuses Provider.Thumbprints and DiscoveryURL that the key source
-// would not apply (ErrProviderSettingIgnored) and a jwks.Static for another issuer than a
-// provider's (ErrKeySourceIssuer). Other key sources are not asked which issuers they know.
+// With Options.Keys set, New registers in a *jwks.Cache each static provider's issuer it
+// does not serve yet (see Options.Keys), and refuses Provider.Thumbprints and DiscoveryURL that
+// the key source would not apply (ErrProviderSettingIgnored) and a jwks.Static for another
+// issuer than a static provider's (ErrKeySourceIssuer).
 func New(opts Options) (*Verifier, error) {
-	if len(opts.Providers) == 0 {
-		return nil, errors.New("verifier: no providers")
+	switch {
+	case opts.ProviderSource == nil && len(opts.Providers) == 0:
+		return nil, errors.New("verifier: no providers (set Options.ProviderSource or Options.Providers)")
+	case opts.ProviderSource != nil && len(opts.Providers) > 0:
+		return nil, errors.New("verifier: Options.ProviderSource and Options.Providers are both set: put the static providers in the source")
 	}
 	if opts.MaxTokenLifetime < 0 {
 		return nil, errors.New("verifier: negative MaxTokenLifetime")
 	}
 	v := &Verifier{
-		providers:   make(map[string]*provider, len(opts.Providers)),
+		providers:   opts.ProviderSource,
 		roles:       opts.Roles,
 		keys:        opts.Keys,
 		leeway:      opts.Leeway,
 		maxLifetime: opts.MaxTokenLifetime,
 		now:         opts.Now,
 		observer:    opts.Observer,
+		registered:  map[string]bool{},
 	}
-	for _, p := range opts.Providers {
-		pp, err := newProvider(p)
-		if err != nil {
+	if v.providers == nil {
+		if err := v.fillStatic(opts.Providers); err != nil {
 			return nil, err
 		}
-		if v.providers[p.URL] != nil {
-			return nil, fmt.Errorf("verifier: provider %q registered twice", p.URL)
-		}
-		for _, other := range v.providers {
-			if other.prefix == pp.prefix {
-				return nil, fmt.Errorf("verifier: providers %q and %q differ only in case: condition keys are case-insensitive, so their keys would collide", other.URL, p.URL)
-			}
-		}
-		v.providers[p.URL] = pp
-		v.issuers = append(v.issuers, p.URL)
 	}
+	_, v.ownSource = v.providers.(*iam.Registry)
 	switch {
 	case v.leeway == 0:
 		v.leeway = DefaultLeeway
@@ -84,7 +105,7 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if v.keys == nil {
 		// The default key cache: JWKS's own Issuers (static keys, pins) first, then every
-		// provider it does not name, registered by setupKeys as for a caller's jwks.Cache.
+		// issuer it does not name, registered by setupKeys or when first used.
 		jo := opts.JWKS
 		if jo.Now == nil {
 			jo.Now = opts.Now
@@ -95,26 +116,209 @@ func New(opts Options) (*Verifier, error) {
 		}
 		v.keys, v.ownCache = c, c
 	}
+	v.thumbs, _ = v.keys.(ThumbprintChecker)
 	if err := v.setupKeys(&opts); err != nil {
 		_ = v.Close()
 		return nil, err
 	}
+	if w, ok := v.providers.(watcher); ok && v.cache != nil && opts.ProviderSource != nil {
+		v.stopWatch = w.Watch(func(c iam.Change) {
+			for _, iss := range c.IssuersRemoved {
+				v.unregister(iss)
+			}
+		})
+	}
 	return v, nil
 }
 
-// Close stops the default key cache, if New started one. Verification after Close fails for
-// keys that are not already cached.
+// fillStatic builds the registry of static providers.
+func (v *Verifier) fillStatic(providers []Provider) error {
+	reg := iam.New(iam.Options{MaxOIDCProvidersPerAccount: -1, AllowURLPort: true})
+	v.providers = reg
+	v.static = make(map[string]*iam.OIDCProvider, len(providers))
+	var list []*iam.OIDCProvider
+	for i := range providers {
+		p := &providers[i]
+		set, err := checkStatic(p)
+		if err != nil {
+			return err
+		}
+		if prev, seen := v.static[p.URL]; seen {
+			if !v.settings[p.URL].same(set) {
+				return fmt.Errorf("verifier: providers of %q ask for different Algorithms or Types: they are the issuer's, so set them alike", p.URL)
+			}
+			if d := v.discovery[p.URL]; d != p.DiscoveryURL {
+				return fmt.Errorf("verifier: providers of %q have different DiscoveryURLs: it is the issuer's, so set it alike", p.URL)
+			}
+			_ = prev
+		} else {
+			v.issuers = append(v.issuers, p.URL)
+			if set != nil {
+				if v.settings == nil {
+					v.settings = map[string]*issuerSettings{}
+				}
+				v.settings[p.URL] = set
+			}
+			if p.DiscoveryURL != "" {
+				if v.discovery == nil {
+					v.discovery = map[string]string{}
+				}
+				v.discovery[p.URL] = p.DiscoveryURL
+			}
+		}
+		ip := &iam.OIDCProvider{ARN: p.ARN, URL: p.URL, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints}
+		if p.ARN == "" { // a well-known issuer, valid in every account
+			if v.global[p.URL] != nil {
+				return fmt.Errorf("verifier: provider %q registered twice", p.URL)
+			}
+			ip.Account = globalAccount
+			g, err := iam.NewOIDCProvider(ip)
+			if err != nil {
+				return fmt.Errorf("verifier: provider %q: %w", p.URL, err)
+			}
+			if v.global == nil {
+				v.global = map[string]*iam.OIDCProvider{}
+			}
+			v.global[p.URL] = g
+			v.static[p.URL] = g
+			continue
+		}
+		stored, err := reg.CreateOIDCProvider(ip)
+		if err != nil {
+			if errors.Is(err, iam.ErrEntityAlreadyExists) {
+				return fmt.Errorf("verifier: provider %q registered twice", p.ARN)
+			}
+			return fmt.Errorf("verifier: provider %q: %w", p.URL, err)
+		}
+		list = append(list, stored)
+		if _, seen := v.static[p.URL]; seen {
+			v.static[p.URL] = nil // in several accounts: Verify needs one
+		} else {
+			v.static[p.URL] = stored
+		}
+	}
+	_ = list
+	return nil
+}
+
+// globalAccount stands in for the account of a well-known issuer's provider, which belongs to
+// every account; it never leaves the verifier (the principal is the issuer's domain).
+const globalAccount = "000000000000"
+
+// Close stops the default key cache, if New started one, and the watch of the registry.
+// Verification after Close fails for keys that are not already cached.
 func (v *Verifier) Close() error {
+	if v.stopWatch != nil {
+		v.stopWatch()
+	}
 	if v.ownCache != nil {
 		return v.ownCache.Close()
 	}
 	return nil
 }
 
+// route is the provider a request uses, with what the hot path reads of it.
+type route struct {
+	p         *iam.OIDCProvider
+	principal string // the Federated principal: the ARN, or a well-known issuer's domain
+	prefix    string // condition-key prefix (iam.OIDCProvider.KeyPrefix)
+	kind      providerKind
+	set       *issuerSettings
+}
+
+// selector says whose provider a call uses.
+type selector struct {
+	partition, account string
+	url                string // from a provider ARN: the token's iss must be this
+	static             bool   // Verify: the one static provider of the token's iss
+}
+
+// selectProvider fills r with the provider sel picks for the token's (unverified) iss, or
+// refuses: no provider there (InvalidIdentityToken, worded as STS words it), a source failure.
+func (v *Verifier) selectProvider(sel *selector, iss string, r *route) *Error {
+	var p *iam.OIDCProvider
+	principal := ""
+	if sel.static {
+		var ok bool
+		if p, ok = v.static[iss]; !ok {
+			return errorf(ReasonUnknownIssuer, "iss is not a registered provider")
+		}
+		if p == nil {
+			return errorf(ReasonUnknownIssuer, "the issuer is registered in several accounts: Verify cannot choose one (use VerifyFor)")
+		}
+	} else {
+		if sel.url != "" && iss != sel.url {
+			return noProvider(iss)
+		}
+		var err error
+		p, err = v.providers.OIDCProvider(sel.partition, sel.account, iss)
+		if err != nil || p == nil {
+			if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
+				return newError(ReasonSourceFailure, err)
+			}
+			if p = v.global[iss]; p == nil || sel.url != "" {
+				return noProvider(iss)
+			}
+		}
+	}
+	if g := wellKnownIssuers[p.URL]; g != "" && p.Account == globalAccount && v.global[p.URL] == p {
+		principal = g
+	} else {
+		principal = p.ARN
+	}
+	set := defaultSettings
+	if v.settings != nil {
+		if s := v.settings[p.URL]; s != nil {
+			set = s
+		}
+	}
+	*r = route{p: p, principal: principal, prefix: p.KeyPrefix(), kind: kindOf(p.URL), set: set}
+	return nil
+}
+
+// scratchString returns b as a string without copying. The string is valid only while b's
+// memory is not reused: for a lookup that keeps nothing of it.
+func scratchString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// noProvider is STS's refusal of a token whose issuer the account has no provider for. The
+// issuer is named as STS names it when it is a plain https URL (it is unverified token
+// content, so anything else is left out).
+func noProvider(iss string) *Error {
+	e := errorf(ReasonUnknownIssuer, "no provider for iss in the account")
+	if plainURL(iss) {
+		e.Message = "No OpenIDConnect provider found in your account for " + iss
+	} else {
+		e.Message = "No OpenIDConnect provider found in your account for the token's issuer"
+	}
+	return e
+}
+
+// plainURL reports whether s is https:// followed by at most 255 characters of a host, port
+// and path made of letters, digits and . - _ ~ / : (what a provider URL can be), so that
+// repeating it to a caller repeats nothing else.
+func plainURL(s string) bool {
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok || rest == "" || len(s) > iam.MaxURLLength {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_~/:", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // verified is a token that passed every check, with what the decision needs.
 type verified struct {
 	tok      Token
-	prov     *provider // set as soon as the token is routed, so also on later refusals
+	route    route     // set as soon as the token is routed, so also on later refusals
 	key      *jwks.Key // pointer identity: still current while the key source returns it
 	audBuf   [2]string // backing for tok.Audience when it has one or two values
 	cacheHit bool      // found in the verified-token cache
@@ -128,19 +332,67 @@ func (v *verified) fixAudience() {
 	}
 }
 
-// Verify checks a token's shape, header, signature and registered claims against the
-// registered providers and returns it. It does not look at roles or policies. Errors are
-// *Error. It is safe for concurrent use.
+// VerifyRequest names a token and whose provider verifies it, for VerifyFor.
+type VerifyRequest struct {
+	// WebIdentityToken is the token (a compact JWS).
+	WebIdentityToken string
+	// Partition ("aws" if empty) and Account select the provider that the account registers
+	// for the token's iss, as AssumeRoleWithWebIdentity does with the role's account.
+	Partition, Account string
+	// ProviderARN, instead of Partition and Account, selects one provider: the token's iss
+	// must be its URL.
+	ProviderARN string
+}
+
+// Verify checks a token's shape, header, signature and registered claims against the static
+// providers (Options.Providers) and returns it: the provider is the one registered for the
+// token's iss. A verifier with a ProviderSource, or one whose static providers register the
+// token's issuer in several accounts, cannot choose a provider from the token alone: use
+// VerifyFor. It does not look at roles or policies. Errors are *Error. It is safe for
+// concurrent use.
 //
 // Not checked: jti replay, and any claim this package does not name (read them with
 // Token.Claim).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
+	if v.static == nil {
+		return v.verifyCall(ctx, token, &selector{}, errorf(ReasonUnknownIssuer, "Verify needs static providers; with a ProviderSource use VerifyFor"))
+	}
+	return v.verifyCall(ctx, token, &selector{static: true}, nil)
+}
+
+// VerifyFor checks a token as Verify does, with the provider that req's account registers for
+// the token's iss (or the provider req.ProviderARN names): the provider
+// AssumeRoleWithWebIdentity would use for a role of that account, with its client IDs and
+// thumbprints. An account without a provider for the issuer is InvalidIdentityToken, whatever
+// other accounts register. Errors are *Error. It is safe for concurrent use.
+func (v *Verifier) VerifyFor(ctx context.Context, req *VerifyRequest) (*Token, error) {
+	if req == nil {
+		return nil, errorf(ReasonUnknownIssuer, "nil request")
+	}
+	sel := &selector{partition: req.Partition, account: req.Account}
+	if req.ProviderARN != "" {
+		part, acct, url, err := iam.ParseOIDCProviderARN(req.ProviderARN)
+		if err != nil {
+			return nil, newError(ReasonUnknownIssuer, err)
+		}
+		sel = &selector{partition: part, account: acct, url: url}
+	} else if sel.partition == "" {
+		sel.partition = "aws"
+	}
+	return v.verifyCall(ctx, req.WebIdentityToken, sel, nil)
+}
+
+// verifyCall is Verify and VerifyFor with the observer; refuse, when set, refuses the call.
+func (v *Verifier) verifyCall(ctx context.Context, token string, sel *selector, refuse *Error) (*Token, error) {
 	var start time.Time
 	if v.observer != nil {
 		start = time.Now() // latency on the monotonic clock, not v.now
 	}
 	vt := new(verified)
-	e := v.verify(ctx, token, v.now(), vt)
+	e := refuse
+	if e == nil {
+		e = v.verify(ctx, token, v.now(), sel, vt)
+	}
 	if v.observer != nil {
 		v.observe(ctx, OpVerify, start, vt, e)
 	}
@@ -150,8 +402,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	return &vt.tok, nil
 }
 
-// verify fills out from token, using the verified-token cache when it can.
-func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out *verified) *Error {
+// verify fills out from token, using the verified-token cache when it can. The cache holds
+// what is the issuer's (signature, claims, the key); what is the provider's (client IDs,
+// thumbprints) is checked on every call against the provider sel picks now.
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel *selector, out *verified) *Error {
 	c, e := splitCompact(token)
 	if e != nil {
 		return e
@@ -160,12 +414,19 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 	if v.tokens != nil {
 		var hit *cacheEntry
 		hit, h = v.tokens.lookup(token)
-		if hit != nil && !v.current(ctx, hit) {
-			v.tokens.lru.Remove(h) // its key is gone: verify from scratch
-			hit = nil
+		if hit != nil {
+			if e := v.selectProvider(sel, hit.v.tok.Issuer, &out.route); e != nil {
+				return e
+			}
+			if !v.current(ctx, hit) {
+				v.tokens.lru.Remove(h) // its key is gone: verify from scratch
+				hit = nil
+			}
 		}
 		if hit != nil {
+			r := out.route
 			*out = hit.v
+			out.route = r
 			out.fixAudience()
 			out.cacheHit = true
 			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
@@ -173,11 +434,14 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 				v.tokens.lru.Remove(h)
 				return e
 			}
+			if e := v.admit(out); e != nil {
+				return e
+			}
 			v.tokens.hits.Add(1)
 			return nil
 		}
 	}
-	if e := v.verifyFull(ctx, &c, now, out); e != nil {
+	if e := v.verifyFull(ctx, &c, now, sel, out); e != nil {
 		return e
 	}
 	if v.tokens != nil {
@@ -186,8 +450,38 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, out 
 	return nil
 }
 
+// admit checks what is the provider's: an aud value (or, for accounts.google.com, azp) is
+// one of its client IDs, and, when it pins thumbprints, the key arrived through a TLS chain
+// holding one of them.
+func (v *Verifier) admit(out *verified) *Error {
+	p := out.route.p
+	t := &out.tok
+	match := false
+	for _, a := range t.Audience {
+		if p.AcceptsClientID(a) {
+			match = true
+			break
+		}
+	}
+	if !match && out.route.kind == kindGoogle && t.AuthorizedParty != "" {
+		match = p.AcceptsClientID(t.AuthorizedParty)
+	}
+	if !match {
+		return errorf(ReasonAudience, "no aud value is a client ID of the provider")
+	}
+	if len(p.Thumbprints) > 0 {
+		if v.thumbs == nil {
+			return errorf(ReasonThumbprint, "the provider pins thumbprints and the key source records no TLS chain")
+		}
+		if err := v.thumbs.CheckThumbprints(p.URL, out.key, p.Thumbprints); err != nil {
+			return newError(ReasonThumbprint, err)
+		}
+	}
+	return nil
+}
+
 // verifyFull runs every check on a token that splitCompact accepted.
-func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, out *verified) *Error {
+func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, sel *selector, out *verified) *Error {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
 
@@ -222,19 +516,25 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 		return e
 	}
 
-	// Route by the unverified iss: only a registered provider's own keys may verify.
+	// Route by the unverified iss: only the selected provider's issuer's keys may verify.
 	issSpan := cl.spans[cIss]
-	var p *provider
-	if issSpan.esc {
-		p = v.providers[string(unescape(nil, pay[issSpan.start:issSpan.end]))]
-	} else {
-		p = v.providers[string(pay[issSpan.start:issSpan.end])]
+	var iss string
+	switch {
+	case issSpan.esc:
+		iss = string(unescape(nil, pay[issSpan.start:issSpan.end]))
+	case v.ownSource:
+		// Our own registry keeps nothing of the string it looks up, so it may point into the
+		// scratch buffer for the lookup; a source of the caller's gets a string of its own.
+		iss = scratchString(pay[issSpan.start:issSpan.end])
+	default:
+		iss = string(pay[issSpan.start:issSpan.end])
 	}
-	if p == nil {
-		return errorf(ReasonUnknownIssuer, "iss is not a registered provider")
+	if e := v.selectProvider(sel, iss, &out.route); e != nil {
+		return e
 	}
-	out.prov = p
-	if !p.algs[hd.alg] {
+	rt := &out.route
+	p := rt.p
+	if !rt.set.algs[hd.alg] {
 		return errorf(ReasonAlgorithm, "alg is not allowed for the provider")
 	}
 	alg := algorithms[hd.alg]
@@ -243,7 +543,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 		if hd.typ.esc {
 			typ = unescape(nil, typ)
 		}
-		if !p.typeAllowed(typ) {
+		if !rt.set.typeAllowed(typ) {
 			return errorf(ReasonType, "typ is not allowed for the provider")
 		}
 	}
@@ -282,10 +582,13 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 	if sp := cl.spans[cAzp]; sp.kind == kindString {
 		t.AuthorizedParty = stringValue(payload, sp)
 	}
-	if e := out.setAudience(p); e != nil {
+	if e := out.setAudience(); e != nil {
 		return e
 	}
 	out.key = key
+	if e := v.admit(out); e != nil {
+		return e
+	}
 	if kid != "" {
 		v.kids.intern(kid)
 	}
@@ -302,7 +605,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, ou
 func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (*jwks.Key, *Error) {
 	var key *jwks.Key
 	if hasKid {
-		k, err := v.keys.Key(ctx, iss, kid)
+		k, err := v.key(ctx, iss, kid)
 		if err != nil {
 			return nil, keySourceError(err)
 		}
@@ -320,7 +623,7 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 			}
 		}
 	} else {
-		keys, err := v.keys.Keys(ctx, iss)
+		keys, err := v.keySet(ctx, iss)
 		if err != nil {
 			return nil, keySourceError(err)
 		}
@@ -348,7 +651,7 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 // siblingKey returns another of the issuer's current keys with the same kid as first that fits
 // alg, or nil. It runs only when the key for kid does not fit alg, off the common path.
 func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first *jwks.Key, alg *algorithm) *jwks.Key {
-	keys, err := v.keys.Keys(ctx, iss)
+	keys, err := v.keySet(ctx, iss)
 	if err != nil {
 		return nil
 	}
@@ -363,35 +666,22 @@ func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first *jwks.
 	return nil
 }
 
-// setAudience fills tok.Audience and checks that one value is a client ID of the provider
-// (for accounts.google.com, azp may be the client ID instead).
-func (out *verified) setAudience(p *provider) *Error {
+// setAudience fills tok.Audience from the aud claim, which must be present; admit checks it
+// against the provider's client IDs.
+func (out *verified) setAudience() *Error {
 	t := &out.tok
 	sp := t.spans[cAud]
-	match := false
 	switch sp.kind {
 	case kindNone:
 		return errorf(ReasonMissingClaim, "claim aud is missing")
 	case kindString:
-		a := stringValue(t.Claims, sp)
-		out.audBuf[0] = a
+		out.audBuf[0] = stringValue(t.Claims, sp)
 		t.Audience = out.audBuf[:1]
-		_, match = p.clientIDs[a]
 	case kindArray:
 		t.Audience = out.audBuf[:0]
 		stringArray([]byte(t.Claims), sp, func(el span) {
-			a := stringValue(t.Claims, el)
-			t.Audience = append(t.Audience, a)
-			if _, ok := p.clientIDs[a]; ok {
-				match = true
-			}
+			t.Audience = append(t.Audience, stringValue(t.Claims, el))
 		})
-	}
-	if !match && p.kind == kindGoogle && t.AuthorizedParty != "" {
-		_, match = p.clientIDs[t.AuthorizedParty]
-	}
-	if !match {
-		return errorf(ReasonAudience, "no aud value is a client ID of the provider")
 	}
 	return nil
 }
@@ -401,8 +691,9 @@ type Result struct {
 	// Provider is the provider's URL (the token's iss); ProviderPrincipal is how the trust
 	// policy named it (its ARN, or the domain of a well-known issuer).
 	Provider, ProviderPrincipal string
-	// RoleARN and RoleSessionName are the request's.
-	RoleARN, RoleSessionName string
+	// RoleARN and RoleSessionName are the request's; RoleID is the role's unique ID (AROA...),
+	// as the RoleSource gave it (empty for a role without one).
+	RoleARN, RoleSessionName, RoleID string
 	// Subject is the token's sub.
 	Subject string
 	// Audience is the client ID the token was accepted for.
@@ -446,6 +737,7 @@ const (
 type evaluation struct {
 	res  Result
 	vt   verified
+	sel  selector
 	cc   condContext
 	preq policy.Request
 }
@@ -488,12 +780,14 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	}
 	now := v.now()
 	ev = new(evaluation)
-	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.vt); e != nil {
+	// STS picks the provider from the role's partition and account and the token's iss.
+	ev.sel.partition, ev.sel.account = roleAccount(req.RoleARN)
+	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.sel, &ev.vt); e != nil {
 		return nil, ev, e
 	}
-	tok, p := &ev.vt.tok, ev.vt.prov
+	tok, p := &ev.vt.tok, &ev.vt.route
 	res = &ev.res
-	res.Provider, res.ProviderPrincipal = p.URL, p.principal
+	res.Provider, res.ProviderPrincipal = p.p.URL, p.principal
 	res.RoleARN, res.RoleSessionName = req.RoleARN, req.RoleSessionName
 	res.Subject = tok.Subject
 	res.Audience = matchedAudience(tok, p)
@@ -522,13 +816,17 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if v.roles == nil {
 		return nil, ev, errorf(ReasonUnknownRole, "no role source")
 	}
-	role, err := v.roles.Role(ctx, req.RoleARN)
+	role, err := v.roles.Role(req.RoleARN)
 	if err != nil || role == nil {
-		if err == nil {
+		switch {
+		case err == nil:
 			err = ErrRoleNotFound
+		case !errors.Is(err, ErrRoleNotFound) && !errors.Is(err, iam.ErrNoSuchEntity):
+			return nil, ev, newError(ReasonSourceFailure, err)
 		}
 		return nil, ev, newError(ReasonUnknownRole, err)
 	}
+	res.RoleID = role.RoleID
 
 	if role.TrustPolicy == nil {
 		return nil, ev, errorf(ReasonDenied, "role has no trust policy")
@@ -573,11 +871,26 @@ func (v *Verifier) decide(role *Role, ev *evaluation, action string, denied Reas
 }
 
 // matchedAudience returns the client ID the token was accepted for.
-func matchedAudience(t *Token, p *provider) string {
+func matchedAudience(t *Token, r *route) string {
 	for _, a := range t.Audience {
-		if _, ok := p.clientIDs[a]; ok {
+		if r.p.AcceptsClientID(a) {
 			return a
 		}
 	}
 	return t.AuthorizedParty // accounts.google.com: accepted for azp
+}
+
+// roleAccount returns the partition and account of a role ARN
+// (arn:PARTITION:iam::ACCOUNT:role/...), without allocating. An ARN of another shape yields
+// what sits in those places; no provider is registered under it, so the token is refused.
+func roleAccount(arn string) (partition, account string) {
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return "", ""
+	}
+	partition, rest, _ = strings.Cut(rest, ":")
+	_, rest, _ = strings.Cut(rest, ":") // service
+	_, rest, _ = strings.Cut(rest, ":") // region
+	account, _, _ = strings.Cut(rest, ":")
+	return partition, account
 }
