@@ -102,8 +102,8 @@ func TestAccountsEKSCrossAccount(t *testing.T) {
 	pb := w.provider(t, acctB, "sts.amazonaws.com")
 	roleA := w.role(t, acctA, "payments", acctA, "sts.amazonaws.com")
 	roleB := w.role(t, acctB, "payments", acctB, "sts.amazonaws.com")
-	roleC := w.role(t, acctC, "payments", acctA, "sts.amazonaws.com")          // names A's provider; C has none
-	roleBNamesA := w.role(t, acctB, "names-a", acctA, "sts.amazonaws.com")     // B's role naming A's provider
+	roleC := w.role(t, acctC, "payments", acctA, "sts.amazonaws.com")      // names A's provider; C has none
+	roleBNamesA := w.role(t, acctB, "names-a", acctA, "sts.amazonaws.com") // B's role naming A's provider
 	tok := w.token(t, "sts.amazonaws.com")
 
 	for _, c := range []struct {
