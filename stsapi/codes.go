@@ -36,6 +36,7 @@ var httpStatus = map[string]int{
 	string(verifier.CodeIDPCommunicationError): http.StatusBadRequest,
 	string(verifier.CodeAccessDenied):          http.StatusForbidden,
 	string(verifier.CodeValidationError):       http.StatusBadRequest,
+	string(verifier.CodeServiceUnavailable):    http.StatusServiceUnavailable,
 	CodeMalformedPolicyDocument:                http.StatusBadRequest,
 	CodeMissingAction:                          http.StatusBadRequest,
 	CodeInvalidAction:                          http.StatusBadRequest,

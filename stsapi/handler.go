@@ -37,8 +37,9 @@ type Options struct {
 	// Issuer mints the credentials of allowed requests. Required: a service passes its own;
 	// LocalIssuer mints credentials that grant nothing, for local testing.
 	Issuer CredentialIssuer
-	// RoleIDs gives the RoleId that AssumedRoleUser names. If nil, DerivedRoleID of the role
-	// ARN (stable, but not IAM's id).
+	// RoleIDs gives the RoleId that AssumedRoleUser names. If nil, the role's own RoleId as
+	// the verifier's RoleSource gave it (verifier.Result.RoleID: an iam.Registry's AROA id),
+	// or, for a role without one, DerivedRoleID of the role ARN (stable, but not IAM's id).
 	RoleIDs RoleIDs
 	// Observer receives one ResponseEvent per answer. If nil, none.
 	Observer Observer
@@ -76,10 +77,12 @@ type Handler struct {
 	verifier Decider
 	issuer   CredentialIssuer
 	roleIDs  RoleIDs
-	observer Observer
-	log      *slog.Logger
-	maxBody  int64
-	timeout  time.Duration
+	// explicitIDs: Options.RoleIDs was set, and wins over the verifier's RoleID.
+	explicitIDs bool
+	observer    Observer
+	log         *slog.Logger
+	maxBody     int64
+	timeout     time.Duration
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -99,6 +102,7 @@ func NewHandler(opts Options) (*Handler, error) {
 		verifier: opts.Verifier, issuer: opts.Issuer, roleIDs: opts.RoleIDs, observer: opts.Observer,
 		log: opts.Logger, maxBody: opts.MaxBodyBytes, timeout: opts.DecisionTimeout,
 	}
+	h.explicitIDs = h.roleIDs != nil
 	if h.roleIDs == nil {
 		h.roleIDs = derivedRoleIDs{}
 	}
@@ -196,7 +200,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	roleID, err := h.roleIDs.RoleID(ctx, res.RoleARN)
+	roleID, err := res.RoleID, error(nil)
+	if roleID == "" || h.explicitIDs {
+		roleID, err = h.roleIDs.RoleID(ctx, res.RoleARN)
+	}
 	if err != nil {
 		log.Error("no RoleId for the allowed role", "err", err.Error())
 		h.fail(w, r, log, id, errInternal, decisionAttrs(res), start)

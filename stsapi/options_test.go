@@ -159,6 +159,7 @@ func TestHTTPStatus(t *testing.T) {
 		string(verifier.CodeIDPCommunicationError): 400,
 		string(verifier.CodeAccessDenied):          403,
 		string(verifier.CodeValidationError):       400,
+		string(verifier.CodeServiceUnavailable):    503,
 		CodeMalformedQueryString:                   404,
 		CodeRequestEntityTooLarge:                  413,
 		CodeMethodNotAllowed:                       405,

@@ -270,19 +270,32 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 	if len(doc.Providers) == 0 {
 		return nil, configErr("Providers", "at least one provider is required")
 	}
-	seenIssuer := map[string]string{}
+	// A provider is its ARN: any number of accounts may register one Url (every tenant
+	// registers GitHub Actions; EKS cross-account IRSA registers a cluster's issuer in another
+	// account), each with client IDs of its own. A discovery URL belongs to the issuer, so
+	// the providers of one Url must agree on it.
+	seenProvider := map[string]string{}
+	seenDiscovery := map[string]string{} // Url -> path of the first provider that set it
 	for i, raw := range doc.Providers {
 		path := fmt.Sprintf("Providers[%d]", i)
 		p, discovery, err := parseProvider(raw, path)
 		if err != nil {
 			return nil, err
 		}
-		if prev, dup := seenIssuer[p.URL]; dup {
-			return nil, configErr(path+".Url", "same provider as %s", prev)
+		id := providerPrincipal(p)
+		if prev, dup := seenProvider[id]; dup {
+			return nil, configErr(path+".Arn", "same provider as %s", prev)
 		}
-		seenIssuer[p.URL] = path
-		if discovery != "" {
-			cfg.DiscoveryURLs[p.URL] = discovery
+		seenProvider[id] = path
+		if first, seen := seenDiscovery[p.URL]; seen {
+			if cfg.DiscoveryURLs[p.URL] != discovery {
+				return nil, configErr(path+".DiscoveryUrl", "differs from the one %s gives for the same Url: the discovery document is the issuer's, one per Url", first)
+			}
+		} else {
+			seenDiscovery[p.URL] = path
+			if discovery != "" {
+				cfg.DiscoveryURLs[p.URL] = discovery
+			}
 		}
 		cfg.Providers = append(cfg.Providers, p)
 	}

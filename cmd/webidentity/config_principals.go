@@ -140,24 +140,36 @@ func checkRoles(cfg *Config) error {
 	if len(cfg.Roles) == 0 {
 		return configErr("Roles", "at least one role is required: without roles every request is denied")
 	}
-	known := map[string]bool{}
+	// known: each provider's principal and its account ("" for a well-known issuer, which
+	// every account may use). STS picks the provider from the role's account, so a trust
+	// policy naming another account's provider never matches.
+	known := map[string]string{}
 	var names []string
 	for _, p := range cfg.Providers {
-		known[providerPrincipal(p)] = true
+		known[providerPrincipal(p)] = accountOfARN(p.ARN)
 		names = append(names, providerPrincipal(p))
 	}
 	for i, rc := range cfg.Roles {
 		docPath := fmt.Sprintf("Roles[%d].Role.AssumeRolePolicyDocument", i)
+		roleAcct := accountOfARN(rc.Role.ARN)
 		reachable := rc.openPrincipal
-		var unknown []principalRef
+		var unknown, foreign []principalRef
 		for _, r := range rc.federated {
-			if known[r.id] {
+			acct, ok := known[r.id]
+			switch {
+			case ok && (acct == "" || acct == roleAcct):
 				reachable = true
-			} else {
+			case ok:
+				foreign = append(foreign, r)
+			default:
 				unknown = append(unknown, r)
 			}
 		}
 		switch {
+		case !reachable && len(foreign) > 0:
+			return configErr(policyPath(docPath, foreign[0].path),
+				"Federated principal %q is a provider of account %s; STS uses the role's own account's provider (account %s), so this role can never be assumed: register the issuer in account %s too and name that provider",
+				foreign[0].id, known[foreign[0].id], roleAcct, roleAcct)
 		case !reachable && len(unknown) > 0:
 			return configErr(policyPath(docPath, unknown[0].path),
 				"Federated principal %q names no configured provider (configured: %s), so this role can never be assumed",
@@ -165,6 +177,12 @@ func checkRoles(cfg *Config) error {
 		case !reachable:
 			return configErr(docPath,
 				"no Allow statement names a configured provider as its Federated principal, so this role can never be assumed")
+		}
+		for _, r := range foreign {
+			cfg.Warnings = append(cfg.Warnings, ConfigWarning{
+				Path: policyPath(docPath, r.path), Role: rc.Role.ARN, Rule: RuleUnconfiguredProvider,
+				Msg: fmt.Sprintf("Federated principal %q is a provider of account %s, not of the role's account %s; the statement never matches it", r.id, known[r.id], roleAcct),
+			})
 		}
 		for _, r := range unknown {
 			cfg.Warnings = append(cfg.Warnings, ConfigWarning{
@@ -182,6 +200,16 @@ func checkRoles(cfg *Config) error {
 		}
 	}
 	return nil
+}
+
+// accountOfARN returns the account field of an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:...),
+// or "" for anything else.
+func accountOfARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
 }
 
 // policyPath joins a path inside a trust policy (as policy.ParseError and policy.Finding

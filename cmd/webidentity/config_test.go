@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -63,6 +64,21 @@ func TestParseConfigAccepts(t *testing.T) {
 		edit  func(map[string]any)
 		check func(t *testing.T, c *Config)
 	}{
+		// Issue 10, item 12: one Url in several accounts, each with its client IDs and a role
+		// trusting its own provider (the EKS cross-account case).
+		{"one Url in two accounts", func(c map[string]any) {
+			armB := strings.Replace(cfgProvARN, "111122223333", "444455556666", 1)
+			c["Providers"] = append(c["Providers"].([]any), map[string]any{"Url": cfgHostPath, "Arn": armB, "ClientIDList": []any{"client-b"}})
+			c["Roles"] = append(c["Roles"].([]any), map[string]any{"Role": map[string]any{
+				"Arn": "arn:aws:iam::444455556666:role/app", "AssumeRolePolicyDocument": mustJSONString(t, trustFor(armB)),
+			}})
+		}, func(t *testing.T, c *Config) {
+			require.Len(t, c.Providers, 2)
+			assert.Equal(t, c.Providers[0].URL, c.Providers[1].URL)
+			assert.Equal(t, []string{"client-b"}, c.Providers[1].ClientIDs)
+			require.Len(t, c.Roles, 2)
+			assert.Empty(t, c.Warnings)
+		}},
 		{"minimal", func(map[string]any) {}, func(t *testing.T, c *Config) {
 			require.Len(t, c.Providers, 1)
 			assert.Equal(t, cfgIssuer, c.Providers[0].URL)
@@ -157,7 +173,16 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"http discovery URL", edited(t, func(c map[string]any) { provider0(c)["DiscoveryUrl"] = "http://x/.well-known/openid-configuration" }), "Providers[0].DiscoveryUrl"},
 		{"duplicate provider", edited(t, func(c map[string]any) {
 			c["Providers"] = append(c["Providers"].([]any), map[string]any{"Url": cfgIssuer, "Arn": cfgProvARN, "ClientIDList": []any{"x"}})
-		}), "Providers[1].Url"},
+		}), "Providers[1].Arn"},
+		{"one Url, two discovery URLs", edited(t, func(c map[string]any) {
+			provider0(c)["DiscoveryUrl"] = "https://a.example.com/.well-known/openid-configuration"
+			c["Providers"] = append(c["Providers"].([]any), map[string]any{"Url": cfgIssuer, "Arn": strings.Replace(cfgProvARN, "111122223333", "444455556666", 1), "ClientIDList": []any{"x"}})
+		}), "Providers[1].DiscoveryUrl"},
+		// STS uses the role's account's provider: a role of 444455556666 whose policy names
+		// 111122223333's (configured) provider can never be assumed.
+		{"trust policy names another account's provider", edited(t, func(c map[string]any) {
+			role0(c)["Arn"] = "arn:aws:iam::444455556666:role/app"
+		}), "Roles[0].Role.AssumeRolePolicyDocument.Statement[0].Principal.Federated"},
 		{"no roles", edited(t, func(c map[string]any) { delete(c, "Roles") }), "Roles"},
 		{"empty roles", edited(t, func(c map[string]any) { c["Roles"] = []any{} }), "Roles"},
 		{"Federated principal of no configured provider", edited(t, func(c map[string]any) {
@@ -506,4 +531,11 @@ func TestConfigErrorFormat(t *testing.T) {
 			assert.Equal(t, tc.want, tc.err.Error())
 		})
 	}
+}
+
+func mustJSONString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
 }

@@ -301,3 +301,74 @@ func TestSDKEmbeddedCredentialIssuer(t *testing.T) {
 		})
 	}
 }
+
+// Issue 10, item 12: serve's configuration registers one issuer in two accounts with client
+// IDs of their own (EKS cross-account IRSA); the real SDK client assumes each account's role
+// with a token for that account's client ID only, and a role of an account without a provider
+// gets STS's InvalidIdentityToken.
+func TestSDKOneIssuerInTwoAccounts(t *testing.T) {
+	const acctB, acctC = "444455556666", "777788889999"
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/CROSS", Algorithms: []string{"ES256"}, Now: fixedClock})
+	dir := t.TempDir()
+	writeCA(t, dir, iss)
+	policyFor := func(acct, aud string) map[string]any {
+		p := irsaPolicy(iss, testSubject)
+		st := p["Statement"].([]any)[0].(map[string]any)
+		st["Principal"] = map[string]any{"Federated": iss.ProviderARN(acct)}
+		st["Condition"].(map[string]any)["StringEquals"].(map[string]any)[iss.KeyPrefix()+":aud"] = aud
+		return p
+	}
+	roleA, roleB, roleC := "arn:aws:iam::"+testAccount+":role/app", "arn:aws:iam::"+acctB+":role/app", "arn:aws:iam::"+acctC+":role/app"
+	doc := map[string]any{
+		"Providers": []any{
+			map[string]any{"Url": iss.URL(), "Arn": iss.ProviderARN(testAccount), "ClientIDList": []string{"client-a"}},
+			map[string]any{"Url": iss.URL(), "Arn": iss.ProviderARN(acctB), "ClientIDList": []string{"client-b"}},
+		},
+		"Roles": []any{
+			map[string]any{"Role": map[string]any{"Arn": roleA, "AssumeRolePolicyDocument": policyFor(testAccount, "client-a")}},
+			map[string]any{"Role": map[string]any{"Arn": roleB, "AssumeRolePolicyDocument": policyFor(acctB, "client-b")}},
+		},
+		"Keys": map[string]any{"AllowPrivateAddresses": true, "CAFile": "ca.pem"},
+	}
+	path := filepath.Join(dir, "config.json")
+	require.NoError(t, os.WriteFile(path, []byte(mustJSON(t, doc)), 0o600))
+	cfg, err := LoadConfig(path)
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Warnings)
+	svc, err := newService(cfg, serviceOptions{Now: fixedClock})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	client := sdkClient(srv)
+	mint := func(aud string) string {
+		return iss.MustMint(t, iss.Claims(testSubject, aud), testissuer.MintOptions{})
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		role, aud, code string
+		provider        string
+	}{
+		{roleA, "client-a", "", iss.ProviderARN(testAccount)},
+		{roleB, "client-b", "", iss.ProviderARN(acctB)},
+		{roleB, "client-a", "InvalidIdentityToken", ""},
+		{roleA, "client-b", "InvalidIdentityToken", ""},
+		// C registers no provider (nor the role): the provider is looked up first, as STS does.
+		{roleC, "client-a", "InvalidIdentityToken", ""},
+	} {
+		out, err := client.AssumeRoleWithWebIdentity(ctx, assumeInput(tc.role, mint(tc.aud)))
+		if tc.code == "" {
+			require.NoError(t, err, "%s with %s", tc.role, tc.aud)
+			assert.Equal(t, tc.provider, aws.ToString(out.Provider))
+			continue
+		}
+		code, status := apiError(t, err)
+		assert.Equal(t, tc.code, code, "%s with %s", tc.role, tc.aud)
+		assert.Equal(t, 400, status)
+		if tc.role == roleC {
+			var ae smithy.APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, "No OpenIDConnect provider found in your account for "+iss.URL(), ae.ErrorMessage())
+		}
+	}
+}
