@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 	"github.com/webidentity/webidentity/verifier"
@@ -129,4 +130,42 @@ func ExampleVerifier_Verify() {
 		fmt.Println(e.Code, e.Reason.String(), errors.Is(err, verifier.ReasonExpired))
 	}
 	// Output: ExpiredTokenException Expired true
+}
+
+// Two accounts register the same issuer with their own client IDs, in an iam.Registry that
+// the verifier reads per request; a third registers nothing. Deleting a provider is enforced
+// by the next request.
+func ExampleNew_registry() {
+	key, _ := jwks.NewKey(signingKey.Public(), "key-1", "EdDSA")
+	keys, _ := jwks.NewStatic(issuer, key)
+	reg := iam.New(iam.Options{})
+	for account, clientID := range map[string]string{"111122223333": "sts.amazonaws.com", "444455556666": "tenant-b"} {
+		if _, err := reg.CreateOIDCProvider(&iam.OIDCProvider{Account: account, URL: issuer, ClientIDs: []string{clientID}}); err != nil {
+			panic(err)
+		}
+	}
+	v, err := verifier.New(verifier.Options{ProviderSource: reg, Roles: reg, Keys: keys, Now: func() time.Time { return now }})
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+
+	token := mintToken(claims("system:serviceaccount:payments:api", now.Add(time.Hour))) // aud sts.amazonaws.com
+	for _, account := range []string{"111122223333", "444455556666", "777788889999"} {
+		_, err := v.VerifyFor(context.Background(), &verifier.VerifyRequest{Account: account, WebIdentityToken: token})
+		var e *verifier.Error
+		if errors.As(err, &e) {
+			fmt.Println(account, e.Reason, "-", e.Message)
+		} else {
+			fmt.Println(account, "valid")
+		}
+	}
+	_ = reg.DeleteOIDCProvider(providerARN)
+	_, err = v.VerifyFor(context.Background(), &verifier.VerifyRequest{Account: "111122223333", WebIdentityToken: token})
+	fmt.Println("after the delete:", errors.Is(err, verifier.ReasonUnknownIssuer))
+	// Output:
+	// 111122223333 valid
+	// 444455556666 Audience - the web identity token audience is not a registered client ID
+	// 777788889999 UnknownIssuer - No OpenIDConnect provider found in your account for https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE
+	// after the delete: true
 }

@@ -11,20 +11,23 @@ import (
 	"github.com/webidentity/webidentity/jwks"
 )
 
-// Provider is an IAM OpenID Connect identity provider: an issuer whose tokens may be presented.
+// Provider is a static IAM OpenID Connect identity provider: one account's registration of an
+// issuer whose tokens may be presented. New fills a registry of its own with them; with
+// Options.ProviderSource, providers are *iam.OIDCProvider values instead.
 type Provider struct {
 	// URL is the issuer identifier, an https URL that may have a path
 	// ("https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE"). A token's iss must equal it
 	// byte for byte. It must not end in a slash or carry a query, fragment or userinfo, and its
 	// host must be a domain name with a dot or an IP address (a bare "aws" or "sts" would make
-	// the provider's condition keys collide with global ones). Two providers may not differ
-	// only in case, since condition keys are case-insensitive.
+	// the provider's condition keys collide with global ones). Several providers (of different
+	// accounts) may have the same URL.
 	URL string
 
 	// ARN is how trust policies name the provider as their Federated principal:
-	// "arn:aws:iam::ACCOUNT:oidc-provider/" followed by URL without "https://". For the
-	// well-known issuers accounts.google.com and cognito-identity.amazonaws.com it may be left
-	// empty: policies name them by their domain, which is then used.
+	// "arn:aws:iam::ACCOUNT:oidc-provider/" followed by URL without "https://"; its account is
+	// the provider's. For the well-known issuers accounts.google.com and
+	// cognito-identity.amazonaws.com it may be left empty: policies name them by their domain,
+	// which is then used, and the provider serves every account (as STS's built-in ones do).
 	ARN string
 
 	// ClientIDs are the accepted audiences: a token's aud must contain one of them (for
@@ -34,7 +37,8 @@ type Provider struct {
 
 	// Algorithms is the allow-list of JOSE signature algorithms, case-sensitive. If empty, all
 	// supported ones: RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA. none and
-	// the HMAC algorithms are never accepted.
+	// the HMAC algorithms are never accepted. It is the issuer's: providers of one URL must set
+	// the same (as Types and DiscoveryURL).
 	Algorithms []string
 
 	// Types are the accepted values of the typ header, compared case-insensitively; a token
@@ -42,10 +46,11 @@ type Provider struct {
 	Types []string
 
 	// Thumbprints pins the TLS certificates of the provider's key endpoints (hex SHA-1, as in
-	// IAM's ThumbprintList). It is applied by the default key cache, or registered in
-	// Options.Keys when that is a *jwks.Cache not serving the issuer yet; New refuses it
-	// (ErrProviderSettingIgnored) when Options.Keys would not apply it, so that pinning never
-	// fails open.
+	// IAM's ThumbprintList): a token is accepted only if the JWKS fetch that produced its key
+	// connected through a verified chain holding one of them. They are the provider's, checked
+	// per token against the chain the key source recorded (ThumbprintChecker: the default key
+	// cache, or a *jwks.Cache in Options.Keys); New refuses them (ErrProviderSettingIgnored)
+	// with a key source that records no chain, so that pinning never fails open.
 	Thumbprints []string
 
 	// DiscoveryURL is where the key cache fetches the discovery document when it is not at
