@@ -157,7 +157,7 @@ func demo(ctx context.Context, e *env, asJSON bool) error {
 		if i == 0 {
 			allowedToken = token
 		}
-		res, err := svc.verifier.AssumeRoleWithWebIdentity(ctx, &verifier.Request{
+		res, err := svc.live.AssumeRoleWithWebIdentity(ctx, &verifier.Request{
 			RoleARN: demoRoleARN, RoleSessionName: demoSession, WebIdentityToken: token,
 		})
 		step := demoStep{Step: tc.step, Subject: tc.subject, Allowed: err == nil}

@@ -78,6 +78,12 @@
 // "Connection: close" for -drain (default 5s; 0 for none), so that load balancers and
 // keep-alive clients move away, then the servers shut down gracefully.
 //
+// On SIGHUP, serve reads the configuration file again and, if it is valid, switches to it in
+// one atomic swap (a request is decided wholly by the old configuration or the new one), keeping
+// the keys of the issuers it keeps; a bad file keeps the current configuration, is logged
+// ("configuration reload failed; keeping the previous configuration") and counted
+// (webidentity_config_reloads_total{result="error"}). Keys settings cannot change on reload.
+//
 // The built-in credential issuer mints random credentials that grant nothing in AWS (access
 // key ids start with ASIA, session tokens with "webidentity-local-"), for local testing.
 // Services that mint real credentials embed package stsapi, the same handler, with their own

@@ -29,6 +29,7 @@ type metrics struct {
 	skipped     *prometheus.CounterVec // unusable keys skipped, by issuer and reason
 	ready       prometheus.Gauge
 	draining    prometheus.Gauge
+	reloads     *prometheus.CounterVec // configuration reloads (SIGHUP), by result
 }
 
 var (
@@ -76,12 +77,16 @@ func newMetrics() *metrics {
 			Name: "webidentity_ready",
 			Help: "1 once every provider's keys have been fetched, else 0.",
 		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "webidentity_config_reloads_total",
+			Help: "Configuration reloads (SIGHUP) by result: ok, or error (the previous configuration stays).",
+		}, []string{"result"}),
 		draining: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "webidentity_draining",
 			Help: "1 once shutdown began: /readyz answers 503 and connections close after each answer.",
 		}),
 	}
-	m.reg.MustRegister(m.responses, m.decisions, m.latency, m.fetches, m.stale, m.rateLimited, m.skipped, m.ready, m.draining,
+	m.reg.MustRegister(m.responses, m.decisions, m.latency, m.fetches, m.stale, m.rateLimited, m.skipped, m.ready, m.draining, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -125,6 +130,18 @@ func (m *metrics) setReady(ready bool) {
 		m.ready.Set(1)
 	} else {
 		m.ready.Set(0)
+	}
+}
+
+// reloaded counts a configuration reload.
+func (m *metrics) reloaded(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.reloads.WithLabelValues("ok").Inc()
+	} else {
+		m.reloads.WithLabelValues("error").Inc()
 	}
 }
 

@@ -47,15 +47,20 @@ type serviceOptions struct {
 	PrefetchRetry time.Duration
 }
 
-// service is what serve runs: the verifier (with its own key cache), the STS handler and
-// the operational endpoints.
+// service is what serve runs: the verifier, the key cache it shares across configuration
+// reloads, the STS handler and the operational endpoints.
 type service struct {
-	verifier *verifier.Verifier
+	live     liveVerifier // the current configuration's verifier; replaced whole by reload
+	cache    *jwks.Cache  // the service's: a reload keeps the keys of issuers it keeps
+	now      func() time.Time
 	metrics  *metrics
 	log      *slog.Logger
 	nprov    int // providers, for logs
 	retry    time.Duration
 	ready    atomic.Bool
+	cfgMu    sync.Mutex        // serialises reloads
+	issuers  map[string]string // the current configuration's issuers and discovery URLs
+	keys     KeysConfig        // the key settings the cache was built with
 	draining atomic.Bool
 	handler  http.Handler // the STS listener's
 	ops      http.Handler // the metrics listener's
@@ -81,42 +86,34 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 		s.retry = time.Second
 	}
 
-	var roles []*verifier.Role
-	roleIDs := stsapi.StaticRoleIDs{}
-	for _, rc := range cfg.Roles {
-		roles = append(roles, rc.Role)
-		roleIDs[rc.Role.ARN] = rc.ID
-	}
-	rs, err := verifier.NewStaticRoles(roles...)
+	s.now = now
+	// The service owns the key cache and hands it to each configuration's verifier, so that a
+	// reload keeps the keys (and the refresh state) of the issuers it keeps. Its key settings
+	// (Keys) are fixed at start: a reload that changes them is refused.
+	cache, err := jwks.New(keyOptions(cfg, now, observers{s.metrics, jwks.NewSlogObserver(log)}, "webidentity-serve"))
 	if err != nil {
-		return nil, &ConfigError{Path: "Roles", Msg: err.Error(), Err: err}
+		return nil, &ConfigError{Path: "Keys", Msg: err.Error(), Err: err}
 	}
-	// The verifier builds and owns the key cache (Keys nil): its Prefetch is readiness.
-	v, err := verifier.New(verifier.Options{
-		Providers:        withDiscoveryURLs(cfg),
-		Roles:            rs,
-		JWKS:             keyOptions(cfg, now, observers{s.metrics, jwks.NewSlogObserver(log)}, "webidentity-serve"),
-		Leeway:           cfg.Leeway,
-		MaxTokenLifetime: cfg.MaxTokenLifetime,
-		TokenCacheSize:   cfg.TokenCacheSize,
-		Now:              now,
-		Observer:         s.metrics,
-	})
+	s.cache, s.keys = cache, cfg.Keys
+	v, err := s.build(cfg)
 	if err != nil {
-		return nil, &ConfigError{Msg: err.Error(), Err: err}
+		_ = cache.Close()
+		return nil, err
 	}
-	s.verifier, s.nprov = v, len(cfg.Providers)
+	s.live.p.Store(v)
+	s.nprov = len(cfg.Providers)
 
+	// The roles carry their RoleId (verifier.Role is iam.Role), which the handler answers
+	// in AssumedRoleUser: no separate RoleIDs to keep in step with reloads.
 	sts, err := stsapi.NewHandler(stsapi.Options{
-		Verifier:     v,
+		Verifier:     &s.live,
 		Issuer:       issuer,
-		RoleIDs:      roleIDs,
 		Observer:     s.metrics,
 		Logger:       log,
 		MaxBodyBytes: opts.MaxBodyBytes,
 	})
 	if err != nil {
-		_ = v.Close()
+		s.Close()
 		return nil, err
 	}
 	// The STS listener is public: it serves the API and the probes a load balancer sends to
@@ -135,16 +132,112 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 	return s, nil
 }
 
-// withDiscoveryURLs returns the configured providers with their discovery URLs filled in.
-func withDiscoveryURLs(cfg *Config) []verifier.Provider {
-	ps := make([]verifier.Provider, len(cfg.Providers))
-	for i, p := range cfg.Providers {
-		if u := cfg.DiscoveryURLs[p.URL]; u != "" {
-			p.DiscoveryURL = u
-		}
-		ps[i] = p
+// liveVerifier is the stsapi.Decider of the handler: the current verifier, swapped whole by a
+// reload (one atomic load per request).
+type liveVerifier struct{ p atomic.Pointer[verifier.Verifier] }
+
+func (l *liveVerifier) AssumeRoleWithWebIdentity(ctx context.Context, req *verifier.Request) (*verifier.Result, error) {
+	return l.p.Load().AssumeRoleWithWebIdentity(ctx, req)
+}
+
+// build makes the verifier of a configuration on the service's key cache: it registers (or
+// re-registers, when its discovery URL changed) every configured issuer, and drops those the
+// configuration no longer names. s.cfgMu is held, or the service is not running yet.
+func (s *service) build(cfg *Config) (*verifier.Verifier, error) {
+	var roles []*verifier.Role
+	for _, rc := range cfg.Roles {
+		r := *rc.Role
+		r.RoleID = rc.ID
+		roles = append(roles, &r)
 	}
-	return ps
+	rs, err := verifier.NewStaticRoles(roles...)
+	if err != nil {
+		return nil, &ConfigError{Path: "Roles", Msg: err.Error(), Err: err}
+	}
+	issuers := map[string]string{} // URL -> discovery URL ("" for the default)
+	for _, p := range cfg.Providers {
+		issuers[p.URL] = cfg.DiscoveryURLs[p.URL]
+	}
+	for url, disc := range issuers {
+		if prev, ok := s.issuers[url]; ok && prev == disc {
+			continue // unchanged: keep its keys
+		}
+		if err := s.cache.Register(jwks.IssuerConfig{Issuer: url, DiscoveryURL: disc}); err != nil {
+			return nil, &ConfigError{Path: "Providers", Msg: err.Error(), Err: err}
+		}
+	}
+	// The verifier finds every issuer registered with its discovery URL, so the providers it
+	// gets carry none (a provider's DiscoveryURL is for issuers its key source does not serve).
+	v, err := verifier.New(verifier.Options{
+		Providers:        cfg.Providers,
+		Roles:            rs,
+		Keys:             s.cache,
+		Leeway:           cfg.Leeway,
+		MaxTokenLifetime: cfg.MaxTokenLifetime,
+		TokenCacheSize:   cfg.TokenCacheSize,
+		Now:              s.now,
+		Observer:         s.metrics,
+	})
+	if err != nil {
+		return nil, &ConfigError{Msg: err.Error(), Err: err}
+	}
+	for url := range s.issuers {
+		if _, kept := issuers[url]; !kept {
+			s.cache.Unregister(url)
+		}
+	}
+	s.issuers = issuers
+	return v, nil
+}
+
+// reload reads the configuration file again and, if it is valid, replaces the verifier in one
+// atomic swap: a request is decided wholly by the old configuration or wholly by the new one.
+// A bad file (or one whose Keys settings differ: the key cache is fixed at start) keeps the old
+// state; the error says why and the reload metric counts it.
+func (s *service) reload(path string) error {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	err := func() error {
+		cfg, err := LoadConfig(path)
+		if err != nil {
+			return err
+		}
+		if !sameKeys(cfg.Keys, s.keys) {
+			return &ConfigError{Path: "Keys", Msg: "the key settings cannot change on reload; restart to apply them"}
+		}
+		for _, w := range cfg.Warnings {
+			s.log.Warn("configuration warning", "file", path, "role", w.Role, "path", w.Path, "rule", w.Rule, "detail", w.Msg)
+		}
+		v, err := s.build(cfg)
+		if err != nil {
+			return err
+		}
+		old := s.live.p.Swap(v)
+		_ = old.Close() // the shared key cache stays open
+		s.nprov = len(cfg.Providers)
+		s.log.Info("configuration reloaded", "file", path, "providers", len(cfg.Providers), "roles", len(cfg.Roles))
+		// New issuers' keys load ahead of their first token; a failure is only logged (the
+		// service stays ready: the issuers it had keep serving).
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), maxPrefetchDelay)
+			defer cancel()
+			if err := v.Prefetch(ctx); err != nil {
+				s.log.Warn("loading keys after a reload failed; they load on first use", "err", err.Error())
+			}
+		}()
+		return nil
+	}()
+	s.metrics.reloaded(err == nil)
+	if err != nil {
+		s.log.Error("configuration reload failed; keeping the previous configuration", "file", path, "err", err.Error())
+	}
+	return err
+}
+
+// sameKeys reports whether two Keys settings configure the key cache alike.
+func sameKeys(a, b KeysConfig) bool {
+	return a.AllowPrivateAddresses == b.AllowPrivateAddresses && a.FetchTimeout == b.FetchTimeout &&
+		a.MinRefreshInterval == b.MinRefreshInterval && a.MaxStale == b.MaxStale && a.CAFile == b.CAFile
 }
 
 // keyOptions are the settings of the key cache the verifier builds: the explicit
@@ -214,7 +307,7 @@ func (s *service) startDraining() {
 
 // prefetch loads every provider's keys once and marks the service ready if all succeeded.
 func (s *service) prefetch(ctx context.Context) error {
-	err := s.verifier.Prefetch(ctx)
+	err := s.live.p.Load().Prefetch(ctx)
 	if err == nil {
 		s.ready.Store(true)
 		s.metrics.setReady(true)
@@ -251,9 +344,14 @@ func (s *service) prefetchLoop(ctx context.Context) {
 	}
 }
 
-// Close stops the verifier and its key cache.
+// Close stops the verifier and the key cache.
 func (s *service) Close() {
-	_ = s.verifier.Close()
+	s.cfgMu.Lock() // a reload in progress finishes first
+	defer s.cfgMu.Unlock()
+	if v := s.live.p.Load(); v != nil {
+		_ = v.Close()
+	}
+	_ = s.cache.Close()
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {
@@ -352,6 +450,20 @@ func runServe(ctx context.Context, args []string, e *env) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads the configuration file; a bad one keeps the current configuration.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = svc.reload(*configPath)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
