@@ -134,7 +134,9 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 
 // liveVerifier is the stsapi.Decider of the handler: the current verifier, swapped whole by a
 // reload (one atomic load per request).
-type liveVerifier struct{ p atomic.Pointer[verifier.Verifier] }
+type liveVerifier struct {
+	p atomic.Pointer[verifier.Verifier]
+}
 
 func (l *liveVerifier) AssumeRoleWithWebIdentity(ctx context.Context, req *verifier.Request) (*verifier.Result, error) {
 	return l.p.Load().AssumeRoleWithWebIdentity(ctx, req)
