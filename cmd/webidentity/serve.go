@@ -55,7 +55,7 @@ type service struct {
 	now      func() time.Time
 	metrics  *metrics
 	log      *slog.Logger
-	nprov    int // providers, for logs
+	nprov    atomic.Int64 // providers, for logs
 	retry    time.Duration
 	ready    atomic.Bool
 	cfgMu    sync.Mutex        // serialises reloads
@@ -101,7 +101,7 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 		return nil, err
 	}
 	s.live.p.Store(v)
-	s.nprov = len(cfg.Providers)
+	s.nprov.Store(int64(len(cfg.Providers)))
 
 	// The roles carry their RoleId (verifier.Role is iam.Role), which the handler answers
 	// in AssumedRoleUser: no separate RoleIDs to keep in step with reloads.
@@ -216,7 +216,7 @@ func (s *service) reload(path string) error {
 		}
 		old := s.live.p.Swap(v)
 		_ = old.Close() // the shared key cache stays open
-		s.nprov = len(cfg.Providers)
+		s.nprov.Store(int64(len(cfg.Providers)))
 		s.log.Info("configuration reloaded", "file", path, "providers", len(cfg.Providers), "roles", len(cfg.Roles))
 		// New issuers' keys load ahead of their first token; a failure is only logged (the
 		// service stays ready: the issuers it had keep serving).
@@ -324,7 +324,7 @@ func (s *service) prefetchLoop(ctx context.Context) {
 	for {
 		err := s.prefetch(ctx)
 		if err == nil {
-			s.log.Info("keys loaded; ready", "providers", s.nprov)
+			s.log.Info("keys loaded; ready", "providers", s.nprov.Load())
 			return
 		}
 		if ctx.Err() != nil {
