@@ -185,8 +185,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, rq, e)
 		return
 	}
-	writeResponse(w, action, rq.id, result)
+	out, err := responseBody(action, rq.id, result)
+	if err != nil {
+		h.fail(w, rq, &apiError{code: string(iam.CodeServiceFailure), message: serviceFailureMessage, reason: ReasonRegistry, cause: err})
+		return
+	}
+	// The line is logged before the answer is sent, so that it exists when the client has
+	// the answer.
 	h.logRequest(rq, "OK", http.StatusOK, nil)
+	send(w, http.StatusOK, out)
 }
 
 // readBody reads the whole body with the size limit, before anything else: Authenticate
@@ -236,11 +243,11 @@ func formParams(r *http.Request, body []byte) (url.Values, *apiError) {
 	return params, nil
 }
 
-// fail answers with an ErrorResponse and logs the request.
+// fail logs the request and answers with an ErrorResponse.
 func (h *Handler) fail(w http.ResponseWriter, rq *request, e *apiError) {
 	status := HTTPStatus(e.code)
-	writeError(w, status, e.code, e.message, rq.id)
 	h.logRequest(rq, e.code, status, e)
+	send(w, status, errorBody(status, e.code, e.message, rq.id))
 }
 
 // logRequest writes the request's one log line.

@@ -12,26 +12,24 @@ import (
 	"github.com/webidentity/webidentity/iam"
 )
 
-// writeResponse writes <ActionResponse xmlns=...><ActionResult>result</ActionResult>
-// <ResponseMetadata><RequestId>id</RequestId></ResponseMetadata></ActionResponse> with status
-// 200. A nil result writes no Result element, as IAM answers the actions without output.
-func writeResponse(w http.ResponseWriter, action, id string, result any) {
+// responseBody renders <ActionResponse xmlns=...><ActionResult>result</ActionResult>
+// <ResponseMetadata><RequestId>id</RequestId></ResponseMetadata></ActionResponse>. A nil result
+// writes no Result element, as IAM answers the actions without output.
+func responseBody(action, id string, result any) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("<" + action + "Response xmlns=\"" + Namespace + "\">")
 	if result != nil {
 		enc := xml.NewEncoder(&buf)
 		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
-			writeError(w, http.StatusInternalServerError, string(iam.CodeServiceFailure),
-				"The request processing has failed because of an unknown error, exception or failure.", id)
-			return
+			return nil, err
 		}
 	}
 	buf.WriteString("<ResponseMetadata><RequestId>" + id + "</RequestId></ResponseMetadata></" + action + "Response>")
-	send(w, http.StatusOK, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
-// writeError writes IAM's ErrorResponse: Type Sender, or Receiver for a 5xx status.
-func writeError(w http.ResponseWriter, status int, code, message, id string) {
+// errorBody renders IAM's ErrorResponse: Type Sender, or Receiver for a 5xx status.
+func errorBody(status int, code, message, id string) []byte {
 	typ := "Sender"
 	if status >= 500 {
 		typ = "Receiver"
@@ -42,7 +40,7 @@ func writeError(w http.ResponseWriter, status int, code, message, id string) {
 	buf.WriteString("</Code><Message>")
 	_ = xml.EscapeText(&buf, []byte(message))
 	buf.WriteString("</Message></Error><RequestId>" + id + "</RequestId></ErrorResponse>")
-	send(w, status, buf.Bytes())
+	return buf.Bytes()
 }
 
 func send(w http.ResponseWriter, status int, body []byte) {
