@@ -600,5 +600,8 @@ func (c *call) registryError(err error, rename func(string) string) *apiError {
 	if msg == "" {
 		msg = string(ie.Code)
 	}
+	if c.rq.entity == "" && strings.HasPrefix(ie.Entity, "arn:") {
+		c.rq.entity = ie.Entity
+	}
 	return &apiError{code: string(ie.Code), message: msg, reason: ReasonRegistry, param: paramName(field), cause: err}
 }

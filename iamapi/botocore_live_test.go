@@ -51,9 +51,6 @@ func botocoreInterpreters(t *testing.T) (paths, versions []string) {
 // parses, ListRoles paging with its paginator, and the error codes, statuses and modeled
 // exceptions it raises. It is skipped, saying so, when no python3 with botocore is installed.
 func TestHandlerBotocoreLive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped in -short mode: it starts python3")
-	}
 	pythons, versions := botocoreInterpreters(t)
 	if len(pythons) == 0 {
 		t.Skip("no python3 with botocore on this machine (Debian: apt-get install python3-botocore); the live botocore test needs one")
