@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/webidentity/webidentity/iam"
 )
 
 // Authentication error codes, as AWS answers them on its Query APIs (IAM "Common Errors").
@@ -108,22 +110,75 @@ func (s StaticCredentials) SecretAccessKey(accessKeyID string) (string, bool) {
 	return secret, ok
 }
 
+// Admin is an admin credential as AdminCredentials return it: the secret access key and the
+// account the key administers.
+type Admin struct {
+	SecretAccessKey string
+	// Account is the 12-digit AWS account ID whose providers and roles the key manages.
+	Account string
+	// Partition is the account's partition; "aws" if empty.
+	Partition string
+}
+
+// AdminCredentials are Credentials that also say which account each admin access key id
+// administers: a request signed with the key acts on that account, as an IAM user's key acts
+// on its own account in AWS. The Handler requires them; the Authenticator uses Admin instead
+// of SecretAccessKey when its Credentials implement it, so that the secret and the account
+// come from one lookup, and fills Principal.Account and Principal.Partition. Implementations
+// must be safe for concurrent use; a change (rotation, a key moved to another account) is seen
+// by the next request.
+type AdminCredentials interface {
+	Credentials
+	// Admin returns the admin credential of the access key id, ok false if there is none.
+	Admin(accessKeyID string) (admin Admin, ok bool)
+}
+
+// StaticAdmins maps admin access key ids to their secrets and accounts; several keys may
+// administer one account. It must not be modified once an Authenticator or Handler uses it.
+// NewHandler checks every entry (a secret, a 12-digit account, a known partition).
+type StaticAdmins map[string]Admin
+
+// SecretAccessKey implements Credentials.
+func (s StaticAdmins) SecretAccessKey(accessKeyID string) (string, bool) {
+	a, ok := s[accessKeyID]
+	return a.SecretAccessKey, ok
+}
+
+// Admin implements AdminCredentials.
+func (s StaticAdmins) Admin(accessKeyID string) (Admin, bool) {
+	a, ok := s[accessKeyID]
+	return a, ok
+}
+
+var _ AdminCredentials = StaticAdmins(nil)
+
 // Principal is the admin a request was authenticated as.
 type Principal struct {
 	AccessKeyID string
 	Region      string    // the credential scope's region
 	SignedAt    time.Time // X-Amz-Date
+	// Account and Partition are the Admin's, when the Credentials are AdminCredentials
+	// (Partition "aws" when the Admin leaves it empty); both empty otherwise.
+	Account   string
+	Partition string
 }
 
 // Defaults of Options.
 const (
 	DefaultMaxSkew = 15 * time.Minute
 	DefaultService = "iam"
+	// DefaultMaxBodyBytes bounds a Handler's request bodies: a CreateRole with a trust
+	// policy of IAM's maximum 131,072 characters, each form-encoded as %XX%XX (a non-ASCII
+	// Latin-1 character), is 786,432 bytes; 1 MiB leaves room for the other parameters.
+	DefaultMaxBodyBytes = 1 << 20
 )
 
-// Options configure an Authenticator.
+// Options configure an Authenticator (NewAuthenticator) or a Handler (NewHandler), which
+// authenticates with an Authenticator built from the same Options.
 type Options struct {
-	// Credentials are the admin credentials; required.
+	// Credentials are the admin credentials; required. NewHandler requires
+	// AdminCredentials (such as StaticAdmins), which name each key's account;
+	// NewAuthenticator accepts any Credentials (such as StaticCredentials).
 	Credentials Credentials
 	// Regions the credential scope may name. Empty: any well-formed region (clients sign
 	// with their configured region when given an endpoint URL). A region is part of the
@@ -135,9 +190,18 @@ type Options struct {
 	MaxSkew time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Logger gets one line per refusal (code, reason, access key id, remote address); never
-	// a secret or a signature. Default: discard.
+	// Logger gets, from an Authenticator, one line per refusal (code, reason, access key
+	// id, remote address); from a Handler, one line per request instead (see Handler),
+	// refusals included. Never a secret or a signature. Default: discard.
 	Logger *slog.Logger
+
+	// Registry holds the providers and roles a Handler serves; required by NewHandler,
+	// ignored by NewAuthenticator. Changes made through the Handler are the registry's
+	// writes, visible to its lookups (and its watchers and store) when the answer is sent.
+	Registry *iam.Registry
+	// MaxBodyBytes bounds a Handler's request bodies; a larger one is refused before it is
+	// authenticated. If zero, DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 }
 
 // Authenticator checks SigV4-signed Query API requests against admin credentials. It is
@@ -308,7 +372,17 @@ func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Principal, 
 		// server never issued.
 		return nil, akid, refuse(CodeInvalidClientTokenId, ReasonSessionToken, "The security token included in the request is invalid.")
 	}
-	secret, ok := a.creds.SecretAccessKey(akid)
+	var admin Admin
+	var ok bool
+	if ac, isAdmin := a.creds.(AdminCredentials); isAdmin {
+		admin, ok = ac.Admin(akid)
+		if ok && admin.Partition == "" {
+			admin.Partition = "aws"
+		}
+	} else {
+		admin.SecretAccessKey, ok = a.creds.SecretAccessKey(akid)
+	}
+	secret := admin.SecretAccessKey
 	if !ok || secret == "" {
 		return nil, akid, refuse(CodeInvalidClientTokenId, ReasonUnknownKey, "The security token included in the request is invalid.")
 	}
@@ -321,7 +395,7 @@ func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Principal, 
 		return nil, akid, refuse(CodeSignatureDoesNotMatch, ReasonSignatureMismatch,
 			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
-	return &Principal{AccessKeyID: akid, Region: h.region, SignedAt: signedAt}, akid, nil
+	return &Principal{AccessKeyID: akid, Region: h.region, SignedAt: signedAt, Account: admin.Account, Partition: admin.Partition}, akid, nil
 }
 
 func skewText(d time.Duration) string {

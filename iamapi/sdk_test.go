@@ -19,9 +19,9 @@ import (
 
 // TestAuthenticateGoSDKClient checks requests as a Go SDK v2 Query API client shapes and
 // signs them (its own headers, amz-sdk-invocation-id and amz-sdk-request among the signed
-// ones, and its own clock). The iam client is not a dependency of this module, so the STS
-// client stands in (same Query protocol and signer), with the Authenticator's Service set to
-// "sts".
+// ones, and its own clock). The STS client stands in here (same Query protocol and signer),
+// with the Authenticator's Service set to "sts", to show that the Authenticator serves any
+// Query API; the Handler's tests (TestHandler*SDK) sign with the IAM client itself.
 func TestAuthenticateGoSDKClient(t *testing.T) {
 	tests := []struct {
 		name   string
