@@ -559,7 +559,12 @@ func parseRole(rj *roleJSON, path string) (*RoleConfig, error) {
 	}
 	federated, open := trustPrincipals(doc)
 	return &RoleConfig{
-		Role:      &verifier.Role{ARN: rj.Arn, TrustPolicy: trust, MaxSessionDuration: maxDur},
+		Role: &verifier.Role{
+			ARN: rj.Arn, TrustPolicy: trust, MaxSessionDuration: maxDur,
+			// What an iam.Registry needs when the configuration is imported into a store.
+			RoleID: id, Name: name, Path: rolePath, Account: account, Partition: partition,
+			TrustPolicyDocument: string(doc),
+		},
 		Name:      name,
 		ID:        id,
 		Partition: partition,

@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return runLint(ctx, rest, e)
 	case "serve":
 		return runServe(ctx, rest, e)
+	case "import":
+		return runImport(ctx, rest, e)
 	case "help", "-h", "-help", "--help":
 		usage(e.stdout)
 		return exitOK
@@ -68,7 +70,8 @@ commands:
   demo     walk through AssumeRoleWithWebIdentity against an embedded OIDC issuer
   verify   verify a web identity token, optionally against a role's trust policy
   lint     report risky trust policies
-  serve    run an STS-compatible AssumeRoleWithWebIdentity endpoint
+  serve    run an STS-compatible AssumeRoleWithWebIdentity endpoint (and, with -data, IAM)
+  import   import a serve configuration's providers and roles into a store (-data)
 
 Run "webidentity <command> -h" for a command's flags, "go doc ./cmd/webidentity" for details.
 Exit status: 0 allowed or clean, 1 denied, invalid or failed, 2 usage or configuration error.

@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/stsapi"
 	"github.com/webidentity/webidentity/verifier"
@@ -61,6 +63,7 @@ type service struct {
 	cfgMu    sync.Mutex        // serialises reloads
 	issuers  map[string]string // the current configuration's issuers and discovery URLs
 	keys     KeysConfig        // the key settings the cache was built with
+	registry *iam.Registry     // set for a store: the verifier's source, changed by the IAM API
 	draining atomic.Bool
 	handler  http.Handler // the STS listener's
 	ops      http.Handler // the metrics listener's
@@ -69,24 +72,8 @@ type service struct {
 // newService builds a service from a validated configuration. It makes no network request;
 // call prefetch (or run prefetchLoop) to load the providers' keys. Close it when done.
 func newService(cfg *Config, opts serviceOptions) (*service, error) {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	issuer := opts.Issuer
-	if issuer == nil {
-		issuer = &stsapi.LocalIssuer{Now: now}
-	}
-	s := &service{metrics: newMetrics(), log: log, retry: opts.PrefetchRetry}
-	if s.retry <= 0 {
-		s.retry = time.Second
-	}
-
-	s.now = now
+	s, log, issuer := baseService(opts)
+	now := s.now
 	// The service owns the key cache and hands it to each configuration's verifier, so that a
 	// reload keeps the keys (and the refresh state) of the issuers it keeps. Its key settings
 	// (Keys) are fixed at start: a reload that changes them is refused.
@@ -116,11 +103,17 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 		s.Close()
 		return nil, err
 	}
-	// The STS listener is public: it serves the API and the probes a load balancer sends to
-	// the port it balances; the metrics, which tell which issuers and roles are in use and how
-	// often each one fails, are only on the operational listener.
+	s.mount(sts)
+	return s, nil
+}
+
+// mount builds the listeners' handlers around api, the handler of the public API.
+func (s *service) mount(api http.Handler) {
+	// The public listener serves the API and the probes a load balancer sends to the port it
+	// balances; the metrics, which tell which issuers and roles are in use and how often each
+	// one fails, are only on the operational listener.
 	public := http.NewServeMux()
-	public.Handle("/{$}", sts)
+	public.Handle("/{$}", api)
 	public.HandleFunc("GET /healthz", s.healthz)
 	public.HandleFunc("GET /readyz", s.readyz)
 	s.handler = s.closeWhenDraining(public)
@@ -129,8 +122,16 @@ func newService(cfg *Config, opts serviceOptions) (*service, error) {
 	ops.HandleFunc("GET /readyz", s.readyz)
 	ops.Handle("GET /metrics", s.metrics.handler())
 	s.ops = ops
-	return s, nil
 }
+
+// Defaults of serviceOptions.
+var (
+	defaultNow           = time.Now
+	defaultPrefetchRetry = time.Second
+)
+
+// accessKeyRE is the shape of an AWS access key id.
+var accessKeyRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
 
 // liveVerifier is the stsapi.Decider of the handler: the current verifier, swapped whole by a
 // reload (one atomic load per request).
@@ -385,8 +386,14 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate chain (PEM `file`)")
 	tlsKey := fs.String("tls-key", "", "the private key (PEM `file`) for -tls-cert")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	dataDir := fs.String("data", "", "keep providers and roles in this `directory` (embedded store) and serve the IAM API for them; -config is then imported into an empty store")
+	adminsPath := fs.String("admin", "", "admin credentials `file` of the IAM API (JSON; required with -data)")
+	allowPrivate := fs.Bool("allow-private-addresses", false,
+		"with -data and no -config: let discovery connect to loopback and private addresses, and IAM provider URLs carry a port (local issuers)")
+	caFile := fs.String("ca-file", "", "with -data and no -config: trust only these root certificates (PEM `file`) for discovery")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: webidentity serve -config FILE [-addr ADDR] [-metrics-addr ADDR|off] [-drain DURATION] [-tls-cert FILE -tls-key FILE]")
+		fmt.Fprintln(fs.Output(), "       webidentity serve -data DIR -admin FILE [-config FILE] [flags]")
 		fs.PrintDefaults()
 	}
 	if code := parseFlags(fs, args); code >= 0 {
@@ -400,8 +407,16 @@ func runServe(ctx context.Context, args []string, e *env) int {
 		return code
 	}
 	switch {
-	case *configPath == "":
-		return usageErr("-config is required")
+	case *configPath == "" && *dataDir == "":
+		return usageErr("-config or -data is required")
+	case *dataDir != "" && *adminsPath == "":
+		return usageErr("-data needs -admin: the IAM API changes the store and accepts only admin credentials")
+	case *adminsPath != "" && *dataDir == "":
+		return usageErr("-admin needs -data: the IAM API changes a store")
+	case (*allowPrivate || *caFile != "") && *configPath != "":
+		return usageErr("-allow-private-addresses and -ca-file are for -data without -config (the file's Keys settings apply)")
+	case (*allowPrivate || *caFile != "") && *dataDir == "":
+		return usageErr("-allow-private-addresses and -ca-file are for -data (with -config, set Keys in the file)")
 	case *tlsCert != "" && *tlsKey == "":
 		return usageErr("-tls-cert needs -tls-key")
 	case *tlsKey != "" && *tlsCert == "":
@@ -426,13 +441,16 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg, err := LoadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "webidentity serve: %s: %v\n", *configPath, err)
-		return exitUsage
-	}
-	for _, w := range cfg.Warnings {
-		log.Warn("configuration warning", "file", *configPath, "role", w.Role, "path", w.Path, "rule", w.Rule, "detail", w.Msg)
+	var cfg *Config
+	if *configPath != "" {
+		var err error
+		if cfg, err = LoadConfig(*configPath); err != nil {
+			fmt.Fprintf(e.stderr, "webidentity serve: %s: %v\n", *configPath, err)
+			return exitUsage
+		}
+		for _, w := range cfg.Warnings {
+			log.Warn("configuration warning", "file", *configPath, "role", w.Role, "path", w.Path, "rule", w.Rule, "detail", w.Msg)
+		}
 	}
 	var tlsConfig *tls.Config
 	if *tlsCert != "" {
@@ -443,10 +461,32 @@ func runServe(ctx context.Context, args []string, e *env) int {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	svc, err := newService(cfg, serviceOptions{Now: e.now, Logger: log})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "webidentity serve: %s: %v\n", *configPath, err)
-		return exitUsage
+	var svc *service
+	if *dataDir != "" {
+		settings := cfg
+		if settings == nil {
+			settings = &Config{Keys: KeysConfig{AllowPrivateAddresses: *allowPrivate}}
+			if *caFile != "" {
+				pool, err := loadCAFile(*caFile)
+				if err != nil {
+					return usageErr("-ca-file: %v", err)
+				}
+				settings.Keys.CAFile, settings.Keys.RootCAs = *caFile, pool
+			}
+		}
+		closeStore, s, code := openStoreService(*dataDir, *adminsPath, cfg, settings, *configPath, e, log)
+		if code >= 0 {
+			return code
+		}
+		defer closeStore()
+		svc = s
+	} else {
+		s, err := newService(cfg, serviceOptions{Now: e.now, Logger: log})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "webidentity serve: %s: %v\n", *configPath, err)
+			return exitUsage
+		}
+		svc = s
 	}
 	defer svc.Close()
 
@@ -460,6 +500,10 @@ func runServe(ctx context.Context, args []string, e *env) int {
 		for {
 			select {
 			case <-hup:
+				if svc.registry != nil {
+					log.Warn("SIGHUP ignored: with -data, change providers and roles through the IAM API")
+					continue
+				}
 				_ = svc.reload(*configPath)
 			case <-ctx.Done():
 				return
@@ -483,7 +527,13 @@ func runServe(ctx context.Context, args []string, e *env) int {
 			return exitFail
 		}
 	}
-	attrs := []any{"addr", ln.Addr().String(), "tls", tlsConfig != nil, "providers", len(cfg.Providers), "roles", len(cfg.Roles)}
+	attrs := []any{"addr", ln.Addr().String(), "tls", tlsConfig != nil}
+	if svc.registry != nil {
+		np, nr := svc.registry.Len()
+		attrs = append(attrs, "store", *dataDir, "providers", np, "roles", nr, "iam", true)
+	} else {
+		attrs = append(attrs, "providers", len(cfg.Providers), "roles", len(cfg.Roles))
+	}
 	if opsLn != nil {
 		attrs = append(attrs, "metrics_addr", opsLn.Addr().String())
 	}
