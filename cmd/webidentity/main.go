@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return runServe(ctx, rest, e)
 	case "import":
 		return runImport(ctx, rest, e)
+	case "issuer":
+		return runIssuer(ctx, rest, e)
 	case "help", "-h", "-help", "--help":
 		usage(e.stdout)
 		return exitOK
@@ -72,6 +74,7 @@ commands:
   lint     report risky trust policies
   serve    run an STS-compatible AssumeRoleWithWebIdentity endpoint (and, with -data, IAM)
   import   import a serve configuration's providers and roles into a store (-data)
+  issuer   run a local OIDC issuer that mints tokens, to try serve with the AWS CLI
 
 Run "webidentity <command> -h" for a command's flags, "go doc ./cmd/webidentity" for details.
 Exit status: 0 allowed or clean, 1 denied, invalid or failed, 2 usage or configuration error.

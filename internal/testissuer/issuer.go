@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,6 +47,9 @@ type Options struct {
 	//     are KubeKeyID: base64url(SHA-256(PKIX DER)).
 	// Faults apply after negotiation. The request counters count 406 answers too.
 	KubeAPIServer bool
+	// Listener, if set, is where the issuer serves (HTTPS, with the test certificate for
+	// 127.0.0.1); otherwise a loopback port of its own.
+	Listener net.Listener
 }
 
 // Endpoint names one of the documents the issuer serves.
@@ -135,6 +139,10 @@ func New(opts Options) (*Issuer, error) {
 		}
 	}
 	iss.srv = httptest.NewUnstartedServer(http.HandlerFunc(iss.serve))
+	if opts.Listener != nil {
+		_ = iss.srv.Listener.Close()
+		iss.srv.Listener = opts.Listener
+	}
 	iss.srv.StartTLS()
 	return iss, nil
 }
