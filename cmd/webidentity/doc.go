@@ -7,6 +7,9 @@
 //	webidentity verify -issuer URL [-token FILE] [-jwks FILE] [-role FILE | -policy FILE -role-arn ARN] [flags]
 //	webidentity lint [-json] POLICY.json...
 //	webidentity serve -config FILE [-addr ADDR] [-metrics-addr ADDR|off] [-drain DURATION] [-tls-cert FILE -tls-key FILE] [-log-level LEVEL]
+//	webidentity serve -data DIR -admin FILE [-config FILE] [-allow-private-addresses] [-ca-file FILE] [flags]
+//	webidentity import -config FILE -data DIR [-replace]
+//	webidentity issuer [-addr 127.0.0.1:8443] [-path /id/DEMO] [-ca-out FILE]
 //
 // Every subcommand exits with 0 when the answer is yes (allowed, valid, no high-severity
 // finding, clean shutdown), 1 when it is no (denied or invalid token, high-severity finding,
@@ -51,6 +54,18 @@
 // The token is never trusted to say where its keys are: only -issuer's discovery document or
 // -jwks is used.
 //
+// # import
+//
+// import loads a serve configuration's providers and roles into the store in -data, all or
+// nothing, validated as IAM validates them. A store with content is refused unless -replace.
+//
+// # issuer
+//
+// issuer runs a local OpenID Connect issuer on a loopback address, for trying serve with the
+// AWS CLI: discovery and a JWKS over HTTPS (its certificate written to -ca-out; its SHA-1
+// thumbprint printed), and GET <issuer>/token?sub=...&aud=... mints a token for anyone who
+// asks. It is a demonstration: never expose it.
+//
 // # lint
 //
 // lint reports what policy.Lint finds in each file, a trust policy or aws iam get-role output
@@ -60,6 +75,22 @@
 // does not parse.
 //
 // # serve
+//
+// serve runs in one of two modes. With -config FILE alone, the providers and roles are the
+// file's, read-only (SIGHUP reloads it). With -data DIR, they live in an embedded store (one
+// bbolt file in DIR, crash-safe: a write is on disk before it is answered) and serve also
+// answers the IAM Query API (version 2010-05-08: OIDC providers and roles; see package iamapi)
+// on the same address: a request whose SigV4 credential scope names the iam service is IAM's,
+// everything else STS's. IAM requests must be signed by a credential of the -admin file,
+//
+//	{"Admins": [{"AccessKeyId": "AKIA...", "SecretAccessKey": "...", "Account": "111122223333"}]}
+//
+// each key administering one account (Partition optional, "aws"); other, unsigned, stale or
+// wrongly signed requests are refused with AWS's codes and change nothing. Every change is
+// enforced by the next AssumeRoleWithWebIdentity. With -data, -config FILE is imported into an
+// empty store at start (its Keys and Verifier settings apply in any case);
+// -allow-private-addresses and -ca-file give the key settings without a file, and the former
+// also lets provider URLs carry a port (local issuers; IAM refuses ports).
 //
 // serve answers the STS Query API for AssumeRoleWithWebIdentity, version 2011-06-15: POST /
 // with a form body or GET / with query parameters, unsigned, as AWS accepts it. Answers are
