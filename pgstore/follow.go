@@ -158,6 +158,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	defer s.catchups.Add(1)
 	s.hmu.Lock()
 	failing := s.dbErr != nil || s.stuck != nil
 	s.hmu.Unlock()

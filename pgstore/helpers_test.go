@@ -346,3 +346,14 @@ func fill(t testing.TB, reg *iam.Registry) {
 	require.NoError(t, err)
 	require.NoError(t, reg.DeleteRole(tmp.ARN))
 }
+
+// quiet waits until a replica that hears no notification (another
+// channel) and resyncs rarely has run the catch-up that follows its
+// listener's connection: from then on it catches up only when woken.
+func quiet(t testing.TB, s *Store) {
+	t.Helper()
+	eventually(t, within, "the first catch-up ran", func() bool {
+		st := s.Status()
+		return st.Listening && st.Catchups > 0 && st.Err == nil
+	})
+}

@@ -131,7 +131,8 @@ type Store struct {
 	mu  sync.Mutex // serialises Registry calls with each other and with Close
 	reg atomic.Pointer[iam.Registry]
 
-	syncMu sync.Mutex // one catch-up at a time
+	syncMu   sync.Mutex // one catch-up at a time
+	catchups atomic.Uint64
 
 	hmu       sync.Mutex // guards the health fields
 	listening bool
@@ -376,13 +377,16 @@ type Status struct {
 	Synced time.Time
 	// Listening reports whether the LISTEN connection is up.
 	Listening bool
+	// Catchups counts the catch-up rounds run (Sync calls, the follower's
+	// included), successful or not.
+	Catchups uint64
 	// Err is WritesReady's answer.
 	Err error
 }
 
 // Status returns the replica's status. It does no I/O.
 func (s *Store) Status() Status {
-	st := Status{Err: s.WritesReady()}
+	st := Status{Err: s.WritesReady(), Catchups: s.catchups.Load()}
 	if reg := s.registry(); reg != nil {
 		st.Revision = reg.Revision()
 	}
