@@ -105,27 +105,27 @@ func BenchmarkWrite(b *testing.B) {
 	})
 	b.Run("CreateRole/writers=8", func(b *testing.B) {
 		b.ReportAllocs()
-		_, reg := benchReplica(b, dsn, newSchema(), Options{})
-		parallelWrites(b, []*iam.Registry{reg}, 8)
+		s, reg := benchReplica(b, dsn, newSchema(), Options{})
+		parallelWrites(b, []*Store{s}, []*iam.Registry{reg}, 8)
 	})
 	b.Run("CreateRole/replicas=2/writers=8", func(b *testing.B) {
 		b.ReportAllocs()
 		schema := newSchema()
-		_, r1 := benchReplica(b, dsn, schema, Options{})
-		_, r2 := benchReplica(b, dsn, schema, Options{})
-		parallelWrites(b, []*iam.Registry{r1, r2}, 8)
+		s1, r1 := benchReplica(b, dsn, schema, Options{})
+		s2, r2 := benchReplica(b, dsn, schema, Options{})
+		parallelWrites(b, []*Store{s1, s2}, []*iam.Registry{r1, r2}, 8)
 	})
 }
 
 // parallelWrites creates b.N roles with writers goroutines spread over the
-// replicas, retrying conflicts.
-func parallelWrites(b *testing.B, regs []*iam.Registry, writers int) {
+// replicas; a write refused as a conflict is retried after a Sync.
+func parallelWrites(b *testing.B, stores []*Store, regs []*iam.Registry, writers int) {
 	var next, conflicts atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
 	for w := range writers {
-		reg := regs[w%len(regs)]
+		s, reg := stores[w%len(regs)], regs[w%len(regs)]
 		wg.Go(func() {
 			for {
 				i := next.Add(1)
@@ -136,6 +136,7 @@ func parallelWrites(b *testing.B, regs []*iam.Registry, writers int) {
 					_, err := reg.CreateRole(newRole(acctA, "r"+strconv.FormatInt(i, 10)))
 					if errors.Is(err, ErrConflict) {
 						conflicts.Add(1)
+						_ = s.Sync(context.Background())
 						continue
 					}
 					if err != nil {
