@@ -28,6 +28,9 @@ bindir() {
 }
 
 BIN="$(bindir)"
+for b in initdb pg_ctl postgres psql; do
+  [ -x "$BIN/$b" ] || die "no $b in $BIN: install PostgreSQL (Debian: apt-get install postgresql) or set PG_BINDIR"
+done
 
 # as_owner runs a command as the cluster's owner: ourselves, or (as root) the postgres user.
 OWNER=""
@@ -68,14 +71,14 @@ start() {
     chmod 0755 "$dir"
     [ -z "$OWNER" ] || chown -R "$OWNER" "$dir"
     as_owner "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
-      || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+      || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; die "initdb failed"; }
     local tries=0
     while :; do
       tries=$((tries + 1))
       port=$((20000 + RANDOM % 40000))
       if port_in_use "$port"; then continue; fi
       if launch "$dir" "$port"; then break; fi
-      [ "$tries" -lt 20 ] || { cat "$dir/log" >&2; die "could not start postgres"; }
+      [ "$tries" -lt 20 ] || { cat "$dir/log" >&2; rm -rf "$dir"; die "could not start postgres"; }
     done
     echo "$port" >"$dir/port"
     "$BIN/psql" -X -q -h "$dir/sock" -p "$port" -U postgres -d postgres -c 'CREATE DATABASE webidentity' >/dev/null \
