@@ -254,6 +254,8 @@ func TestConcurrentCreatesOneWins(t *testing.T) {
 	}
 	t.Logf("losers: %d conflicts, %d EntityAlreadyExists", conflicts, exists)
 	assert.EqualValues(t, 30, queryInt(t, dsn, `SELECT count(*) FROM webidentity.roles`))
+	assert.EqualValues(t, 30, queryInt(t, dsn, `SELECT revision FROM webidentity.meta`), "one revision per winner, none for a loser")
+	assert.EqualValues(t, 30, queryInt(t, dsn, `SELECT count(*) FROM webidentity.changes`))
 	sameAs(t, a, b)
 }
 
