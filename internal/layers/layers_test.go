@@ -45,13 +45,15 @@ func TestFloors(t *testing.T) {
 	forbidden := map[string][]string{
 		// package: prefixes its dependency closure must not contain
 		"policy":   {module + "/store", module + "/", "github.com/aws/", "github.com/lestrrat-go/", "github.com/hashicorp/", "net/http"},
-		"jwks":     {module + "/store", module + "/policy", module + "/verifier", module + "/iam", "github.com/aws/"},
-		"iam":      {module + "/store", module + "/jwks", module + "/verifier", "github.com/aws/", "github.com/lestrrat-go/", "net/http"},
-		"verifier": {module + "/store", module + "/stsapi", module + "/iamapi", module + "/cmd", "github.com/aws/", "github.com/prometheus/"},
-		"stsapi":   {module + "/store", module + "/iamapi", module + "/cmd", "github.com/prometheus/"},
-		"iamapi":   {module + "/stsapi", module + "/store", module + "/cmd", "github.com/prometheus/"},
+		"jwks":     {module + "/store", module + "/pgstore", module + "/policy", module + "/verifier", module + "/iam", "github.com/aws/"},
+		"iam":      {module + "/store", module + "/pgstore", module + "/jwks", module + "/verifier", "github.com/aws/", "github.com/lestrrat-go/", "net/http"},
+		"verifier": {module + "/store", module + "/pgstore", module + "/stsapi", module + "/iamapi", module + "/cmd", "github.com/aws/", "github.com/prometheus/"},
+		"stsapi":   {module + "/store", module + "/pgstore", module + "/iamapi", module + "/cmd", "github.com/prometheus/"},
+		"iamapi":   {module + "/stsapi", module + "/store", module + "/pgstore", module + "/cmd", "github.com/prometheus/"},
 		// The store is imported by cmd only, and sits on iam alone.
-		"store": {module + "/jwks", module + "/verifier", module + "/stsapi", module + "/iamapi", module + "/cmd", "github.com/aws/", "net/http"},
+		"store": {module + "/pgstore", module + "/jwks", module + "/verifier", module + "/stsapi", module + "/iamapi", module + "/cmd", "github.com/aws/", "net/http"},
+		// So is the PostgreSQL store, on iam and pgx.
+		"pgstore": {module + "/store", module + "/jwks", module + "/verifier", module + "/stsapi", module + "/iamapi", module + "/cmd", "github.com/aws/", "net/http"},
 	}
 	allowedOwn := map[string][]string{
 		"policy": {module + "/policy"},
