@@ -64,9 +64,12 @@ type service struct {
 	issuers  map[string]string // the current configuration's issuers and discovery URLs
 	keys     KeysConfig        // the key settings the cache was built with
 	registry *iam.Registry     // set for a store: the verifier's source, changed by the IAM API
-	draining atomic.Bool
-	handler  http.Handler // the STS listener's
-	ops      http.Handler // the metrics listener's
+	// writesReady, set for a store that can lose its database (PostgreSQL), reports whether
+	// IAM writes can be made now (GET /readyz/iam).
+	writesReady func() error
+	draining    atomic.Bool
+	handler     http.Handler // the STS listener's
+	ops         http.Handler // the metrics listener's
 }
 
 // newService builds a service from a validated configuration. It makes no network request;
@@ -116,10 +119,12 @@ func (s *service) mount(api http.Handler) {
 	public.Handle("/{$}", api)
 	public.HandleFunc("GET /healthz", s.healthz)
 	public.HandleFunc("GET /readyz", s.readyz)
+	public.HandleFunc("GET /readyz/iam", s.readyzIAM)
 	s.handler = s.closeWhenDraining(public)
 	ops := http.NewServeMux()
 	ops.HandleFunc("GET /healthz", s.healthz)
 	ops.HandleFunc("GET /readyz", s.readyz)
+	ops.HandleFunc("GET /readyz/iam", s.readyzIAM)
 	ops.Handle("GET /metrics", s.metrics.handler())
 	s.ops = ops
 }
@@ -290,6 +295,26 @@ func (s *service) readyz(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
+// readyzIAM answers 200 when IAM writes can be made (a store is attached and, for PostgreSQL,
+// reachable), 503 otherwise: a replica that lost its database keeps deciding (/readyz) but
+// cannot take writes.
+func (s *service) readyzIAM(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.registry == nil:
+		writeText(w, http.StatusNotFound, "no IAM API: serve -config is read-only\n")
+	case s.draining.Load():
+		writeText(w, http.StatusServiceUnavailable, "draining\n")
+	case s.writesReady != nil:
+		if err := s.writesReady(); err != nil {
+			writeText(w, http.StatusServiceUnavailable, "writes unavailable\n")
+			return
+		}
+		writeText(w, http.StatusOK, "ready\n")
+	default:
+		writeText(w, http.StatusOK, "ready\n")
+	}
+}
+
 // closeWhenDraining makes every answer given while draining close its connection after it
 // is written, so that keep-alive clients move to another replica between requests instead
 // of sending one on a connection that Shutdown then closes under it.
@@ -386,6 +411,7 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate chain (PEM `file`)")
 	tlsKey := fs.String("tls-key", "", "the private key (PEM `file`) for -tls-cert")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	pgDSN := fs.String("postgres", "", "keep providers and roles in PostgreSQL (`DSN`, e.g. postgres://user@host/db; or PGPASSWORD etc. from the environment), shared by a fleet of replicas; like -data otherwise")
 	dataDir := fs.String("data", "", "keep providers and roles in this `directory` (embedded store) and serve the IAM API for them; -config is then imported into an empty store")
 	adminsPath := fs.String("admin", "", "admin credentials `file` of the IAM API (JSON; required with -data)")
 	allowPrivate := fs.Bool("allow-private-addresses", false,
@@ -406,13 +432,21 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	if code := noArgs(fs); code >= 0 {
 		return code
 	}
+	if *pgDSN != "" && *dataDir != "" {
+		return usageErr("-postgres and -data exclude each other")
+	}
+	stored := *dataDir
+	if *pgDSN != "" {
+		stored = "postgres"
+		*dataDir = stored // the store flags below apply alike
+	}
 	switch {
 	case *configPath == "" && *dataDir == "":
-		return usageErr("-config or -data is required")
+		return usageErr("-config, -data or -postgres is required")
 	case *dataDir != "" && *adminsPath == "":
-		return usageErr("-data needs -admin: the IAM API changes the store and accepts only admin credentials")
+		return usageErr("-data and -postgres need -admin: the IAM API changes the store and accepts only admin credentials")
 	case *adminsPath != "" && *dataDir == "":
-		return usageErr("-admin needs -data: the IAM API changes a store")
+		return usageErr("-admin needs -data or -postgres: the IAM API changes a store")
 	case (*allowPrivate || *caFile != "") && *configPath != "":
 		return usageErr("-allow-private-addresses and -ca-file are for -data without -config (the file's Keys settings apply)")
 	case (*allowPrivate || *caFile != "") && *dataDir == "":
@@ -474,7 +508,11 @@ func runServe(ctx context.Context, args []string, e *env) int {
 				settings.Keys.CAFile, settings.Keys.RootCAs = *caFile, pool
 			}
 		}
-		closeStore, s, code := openStoreService(*dataDir, *adminsPath, cfg, settings, *configPath, e, log)
+		dir := *dataDir
+		if *pgDSN != "" {
+			dir = ""
+		}
+		closeStore, s, code := openStoreService(ctx, dir, *pgDSN, *adminsPath, cfg, settings, *configPath, e, log)
 		if code >= 0 {
 			return code
 		}
@@ -530,7 +568,7 @@ func runServe(ctx context.Context, args []string, e *env) int {
 	attrs := []any{"addr", ln.Addr().String(), "tls", tlsConfig != nil}
 	if svc.registry != nil {
 		np, nr := svc.registry.Len()
-		attrs = append(attrs, "store", *dataDir, "providers", np, "roles", nr, "iam", true)
+		attrs = append(attrs, "store", stored, "providers", np, "roles", nr, "iam", true)
 	} else {
 		attrs = append(attrs, "providers", len(cfg.Providers), "roles", len(cfg.Roles))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/iamapi"
 	"github.com/webidentity/webidentity/jwks"
+	"github.com/webidentity/webidentity/pgstore"
 	"github.com/webidentity/webidentity/store"
 	"github.com/webidentity/webidentity/stsapi"
 	"github.com/webidentity/webidentity/verifier"
@@ -203,10 +204,21 @@ func scopeService(r *http.Request) string {
 // errStoreNotEmpty: an import into a store that has content, without -replace.
 var errStoreNotEmpty = errors.New("the store is not empty")
 
-// openStoreService opens the embedded store in dir, imports cfg into it when the store is
-// empty (first boot), and builds the registry service. It returns the store's close function,
-// or an exit code >= 0 when it failed (having said why).
-func openStoreService(dir, adminsPath string, cfg, settings *Config, cfgPath string, e *env, log *slog.Logger) (func(), *service, int) {
+// backing is a store that keeps a registry: the embedded store (store.Store) or the
+// PostgreSQL fleet store (pgstore.Store).
+type backing interface {
+	Registry(iam.Options) (*iam.Registry, error)
+	Close() error
+}
+
+// writesReadier is a backing that can lose its database (pgstore): decisions go on from the
+// last state, writes fail until it returns.
+type writesReadier interface{ WritesReady() error }
+
+// openStoreService opens the store (the embedded one in dir, or PostgreSQL at dsn), imports
+// cfg into it when the store is empty (first boot), and builds the registry service. It
+// returns the store's close function, or an exit code >= 0 when it failed (having said why).
+func openStoreService(ctx context.Context, dir, dsn, adminsPath string, cfg, settings *Config, cfgPath string, e *env, log *slog.Logger) (func(), *service, int) {
 	fail := func(code int, format string, a ...any) (func(), *service, int) {
 		fmt.Fprintf(e.stderr, "webidentity serve: "+format+"\n", a...)
 		return nil, nil, code
@@ -218,33 +230,48 @@ func openStoreService(dir, adminsPath string, cfg, settings *Config, cfgPath str
 	if fi, err := os.Stat(adminsPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("the admin credentials file is readable by other users; chmod 600 it", "file", adminsPath, "mode", fi.Mode().Perm().String())
 	}
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		return fail(exitFail, "-data %s: %v", dir, err)
+	var st backing
+	where := dir
+	if dsn != "" {
+		where = "-postgres"
+		ps, err := pgstore.Open(ctx, dsn, pgstore.Options{Logger: log})
+		if err != nil {
+			return fail(exitFail, "-postgres: %v", err) // the DSN may hold a password: not echoed
+		}
+		st = ps
+	} else {
+		bs, err := store.Open(dir, store.Options{})
+		if err != nil {
+			return fail(exitFail, "-data %s: %v", dir, err)
+		}
+		st = bs
 	}
 	reg, err := st.Registry(iam.Options{AllowURLPort: settings.Keys.AllowPrivateAddresses})
 	if err != nil {
 		_ = st.Close()
-		return fail(exitFail, "-data %s: %v", dir, err)
+		return fail(exitFail, "%s: %v", where, err)
 	}
 	if cfg != nil {
 		switch np, nr := reg.Len(); {
 		case np+nr == 0:
 			if err := importConfig(reg, cfg); err != nil {
 				_ = st.Close()
-				return fail(exitUsage, "importing %s into %s: %v", cfgPath, dir, err)
+				return fail(exitUsage, "importing %s into %s: %v", cfgPath, where, err)
 			}
 			np, nr = reg.Len()
-			log.Info("configuration imported into the empty store", "file", cfgPath, "store", dir, "providers", np, "roles", nr)
+			log.Info("configuration imported into the empty store", "file", cfgPath, "store", where, "providers", np, "roles", nr)
 		default:
 			log.Info("the store has content: the configuration's providers and roles are not imported (its other settings apply)",
-				"file", cfgPath, "store", dir, "providers", np, "roles", nr)
+				"file", cfgPath, "store", where, "providers", np, "roles", nr)
 		}
 	}
 	svc, err := newRegistryService(reg, settings, admins, serviceOptions{Now: e.now, Logger: log})
 	if err != nil {
 		_ = st.Close()
 		return fail(exitUsage, "%v", err)
+	}
+	if wr, ok := st.(writesReadier); ok {
+		svc.writesReady = wr.WritesReady
 	}
 	return func() { _ = st.Close() }, svc, -1
 }
