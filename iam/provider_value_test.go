@@ -70,3 +70,20 @@ func TestAllowURLPort(t *testing.T) {
 		assert.True(t, errors.Is(err, ErrInvalidInput), "%s: %v", bad, err)
 	}
 }
+
+func TestHasIssuer(t *testing.T) {
+	r := New(Options{})
+	assert.False(t, r.HasIssuer(eksURL))
+	p, err := r.CreateOIDCProvider(&OIDCProvider{Account: acctA, URL: eksURL, ClientIDs: []string{"a"}})
+	require.NoError(t, err)
+	_, err = r.CreateOIDCProvider(&OIDCProvider{Account: acctB, URL: eksURL, ClientIDs: []string{"a"}})
+	require.NoError(t, err)
+	assert.True(t, r.HasIssuer(eksURL))
+	assert.False(t, r.HasIssuer(ghURL))
+	require.NoError(t, r.DeleteOIDCProvider(p.ARN))
+	assert.True(t, r.HasIssuer(eksURL), "B still registers it")
+	require.NoError(t, r.Load(nil, nil))
+	assert.False(t, r.HasIssuer(eksURL))
+	allocs := testing.AllocsPerRun(100, func() { r.HasIssuer(eksURL) })
+	assert.Zero(t, allocs)
+}

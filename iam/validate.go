@@ -2,6 +2,7 @@ package iam
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +139,10 @@ func validateURL(entity, u string, allowPort bool) error {
 	rest, ok := strings.CutPrefix(u, httpsPrefix)
 	if !ok {
 		return newError(CodeInvalidInput, entity, "Url", "The URL must begin with https://")
+	}
+	if _, err := url.Parse(u); err != nil {
+		// A malformed percent-escape, say: no key cache could fetch such an issuer.
+		return newError(CodeInvalidInput, entity, "Url", "The URL does not parse")
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	if allowPort {

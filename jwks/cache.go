@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -17,9 +16,10 @@ import (
 // Cache holds the signing keys of many issuers, fetched through OpenID
 // Connect discovery and kept fresh. All methods are safe for concurrent use.
 //
-// Layout: issuers' states live in a golang-lru/v2 LRU bounded by
-// MaxIssuers, guarded by a mutex taken only when an issuer is added or
-// evicted. In front of it sits a read-only map issuer → state behind an
+// Layout: registered issuers' states live in a map of their own (never
+// evicted); the states of issuers only AllowAnyIssuer lets through live in a
+// golang-lru/v2 LRU bounded by MaxIssuers; both are guarded by a mutex taken
+// only when an issuer is added or dropped. In front of it sits a read-only map issuer → state behind an
 // atomic.Pointer, replaced (copy on write) when the LRU changes; each state
 // holds its immutable key snapshot behind another atomic.Pointer. A cache
 // hit is two atomic loads, two map lookups and a clock read: no lock, no
@@ -32,11 +32,20 @@ type Cache struct {
 	transport *http.Transport // owned transport, nil if the caller's RoundTripper is used as is
 	fetch     *fetcher        // shared by unpinned issuers
 
-	hot      atomic.Pointer[map[string]*issuer]
-	registry atomic.Pointer[map[string]*issuerConfig]
+	hot atomic.Pointer[map[string]*issuer]
+	// registry holds the registered issuers' configurations (string -> *issuerConfig). A
+	// sync.Map rather than a copied map: registering or dropping one issuer costs O(1), not
+	// O(registered issuers), so a registry of many tenants' issuers registers in linear time.
+	// Written under mu.
+	registry sync.Map
 
-	mu      sync.Mutex // guards lru, writes to hot and registry, owned
-	lru     *simplelru.LRU[string, *issuer]
+	mu  sync.Mutex // guards lru, pinned, writes to hot and registry, owned
+	lru *simplelru.LRU[string, *issuer]
+	// pinned holds the states of registered issuers, which MaxIssuers does not evict: their
+	// number is the registrar's (an iam.Registry's issuers, a configuration), and evicting one
+	// would drop the keys a tenant is served from while its issuer is down. The LRU bounds the
+	// issuers that only AllowAnyIssuer lets through.
+	pinned  map[string]*issuer
 	evicted []string
 	owned   map[string][]*http.Transport // issuer → its own transports (CAPEM, pins)
 
@@ -89,8 +98,7 @@ func New(opts Options) (*Cache, error) {
 	}
 	empty := map[string]*issuer{}
 	c.hot.Store(&empty)
-	reg := map[string]*issuerConfig{}
-	c.registry.Store(&reg)
+	c.pinned = map[string]*issuer{}
 	for _, ic := range opts.Issuers {
 		if err := c.Register(ic); err != nil {
 			c.cancel()
@@ -151,7 +159,7 @@ func (c *Cache) Register(ic IssuerConfig) error {
 			cfg.jwksFetch = &fetcher{client: newClient(p), userAgent: c.set.userAgent}
 		}
 	}
-	if old := (*c.registry.Load())[ic.Issuer]; old != nil && len(old.owned) > 0 {
+	if old := c.config(ic.Issuer); old != nil && len(old.owned) > 0 {
 		// A fetch still running on them closes its connections when done.
 		old.retired.Store(true)
 		old.closeIdle()
@@ -160,20 +168,37 @@ func (c *Cache) Register(ic IssuerConfig) error {
 	if len(cfg.owned) > 0 {
 		c.owned[ic.Issuer] = cfg.owned
 	}
-	reg := maps.Clone(*c.registry.Load())
-	reg[ic.Issuer] = cfg
-	c.registry.Store(&reg)
-	if c.lru.Remove(ic.Issuer) {
-		c.publishLocked(nil)
+	c.registry.Store(ic.Issuer, cfg)
+	c.dropStateLocked(ic.Issuer)
+	return nil
+}
+
+// config returns the registered configuration of issuer, or nil.
+func (c *Cache) config(issuer string) *issuerConfig {
+	if v, ok := c.registry.Load(issuer); ok {
+		return v.(*issuerConfig)
 	}
 	return nil
+}
+
+// dropStateLocked forgets the issuer's state (its keys), pinned or in the LRU. c.mu is held.
+func (c *Cache) dropStateLocked(issuer string) {
+	if _, ok := c.pinned[issuer]; ok {
+		delete(c.pinned, issuer)
+		c.evicted = append(c.evicted, issuer)
+		c.publishLocked(nil)
+		return
+	}
+	if c.lru.Remove(issuer) {
+		c.publishLocked(nil)
+	}
 }
 
 // Registered reports whether issuer was registered (through Options.Issuers or Register). An
 // issuer that only Options.AllowAnyIssuer lets through is not registered. It does no I/O and
 // is safe for concurrent use.
 func (c *Cache) Registered(issuer string) bool {
-	return (*c.registry.Load())[issuer] != nil
+	return c.config(issuer) != nil
 }
 
 // Key returns the issuer's key with the given kid.
@@ -280,9 +305,10 @@ func (c *Cache) Keys(ctx context.Context, issuer string) ([]*Key, error) {
 // for concurrent use.
 func (c *Cache) Prefetch(ctx context.Context, issuers ...string) error {
 	if len(issuers) == 0 {
-		for id := range *c.registry.Load() {
-			issuers = append(issuers, id)
-		}
+		c.registry.Range(func(k, _ any) bool {
+			issuers = append(issuers, k.(string))
+			return true
+		})
 	}
 	errs := make([]error, len(issuers))
 	var wg sync.WaitGroup
@@ -301,7 +327,7 @@ func (c *Cache) state(issuer string) (*issuer, error) {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		return st, nil
 	}
-	cfg := (*c.registry.Load())[issuer]
+	cfg := c.config(issuer)
 	if cfg == nil {
 		if !c.set.allowAnyIssuer {
 			return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer}
@@ -314,19 +340,32 @@ func (c *Cache) state(issuer string) (*issuer, error) {
 	return c.stateFor(issuer, cfg)
 }
 
-// stateFor returns the issuer's state from the LRU or adds a new one. cfg
-// was read before c.mu was taken: a Register that ran since has replaced it
-// (and found no state to drop), so the registry is read again under c.mu and
-// its entry, if any, wins.
+// stateFor returns the issuer's state, pinned or from the LRU, or adds a new one. cfg was
+// read before c.mu was taken: the registry is read again under c.mu, and its entry wins; a
+// registered issuer that was unregistered since is refused (unless AllowAnyIssuer), so that a
+// lookup racing Unregister cannot bring its state back.
 func (c *Cache) stateFor(issuer string, cfg *issuerConfig) (*issuer, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if st, ok := c.pinned[issuer]; ok {
+		return st, nil
+	}
 	if st, ok := c.lru.Get(issuer); ok {
 		return st, nil
 	}
-	if cur := (*c.registry.Load())[issuer]; cur != nil {
-		cfg = cur
+	if cur := c.config(issuer); cur != nil {
+		// Registered: pinned, never evicted by MaxIssuers.
+		st := newIssuer(c, cur)
+		c.pinned[issuer] = st
+		c.publishLocked(st)
+		return st, nil
 	}
+	if !c.set.allowAnyIssuer {
+		return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer}
+	}
+	// Not registered (any more: cfg may be a configuration read before an Unregister): an
+	// issuer AllowAnyIssuer lets through, with the default settings.
+	cfg = &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch, jwksFetch: c.fetch}
 	// Second chance: move recently hit issuers to the front before the
 	// LRU evicts its oldest entry.
 	for i := 0; i < 8 && c.lru.Len() >= c.set.maxIssuers; i++ {
@@ -345,7 +384,7 @@ func (c *Cache) stateFor(issuer string, cfg *issuerConfig) (*issuer, error) {
 // publishLocked replaces the hot map after LRU changes: removes evicted
 // issuers, adds st (if non-nil). c.mu must be held.
 func (c *Cache) publishLocked(st *issuer) {
-	next := make(map[string]*issuer, c.lru.Len())
+	next := make(map[string]*issuer, c.lru.Len()+len(c.pinned))
 	for id, s := range *c.hot.Load() {
 		next[id] = s
 	}

@@ -688,6 +688,41 @@ func TestStaticIssuerInCache(t *testing.T) {
 }
 
 func TestLRUEvictionSecondChance(t *testing.T) {
+	// The LRU holds the issuers that AllowAnyIssuer lets through (registered ones are pinned).
+	var ids []string
+	var client *http.Client
+	for range 3 {
+		iss := testissuer.Start(t, testissuer.Options{})
+		ids = append(ids, iss.URL())
+		client = iss.Client() // httptest servers share one certificate
+	}
+	c, err := New(Options{MaxIssuers: 2, AllowAnyIssuer: true, AllowPrivateAddresses: true, HTTPClient: client})
+	require.NoError(t, err)
+	defer c.Close()
+	for _, id := range ids[:2] {
+		_, err := c.Keys(bg, id)
+		require.NoError(t, err)
+	}
+	// a (the oldest) is hit again through the lock-free path, b is not.
+	(*c.hot.Load())[ids[0]].used.Store(false)
+	(*c.hot.Load())[ids[1]].used.Store(false)
+	_, err = c.Keys(bg, ids[0])
+	require.NoError(t, err)
+	_, err = c.Keys(bg, ids[2])
+	require.NoError(t, err)
+	hot := *c.hot.Load()
+	assert.Len(t, hot, 2)
+	assert.Contains(t, hot, ids[0])
+	assert.Contains(t, hot, ids[2])
+	assert.NotContains(t, hot, ids[1])
+	// Evicted issuers come back on demand.
+	_, err = c.Keys(bg, ids[1])
+	assert.NoError(t, err)
+}
+
+// Registered issuers are never evicted by MaxIssuers: their number is the registrar's, and
+// evicting one would drop the keys its tenants are served from while it is down.
+func TestRegisteredIssuersAreNotEvicted(t *testing.T) {
 	set, kid := testSet(t)
 	ids := []string{"https://a.example", "https://b.example", "https://c.example"}
 	var cfgs []IssuerConfig
@@ -697,23 +732,21 @@ func TestLRUEvictionSecondChance(t *testing.T) {
 	c, err := New(Options{MaxIssuers: 2, Issuers: cfgs})
 	require.NoError(t, err)
 	defer c.Close()
-	for _, id := range ids[:2] {
+	for _, id := range ids {
 		_, err := c.Key(bg, id, kid)
 		require.NoError(t, err)
 	}
-	// a (the oldest) is hit again through the lock-free path, b is not.
-	(*c.hot.Load())[ids[0]].used.Store(false)
-	(*c.hot.Load())[ids[1]].used.Store(false)
-	_, err = c.Key(bg, ids[0], kid)
-	require.NoError(t, err)
-	_, err = c.Key(bg, ids[2], kid)
-	require.NoError(t, err)
 	hot := *c.hot.Load()
-	assert.Len(t, hot, 2)
-	assert.Contains(t, hot, ids[0])
-	assert.Contains(t, hot, ids[2])
-	assert.NotContains(t, hot, ids[1])
-	// Evicted issuers come back on demand.
+	assert.Len(t, hot, 3)
+	for _, id := range ids {
+		assert.Contains(t, hot, id)
+	}
+	// Unregister drops one; registering it again brings it back on demand.
+	assert.Equal(t, 1, c.Unregister(ids[1]))
+	assert.NotContains(t, *c.hot.Load(), ids[1])
+	_, err = c.Key(bg, ids[1], kid)
+	assert.ErrorIs(t, err, ErrUnknownIssuer)
+	require.NoError(t, c.Register(cfgs[1]))
 	_, err = c.Key(bg, ids[1], kid)
 	assert.NoError(t, err)
 }
@@ -863,7 +896,7 @@ func TestRegisterReplacesSettingsAndDropsKeys(t *testing.T) {
 func TestRegisterRacingFirstLookupWins(t *testing.T) {
 	e := newEnv(t, testissuer.Options{}, nil)
 	iss := e.iss.URL()
-	stale := (*e.cache.registry.Load())[iss] // read by the lookup before c.mu
+	stale := e.cache.config(iss) // read by the lookup before c.mu
 	require.NotNil(t, stale)
 	set, staticKid := testSet(t)
 	require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Keys: set}))

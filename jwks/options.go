@@ -46,10 +46,11 @@ type Options struct {
 	// through it. A TLS config with InsecureSkipVerify is rejected.
 	HTTPClient *http.Client
 
-	// MaxIssuers bounds how many issuers hold cached keys (least recently
-	// used are evicted; their configuration is kept and their keys are
-	// fetched again on next use). If zero, 10,000. Keep it above the number
-	// of registered issuers.
+	// MaxIssuers bounds how many issuers that AllowAnyIssuer lets through
+	// hold cached keys (least recently used are evicted and fetched again on
+	// next use). Registered issuers are not counted and never evicted: their
+	// number is the registrar's, and evicting one would drop the keys that
+	// serve its tokens through an outage. If zero, 10,000.
 	MaxIssuers int
 
 	// MinTTL and MaxTTL clamp the freshness lifetime taken from the

@@ -147,7 +147,7 @@ func TestReRegisterReplacesPinnedTransport(t *testing.T) {
 	for range 5 {
 		require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Thumbprints: pin}))
 		require.NoError(t, e.cache.Register(IssuerConfig{Issuer: "https://other.example", Thumbprints: pin}))
-		cur := (*e.cache.registry.Load())[iss]
+		cur := e.cache.config(iss)
 		require.Len(t, cur.owned, 1)
 		if prev != nil {
 			assert.True(t, prev.retired.Load(), "replaced config retired")

@@ -100,8 +100,8 @@ func TestUnregister(t *testing.T) {
 	require.NoError(t, err)
 	fetches := e.iss.Requests(testissuer.JWKS)
 
-	assert.True(t, e.cache.Unregister(iss))
-	assert.False(t, e.cache.Unregister(iss), "second time: not registered")
+	assert.Equal(t, 1, e.cache.Unregister(iss, "https://never.example.com"))
+	assert.Zero(t, e.cache.Unregister(iss), "second time: not registered")
 	assert.False(t, e.cache.Registered(iss))
 	_, err = e.cache.Key(ctx, iss, kid)
 	assert.ErrorIs(t, err, ErrUnknownIssuer)

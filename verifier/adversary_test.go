@@ -93,6 +93,8 @@ func TestKidlessWalkOverManyKeys(t *testing.T) {
 	allocs := func(w world, tok string) float64 {
 		return testing.AllocsPerRun(20, func() { _, _ = w.v.Verify(ctx, tok) })
 	}
-	assert.LessOrEqual(t, allocs(many, tests[1].token), allocs(one, tests[3].token),
+	// A little slack: under -race sync.Pool drops items at random, so the scratch buffer is
+	// sometimes allocated again; an allocation per key walked would show as 99 more.
+	assert.LessOrEqual(t, allocs(many, tests[1].token), allocs(one, tests[3].token)+2,
 		"walking 99 more keys costs no allocation")
 }

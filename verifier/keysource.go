@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/jwks"
 )
 
@@ -100,6 +101,13 @@ func (v *Verifier) register(iss string) bool {
 	if v.cache.Registered(iss) {
 		return true
 	}
+	// A source that lists its issuers (an *iam.Registry) is asked again under regMu: an issuer
+	// whose last provider was deleted since the request looked its provider up is not
+	// registered. The deletion is published before its watchers run, and the watcher that
+	// unregisters waits for regMu, so either this check sees it or the unregister follows.
+	if h, ok := v.providers.(issuerChecker); ok && !h.HasIssuer(iss) {
+		return false
+	}
 	if err := v.cache.Register(jwks.IssuerConfig{Issuer: iss, DiscoveryURL: v.discovery[iss]}); err != nil {
 		return false
 	}
@@ -107,15 +115,27 @@ func (v *Verifier) register(iss string) bool {
 	return true
 }
 
-// unregister drops an issuer that this verifier registered, when its last provider is gone.
-func (v *Verifier) unregister(iss string) {
+// unregister drops issuers that this verifier registered, when their last provider is gone:
+// in one call to the cache, O(1) each.
+func (v *Verifier) unregister(issuers ...string) {
 	v.regMu.Lock()
 	defer v.regMu.Unlock()
-	if v.registered[iss] {
-		delete(v.registered, iss)
-		v.cache.Unregister(iss)
+	var drop []string
+	for _, iss := range issuers {
+		if v.registered[iss] {
+			delete(v.registered, iss)
+			drop = append(drop, iss)
+		}
+	}
+	if len(drop) > 0 {
+		v.cache.Unregister(drop...)
 	}
 }
+
+// issuerChecker is what register asks of a source that knows its issuers (*iam.Registry).
+type issuerChecker interface{ HasIssuer(url string) bool }
+
+var _ issuerChecker = (*iam.Registry)(nil)
 
 // key is KeySource.Key, registering the issuer in the cache first if it does not serve it.
 func (v *Verifier) key(ctx context.Context, iss, kid string) (*jwks.Key, error) {

@@ -123,8 +123,8 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if w, ok := v.providers.(watcher); ok && v.cache != nil && opts.ProviderSource != nil {
 		v.stopWatch = w.Watch(func(c iam.Change) {
-			for _, iss := range c.IssuersRemoved {
-				v.unregister(iss)
+			if len(c.IssuersRemoved) > 0 {
+				v.unregister(c.IssuersRemoved...)
 			}
 		})
 	}
@@ -136,21 +136,19 @@ func (v *Verifier) fillStatic(providers []Provider) error {
 	reg := iam.New(iam.Options{MaxOIDCProvidersPerAccount: -1, AllowURLPort: true})
 	v.providers = reg
 	v.static = make(map[string]*iam.OIDCProvider, len(providers))
-	var list []*iam.OIDCProvider
 	for i := range providers {
 		p := &providers[i]
 		set, err := checkStatic(p)
 		if err != nil {
 			return err
 		}
-		if prev, seen := v.static[p.URL]; seen {
+		if _, seen := v.static[p.URL]; seen {
 			if !v.settings[p.URL].same(set) {
 				return fmt.Errorf("verifier: providers of %q ask for different Algorithms or Types: they are the issuer's, so set them alike", p.URL)
 			}
 			if d := v.discovery[p.URL]; d != p.DiscoveryURL {
 				return fmt.Errorf("verifier: providers of %q have different DiscoveryURLs: it is the issuer's, so set it alike", p.URL)
 			}
-			_ = prev
 		} else {
 			v.issuers = append(v.issuers, p.URL)
 			if set != nil {
@@ -180,7 +178,11 @@ func (v *Verifier) fillStatic(providers []Provider) error {
 				v.global = map[string]*iam.OIDCProvider{}
 			}
 			v.global[p.URL] = g
-			v.static[p.URL] = g
+			if _, seen := v.static[p.URL]; seen {
+				v.static[p.URL] = nil // also in an account: Verify cannot choose, whatever the order
+			} else {
+				v.static[p.URL] = g
+			}
 			continue
 		}
 		stored, err := reg.CreateOIDCProvider(ip)
@@ -190,14 +192,12 @@ func (v *Verifier) fillStatic(providers []Provider) error {
 			}
 			return fmt.Errorf("verifier: provider %q: %w", p.URL, err)
 		}
-		list = append(list, stored)
 		if _, seen := v.static[p.URL]; seen {
 			v.static[p.URL] = nil // in several accounts: Verify needs one
 		} else {
 			v.static[p.URL] = stored
 		}
 	}
-	_ = list
 	return nil
 }
 
@@ -252,13 +252,18 @@ func (v *Verifier) selectProvider(sel *selector, iss string, r *route) *Error {
 		}
 		var err error
 		p, err = v.providers.OIDCProvider(sel.partition, sel.account, iss)
-		if err != nil || p == nil {
+		switch {
+		case err != nil || p == nil:
 			if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
 				return newError(ReasonSourceFailure, err)
 			}
 			if p = v.global[iss]; p == nil || sel.url != "" {
 				return noProvider(iss)
 			}
+		case p.URL != iss || p.Account != sel.account || p.Partition != sel.partition:
+			// A source of one's own that matched loosely (ignoring case, or another
+			// account's provider): STS's key is exact, so this is no provider of the account.
+			return noProvider(iss)
 		}
 	}
 	if g := wellKnownIssuers[p.URL]; g != "" && p.Account == globalAccount && v.global[p.URL] == p {
