@@ -327,24 +327,22 @@ func (c *Cache) state(issuer string) (*issuer, error) {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		return st, nil
 	}
-	cfg := c.config(issuer)
-	if cfg == nil {
+	if c.config(issuer) == nil {
 		if !c.set.allowAnyIssuer {
 			return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer}
 		}
 		if err := checkIssuer(issuer); err != nil {
 			return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer, Err: err}
 		}
-		cfg = &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch, jwksFetch: c.fetch}
 	}
-	return c.stateFor(issuer, cfg)
+	return c.stateFor(issuer)
 }
 
-// stateFor returns the issuer's state, pinned or from the LRU, or adds a new one. cfg was
-// read before c.mu was taken: the registry is read again under c.mu, and its entry wins; a
-// registered issuer that was unregistered since is refused (unless AllowAnyIssuer), so that a
-// lookup racing Unregister cannot bring its state back.
-func (c *Cache) stateFor(issuer string, cfg *issuerConfig) (*issuer, error) {
+// stateFor returns the issuer's state, pinned or from the LRU, or adds a new one. The
+// registry is read under c.mu, so that a Register or Unregister that ran since the caller
+// looked wins: a lookup racing Unregister cannot bring the issuer's state back (it is refused,
+// unless AllowAnyIssuer), and one racing Register builds the state from the new settings.
+func (c *Cache) stateFor(issuer string) (*issuer, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.pinned[issuer]; ok {
@@ -363,9 +361,9 @@ func (c *Cache) stateFor(issuer string, cfg *issuerConfig) (*issuer, error) {
 	if !c.set.allowAnyIssuer {
 		return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer}
 	}
-	// Not registered (any more: cfg may be a configuration read before an Unregister): an
-	// issuer AllowAnyIssuer lets through, with the default settings.
-	cfg = &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch, jwksFetch: c.fetch}
+	// Not registered (any more, perhaps): an issuer AllowAnyIssuer lets through, with the
+	// default settings.
+	cfg := &issuerConfig{id: issuer, discoveryURL: DiscoveryURL(issuer), fetch: c.fetch, jwksFetch: c.fetch}
 	// Second chance: move recently hit issuers to the front before the
 	// LRU evicts its oldest entry.
 	for i := 0; i < 8 && c.lru.Len() >= c.set.maxIssuers; i++ {

@@ -896,11 +896,10 @@ func TestRegisterReplacesSettingsAndDropsKeys(t *testing.T) {
 func TestRegisterRacingFirstLookupWins(t *testing.T) {
 	e := newEnv(t, testissuer.Options{}, nil)
 	iss := e.iss.URL()
-	stale := e.cache.config(iss) // read by the lookup before c.mu
-	require.NotNil(t, stale)
+	require.NotNil(t, e.cache.config(iss)) // read by the lookup before c.mu
 	set, staticKid := testSet(t)
 	require.NoError(t, e.cache.Register(IssuerConfig{Issuer: iss, Keys: set}))
-	st, err := e.cache.stateFor(iss, stale) // the lookup resumes
+	st, err := e.cache.stateFor(iss) // the lookup resumes
 	require.NoError(t, err)
 	assert.NotNil(t, st.cfg.static, "state built from the superseded config")
 	key, err := e.cache.Key(bg, iss, staticKid)
