@@ -25,7 +25,7 @@ const maxVars = 8
 type varRef struct {
 	key    string // canonical condition key (see canonKey)
 	raw    string // the key as the policy spells it
-	spell  string // the policy's first spelling of key (see condition.spell)
+	spell  string // the policy's first spelling of key, or "" (see condition.spell)
 	def    string
 	hasDef bool
 	// multivalued: the key is one Evaluate knows as multivalued, so the
@@ -59,7 +59,22 @@ type textOptions struct {
 }
 
 // compileText compiles one value's text into a pattern.
+//
+// The pattern's lit may be a substring of text: a caller that keeps the
+// pattern beyond the document's lifetime owns it (see interner).
 func compileText(text string, o textOptions, path string) (pattern, *ParseError) {
+	special := ""
+	switch {
+	case o.wild && o.vars != nil:
+		special = "*?$"
+	case o.wild:
+		special = "*?"
+	case o.vars != nil:
+		special = "$"
+	}
+	if p, ok := plainPattern(text, special, o.fold); ok {
+		return p, nil
+	}
 	var b patternBuilder
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -107,14 +122,15 @@ func parseVariable(body, path string) (varRef, *ParseError) {
 	if !validKey(key) {
 		return varRef{}, perr(path, ReasonValue, "invalid policy variable ${"+body+"}")
 	}
-	ref := varRef{key: canonKey(key), raw: key}
+	raw := own(key) // the policy keeps it; canonKey aliases it when canonical
+	ref := varRef{key: canonKey(raw), raw: raw}
 	ref.multivalued = builtinMultivalued(ref.key)
 	if hasDef {
 		rest = strings.TrimSpace(rest)
 		if len(rest) < 2 || rest[0] != '\'' || rest[len(rest)-1] != '\'' || strings.IndexByte(rest[1:len(rest)-1], '\'') >= 0 {
 			return varRef{}, perr(path, ReasonValue, "invalid default in policy variable ${"+body+"}: want ${key, 'default'}")
 		}
-		ref.def, ref.hasDef = rest[1:len(rest)-1], true
+		ref.def, ref.hasDef = own(rest[1:len(rest)-1]), true
 	}
 	return ref, nil
 }
