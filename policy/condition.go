@@ -111,31 +111,28 @@ func (c *condition) extra() *condExtra {
 // compileCondition compiles one operator/key entry. vars says whether policy
 // variables are enabled (Version 2012-10-17); label names the statement in
 // explanations; deny says whether it is a Deny statement.
-func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bool, label string, deny bool, in *interner) (condition, *ParseError) {
+func compileCondition(op parsedOp, rawKey string, n *jnode, keyPath func() string, vars bool, label string, deny bool, in *interner) (condition, *ParseError) {
 	if !validKey(rawKey) {
-		return condition{}, perr(path, ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
+		return condition{}, perr(keyPath(), ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
 	}
 	c := condition{op: op, unresolved: deny}
 	key := canonKey(rawKey)
 	c.multivalued = builtinMultivalued(key)
+	var one [1]*jnode
 	var vals []*jnode
 	switch n.kind {
 	case jString, jNumber, jBool:
-		vals = []*jnode{n}
+		one[0] = n
+		vals = one[:]
 	case jArray:
 		if len(n.elems) == 0 {
-			return condition{}, perr(path, ReasonValue, "empty list of values")
+			return condition{}, perr(keyPath(), ReasonValue, "empty list of values")
 		}
 		vals = n.elems
 	default:
-		return condition{}, perr(path, ReasonType, "condition value must be a string, number, boolean or an array of them, not "+n.kind.String())
+		return condition{}, perr(keyPath(), ReasonType, "condition value must be a string, number, boolean or an array of them, not "+n.kind.String())
 	}
-	valuePath := func(i int) string {
-		if n.kind == jArray {
-			return joinIndex(path, i)
-		}
-		return path
-	}
+	valuePath := func(i int) string { return elemPath(n, keyPath(), i) }
 	var vs *varSet
 	if vars {
 		vs = &varSet{}
@@ -178,7 +175,12 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	default:
 		c.missing = op.negated
 	}
-	reason := label + ": condition " + op.name() + " on " + strconv.Quote(rawKey) + " did not match" + missingSuffix
+	var reason string
+	if plainASCII(rawKey) {
+		reason = label + ": condition " + op.name() + ` on "` + rawKey + `" did not match` + missingSuffix
+	} else {
+		reason = label + ": condition " + op.name() + " on " + strconv.Quote(rawKey) + " did not match" + missingSuffix
+	}
 	c.info = unique.Make(condInfo{key: key, rawKey: rawKey, reason: reason})
 	c.key = c.info.Value().key
 	return c, nil
@@ -197,7 +199,7 @@ func (c *condition) addValue(text string, valuePath func(int) string, i int, vs 
 	switch c.op.kind {
 	case opStringEquals, opStringEqualsIgnoreCase, opStringLike:
 		o := textOptions{wild: c.op.kind == opStringLike, fold: c.op.kind == opStringEqualsIgnoreCase, vars: vs}
-		p, err := compileText(text, o, valuePath(i))
+		p, err := compileTextAt(text, o, func() string { return valuePath(i) })
 		if err != nil {
 			return err
 		}
@@ -218,7 +220,7 @@ func (c *condition) addValue(text string, valuePath func(int) string, i int, vs 
 		}
 		arn := new([6]pattern)
 		for k := range parts {
-			p, err := compileText(parts[k], textOptions{wild: true, vars: vs}, valuePath(i))
+			p, err := compileTextAt(parts[k], textOptions{wild: true, vars: vs}, func() string { return valuePath(i) })
 			if err != nil {
 				return err
 			}

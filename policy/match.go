@@ -188,7 +188,7 @@ type patternBuilder struct {
 	segs []segment
 	vars uint8
 	cur  segment
-	lit strings.Builder
+	lit  strings.Builder
 }
 
 func (b *patternBuilder) flushLit() {

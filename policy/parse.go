@@ -188,7 +188,8 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	// a list does.
 	// first returns the spelling to store: "" when it is the key itself.
 	type spelling struct{ key, spell string }
-	var seen []spelling
+	var buf [8]spelling
+	seen := buf[:0]
 	first := func(key, raw string) string {
 		for _, s := range seen {
 			if s.key == key {
@@ -284,14 +285,15 @@ func parseStatement(n *jnode, path string, vars bool, in *interner) (statement, 
 	if an == nil {
 		return s, perr(path+".Action", ReasonMissing, "missing Action")
 	}
-	actions, paths, err := stringList(an, path+"."+aname)
+	apath := path + "." + aname
+	actions, err := stringList(an, apath)
 	if err != nil {
 		return s, err
 	}
 	s.actions = make([]pattern, 0, len(actions))
 	for i, a := range actions {
 		if !validAction(a) {
-			return s, perr(paths[i], ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
+			return s, perr(elemPath(an, apath, i), ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
 		}
 		p := compileGlob(a, true)
 		if p.lit != "" {
@@ -322,19 +324,18 @@ func parseStatement(n *jnode, path string, vars bool, in *interner) (statement, 
 		}
 		s.conds = conds
 	}
-	l := stmtLabels{path: path, sid: sid}
+	// The three explanations, built as one string (unique copies each).
+	match, action := ": allowed", ": action did not match"
 	if s.deny {
-		l.match = label + ": explicitly denied"
-	} else {
-		l.match = label + ": allowed"
+		match = ": explicitly denied"
 	}
-	l.principal = label + ": principal did not match"
 	if s.notAction {
-		l.action = label + ": action is excluded by NotAction"
-	} else {
-		l.action = label + ": action did not match"
+		action = ": action is excluded by NotAction"
 	}
-	s.labels = unique.Make(l)
+	const principal = ": principal did not match"
+	all := label + match + label + principal + label + action
+	n1, n2 := len(label)+len(match), 2*len(label)+len(match)+len(principal)
+	s.labels = unique.Make(stmtLabels{path: path, sid: sid, match: all[:n1], principal: all[n1:n2], action: all[n2:]})
 	shared := s.labels.Value()
 	s.sid, s.match = shared.sid, shared.match
 	return s, nil
@@ -365,12 +366,27 @@ func parseCondition(n *jnode, path string, vars bool, label string, deny bool, i
 		if len(block.names) == 0 {
 			return nil, perr(opPath, ReasonValue, "operator block has no condition keys")
 		}
+		var seen map[string]string // canonical key -> key, for a large block
+		if len(block.names) > smallSet {
+			seen = make(map[string]string, len(block.names))
+		}
 		for j, key := range block.names {
-			keyPath := joinName(opPath, key)
-			for _, prev := range block.names[:j] {
-				if sameKey(prev, key) {
-					return nil, perr(keyPath, ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
+			keyPath := func() string { return joinName(opPath, key) }
+			prev, dup := "", false
+			if seen != nil {
+				lk := canonKey(key)
+				prev, dup = seen[lk]
+				seen[lk] = key
+			} else {
+				for _, x := range block.names[:j] {
+					if sameKey(x, key) {
+						prev, dup = x, true
+						break
+					}
 				}
+			}
+			if dup {
+				return nil, perr(keyPath(), ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
 			}
 			c, err := compileCondition(op, key, block.members[j], keyPath, vars, label, deny, in)
 			if err != nil {
@@ -382,27 +398,35 @@ func parseCondition(n *jnode, path string, vars bool, label string, deny bool, i
 	return conds, nil
 }
 
-// stringList reads a string or a non-empty array of strings.
-func stringList(n *jnode, path string) ([]string, []string, *ParseError) {
+// stringList reads a string or a non-empty array of strings. The strings
+// are the document's (see decodeJSON); elemPath gives the path of each.
+func stringList(n *jnode, path string) ([]string, *ParseError) {
 	switch n.kind {
 	case jString:
-		return []string{n.text}, []string{path}, nil
+		return []string{n.text}, nil
 	case jArray:
 		if len(n.elems) == 0 {
-			return nil, nil, perr(path, ReasonValue, "empty list")
+			return nil, perr(path, ReasonValue, "empty list")
 		}
 		out := make([]string, 0, len(n.elems))
-		paths := make([]string, 0, len(n.elems))
 		for i, e := range n.elems {
 			if e.kind != jString {
-				return nil, nil, perr(joinIndex(path, i), ReasonType, "want a string, not "+e.kind.String())
+				return nil, perr(joinIndex(path, i), ReasonType, "want a string, not "+e.kind.String())
 			}
 			out = append(out, e.text)
-			paths = append(paths, joinIndex(path, i))
 		}
-		return out, paths, nil
+		return out, nil
 	}
-	return nil, nil, perr(path, ReasonType, "want a string or an array of strings, not "+n.kind.String())
+	return nil, perr(path, ReasonType, "want a string or an array of strings, not "+n.kind.String())
+}
+
+// elemPath returns the path of the i-th value of a list that stringList or
+// a condition read from n at path: path itself for a single value.
+func elemPath(n *jnode, path string, i int) string {
+	if n.kind == jArray {
+		return joinIndex(path, i)
+	}
+	return path
 }
 
 // validAction accepts "*" and service:action, where service is letters,

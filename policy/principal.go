@@ -75,7 +75,7 @@ func parsePrincipal(n *jnode, path string, in *interner) (principalSet, *ParseEr
 			return ps, perr(tpath, ReasonUnknown, "unknown principal type \""+name+"\": want AWS, Federated, Service or CanonicalUser")
 		}
 		typ := principalTypes[bits.TrailingZeros8(bit)] // the constant, not the document's copy
-		vals, paths, err := stringList(n.members[i], tpath)
+		vals, err := stringList(n.members[i], tpath)
 		if err != nil {
 			return ps, err
 		}
@@ -89,9 +89,9 @@ func parsePrincipal(n *jnode, path string, in *interner) (principalSet, *ParseEr
 				}
 				continue
 			case v == "":
-				return ps, perr(paths[j], ReasonValue, "empty principal")
+				return ps, perr(elemPath(n.members[i], tpath, j), ReasonValue, "empty principal")
 			case strings.ContainsAny(v, "*?"):
-				return ps, perr(paths[j], ReasonValue, "wildcards are not allowed in a principal, only a lone \"*\"")
+				return ps, perr(elemPath(n.members[i], tpath, j), ReasonValue, "wildcards are not allowed in a principal, only a lone \"*\"")
 			}
 			if typ == PrincipalAWS && isAccountID(v) {
 				v = "arn:aws:iam::" + v + ":root"

@@ -3,6 +3,7 @@ package policy
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Policy variables (version 2012-10-17 only; literal text in 2008-10-17):
@@ -63,6 +64,11 @@ type textOptions struct {
 // The pattern's lit may be a substring of text: a caller that keeps the
 // pattern beyond the document's lifetime owns it (see interner).
 func compileText(text string, o textOptions, path string) (pattern, *ParseError) {
+	return compileTextAt(text, o, func() string { return path })
+}
+
+// compileTextAt is compileText with the path built only for an error.
+func compileTextAt(text string, o textOptions, path func() string) (pattern, *ParseError) {
 	special := ""
 	switch {
 	case o.wild && o.vars != nil:
@@ -82,7 +88,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 		case c == '$' && o.vars != nil && i+1 < len(text) && text[i+1] == '{':
 			end := strings.IndexByte(text[i+2:], '}')
 			if end < 0 {
-				return pattern{}, perr(path, ReasonValue, "unterminated policy variable")
+				return pattern{}, perr(path(), ReasonValue, "unterminated policy variable")
 			}
 			body := text[i+2 : i+2+end]
 			i += 2 + end + 1
@@ -97,7 +103,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 			}
 			idx, ok := o.vars.add(ref)
 			if !ok {
-				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
+				return pattern{}, perr(path(), ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
 			}
 			b.variable(idx)
 		case c == '*' && o.wild:
@@ -116,11 +122,11 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 
 // parseVariable parses the inside of ${...}: a key and an optional quoted
 // default separated by a comma.
-func parseVariable(body, path string) (varRef, *ParseError) {
+func parseVariable(body string, path func() string) (varRef, *ParseError) {
 	key, rest, hasDef := strings.Cut(body, ",")
 	key = strings.TrimSpace(key)
 	if !validKey(key) {
-		return varRef{}, perr(path, ReasonValue, "invalid policy variable ${"+body+"}")
+		return varRef{}, perr(path(), ReasonValue, "invalid policy variable ${"+body+"}")
 	}
 	raw := own(key) // the policy keeps it; canonKey aliases it when canonical
 	ref := varRef{key: canonKey(raw), raw: raw}
@@ -128,7 +134,7 @@ func parseVariable(body, path string) (varRef, *ParseError) {
 	if hasDef {
 		rest = strings.TrimSpace(rest)
 		if len(rest) < 2 || rest[0] != '\'' || rest[len(rest)-1] != '\'' || strings.IndexByte(rest[1:len(rest)-1], '\'') >= 0 {
-			return varRef{}, perr(path, ReasonValue, "invalid default in policy variable ${"+body+"}: want ${key, 'default'}")
+			return varRef{}, perr(path(), ReasonValue, "invalid default in policy variable ${"+body+"}: want ${key, 'default'}")
 		}
 		ref.def, ref.hasDef = own(rest[1:len(rest)-1]), true
 	}
@@ -142,7 +148,13 @@ func validKey(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f || strings.ContainsRune("${}',\"", r) || !strconv.IsPrint(r) {
+		if r < utf8.RuneSelf {
+			if r <= ' ' || r == 0x7f || r == '$' || r == '{' || r == '}' || r == '\'' || r == ',' || r == '"' {
+				return false
+			}
+			continue
+		}
+		if !strconv.IsPrint(r) {
 			return false
 		}
 	}
