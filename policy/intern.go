@@ -28,15 +28,30 @@ import (
 // interner collects the handles of the shared strings of one policy.
 type interner struct {
 	keep []unique.Handle[string]
+	set  map[unique.Handle[string]]struct{} // keep as a set, once it outgrows smallSet
 }
 
 // str returns the process-wide copy of s and keeps its handle.
 func (in *interner) str(s string) string {
 	h := unique.Make(s)
-	for _, k := range in.keep {
-		if k == h {
+	if in.set == nil {
+		for _, k := range in.keep {
+			if k == h {
+				return h.Value()
+			}
+		}
+		if len(in.keep) == smallSet {
+			in.set = make(map[unique.Handle[string]]struct{}, 4*smallSet)
+			for _, k := range in.keep {
+				in.set[k] = struct{}{}
+			}
+		}
+	}
+	if in.set != nil {
+		if _, ok := in.set[h]; ok {
 			return h.Value()
 		}
+		in.set[h] = struct{}{}
 	}
 	in.keep = append(in.keep, h)
 	return h.Value()

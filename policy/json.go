@@ -76,14 +76,21 @@ const smallSet = 16
 // an array, the array, except for an element that is itself an object or an
 // array (json_ref_test.go holds that reference).
 //
-// The texts of the nodes are substrings of one copy of the document (or of
-// a string of their own, for a string with escapes): a caller that keeps one
-// beyond the parse owns it (see own), so that the copy is not kept alive.
+// The texts of the nodes are substrings of one copy of the document (see
+// decodeText).
 func decodeJSON(doc []byte) (*jnode, *ParseError) {
 	if !utf8.Valid(doc) {
 		return nil, perr("", ReasonSyntax, "document is not valid UTF-8")
 	}
-	d := &decoder{s: string(doc)}
+	return decodeText(string(doc))
+}
+
+// decodeText is decodeJSON on a document known to be valid UTF-8. The texts
+// of the nodes are substrings of text (or strings of their own, for strings
+// with escapes): a caller that keeps one beyond the parse owns it (see own),
+// so that a compiled policy does not keep the document alive.
+func decodeText(text string) (*jnode, *ParseError) {
+	d := &decoder{s: text}
 	d.path = d.pathBuf[:0]
 	d.kidStack = d.kidBuf[:0]
 	d.nameStack = d.nameBuf[:0]

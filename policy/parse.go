@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unique"
 )
 
@@ -114,7 +115,16 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	if n := nonSpaceLen(doc); n > limit {
 		return nil, perr("", ReasonTooLarge, "policy is "+itoa(n)+" bytes without whitespace, over the limit of "+itoa(limit))
 	}
-	root, err := decodeJSON(doc)
+	if !utf8.Valid(doc) {
+		return nil, perr("", ReasonSyntax, "document is not valid UTF-8")
+	}
+	return parseText(string(doc))
+}
+
+// parseText parses a document of valid UTF-8 that is within the size limit.
+// The compiled policy does not refer to text (see decodeText).
+func parseText(text string) (*Policy, *ParseError) {
+	root, err := decodeText(text)
 	if err != nil {
 		return nil, err
 	}
@@ -188,19 +198,37 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	// a list does.
 	// first returns the spelling to store: "" when it is the key itself.
 	type spelling struct{ key, spell string }
-	var buf [8]spelling
+	var buf [smallSet]spelling
 	seen := buf[:0]
+	var seenMap map[string]string // once seen outgrows smallSet
 	first := func(key, raw string) string {
-		for _, s := range seen {
-			if s.key == key {
-				return s.spell
+		if seenMap != nil {
+			if sp, ok := seenMap[key]; ok {
+				return sp
+			}
+		} else {
+			for _, s := range seen {
+				if s.key == key {
+					return s.spell
+				}
 			}
 		}
 		sp := raw
 		if raw == key {
 			sp = ""
 		}
-		seen = append(seen, spelling{key, sp})
+		switch {
+		case seenMap != nil:
+			seenMap[key] = sp
+		case len(seen) < smallSet:
+			seen = append(seen, spelling{key, sp})
+		default:
+			seenMap = make(map[string]string, 4*smallSet)
+			for _, s := range seen {
+				seenMap[s.key] = s.spell
+			}
+			seenMap[key] = sp
+		}
 		return sp
 	}
 	for i := range p.stmts {
@@ -290,16 +318,18 @@ func parseStatement(n *jnode, path string, vars bool, in *interner) (statement, 
 	if err != nil {
 		return s, err
 	}
-	s.actions = make([]pattern, 0, len(actions))
-	for i, a := range actions {
-		if !validAction(a) {
-			return s, perr(elemPath(an, apath, i), ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
+	if s.actions = commonActions(actions); s.actions == nil {
+		s.actions = make([]pattern, 0, len(actions))
+		for i, a := range actions {
+			if !validAction(a) {
+				return s, perr(elemPath(an, apath, i), ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
+			}
+			p := compileGlob(a, true)
+			if p.lit != "" {
+				p.lit = in.str(p.lit) // the same few actions in every trust policy
+			}
+			s.actions = append(s.actions, p)
 		}
-		p := compileGlob(a, true)
-		if p.lit != "" {
-			p.lit = in.str(p.lit) // the same few actions in every trust policy
-		}
-		s.actions = append(s.actions, p)
 	}
 
 	// A trust policy is attached to the role it governs: IAM refuses
@@ -396,6 +426,41 @@ func parseCondition(n *jnode, path string, vars bool, label string, deny bool, i
 		}
 	}
 	return conds, nil
+}
+
+// commonLists are the Action lists nearly every trust policy has, compiled
+// once: their statements share them.
+var commonLists = func() [][]pattern {
+	var out [][]pattern
+	for _, list := range [][]string{
+		{"sts:AssumeRoleWithWebIdentity"},
+		{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
+	} {
+		ps := make([]pattern, len(list))
+		for i, a := range list {
+			ps[i] = compileGlob(a, true)
+		}
+		out = append(out, ps)
+	}
+	return out
+}()
+
+// commonActions returns the compiled form of actions if it is one of
+// commonLists (written exactly so), or nil.
+func commonActions(actions []string) []pattern {
+	for _, ps := range commonLists {
+		if len(ps) != len(actions) {
+			continue
+		}
+		same := true
+		for i := range ps {
+			same = same && ps[i].lit == actions[i]
+		}
+		if same {
+			return ps
+		}
+	}
+	return nil
 }
 
 // stringList reads a string or a non-empty array of strings. The strings
