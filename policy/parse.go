@@ -182,21 +182,35 @@ func parseText(text string) (*Policy, *ParseError) {
 	default:
 		return nil, perr("Statement", ReasonType, "Statement must be an object or an array of objects, not "+stmtNode.kind.String())
 	}
+	var sids map[string]int // Sid -> statement, for a policy of many statements
+	if len(p.stmts) > smallSet {
+		sids = make(map[string]int, len(p.stmts))
+	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
 		if s.sid == "" {
 			continue
 		}
-		for j := range i {
-			if p.stmts[j].sid == s.sid {
-				return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path()+")")
+		j, dup := -1, false
+		if sids != nil {
+			j, dup = sids[s.sid]
+			sids[s.sid] = i
+		} else {
+			for k := range i {
+				if p.stmts[k].sid == s.sid {
+					j, dup = k, true
+					break
+				}
 			}
+		}
+		if dup {
+			return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path()+")")
 		}
 	}
 	// Each canonical key is looked up by the policy's first spelling of it
-	// (see Values), wherever the policy names it. Policies name few keys, so
-	// a list does.
-	// first returns the spelling to store: "" when it is the key itself.
+	// (see Values), wherever the policy names it. first returns the spelling
+	// to store: "" when it is the key itself. Policies name few keys: a list
+	// does, up to smallSet of them.
 	type spelling struct{ key, spell string }
 	var buf [smallSet]spelling
 	seen := buf[:0]
