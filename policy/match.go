@@ -143,13 +143,14 @@ func newShiftAnd(items []item) *shiftAnd {
 // so the one that ends first starts first.
 func (sa *shiftAnd) find(s string, i int) (int, bool) {
 	var d uint64
+	wild, accept := sa.wild, sa.accept // kept in registers through the loop
 	for i < len(s) {
-		r, w := rune(s[i]), 1
-		var m uint64
-		if r < utf8.RuneSelf {
-			m = sa.ascii[r]
+		if c := s[i]; c < utf8.RuneSelf {
+			d = (d<<1 | 1) & (sa.ascii[c] | wild)
+			i++
 		} else {
-			r, w = utf8.DecodeRuneInString(s[i:])
+			r, w := utf8.DecodeRuneInString(s[i:])
+			var m uint64
 			if r != utf8.RuneError || w > 1 {
 				for k := range sa.other {
 					if sa.other[k].r == r {
@@ -158,10 +159,10 @@ func (sa *shiftAnd) find(s string, i int) (int, bool) {
 					}
 				}
 			}
+			d = (d<<1 | 1) & (m | wild)
+			i += w
 		}
-		d = (d<<1 | 1) & (m | sa.wild)
-		i += w
-		if d&sa.accept != 0 {
+		if d&accept != 0 {
 			return i, true
 		}
 	}
