@@ -2,96 +2,163 @@ package policy
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"unique"
 )
 
 // condition is one compiled (operator, key) pair with its values.
 type condition struct {
-	op     parsedOp
-	key    string // canonical (see canonKey), as passed to Context.Values
-	rawKey string // as written in the policy
-	// spell is the policy's first spelling of key, the same for every
-	// condition and variable on key: Evaluate looks a Values map up by it
-	// after key (see Values).
+	key string // canonical (see canonKey), as passed to Context.Values
+	// spell is the policy's first spelling of key when that is not key
+	// itself, else "": the same for every condition and variable on key.
+	// Evaluate looks a Values map up by it after key (see Values).
 	spell string
-	path  string // JSON path of the key
+	// info holds what only explanations and Lint read.
+	info unique.Handle[condInfo]
 
-	raw []string // the values as text, for Lint
+	strs []pattern // String* (one per value)
+	x    *condExtra
 
-	// Exactly one of these holds the values, by op.kind.
-	strs    []strValue     // String*, Arn*
-	nums    []float64      // Numeric*
-	dates   []instant      // Date*
-	bools   uint8          // Bool: bit 0 "false" listed, bit 1 "true" listed
-	bins    []string       // BinaryEquals (decoded bytes)
-	cidrs   []netip.Prefix // IpAddress, NotIpAddress
-	nullYes bool           // Null: "true" listed (the key must be missing)
-	nullNo  bool           // Null: "false" listed (the key must be present)
-
-	vars []varRef // policy variables used by strs
+	op    parsedOp
+	bools uint8 // Bool: bit 0 "false" listed, bit 1 "true" listed
+	// nullYes and nullNo: Null lists "true" (the key must be missing) and
+	// "false" (the key must be present).
+	nullYes, nullNo bool
 
 	// multivalued: the key is one Evaluate knows as multivalued (see
 	// MultivaluedContext).
 	multivalued bool
 
-	// unresolved is the result of the condition when any of vars does not
-	// resolve to exactly one value: false in an Allow statement, true in a
-	// Deny, so that an absent claim never widens access (see Evaluate).
+	// unresolved is the result of the condition when any of its variables
+	// does not resolve to exactly one value: false in an Allow statement,
+	// true in a Deny, so that an absent claim never widens access (see
+	// Evaluate).
 	unresolved bool
 
 	// missing is the result when the key is missing or has no values.
 	missing bool
-
-	failReason    string // prepared Decision.Reason when the condition fails
-	missingReason string // the same, when it fails because the key is missing
 }
 
-// strValue is a compiled String* or Arn* value.
-type strValue struct {
-	pat pattern     // String*
-	arn *[6]pattern // Arn*: one pattern per ARN component
+// condInfo is the part of a condition that is the same in every policy
+// naming the same key with the same operator at the same place, shared
+// through unique.
+type condInfo struct {
+	key    string // canonical
+	rawKey string // as written in the policy
+	// reason is Decision.Reason when the condition fails because its key is
+	// missing; without its last len(missingSuffix) bytes, when it fails
+	// otherwise.
+	reason string
+}
+
+// missingSuffix ends the reason of a condition that failed on a missing key.
+const missingSuffix = ": key is missing"
+
+// condExtra holds the values of the operators other than String* and the
+// policy variables, which few trust policies have.
+type condExtra struct {
+	raw   []string       // the values as written, for Lint (all but String*)
+	arns  []*[6]pattern  // Arn*: one pattern per ARN component
+	nums  []float64      // Numeric*
+	dates []instant      // Date*
+	bins  []string       // BinaryEquals (decoded bytes)
+	cidrs []netip.Prefix // IpAddress, NotIpAddress
+	vars  []varRef       // policy variables used by strs or arns
+}
+
+// rawKey returns the key as the condition writes it.
+func (c *condition) rawKey() string { return c.info.Value().rawKey }
+
+// failReason returns Decision.Reason for the condition failing on a
+// present key, and missingReason on a missing one.
+func (c *condition) failReason() string {
+	r := c.info.Value().reason
+	return r[:len(r)-len(missingSuffix)]
+}
+
+func (c *condition) missingReason() string { return c.info.Value().reason }
+
+// raw returns the values as written in the policy, for Lint.
+func (c *condition) raw() []string {
+	if c.x != nil && c.x.raw != nil {
+		return c.x.raw
+	}
+	out := make([]string, len(c.strs))
+	for i := range c.strs {
+		out[i] = c.strs[i].text()
+	}
+	return out
+}
+
+// vars returns the policy variables of the condition.
+func (c *condition) vars() []varRef {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.vars
+}
+
+// extra returns c.x, allocating it.
+func (c *condition) extra() *condExtra {
+	if c.x == nil {
+		c.x = &condExtra{}
+	}
+	return c.x
 }
 
 // compileCondition compiles one operator/key entry. vars says whether policy
-// variables are enabled (Version 2012-10-17).
-func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bool) (*condition, *ParseError) {
+// variables are enabled (Version 2012-10-17); label names the statement in
+// explanations; deny says whether it is a Deny statement.
+func compileCondition(op parsedOp, rawKey string, n *jnode, keyPath func() string, vars bool, label string, deny bool, in *interner) (condition, *ParseError) {
 	if !validKey(rawKey) {
-		return nil, perr(path, ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
+		return condition{}, perr(keyPath(), ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
 	}
-	c := &condition{op: op, key: canonKey(rawKey), rawKey: rawKey, path: path}
-	c.multivalued = builtinMultivalued(c.key)
+	c := condition{op: op, unresolved: deny}
+	key := canonKey(rawKey)
+	c.multivalued = builtinMultivalued(key)
+	var one [1]*jnode
 	var vals []*jnode
-	var paths []string
 	switch n.kind {
 	case jString, jNumber, jBool:
-		vals, paths = []*jnode{n}, []string{path}
+		one[0] = n
+		vals = one[:]
 	case jArray:
 		if len(n.elems) == 0 {
-			return nil, perr(path, ReasonValue, "empty list of values")
+			return condition{}, perr(keyPath(), ReasonValue, "empty list of values")
 		}
 		vals = n.elems
-		for i := range vals {
-			paths = append(paths, joinIndex(path, i))
-		}
 	default:
-		return nil, perr(path, ReasonType, "condition value must be a string, number, boolean or an array of them, not "+n.kind.String())
+		return condition{}, perr(keyPath(), ReasonType, "condition value must be a string, number, boolean or an array of them, not "+n.kind.String())
 	}
+	valuePath := func(i int) string { return elemPath(n, keyPath(), i) }
 	var vs *varSet
 	if vars {
 		vs = &varSet{}
 	}
+	shared := sharedValues(key)
+	str := op.kind == opStringEquals || op.kind == opStringEqualsIgnoreCase || op.kind == opStringLike
+	if str {
+		c.strs = make([]pattern, 0, len(vals))
+	}
 	for i, v := range vals {
 		if v.kind != jString && v.kind != jNumber && v.kind != jBool {
-			return nil, perr(paths[i], ReasonType, "condition value must be a string, number or boolean, not "+v.kind.String())
+			return condition{}, perr(valuePath(i), ReasonType, "condition value must be a string, number or boolean, not "+v.kind.String())
 		}
-		if err := c.addValue(v.text, paths[i], vs); err != nil {
-			return nil, err
+		if err := c.addValue(v.text, valuePath, i, vs, shared, in); err != nil {
+			return condition{}, err
 		}
-		c.raw = append(c.raw, v.text)
+		if !str {
+			x := c.extra()
+			if x.raw == nil {
+				x.raw = make([]string, 0, len(vals))
+			}
+			x.raw = append(x.raw, own(v.text))
+		}
 	}
-	if vs != nil {
-		c.vars = vs.refs
+	if vs != nil && len(vs.refs) > 0 {
+		c.extra().vars = slices.Clip(vs.refs)
 	}
 	// The result on a missing key (or one with no values). The set operator
 	// decides before IfExists: ForAnyValue: needs a value to hold, so
@@ -108,48 +175,84 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, path string, vars bo
 	default:
 		c.missing = op.negated
 	}
+	var reason string
+	if plainASCII(rawKey) {
+		reason = label + ": condition " + op.name() + ` on "` + rawKey + `" did not match` + missingSuffix
+	} else {
+		reason = label + ": condition " + op.name() + " on " + strconv.Quote(rawKey) + " did not match" + missingSuffix
+	}
+	c.info = unique.Make(condInfo{key: key, rawKey: rawKey, reason: reason})
+	c.key = c.info.Value().key
 	return c, nil
 }
 
-func (c *condition) addValue(text, path string, vs *varSet) *ParseError {
+// addValue compiles the value text, the i-th; valuePath gives its JSON
+// path. shared says whether to share the text with other policies (see
+// sharedValues) rather than copy it.
+func (c *condition) addValue(text string, valuePath func(int) string, i int, vs *varSet, shared bool, in *interner) *ParseError {
+	keep := func(s string) string {
+		if shared {
+			return in.str(s)
+		}
+		return own(s)
+	}
 	switch c.op.kind {
 	case opStringEquals, opStringEqualsIgnoreCase, opStringLike:
 		o := textOptions{wild: c.op.kind == opStringLike, fold: c.op.kind == opStringEqualsIgnoreCase, vars: vs}
-		p, err := compileText(text, o, path)
+		p, err := compileTextAt(text, o, func() string { return valuePath(i) })
 		if err != nil {
 			return err
 		}
-		c.strs = append(c.strs, strValue{pat: p})
+		if p.lit != "" {
+			p.lit = keep(p.lit)
+		}
+		if !p.derivable(text) {
+			if p.x == nil {
+				p.x = &patternDetail{}
+			}
+			p.x.text = own(text)
+		}
+		c.strs = append(c.strs, p)
 	case opArnLike:
 		parts, ok := splitArnText(text, vs != nil)
 		if !ok || parts[0] != "arn" {
-			return perr(path, ReasonValue, "not an ARN: want arn:partition:service:region:account:resource")
+			return perr(valuePath(i), ReasonValue, "not an ARN: want arn:partition:service:region:account:resource")
 		}
 		arn := new([6]pattern)
 		for k := range parts {
-			p, err := compileText(parts[k], textOptions{wild: true, vars: vs}, path)
+			p, err := compileTextAt(parts[k], textOptions{wild: true, vars: vs}, func() string { return valuePath(i) })
 			if err != nil {
 				return err
 			}
+			switch {
+			case p.lit == "":
+			case k < 5:
+				p.lit = in.str(p.lit) // partitions, services, regions, accounts repeat
+			default:
+				p.lit = own(p.lit)
+			}
 			arn[k] = p
 		}
-		c.strs = append(c.strs, strValue{arn: arn})
+		x := c.extra()
+		x.arns = append(x.arns, arn)
 	case opNumericEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
 		f, ok := parseNumber(text)
 		if !ok {
-			return perr(path, ReasonValue, "invalid number "+strconv.Quote(text))
+			return perr(valuePath(i), ReasonValue, "invalid number "+strconv.Quote(text))
 		}
-		c.nums = append(c.nums, f)
+		x := c.extra()
+		x.nums = append(x.nums, f)
 	case opDateEquals, opDateLessThan, opDateLessThanEquals, opDateGreaterThan, opDateGreaterThanEquals:
 		d, ok := parseDate(text)
 		if !ok {
-			return perr(path, ReasonValue, "invalid date "+strconv.Quote(text)+": want ISO 8601 or epoch seconds")
+			return perr(valuePath(i), ReasonValue, "invalid date "+strconv.Quote(text)+": want ISO 8601 or epoch seconds")
 		}
-		c.dates = append(c.dates, d)
+		x := c.extra()
+		x.dates = append(x.dates, d)
 	case opBool:
 		b, ok := parseBool(text)
 		if !ok {
-			return perr(path, ReasonValue, "invalid boolean "+strconv.Quote(text)+": want true or false")
+			return perr(valuePath(i), ReasonValue, "invalid boolean "+strconv.Quote(text)+": want true or false")
 		}
 		if b {
 			c.bools |= 2
@@ -159,19 +262,21 @@ func (c *condition) addValue(text, path string, vs *varSet) *ParseError {
 	case opBinaryEquals:
 		b, ok := parseBinary(text)
 		if !ok {
-			return perr(path, ReasonValue, "invalid base64 value")
+			return perr(valuePath(i), ReasonValue, "invalid base64 value")
 		}
-		c.bins = append(c.bins, b)
+		x := c.extra()
+		x.bins = append(x.bins, b)
 	case opIPAddress:
 		p, ok := parseCIDR(text)
 		if !ok {
-			return perr(path, ReasonValue, "invalid IP address or CIDR "+strconv.Quote(text))
+			return perr(valuePath(i), ReasonValue, "invalid IP address or CIDR "+strconv.Quote(text))
 		}
-		c.cidrs = append(c.cidrs, p)
+		x := c.extra()
+		x.cidrs = append(x.cidrs, p)
 	case opNull:
 		b, ok := parseBool(text)
 		if !ok {
-			return perr(path, ReasonValue, "invalid Null value "+strconv.Quote(text)+": want true or false")
+			return perr(valuePath(i), ReasonValue, "invalid Null value "+strconv.Quote(text)+": want true or false")
 		}
 		if b {
 			c.nullYes = true
@@ -199,7 +304,7 @@ func (c *condition) eval(e *evalContext) (ok, missing bool) {
 		return c.unresolved, false
 	}
 	var resolved [maxVars]string
-	if len(c.vars) > 0 && resolveVars(e, c.vars, &resolved) != 0 {
+	if c.x != nil && len(c.x.vars) > 0 && resolveVars(e, c.x.vars, &resolved) != 0 {
 		return c.unresolved, false
 	}
 	neg := c.op.negated
@@ -235,15 +340,13 @@ func (c *condition) matchAny(r string, resolved *[maxVars]string) bool {
 	switch c.op.kind {
 	case opStringEquals, opStringEqualsIgnoreCase, opStringLike:
 		for i := range c.strs {
-			v := &c.strs[i]
-			if v.pat.match(r, resolved[:]) {
+			if c.strs[i].match(r, resolved[:]) {
 				return true
 			}
 		}
 	case opArnLike:
-		for i := range c.strs {
-			v := &c.strs[i]
-			if matchArn(v.arn, r, resolved[:]) {
+		for _, v := range c.x.arns {
+			if matchArn(v, r, resolved[:]) {
 				return true
 			}
 		}
@@ -252,7 +355,7 @@ func (c *condition) matchAny(r string, resolved *[maxVars]string) bool {
 		if !ok {
 			return false
 		}
-		for _, v := range c.nums {
+		for _, v := range c.x.nums {
 			if compareHolds(c.op.kind, cmpFloat(f, v)) {
 				return true
 			}
@@ -262,7 +365,7 @@ func (c *condition) matchAny(r string, resolved *[maxVars]string) bool {
 		if !ok {
 			return false
 		}
-		for _, v := range c.dates {
+		for _, v := range c.x.dates {
 			if compareHolds(c.op.kind, d.cmp(v)) {
 				return true
 			}
@@ -277,7 +380,7 @@ func (c *condition) matchAny(r string, resolved *[maxVars]string) bool {
 		}
 		return c.bools&1 != 0
 	case opBinaryEquals:
-		for _, v := range c.bins {
+		for _, v := range c.x.bins {
 			if r == v {
 				return true
 			}
@@ -291,7 +394,7 @@ func (c *condition) matchAny(r string, resolved *[maxVars]string) bool {
 			return false
 		}
 		a = a.Unmap()
-		for _, p := range c.cidrs {
+		for _, p := range c.x.cidrs {
 			if p.Contains(a) {
 				return true
 			}

@@ -57,15 +57,16 @@ func newEvalContext(ctx Context) evalContext {
 }
 
 // values returns the values of the canonical key, which the policy first
-// spells spell. For a Values map the order is fixed (see Values): the
-// canonical spelling, then spell, then the scan, so the same key reads the
-// same values wherever the policy names it and in every call.
+// spells spell ("" when it spells it key). For a Values map the order is
+// fixed (see Values): the canonical spelling, then spell, then the scan, so
+// the same key reads the same values wherever the policy names it and in
+// every call.
 func (e *evalContext) values(key, spell string) ([]string, bool) {
 	if e.isVals {
 		if v, ok := e.vals[key]; ok {
 			return v, true
 		}
-		if spell != key {
+		if spell != "" {
 			if v, ok := e.vals[spell]; ok {
 				return v, true
 			}

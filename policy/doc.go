@@ -3,9 +3,9 @@
 // AWS STS AssumeRoleWithWebIdentity decides it for EKS IRSA, GitHub Actions
 // and any OIDC workload.
 //
-// The package is pure: no I/O, no clock, no locks. Parse does all the work
-// that can be done ahead of time, so that deciding a request on the hot path
-// is a few map lookups and string comparisons, without allocating.
+// The package is pure: no I/O, no clock, no locks of its own. Parse does all
+// the work that can be done ahead of time, so that deciding a request on the
+// hot path is a few map lookups and string comparisons, without allocating.
 //
 // # Parsing
 //
@@ -86,6 +86,19 @@
 // need ForAnyValue: or ForAllValues:; without one a condition on them fails
 // closed, and a policy variable never stands for one. The doc comment of
 // Evaluate lists the exact rules, including for keys with several values.
+//
+// # Memory
+//
+// A service may hold hundreds of thousands of compiled trust policies, so
+// a compiled policy is small: about 600 bytes for a typical EKS IRSA or
+// GitHub Actions policy, beside the document its caller keeps (see
+// BenchmarkCompiledSize). It refers to none of the document's bytes, and it
+// shares what many policies have in common (the condition keys of an issuer
+// and the explanations prepared for them, an account's provider ARN, the
+// action, the audience) through package unique: one copy per process, kept
+// only as long as a policy that uses it is, so that the shared table is
+// bounded by the policies kept, whoever wrote them. unique is safe for
+// concurrent use, so Parse may run on many goroutines at once.
 //
 // # Linting
 //

@@ -97,18 +97,24 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
 	e := newEvalContext(req.Context)
-	for _, i := range p.denies {
+	for i := range p.stmts {
 		s := &p.stmts[i]
+		if !s.deny {
+			continue
+		}
 		if stage, _ := s.eval(req, &e); stage == stageMatched {
-			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid, Reason: s.matchReason}
+			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid, Reason: s.match}
 		}
 	}
 	best, bestStage, bestMissing := -1, -1, false
-	for _, i := range p.allows {
+	for i := range p.stmts {
 		s := &p.stmts[i]
+		if s.deny {
+			continue
+		}
 		stage, missing := s.eval(req, &e)
 		if stage == stageMatched {
-			return Decision{Effect: Allow, Statement: i, Sid: s.sid, Reason: s.matchReason}
+			return Decision{Effect: Allow, Statement: i, Sid: s.sid, Reason: s.match}
 		}
 		if stage > bestStage {
 			best, bestStage, bestMissing = i, stage, missing
@@ -140,8 +146,8 @@ func (s *statement) eval(req *Request, e *evalContext) (stage int, missing bool)
 	if s.matchAction(req.Action) == s.notAction {
 		return stageAction, false
 	}
-	for i, c := range s.conds {
-		if ok, miss := c.eval(e); !ok {
+	for i := range s.conds {
+		if ok, miss := s.conds[i].eval(e); !ok {
 			return stageConditions + i, miss
 		}
 	}
@@ -160,13 +166,13 @@ func (s *statement) matchAction(a string) bool {
 func (s *statement) failReason(stage int, missing bool) string {
 	switch stage {
 	case stagePrincipal:
-		return s.principalReason
+		return s.labels.Value().principal
 	case stageAction:
-		return s.actionReason
+		return s.labels.Value().action
 	}
-	c := s.conds[stage-stageConditions]
+	c := &s.conds[stage-stageConditions]
 	if missing {
-		return c.missingReason
+		return c.missingReason()
 	}
-	return c.failReason
+	return c.failReason()
 }

@@ -214,29 +214,30 @@ func (s *statement) lint(clusters map[string]bool) []Finding {
 		out = append(out, Finding{Severity: sev, Path: path, Rule: rule, Message: msg})
 	}
 	if !s.deny {
-		if s.principal.everyone || len(s.principal.anyOf) > 0 {
-			add(High, s.path+".Principal", RulePrincipalAnyone, "a wildcard Principal in an Allow trusts anyone; name the identity provider")
+		if s.principal.everyone || s.principal.anyOf != 0 {
+			add(High, s.path()+".Principal", RulePrincipalAnyone, "a wildcard Principal in an Allow trusts anyone; name the identity provider")
 		}
 		if s.notAction {
-			add(Medium, s.path+".NotAction", RuleNotActionAllow, "NotAction in an Allow allows every other action; list the actions in Action")
+			add(Medium, s.path()+".NotAction", RuleNotActionAllow, "NotAction in an Allow allows every other action; list the actions in Action")
 		}
 	}
 
 	if s.emptyCondition {
-		add(Info, s.path+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
+		add(Info, s.path()+".Condition", RuleEmptyCondition, "an empty Condition is no condition; remove it or add the conditions it was meant to hold")
 	}
-	for _, c := range s.conds {
+	for i := range s.conds {
+		c := &s.conds[i]
 		s.lintMultivalued(c, add)
 		if c.op.set == setAllValues && !s.deny && !s.requiresKey(c.key) {
-			add(High, c.path, RuleForAllValuesAllow, c.op.name+" holds when "+strconv.Quote(c.rawKey)+" is missing from the request; add a Null condition with \"false\" for the key or use ForAnyValue:")
+			add(High, s.condPath(c), RuleForAllValuesAllow, c.op.name()+" holds when "+strconv.Quote(c.rawKey())+" is missing from the request; add a Null condition with \"false\" for the key or use ForAnyValue:")
 		}
 		if c.op.kind == opStringLike && !c.anyWildcard() {
-			add(Info, c.path, RuleLikeWithoutWild, c.op.name+" with no wildcard in its values; use "+strings.Replace(c.op.name, "Like", "Equals", 1))
+			add(Info, s.condPath(c), RuleLikeWithoutWild, c.op.name()+" with no wildcard in its values; use "+strings.Replace(c.op.name(), "Like", "Equals", 1))
 		}
 		if c.op.kind == opArnLike && !c.op.negated && !s.deny {
-			for _, v := range c.raw {
+			for _, v := range c.raw() {
 				if hasWildcard(arnAccount(v)) {
-					add(Medium, c.path, RuleWildcardAccount, "wildcard in the account of ARN "+strconv.Quote(v))
+					add(Medium, s.condPath(c), RuleWildcardAccount, "wildcard in the account of ARN "+strconv.Quote(v))
 					break
 				}
 			}
@@ -247,7 +248,8 @@ func (s *statement) lint(clusters map[string]bool) []Finding {
 	if len(providers) == 0 {
 		return out
 	}
-	for _, c := range s.conds {
+	for i := range s.conds {
+		c := &s.conds[i]
 		if f, ok := s.lintKey(c, providers); ok {
 			out = append(out, f)
 		}
@@ -270,11 +272,11 @@ func (s *statement) lintMultivalued(c *condition, add func(Severity, string, str
 		effect = "always holds, so the Deny applies"
 	}
 	if c.multivalued && c.op.set == setNone && c.op.kind != opNull {
-		add(Medium, c.path, RuleMultivaluedNoSet, strconv.Quote(c.rawKey)+" is a multivalued key and needs ForAnyValue: or ForAllValues:; when the key is present this "+c.op.name+" condition "+effect)
+		add(Medium, s.condPath(c), RuleMultivaluedNoSet, strconv.Quote(c.rawKey())+" is a multivalued key and needs ForAnyValue: or ForAllValues:; when the key is present this "+c.op.name()+" condition "+effect)
 	}
-	for _, v := range c.vars {
+	for _, v := range c.vars() {
 		if v.multivalued {
-			add(Medium, c.path, RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so this condition "+effect)
+			add(Medium, s.condPath(c), RuleMultivaluedVar, "${"+v.raw+"} names a multivalued key, which cannot be a policy variable; it never resolves, so this condition "+effect)
 			break
 		}
 	}
@@ -284,8 +286,11 @@ func (s *statement) lintMultivalued(c *condition, add func(Severity, string, str
 // providers the statement's Principal names.
 func (s *statement) providers() []string {
 	var out []string
-	for _, id := range s.principal.raw[PrincipalFederated] {
-		if prefix, ok := providerPrefix(id); ok {
+	for _, id := range s.principal.ids {
+		if id.Type != PrincipalFederated {
+			continue
+		}
+		if prefix, ok := providerPrefix(id.ID); ok {
 			out = append(out, prefix)
 		}
 	}
@@ -337,7 +342,7 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 		break
 	}
 	if rule == "" {
-		prefix, _, hasColon := strings.Cut(c.rawKey, ":")
+		prefix, _, hasColon := strings.Cut(c.rawKey(), ":")
 		switch {
 		case !hasColon:
 			rule = RuleUnprefixedKey
@@ -359,13 +364,13 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 	var msg string
 	switch rule {
 	case RuleUnknownKey:
-		msg = "the provider never sends " + strconv.Quote(c.rawKey) + "; this " + c.op.name + " condition " + effect
+		msg = "the provider never sends " + strconv.Quote(c.rawKey()) + "; this " + c.op.name() + " condition " + effect
 	case RuleForeignKey:
-		msg = strconv.Quote(c.rawKey) + " belongs to another provider than the statement's principal; this " + c.op.name + " condition " + effect
+		msg = strconv.Quote(c.rawKey()) + " belongs to another provider than the statement's principal; this " + c.op.name() + " condition " + effect
 	default:
-		msg = strconv.Quote(c.rawKey) + " has no provider prefix (want \"" + providers[0] + ":<claim>\"); this " + c.op.name + " condition " + effect
+		msg = strconv.Quote(c.rawKey()) + " has no provider prefix (want \"" + providers[0] + ":<claim>\"); this " + c.op.name() + " condition " + effect
 	}
-	return Finding{Severity: sev, Path: c.path, Rule: rule, Message: msg}, true
+	return Finding{Severity: sev, Path: s.condPath(c), Rule: rule, Message: msg}, true
 }
 
 func (s *statement) lintProvider(prov string, clusters map[string]bool) []Finding {
@@ -383,7 +388,7 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 		if builtinProviders[prov] {
 			sev = High
 		}
-		out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingAud,
+		out = append(out, Finding{Severity: sev, Path: s.path() + ".Condition", Rule: RuleMissingAud,
 			Message: "no condition pins " + strconv.Quote(s.spelling(audKey, audName)) + ": any application of the provider can assume the role"})
 	}
 	if ownKeysOnly[prov] {
@@ -402,10 +407,10 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 	switch {
 	case w == nil:
 	case w.cond == nil:
-		out = append(out, Finding{Severity: sev, Path: s.path + ".Condition", Rule: RuleMissingSub,
+		out = append(out, Finding{Severity: sev, Path: s.path() + ".Condition", Rule: RuleMissingSub,
 			Message: "no condition pins " + strconv.Quote(s.spelling(subKey, prov+":sub")) + ": " + who + " can assume the role"})
 	default:
-		f := Finding{Path: w.cond.path, Rule: w.rule}
+		f := Finding{Path: s.condPath(w.cond), Rule: w.rule}
 		switch w.rule {
 		case RuleBroadSub:
 			f.Severity = sev
@@ -413,13 +418,13 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 			if what == "" {
 				what = who
 			}
-			f.Message = "the " + w.cond.op.name + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey) + " matches " + what + "; pin the subject"
+			f.Message = "the " + w.cond.op.name() + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey()) + " matches " + what + "; pin the subject"
 		case RuleOrgWideSub:
 			f.Severity = Medium
-			f.Message = "the " + w.cond.op.name + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey) + " matches " + w.what + ": whoever can create or push to such a repository can assume the role; name the repository"
+			f.Message = "the " + w.cond.op.name() + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey()) + " matches " + w.what + ": whoever can create or push to such a repository can assume the role; name the repository"
 		default: // RuleRepoWideSub
 			f.Severity = Low
-			f.Message = "the " + w.cond.op.name + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey) + " matches " + w.what + "; pin a branch, tag or environment"
+			f.Message = "the " + w.cond.op.name() + " pattern " + strconv.Quote(w.value) + " on " + strconv.Quote(w.cond.rawKey()) + " matches " + w.what + "; pin a branch, tag or environment"
 		}
 		out = append(out, f)
 	}
@@ -429,9 +434,10 @@ func (s *statement) lintProvider(prov string, clusters map[string]bool) []Findin
 // spelling returns key (canonical) as the statement's first condition on
 // it writes it, or else fallback.
 func (s *statement) spelling(key, fallback string) string {
-	for _, c := range s.conds {
+	for i := range s.conds {
+		c := &s.conds[i]
 		if c.key == key {
-			return c.rawKey
+			return c.rawKey()
 		}
 	}
 	return fallback
@@ -467,7 +473,8 @@ type widest struct {
 // none.
 func (s *statement) pins(key, prov string) *widest {
 	var best *widest
-	for _, c := range s.conds {
+	for i := range s.conds {
+		c := &s.conds[i]
 		if c.key != key || c.op.negated || c.op.ifExists || c.op.set == setAllValues {
 			continue
 		}
@@ -477,7 +484,7 @@ func (s *statement) pins(key, prov string) *widest {
 			continue
 		}
 		w := widest{breadth: breadthPinned, cond: c}
-		for _, v := range c.raw {
+		for _, v := range c.raw() {
 			b, rule, what := subjectBreadth(lintPattern(v, c.op.kind == opStringLike, s.vars, prov))
 			if b > w.breadth {
 				w.breadth, w.value, w.rule, w.what = b, v, rule, what
@@ -622,12 +629,13 @@ func kubernetesSubject(v string) bool {
 func (p *Policy) clusterProviders() map[string]bool {
 	var out map[string]bool
 	for i := range p.stmts {
-		for _, c := range p.stmts[i].conds {
+		for j := range p.stmts[i].conds {
+			c := &p.stmts[i].conds[j]
 			prefix, ok := strings.CutSuffix(c.key, ":sub")
 			if !ok || nonClusterIssuer(prefix) {
 				continue
 			}
-			for _, v := range c.raw {
+			for _, v := range c.raw() {
 				if kubernetesSubject(v) {
 					if out == nil {
 						out = map[string]bool{}
@@ -643,7 +651,8 @@ func (p *Policy) clusterProviders() map[string]bool {
 
 // requiresKey reports whether the statement has Null {key: "false"}.
 func (s *statement) requiresKey(key string) bool {
-	for _, c := range s.conds {
+	for i := range s.conds {
+		c := &s.conds[i]
 		if c.op.kind == opNull && c.key == key && c.nullNo && !c.nullYes {
 			return true
 		}
@@ -655,14 +664,17 @@ func (s *statement) requiresKey(key string) bool {
 // wildcard (literal ${*} and ${?} do not count).
 func (c *condition) anyWildcard() bool {
 	for i := range c.strs {
-		p := &c.strs[i].pat
-		if p.simple {
+		p := &c.strs[i]
+		switch p.kind {
+		case patEqual:
 			continue
-		}
-		if len(p.segs) > 1 {
+		case patPrefix:
 			return true
 		}
-		for _, it := range p.segs[0].items {
+		if len(p.x.segs) > 1 {
+			return true
+		}
+		for _, it := range p.x.segs[0].items {
 			if it.kind == itemOne {
 				return true
 			}

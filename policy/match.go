@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -9,10 +10,14 @@ import (
 // A pattern is a compiled string pattern: a literal, a StringLike-style glob,
 // or either with policy variables in it.
 //
-// The text is split at each '*' wildcard into segments. A segment is a
-// sequence of items: literal text (which includes the text of ${*}, ${?}, ${$}
-// and, at evaluation, the value a policy variable resolves to), the '?'
-// wildcard (exactly one code point) and variables.
+// The two shapes trust policies use nearly always are kept as one string: a
+// literal (patEqual: compare lit) and a literal followed by one trailing '*'
+// (patPrefix, as in "system:serviceaccount:ns:*" or "repo:org/repo:*": lit
+// is the prefix). Any other pattern (patGeneral) is split at each '*'
+// wildcard into segments. A segment is a sequence of items: literal text
+// (which includes the text of ${*}, ${?}, ${$} and, at evaluation, the value a
+// policy variable resolves to), the '?' wildcard (exactly one code point) and
+// variables.
 //
 // Matching anchors the first segment at the start of the value and the last
 // at its end (a segment has a fixed length in code points, so the last one is
@@ -26,11 +31,51 @@ import (
 // variables with other items, and case-folded ones, which only Action uses)
 // are tried at each position, costing at most O(len(segment) × len(value)).
 type pattern struct {
-	lit    string // the whole pattern when simple
-	simple bool   // no wildcard and no variable: compare lit directly
-	fold   bool   // compare case-insensitively (Unicode simple folding)
-	segs   []segment
-	vars   uint8 // bit i set: the pattern uses variable i of its condition
+	lit  string         // patEqual: the literal; patPrefix: the prefix
+	x    *patternDetail // patGeneral: the segments; otherwise nil unless the text differs from lit
+	kind patKind
+	fold bool  // compare case-insensitively (Unicode simple folding)
+	vars uint8 // bit i set: the pattern uses variable i of its condition
+}
+
+// patKind is the shape of a pattern.
+type patKind uint8
+
+const (
+	patEqual   patKind = iota // no wildcard and no variable: compare lit
+	patPrefix                 // lit then one '*', nothing else: a prefix test
+	patGeneral                // anything else: x.segs
+)
+
+// patternDetail is the part of a pattern that only unusual patterns have.
+type patternDetail struct {
+	segs []segment // patGeneral only
+	// text is the value as written in the policy, when it cannot be derived
+	// from lit (see pattern.text).
+	text string
+}
+
+// text returns the value the pattern was compiled from, as written in the
+// policy (Lint reads it).
+func (p *pattern) text() string {
+	if p.x != nil && (p.kind == patGeneral || p.x.text != "") {
+		return p.x.text
+	}
+	if p.kind == patPrefix {
+		return p.lit + "*"
+	}
+	return p.lit
+}
+
+// derivable reports whether p.text() would return text without x.text.
+func (p *pattern) derivable(text string) bool {
+	switch p.kind {
+	case patEqual:
+		return text == p.lit
+	case patPrefix:
+		return len(text) == len(p.lit)+1 && text[len(p.lit)] == '*' && text[:len(p.lit)] == p.lit
+	}
+	return false
 }
 
 type segment struct {
@@ -98,13 +143,14 @@ func newShiftAnd(items []item) *shiftAnd {
 // so the one that ends first starts first.
 func (sa *shiftAnd) find(s string, i int) (int, bool) {
 	var d uint64
+	wild, accept := sa.wild, sa.accept // kept in registers through the loop
 	for i < len(s) {
-		r, w := rune(s[i]), 1
-		var m uint64
-		if r < utf8.RuneSelf {
-			m = sa.ascii[r]
+		if c := s[i]; c < utf8.RuneSelf {
+			d = (d<<1 | 1) & (sa.ascii[c] | wild)
+			i++
 		} else {
-			r, w = utf8.DecodeRuneInString(s[i:])
+			r, w := utf8.DecodeRuneInString(s[i:])
+			var m uint64
 			if r != utf8.RuneError || w > 1 {
 				for k := range sa.other {
 					if sa.other[k].r == r {
@@ -113,10 +159,10 @@ func (sa *shiftAnd) find(s string, i int) (int, bool) {
 					}
 				}
 			}
+			d = (d<<1 | 1) & (m | wild)
+			i += w
 		}
-		d = (d<<1 | 1) & (m | sa.wild)
-		i += w
-		if d&sa.accept != 0 {
+		if d&accept != 0 {
 			return i, true
 		}
 	}
@@ -140,9 +186,10 @@ type item struct {
 // patternBuilder assembles a pattern from literal text, wildcards and
 // variables in document order.
 type patternBuilder struct {
-	p   pattern
-	cur segment
-	lit strings.Builder
+	segs []segment
+	vars uint8
+	cur  segment
+	lit  strings.Builder
 }
 
 func (b *patternBuilder) flushLit() {
@@ -167,7 +214,7 @@ func (b *patternBuilder) star() {
 func (b *patternBuilder) variable(v uint8) {
 	b.flushLit()
 	b.cur.items = append(b.cur.items, item{kind: itemVar, v: v})
-	b.p.vars |= 1 << v
+	b.vars |= 1 << v
 }
 
 func (b *patternBuilder) endSegment() {
@@ -189,32 +236,61 @@ func (b *patternBuilder) endSegment() {
 	if hasOne && !hasVar && valid && s.runes <= 64 {
 		s.sa = newShiftAnd(s.items)
 	}
-	b.p.segs = append(b.p.segs, s)
+	s.items = slices.Clip(s.items)
+	b.segs = append(b.segs, s)
 	b.cur = segment{}
 }
 
 func (b *patternBuilder) done(fold bool) pattern {
 	b.flushLit()
 	b.endSegment()
-	p := b.p
-	p.fold = fold
-	if len(p.segs) == 1 {
-		switch items := p.segs[0].items; {
-		case len(items) == 0:
-			p.simple, p.lit = true, ""
-		case len(items) == 1 && items[0].kind == itemLit:
-			p.simple, p.lit = true, items[0].text
+	p := pattern{kind: patGeneral, fold: fold, vars: b.vars}
+	litOnly := func(s *segment) (string, bool) {
+		switch {
+		case len(s.items) == 0:
+			return "", true
+		case len(s.items) == 1 && s.items[0].kind == itemLit:
+			return s.items[0].text, true
+		}
+		return "", false
+	}
+	switch segs := b.segs; {
+	case len(segs) == 1:
+		if lit, ok := litOnly(&segs[0]); ok {
+			p.kind, p.lit = patEqual, lit
+		}
+	case len(segs) == 2 && len(segs[1].items) == 0:
+		if lit, ok := litOnly(&segs[0]); ok {
+			p.kind, p.lit = patPrefix, lit
 		}
 	}
-	if p.simple {
-		p.segs = nil
+	if p.kind == patGeneral {
+		p.x = &patternDetail{segs: slices.Clip(b.segs)}
 	}
 	return p
+}
+
+// plainPattern returns the pattern of text when text has none of the given
+// special bytes: a patEqual whose lit is text itself, or for a text whose
+// only special byte is one trailing '*' (with '*' special), a patPrefix
+// whose lit is text without it. ok is false otherwise.
+func plainPattern(text, special string, fold bool) (pattern, bool) {
+	i := strings.IndexAny(text, special)
+	switch {
+	case i < 0:
+		return pattern{lit: text, kind: patEqual, fold: fold}, true
+	case i == len(text)-1 && text[i] == '*':
+		return pattern{lit: text[:i], kind: patPrefix, fold: fold}, true
+	}
+	return pattern{}, false
 }
 
 // compileGlob compiles text with '*' and '?' as wildcards and no variables,
 // as used by Action and by the reference tests.
 func compileGlob(text string, fold bool) pattern {
+	if p, ok := plainPattern(text, "*?", fold); ok {
+		return p
+	}
 	var b patternBuilder
 	for _, r := range text {
 		switch r {
@@ -232,13 +308,17 @@ func compileGlob(text string, fold bool) pattern {
 // match reports whether s matches the pattern. vars holds the resolved values
 // of the condition's variables (nil when the pattern has none).
 func (p *pattern) match(s string, vars []string) bool {
-	if p.simple {
+	switch p.kind {
+	case patEqual:
 		if p.fold {
 			return strings.EqualFold(s, p.lit)
 		}
 		return s == p.lit
+	case patPrefix:
+		_, ok := hasPrefix(s, p.lit, p.fold)
+		return ok
 	}
-	segs := p.segs
+	segs := p.x.segs
 	if len(segs) == 1 {
 		end, ok := p.matchSeg(&segs[0], s, 0, vars)
 		return ok && end == len(s)

@@ -168,8 +168,8 @@ func TestSegmentScanner(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := compileText(tt.pattern, textOptions{wild: true, vars: &varSet{}}, "")
 			assert.Nil(t, err)
-			assert.Len(t, p.segs, 3)
-			assert.Equal(t, tt.want, p.segs[1].sa != nil)
+			assert.Len(t, p.x.segs, 3)
+			assert.Equal(t, tt.want, p.x.segs[1].sa != nil)
 		})
 	}
 }

@@ -39,38 +39,63 @@ type opInfo struct {
 	negated bool
 }
 
-// operators maps each base operator name (without ForAnyValue:/ForAllValues:
-// and without IfExists) to what it does. Names are case-sensitive, as IAM
-// writes them.
-var operators = map[string]opInfo{
-	"StringEquals":              {opStringEquals, false},
-	"StringNotEquals":           {opStringEquals, true},
-	"StringEqualsIgnoreCase":    {opStringEqualsIgnoreCase, false},
-	"StringNotEqualsIgnoreCase": {opStringEqualsIgnoreCase, true},
-	"StringLike":                {opStringLike, false},
-	"StringNotLike":             {opStringLike, true},
-	"NumericEquals":             {opNumericEquals, false},
-	"NumericNotEquals":          {opNumericEquals, true},
-	"NumericLessThan":           {opNumericLessThan, false},
-	"NumericLessThanEquals":     {opNumericLessThanEquals, false},
-	"NumericGreaterThan":        {opNumericGreaterThan, false},
-	"NumericGreaterThanEquals":  {opNumericGreaterThanEquals, false},
-	"DateEquals":                {opDateEquals, false},
-	"DateNotEquals":             {opDateEquals, true},
-	"DateLessThan":              {opDateLessThan, false},
-	"DateLessThanEquals":        {opDateLessThanEquals, false},
-	"DateGreaterThan":           {opDateGreaterThan, false},
-	"DateGreaterThanEquals":     {opDateGreaterThanEquals, false},
-	"Bool":                      {opBool, false},
-	"BinaryEquals":              {opBinaryEquals, false},
-	"IpAddress":                 {opIPAddress, false},
-	"NotIpAddress":              {opIPAddress, true},
-	"ArnEquals":                 {opArnLike, false},
-	"ArnLike":                   {opArnLike, false},
-	"ArnNotEquals":              {opArnLike, true},
-	"ArnNotLike":                {opArnLike, true},
-	"Null":                      {opNull, false},
+// baseOperators lists each base operator name (without ForAnyValue:/ForAllValues:
+// and without IfExists) with what it does. Names are case-sensitive, as IAM
+// writes them. A compiled condition refers to its operator by index here.
+var baseOperators = [...]struct {
+	name string
+	info opInfo
+}{
+	{"StringEquals", opInfo{opStringEquals, false}},
+	{"StringNotEquals", opInfo{opStringEquals, true}},
+	{"StringEqualsIgnoreCase", opInfo{opStringEqualsIgnoreCase, false}},
+	{"StringNotEqualsIgnoreCase", opInfo{opStringEqualsIgnoreCase, true}},
+	{"StringLike", opInfo{opStringLike, false}},
+	{"StringNotLike", opInfo{opStringLike, true}},
+	{"NumericEquals", opInfo{opNumericEquals, false}},
+	{"NumericNotEquals", opInfo{opNumericEquals, true}},
+	{"NumericLessThan", opInfo{opNumericLessThan, false}},
+	{"NumericLessThanEquals", opInfo{opNumericLessThanEquals, false}},
+	{"NumericGreaterThan", opInfo{opNumericGreaterThan, false}},
+	{"NumericGreaterThanEquals", opInfo{opNumericGreaterThanEquals, false}},
+	{"DateEquals", opInfo{opDateEquals, false}},
+	{"DateNotEquals", opInfo{opDateEquals, true}},
+	{"DateLessThan", opInfo{opDateLessThan, false}},
+	{"DateLessThanEquals", opInfo{opDateLessThanEquals, false}},
+	{"DateGreaterThan", opInfo{opDateGreaterThan, false}},
+	{"DateGreaterThanEquals", opInfo{opDateGreaterThanEquals, false}},
+	{"Bool", opInfo{opBool, false}},
+	{"BinaryEquals", opInfo{opBinaryEquals, false}},
+	{"IpAddress", opInfo{opIPAddress, false}},
+	{"NotIpAddress", opInfo{opIPAddress, true}},
+	{"ArnEquals", opInfo{opArnLike, false}},
+	{"ArnLike", opInfo{opArnLike, false}},
+	{"ArnNotEquals", opInfo{opArnLike, true}},
+	{"ArnNotLike", opInfo{opArnLike, true}},
+	{"Null", opInfo{opNull, false}},
 }
+
+// operators maps each base operator name to its index in baseOperators.
+var operators = func() map[string]uint8 {
+	m := make(map[string]uint8, len(baseOperators))
+	for i, o := range baseOperators {
+		m[o.name] = uint8(i)
+	}
+	return m
+}()
+
+// operatorNames holds every operator name Parse accepts, by base operator,
+// set operator and IfExists, so that a compiled condition keeps its
+// operator's name as three small numbers.
+var operatorNames = func() (t [len(baseOperators)][3][2]string) {
+	for i, o := range baseOperators {
+		for set, prefix := range [...]string{"", "ForAnyValue:", "ForAllValues:"} {
+			t[i][set][0] = prefix + o.name
+			t[i][set][1] = prefix + o.name + "IfExists"
+		}
+	}
+	return t
+}()
 
 // setOp is the set operator prefix of a condition operator.
 type setOp uint8
@@ -84,14 +109,22 @@ const (
 // parsedOp is a condition operator name taken apart.
 type parsedOp struct {
 	opInfo
-	name     string // as written, e.g. "ForAnyValue:StringLikeIfExists"
-	base     string // e.g. "StringLike"
+	base     uint8 // index in baseOperators
 	set      setOp
 	ifExists bool
 }
 
+// name returns the operator as written, e.g. "ForAnyValue:StringLikeIfExists".
+func (op parsedOp) name() string {
+	x := 0
+	if op.ifExists {
+		x = 1
+	}
+	return operatorNames[op.base][op.set][x]
+}
+
 func parseOperator(name, path string) (parsedOp, *ParseError) {
-	op := parsedOp{name: name}
+	var op parsedOp
 	rest := name
 	if p, r, ok := strings.Cut(name, ":"); ok {
 		switch p {
@@ -108,12 +141,12 @@ func parseOperator(name, path string) (parsedOp, *ParseError) {
 		op.ifExists = true
 		rest = b
 	}
-	info, ok := operators[rest]
+	base, ok := operators[rest]
 	if !ok {
 		return op, perr(path, ReasonUnknown, "unknown condition operator "+strconv.Quote(name))
 	}
-	op.opInfo, op.base = info, rest
-	if info.kind == opNull {
+	op.opInfo, op.base = baseOperators[base].info, base
+	if op.kind == opNull {
 		if op.ifExists {
 			return op, perr(path, ReasonOperator, "Null does not take IfExists")
 		}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unique"
 )
 
 // Policy versions.
@@ -30,34 +32,47 @@ type ParseOptions struct {
 // Policy is a parsed and compiled policy document. It is immutable and safe
 // for concurrent use.
 type Policy struct {
-	version string
-	id      string
-	stmts   []statement
-	denies  []int // indexes of Deny statements
-	allows  []int // indexes of Allow statements
-	keys    []string
+	stmts []statement
+	id    string
+	// keep holds the handles of the shared strings that the statements
+	// keep as plain strings (see interner).
+	keep []unique.Handle[string]
+	vars bool // Version 2012-10-17: policy variables are enabled
 }
 
 // statement is one compiled statement.
 type statement struct {
-	index int
-	path  string // "Statement[i]", or "Statement" when the element is one object
-	sid   string
-	deny  bool
+	// labels holds what only explanations and Lint read.
+	labels unique.Handle[stmtLabels]
+	sid    string // labels' sid
+	match  string // labels' match: Decision.Reason when the statement matches
 
 	principal principalSet
-
 	actions   []pattern
-	rawAction []string
-	notAction bool
+	conds     []condition
 
-	conds          []*condition
+	deny           bool
+	notAction      bool
 	emptyCondition bool // the statement has "Condition": {}
 	vars           bool // policy variables are enabled (version 2012-10-17)
+}
 
-	matchReason     string // Decision.Reason when the statement matches
-	principalReason string // Decision.Reason when the principal fails
-	actionReason    string
+// stmtLabels is the part of a statement that is the same in every policy
+// with a statement of the same Sid and effect at the same place, shared
+// through unique.
+type stmtLabels struct {
+	path      string // "Statement[i]", or "Statement" when the element is one object
+	sid       string
+	match     string // Decision.Reason when the statement matches
+	principal string // Decision.Reason when the principal fails
+	action    string // Decision.Reason when the action fails
+}
+
+func (s *statement) path() string { return s.labels.Value().path }
+
+// condPath returns the JSON path of the condition's key.
+func (s *statement) condPath(c *condition) string {
+	return joinName(joinName(s.path()+".Condition", c.op.name()), c.rawKey())
 }
 
 // Parse parses and compiles a role trust policy with the default options.
@@ -100,14 +115,23 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	if n := nonSpaceLen(doc); n > limit {
 		return nil, perr("", ReasonTooLarge, "policy is "+itoa(n)+" bytes without whitespace, over the limit of "+itoa(limit))
 	}
-	root, err := decodeJSON(doc)
+	if !utf8.Valid(doc) {
+		return nil, perr("", ReasonSyntax, "document is not valid UTF-8")
+	}
+	return parseText(string(doc))
+}
+
+// parseText parses a document of valid UTF-8 that is within the size limit.
+// The compiled policy does not refer to text (see decodeText).
+func parseText(text string) (*Policy, *ParseError) {
+	root, err := decodeText(text)
 	if err != nil {
 		return nil, err
 	}
 	if root.kind != jObject {
 		return nil, perr("", ReasonType, "policy must be a JSON object, not "+root.kind.String())
 	}
-	p := &Policy{version: Version20081017}
+	p := &Policy{}
 	var stmtNode *jnode
 	for i, name := range root.names {
 		v := root.members[i]
@@ -119,12 +143,12 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 			if v.text != Version20121017 && v.text != Version20081017 {
 				return nil, perr(name, ReasonValue, "unsupported Version "+strconv.Quote(v.text)+": want 2012-10-17 or 2008-10-17")
 			}
-			p.version = v.text
+			p.vars = v.text == Version20121017
 		case "Id":
 			if v.kind != jString {
 				return nil, perr(name, ReasonType, "Id must be a string")
 			}
-			p.id = v.text
+			p.id = own(v.text)
 		case "Statement":
 			stmtNode = v
 		default:
@@ -134,62 +158,104 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 	if stmtNode == nil {
 		return nil, perr("Statement", ReasonMissing, "missing Statement")
 	}
-	vars := p.version == Version20121017
-	sids := map[string]int{}
+	vars := p.vars
+	var in interner
 	switch stmtNode.kind {
 	case jObject:
-		s, err := parseStatement(stmtNode, 0, "Statement", vars)
+		s, err := parseStatement(stmtNode, "Statement", vars, &in)
 		if err != nil {
 			return nil, err
 		}
-		p.stmts = append(p.stmts, *s)
+		p.stmts = []statement{s}
 	case jArray:
 		if len(stmtNode.elems) == 0 {
 			return nil, perr("Statement", ReasonValue, "empty Statement list")
 		}
+		p.stmts = make([]statement, 0, len(stmtNode.elems))
 		for i, e := range stmtNode.elems {
-			s, err := parseStatement(e, i, joinIndex("Statement", i), vars)
+			s, err := parseStatement(e, joinIndex("Statement", i), vars, &in)
 			if err != nil {
 				return nil, err
 			}
-			p.stmts = append(p.stmts, *s)
+			p.stmts = append(p.stmts, s)
 		}
 	default:
 		return nil, perr("Statement", ReasonType, "Statement must be an object or an array of objects, not "+stmtNode.kind.String())
 	}
-	// spell maps each canonical key to the policy's first spelling of it.
-	spell := map[string]string{}
-	first := func(key, raw string) string {
-		if s, ok := spell[key]; ok {
-			return s
-		}
-		spell[key] = raw
-		return raw
+	var sids map[string]int // Sid -> statement, for a policy of many statements
+	if len(p.stmts) > smallSet {
+		sids = make(map[string]int, len(p.stmts))
 	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
-		if s.sid != "" {
-			if j, dup := sids[s.sid]; dup {
-				return nil, perr(s.path+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path+")")
-			}
+		if s.sid == "" {
+			continue
+		}
+		j, dup := -1, false
+		if sids != nil {
+			j, dup = sids[s.sid]
 			sids[s.sid] = i
-		}
-		if s.deny {
-			p.denies = append(p.denies, i)
 		} else {
-			p.allows = append(p.allows, i)
+			for k := range i {
+				if p.stmts[k].sid == s.sid {
+					j, dup = k, true
+					break
+				}
+			}
 		}
-		for _, c := range s.conds {
-			c.spell = first(c.key, c.rawKey)
-			for j := range c.vars {
-				c.vars[j].spell = first(c.vars[j].key, c.vars[j].raw)
+		if dup {
+			return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path()+")")
+		}
+	}
+	// Each canonical key is looked up by the policy's first spelling of it
+	// (see Values), wherever the policy names it. first returns the spelling
+	// to store: "" when it is the key itself. Policies name few keys: a list
+	// does, up to smallSet of them.
+	type spelling struct{ key, spell string }
+	var buf [smallSet]spelling
+	seen := buf[:0]
+	var seenMap map[string]string // once seen outgrows smallSet
+	first := func(key, raw string) string {
+		if seenMap != nil {
+			if sp, ok := seenMap[key]; ok {
+				return sp
+			}
+		} else {
+			for _, s := range seen {
+				if s.key == key {
+					return s.spell
+				}
+			}
+		}
+		sp := raw
+		if raw == key {
+			sp = ""
+		}
+		switch {
+		case seenMap != nil:
+			seenMap[key] = sp
+		case len(seen) < smallSet:
+			seen = append(seen, spelling{key, sp})
+		default:
+			seenMap = make(map[string]string, 4*smallSet)
+			for _, s := range seen {
+				seenMap[s.key] = s.spell
+			}
+			seenMap[key] = sp
+		}
+		return sp
+	}
+	for i := range p.stmts {
+		for j := range p.stmts[i].conds {
+			c := &p.stmts[i].conds[j]
+			c.spell = first(c.key, c.rawKey())
+			for k := range c.vars() {
+				r := &c.x.vars[k]
+				r.spell = first(r.key, r.raw)
 			}
 		}
 	}
-	for k := range spell {
-		p.keys = append(p.keys, k)
-	}
-	slices.Sort(p.keys)
+	p.keep = in.handles()
 	return p, nil
 }
 
@@ -198,56 +264,58 @@ var statementElements = map[string]bool{
 	"Action": true, "NotAction": true, "Resource": true, "NotResource": true, "Condition": true,
 }
 
-func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *ParseError) {
+func parseStatement(n *jnode, path string, vars bool, in *interner) (statement, *ParseError) {
+	var s statement
 	if n.kind != jObject {
-		return nil, perr(path, ReasonType, "statement must be an object, not "+n.kind.String())
+		return s, perr(path, ReasonType, "statement must be an object, not "+n.kind.String())
 	}
 	for _, name := range n.names {
 		if !statementElements[name] {
-			return nil, perr(joinName(path, name), ReasonUnknown, "unknown element "+strconv.Quote(name))
+			return s, perr(joinName(path, name), ReasonUnknown, "unknown element "+strconv.Quote(name))
 		}
 	}
-	s := &statement{index: index, path: path, vars: vars}
+	s.vars = vars
 	for _, pair := range [][2]string{{"Principal", "NotPrincipal"}, {"Action", "NotAction"}} {
 		if n.member(pair[0]) != nil && n.member(pair[1]) != nil {
-			return nil, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
+			return s, perr(path+"."+pair[1], ReasonConflict, "statement has both "+pair[0]+" and "+pair[1])
 		}
 	}
 
+	sid := ""
 	if v := n.member("Sid"); v != nil {
 		if v.kind != jString {
-			return nil, perr(path+".Sid", ReasonType, "Sid must be a string")
+			return s, perr(path+".Sid", ReasonType, "Sid must be a string")
 		}
 		for _, c := range []byte(v.text) {
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-				return nil, perr(path+".Sid", ReasonValue, "Sid must contain only ASCII letters and digits")
+				return s, perr(path+".Sid", ReasonValue, "Sid must contain only ASCII letters and digits")
 			}
 		}
-		s.sid = v.text
+		sid = v.text
 	}
 
 	switch v := n.member("Effect"); {
 	case v == nil:
-		return nil, perr(path+".Effect", ReasonMissing, "missing Effect")
+		return s, perr(path+".Effect", ReasonMissing, "missing Effect")
 	case v.kind != jString:
-		return nil, perr(path+".Effect", ReasonType, "Effect must be a string")
+		return s, perr(path+".Effect", ReasonType, "Effect must be a string")
 	case v.text == "Allow":
 	case v.text == "Deny":
 		s.deny = true
 	default:
-		return nil, perr(path+".Effect", ReasonValue, "Effect must be Allow or Deny, not "+strconv.Quote(v.text))
+		return s, perr(path+".Effect", ReasonValue, "Effect must be Allow or Deny, not "+strconv.Quote(v.text))
 	}
 
 	if n.member("NotPrincipal") != nil {
-		return nil, perr(path+".NotPrincipal", ReasonNotAllowed, "NotPrincipal is not allowed in a role trust policy; name the trusted principal in Principal")
+		return s, perr(path+".NotPrincipal", ReasonNotAllowed, "NotPrincipal is not allowed in a role trust policy; name the trusted principal in Principal")
 	}
 	pn := n.member("Principal")
 	if pn == nil {
-		return nil, perr(path+".Principal", ReasonMissing, "missing Principal: a trust policy statement must name its principal")
+		return s, perr(path+".Principal", ReasonMissing, "missing Principal: a trust policy statement must name its principal")
 	}
-	ps, err := parsePrincipal(pn, path+".Principal")
+	ps, err := parsePrincipal(pn, path+".Principal", in)
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	s.principal = ps
 
@@ -257,50 +325,78 @@ func parseStatement(n *jnode, index int, path string, vars bool) (*statement, *P
 		aname, an, s.notAction = "NotAction", n.member("NotAction"), true
 	}
 	if an == nil {
-		return nil, perr(path+".Action", ReasonMissing, "missing Action")
+		return s, perr(path+".Action", ReasonMissing, "missing Action")
 	}
-	actions, paths, err := stringList(an, path+"."+aname)
+	apath := path + "." + aname
+	actions, err := stringList(an, apath)
 	if err != nil {
-		return nil, err
+		return s, err
 	}
-	for i, a := range actions {
-		if !validAction(a) {
-			return nil, perr(paths[i], ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
+	if s.actions = commonActions(actions); s.actions == nil {
+		s.actions = make([]pattern, 0, len(actions))
+		for i, a := range actions {
+			if !validAction(a) {
+				return s, perr(elemPath(an, apath, i), ReasonValue, "invalid action "+strconv.Quote(a)+": want \"*\" or service:action")
+			}
+			p := compileGlob(a, true)
+			if p.lit != "" {
+				p.lit = in.str(p.lit) // the same few actions in every trust policy
+			}
+			s.actions = append(s.actions, p)
 		}
-		s.actions = append(s.actions, compileGlob(a, true))
 	}
-	s.rawAction = actions
 
 	// A trust policy is attached to the role it governs: IAM refuses
 	// Resource and NotResource in it ("Has prohibited field Resource").
 	for _, name := range [...]string{"Resource", "NotResource"} {
 		if n.member(name) != nil {
-			return nil, perr(path+"."+name, ReasonNotAllowed, name+" is not allowed in a role trust policy: the role is the resource")
+			return s, perr(path+"."+name, ReasonNotAllowed, name+" is not allowed in a role trust policy: the role is the resource")
 		}
 	}
 
+	label := path
+	if sid != "" {
+		label += " (Sid " + sid + ")"
+	}
 	if cn := n.member("Condition"); cn != nil {
 		// "Condition": {} is no condition: IAM accepts it (AWS's own EKS
 		// cross-account guide shows it in a trust policy). Lint notes it.
 		s.emptyCondition = cn.kind == jObject && len(cn.names) == 0
-		conds, err := parseCondition(cn, path+".Condition", vars)
+		conds, err := parseCondition(cn, path+".Condition", vars, label, s.deny, in)
 		if err != nil {
-			return nil, err
+			return s, err
 		}
 		s.conds = conds
-		for _, c := range conds {
-			c.unresolved = s.deny
-		}
 	}
-	s.prepareReasons()
+	// The three explanations, built as one string (unique copies each).
+	match, action := ": allowed", ": action did not match"
+	if s.deny {
+		match = ": explicitly denied"
+	}
+	if s.notAction {
+		action = ": action is excluded by NotAction"
+	}
+	const principal = ": principal did not match"
+	all := label + match + label + principal + label + action
+	n1, n2 := len(label)+len(match), 2*len(label)+len(match)+len(principal)
+	s.labels = unique.Make(stmtLabels{path: path, sid: sid, match: all[:n1], principal: all[n1:n2], action: all[n2:]})
+	shared := s.labels.Value()
+	s.sid, s.match = shared.sid, shared.match
 	return s, nil
 }
 
-func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError) {
+func parseCondition(n *jnode, path string, vars bool, label string, deny bool, in *interner) ([]condition, *ParseError) {
 	if n.kind != jObject {
 		return nil, perr(path, ReasonType, "Condition must be an object, not "+n.kind.String())
 	}
-	var conds []*condition
+	count := 0
+	for _, block := range n.members {
+		count += len(block.names)
+	}
+	var conds []condition
+	if count > 0 {
+		conds = make([]condition, 0, count)
+	}
 	for i, opName := range n.names {
 		opPath := joinName(path, opName)
 		op, err := parseOperator(opName, opPath)
@@ -314,15 +410,29 @@ func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError
 		if len(block.names) == 0 {
 			return nil, perr(opPath, ReasonValue, "operator block has no condition keys")
 		}
-		seen := map[string]string{}
+		var seen map[string]string // canonical key -> key, for a large block
+		if len(block.names) > smallSet {
+			seen = make(map[string]string, len(block.names))
+		}
 		for j, key := range block.names {
-			keyPath := joinName(opPath, key)
-			lk := canonKey(key)
-			if prev, dup := seen[lk]; dup {
-				return nil, perr(keyPath, ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
+			keyPath := func() string { return joinName(opPath, key) }
+			prev, dup := "", false
+			if seen != nil {
+				lk := canonKey(key)
+				prev, dup = seen[lk]
+				seen[lk] = key
+			} else {
+				for _, x := range block.names[:j] {
+					if sameKey(x, key) {
+						prev, dup = x, true
+						break
+					}
+				}
 			}
-			seen[lk] = key
-			c, err := compileCondition(op, key, block.members[j], keyPath, vars)
+			if dup {
+				return nil, perr(keyPath(), ReasonDuplicate, "condition key "+strconv.Quote(key)+" repeats "+strconv.Quote(prev)+" (keys are case-insensitive)")
+			}
+			c, err := compileCondition(op, key, block.members[j], keyPath, vars, label, deny, in)
 			if err != nil {
 				return nil, err
 			}
@@ -332,27 +442,70 @@ func parseCondition(n *jnode, path string, vars bool) ([]*condition, *ParseError
 	return conds, nil
 }
 
-// stringList reads a string or a non-empty array of strings.
-func stringList(n *jnode, path string) ([]string, []string, *ParseError) {
+// commonLists are the Action lists nearly every trust policy has, compiled
+// once: their statements share them.
+var commonLists = func() [][]pattern {
+	var out [][]pattern
+	for _, list := range [][]string{
+		{"sts:AssumeRoleWithWebIdentity"},
+		{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
+	} {
+		ps := make([]pattern, len(list))
+		for i, a := range list {
+			ps[i] = compileGlob(a, true)
+		}
+		out = append(out, ps)
+	}
+	return out
+}()
+
+// commonActions returns the compiled form of actions if it is one of
+// commonLists (written exactly so), or nil.
+func commonActions(actions []string) []pattern {
+	for _, ps := range commonLists {
+		if len(ps) != len(actions) {
+			continue
+		}
+		same := true
+		for i := range ps {
+			same = same && ps[i].lit == actions[i]
+		}
+		if same {
+			return ps
+		}
+	}
+	return nil
+}
+
+// stringList reads a string or a non-empty array of strings. The strings
+// are the document's (see decodeJSON); elemPath gives the path of each.
+func stringList(n *jnode, path string) ([]string, *ParseError) {
 	switch n.kind {
 	case jString:
-		return []string{n.text}, []string{path}, nil
+		return []string{n.text}, nil
 	case jArray:
 		if len(n.elems) == 0 {
-			return nil, nil, perr(path, ReasonValue, "empty list")
+			return nil, perr(path, ReasonValue, "empty list")
 		}
 		out := make([]string, 0, len(n.elems))
-		paths := make([]string, 0, len(n.elems))
 		for i, e := range n.elems {
 			if e.kind != jString {
-				return nil, nil, perr(joinIndex(path, i), ReasonType, "want a string, not "+e.kind.String())
+				return nil, perr(joinIndex(path, i), ReasonType, "want a string, not "+e.kind.String())
 			}
 			out = append(out, e.text)
-			paths = append(paths, joinIndex(path, i))
 		}
-		return out, paths, nil
+		return out, nil
 	}
-	return nil, nil, perr(path, ReasonType, "want a string or an array of strings, not "+n.kind.String())
+	return nil, perr(path, ReasonType, "want a string or an array of strings, not "+n.kind.String())
+}
+
+// elemPath returns the path of the i-th value of a list that stringList or
+// a condition read from n at path: path itself for a single value.
+func elemPath(n *jnode, path string, i int) string {
+	if n.kind == jArray {
+		return joinIndex(path, i)
+	}
+	return path
 }
 
 // validAction accepts "*" and service:action, where service is letters,
@@ -379,32 +532,14 @@ func validAction(a string) bool {
 	return true
 }
 
-func (s *statement) prepareReasons() {
-	label := s.path
-	if s.sid != "" {
-		label += " (Sid " + s.sid + ")"
-	}
-	if s.deny {
-		s.matchReason = label + ": explicitly denied"
-	} else {
-		s.matchReason = label + ": allowed"
-	}
-	s.principalReason = label + ": principal did not match"
-	if s.notAction {
-		s.actionReason = label + ": action is excluded by NotAction"
-	} else {
-		s.actionReason = label + ": action did not match"
-	}
-	for _, c := range s.conds {
-		what := label + ": condition " + c.op.name + " on " + strconv.Quote(c.rawKey)
-		c.failReason = what + " did not match"
-		c.missingReason = what + " did not match: key is missing"
-	}
-}
-
 // Version returns the policy language version in effect: "2012-10-17" or
 // "2008-10-17" (also when the document has no Version element).
-func (p *Policy) Version() string { return p.version }
+func (p *Policy) Version() string {
+	if p.vars {
+		return Version20121017
+	}
+	return Version20081017
+}
 
 // ID returns the policy's Id element, or "".
 func (p *Policy) ID() string { return p.id }
@@ -420,4 +555,17 @@ func (p *Policy) ID() string { return p.id }
 // for nothing else, and always in this form. (Context implementations may
 // store keys in any case as long as their lookup folds case, as Values
 // does.) The slice is a copy.
-func (p *Policy) Keys() []string { return slices.Clone(p.keys) }
+func (p *Policy) Keys() []string {
+	var keys []string
+	for i := range p.stmts {
+		for j := range p.stmts[i].conds {
+			c := &p.stmts[i].conds[j]
+			keys = append(keys, c.key)
+			for _, v := range c.vars() {
+				keys = append(keys, v.key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}

@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"math/bits"
+	"slices"
+	"strings"
+)
 
 // Principal types a Principal element may name.
 const (
@@ -12,14 +16,27 @@ const (
 
 // principalSet is a compiled Principal element.
 type principalSet struct {
-	everyone bool                // "*" or {"AWS": "*"}
-	anyOf    map[string]bool     // {"Federated": "*"}: every principal of that type
-	ids      []Principal         // exact principals
-	raw      map[string][]string // type -> values as written, for Lint
+	ids      []Principal // exact principals, in document order
+	everyone bool        // "*" or {"AWS": "*"}
+	anyOf    uint8       // {"Federated": "*"} and the like: bit principalBit(type) for every principal of that type
+}
+
+// principalTypes are the principal types, in the order of their bits in
+// principalSet.anyOf.
+var principalTypes = [...]string{PrincipalAWS, PrincipalFederated, PrincipalService, PrincipalCanonicalUser}
+
+// principalBit returns the anyOf bit of a principal type, or 0.
+func principalBit(typ string) uint8 {
+	for i, t := range principalTypes {
+		if t == typ {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 func (ps *principalSet) match(p Principal) bool {
-	if ps.everyone || ps.anyOf[p.Type] {
+	if ps.everyone || ps.anyOf != 0 && ps.anyOf&principalBit(p.Type) != 0 {
 		return true
 	}
 	for i := range ps.ids {
@@ -35,7 +52,7 @@ func (ps *principalSet) match(p Principal) bool {
 // lone "*": IAM matches principals exactly. {"AWS": "*"} means everyone, as
 // in IAM; {"Federated": "*"} means every federated principal. A 12-digit
 // AWS account ID is read as arn:aws:iam::<id>:root.
-func parsePrincipal(n *jnode, path string) (principalSet, *ParseError) {
+func parsePrincipal(n *jnode, path string, in *interner) (principalSet, *ParseError) {
 	var ps principalSet
 	switch n.kind {
 	case jString:
@@ -43,7 +60,6 @@ func parsePrincipal(n *jnode, path string) (principalSet, *ParseError) {
 			return ps, perr(path, ReasonValue, "a principal string must be \"*\"; name principals in a map such as {\"Federated\": ...}")
 		}
 		ps.everyone = true
-		ps.raw = map[string][]string{"*": {"*"}}
 		return ps, nil
 	case jObject:
 	default:
@@ -52,42 +68,40 @@ func parsePrincipal(n *jnode, path string) (principalSet, *ParseError) {
 	if len(n.names) == 0 {
 		return ps, perr(path, ReasonValue, "empty principal")
 	}
-	ps.raw = map[string][]string{}
-	for i, typ := range n.names {
-		tpath := joinName(path, typ)
-		switch typ {
-		case PrincipalAWS, PrincipalFederated, PrincipalService, PrincipalCanonicalUser:
-		default:
-			return ps, perr(tpath, ReasonUnknown, "unknown principal type \""+typ+"\": want AWS, Federated, Service or CanonicalUser")
+	for i, name := range n.names {
+		tpath := joinName(path, name)
+		bit := principalBit(name)
+		if bit == 0 {
+			return ps, perr(tpath, ReasonUnknown, "unknown principal type \""+name+"\": want AWS, Federated, Service or CanonicalUser")
 		}
-		vals, paths, err := stringList(n.members[i], tpath)
+		typ := principalTypes[bits.TrailingZeros8(bit)] // the constant, not the document's copy
+		vals, err := stringList(n.members[i], tpath)
 		if err != nil {
 			return ps, err
 		}
-		ps.raw[typ] = vals
 		for j, v := range vals {
 			switch {
 			case v == "*":
 				if typ == PrincipalAWS {
 					ps.everyone = true
 				} else {
-					if ps.anyOf == nil {
-						ps.anyOf = map[string]bool{}
-					}
-					ps.anyOf[typ] = true
+					ps.anyOf |= bit
 				}
 				continue
 			case v == "":
-				return ps, perr(paths[j], ReasonValue, "empty principal")
+				return ps, perr(elemPath(n.members[i], tpath, j), ReasonValue, "empty principal")
 			case strings.ContainsAny(v, "*?"):
-				return ps, perr(paths[j], ReasonValue, "wildcards are not allowed in a principal, only a lone \"*\"")
+				return ps, perr(elemPath(n.members[i], tpath, j), ReasonValue, "wildcards are not allowed in a principal, only a lone \"*\"")
 			}
 			if typ == PrincipalAWS && isAccountID(v) {
 				v = "arn:aws:iam::" + v + ":root"
 			}
-			ps.ids = append(ps.ids, Principal{Type: typ, ID: v})
+			// A provider ARN is the principal of every role of the account
+			// that trusts the provider.
+			ps.ids = append(ps.ids, Principal{Type: typ, ID: in.str(v)})
 		}
 	}
+	ps.ids = slices.Clip(ps.ids)
 	return ps, nil
 }
 

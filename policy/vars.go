@@ -3,6 +3,7 @@ package policy
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Policy variables (version 2012-10-17 only; literal text in 2008-10-17):
@@ -25,7 +26,7 @@ const maxVars = 8
 type varRef struct {
 	key    string // canonical condition key (see canonKey)
 	raw    string // the key as the policy spells it
-	spell  string // the policy's first spelling of key (see condition.spell)
+	spell  string // the policy's first spelling of key, or "" (see condition.spell)
 	def    string
 	hasDef bool
 	// multivalued: the key is one Evaluate knows as multivalued, so the
@@ -59,7 +60,27 @@ type textOptions struct {
 }
 
 // compileText compiles one value's text into a pattern.
+//
+// The pattern's lit may be a substring of text: a caller that keeps the
+// pattern beyond the document's lifetime owns it (see interner).
 func compileText(text string, o textOptions, path string) (pattern, *ParseError) {
+	return compileTextAt(text, o, func() string { return path })
+}
+
+// compileTextAt is compileText with the path built only for an error.
+func compileTextAt(text string, o textOptions, path func() string) (pattern, *ParseError) {
+	special := ""
+	switch {
+	case o.wild && o.vars != nil:
+		special = "*?$"
+	case o.wild:
+		special = "*?"
+	case o.vars != nil:
+		special = "$"
+	}
+	if p, ok := plainPattern(text, special, o.fold); ok {
+		return p, nil
+	}
 	var b patternBuilder
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -67,7 +88,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 		case c == '$' && o.vars != nil && i+1 < len(text) && text[i+1] == '{':
 			end := strings.IndexByte(text[i+2:], '}')
 			if end < 0 {
-				return pattern{}, perr(path, ReasonValue, "unterminated policy variable")
+				return pattern{}, perr(path(), ReasonValue, "unterminated policy variable")
 			}
 			body := text[i+2 : i+2+end]
 			i += 2 + end + 1
@@ -82,7 +103,7 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 			}
 			idx, ok := o.vars.add(ref)
 			if !ok {
-				return pattern{}, perr(path, ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
+				return pattern{}, perr(path(), ReasonValue, "more than "+itoa(maxVars)+" distinct policy variables in one condition")
 			}
 			b.variable(idx)
 		case c == '*' && o.wild:
@@ -101,20 +122,21 @@ func compileText(text string, o textOptions, path string) (pattern, *ParseError)
 
 // parseVariable parses the inside of ${...}: a key and an optional quoted
 // default separated by a comma.
-func parseVariable(body, path string) (varRef, *ParseError) {
+func parseVariable(body string, path func() string) (varRef, *ParseError) {
 	key, rest, hasDef := strings.Cut(body, ",")
 	key = strings.TrimSpace(key)
 	if !validKey(key) {
-		return varRef{}, perr(path, ReasonValue, "invalid policy variable ${"+body+"}")
+		return varRef{}, perr(path(), ReasonValue, "invalid policy variable ${"+body+"}")
 	}
-	ref := varRef{key: canonKey(key), raw: key}
+	raw := own(key) // the policy keeps it; canonKey aliases it when canonical
+	ref := varRef{key: canonKey(raw), raw: raw}
 	ref.multivalued = builtinMultivalued(ref.key)
 	if hasDef {
 		rest = strings.TrimSpace(rest)
 		if len(rest) < 2 || rest[0] != '\'' || rest[len(rest)-1] != '\'' || strings.IndexByte(rest[1:len(rest)-1], '\'') >= 0 {
-			return varRef{}, perr(path, ReasonValue, "invalid default in policy variable ${"+body+"}: want ${key, 'default'}")
+			return varRef{}, perr(path(), ReasonValue, "invalid default in policy variable ${"+body+"}: want ${key, 'default'}")
 		}
-		ref.def, ref.hasDef = rest[1:len(rest)-1], true
+		ref.def, ref.hasDef = own(rest[1:len(rest)-1]), true
 	}
 	return ref, nil
 }
@@ -126,7 +148,13 @@ func validKey(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f || strings.ContainsRune("${}',\"", r) || !strconv.IsPrint(r) {
+		if r < utf8.RuneSelf {
+			if r <= ' ' || r == 0x7f || r == '$' || r == '{' || r == '}' || r == '\'' || r == ',' || r == '"' {
+				return false
+			}
+			continue
+		}
+		if !strconv.IsPrint(r) {
 			return false
 		}
 	}
