@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,7 +120,11 @@ type accountsEnv struct {
 
 	// Memory and load figures, measured at set-up.
 	perProvider, perRole, perIssuer float64 // heap bytes
+	perDocument                     float64 // bytes of trust policy document per role
 	load                            time.Duration
+	// gcPerByte is the CPU time a full collection of the final heap takes per live byte,
+	// times 100/GOGC: what each allocated byte costs in collections in the steady state.
+	gcPerByte float64
 
 	mu   sync.Mutex
 	last map[string]runFigures // the latest run of each sub-benchmark, for same-run ratios
@@ -273,8 +278,9 @@ func newAccounts() (*accountsEnv, error) {
 		e.lookups[i] = lookupKey{account(a), e.issuerURL(e.roleIssuer(a, k)), accountRoleARN(a, k)}
 	}
 	// Finish the collection the set-up started, so that no mark phase over the big heap runs
-	// during the first timed loop.
+	// during the first timed loop; then time full collections of the heap.
 	runtime.GC()
+	e.gcPerByte = gcCostPerByte()
 	return e, nil
 }
 
@@ -380,6 +386,30 @@ func (e *accountsEnv) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// gcCostPerByte returns the process CPU time of a full collection per live heap byte, scaled
+// by 100/GOGC (a cycle starts once GOGC% of the live heap has been allocated since the last):
+// the steady-state cost of the collector per allocated byte. 0 if unknown (no CPU clock, GC
+// off).
+func gcCostPerByte() float64 {
+	pct := debug.SetGCPercent(100)
+	debug.SetGCPercent(pct)
+	if pct <= 0 {
+		return 0
+	}
+	const n = 3
+	cpu0 := cputime.Process()
+	for range n {
+		runtime.GC()
+	}
+	cpu := cputime.Process() - cpu0
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if cpu0 == 0 || m.HeapAlloc == 0 {
+		return 0
+	}
+	return float64(cpu.Nanoseconds()) / n / float64(m.HeapAlloc) * 100 / float64(pct)
+}
+
 // liveHeap returns the live heap after a full collection.
 func liveHeap() uint64 {
 	var m runtime.MemStats
@@ -410,6 +440,9 @@ func (e *accountsEnv) fillRegistry() error {
 	}
 	e.perProvider = float64(int64(h1-h0)) / float64(np)
 	e.perRole = float64(int64(h2-h1)) / float64(nr)
+	for _, ro := range e.roleInput()[:min(nr, 1000)] {
+		e.perDocument += float64(len(ro.TrustPolicyDocument)) / float64(min(nr, 1000))
+	}
 	return nil
 }
 
@@ -557,6 +590,8 @@ func (e *accountsEnv) figures(name string) (runFigures, bool) {
 // and "x-<unit>-cpu" for CPU time).
 func (e *accountsEnv) timed(b *testing.B, name string, op func(i int) error, ratios map[string]string) {
 	b.ReportAllocs()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	cpu0 := cputime.Process()
 	i := 0
 	for b.Loop() {
@@ -566,6 +601,13 @@ func (e *accountsEnv) timed(b *testing.B, name string, op func(i int) error, rat
 		i++
 	}
 	cpu := float64(cputime.Process()-cpu0) / float64(b.N)
+	runtime.ReadMemStats(&m1)
+	if e.gcPerByte > 0 {
+		// At full size a run of a few hundred milliseconds rarely completes a collection of
+		// the big heap, so cpu-ns/op leaves the collector out: this is its steady-state share.
+		b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N)*e.gcPerByte, "gc-est-ns/op")
+	}
+	b.ReportMetric(float64(m1.NumGC-m0.NumGC), "gcs") // collections completed during the run
 	f := runFigures{ns: float64(b.Elapsed().Nanoseconds()) / float64(b.N), cpu: cpu}
 	if cpu0 != 0 {
 		b.ReportMetric(cpu, "cpu-ns/op")
@@ -762,6 +804,8 @@ func BenchmarkAccounts(b *testing.B) {
 		}
 		b.ReportMetric(e.perProvider, "B/provider")
 		b.ReportMetric(e.perRole, "B/role")
+		b.ReportMetric(e.perDocument, "B/role-document")
+		b.ReportMetric(e.gcPerByte, "gc-ns/heap-byte")
 		b.ReportMetric(e.perIssuer, "B/issuer")
 		b.ReportMetric(e.load.Seconds(), "s/load")
 	})

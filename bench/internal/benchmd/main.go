@@ -65,6 +65,12 @@ func readCSV(path string) (*table, error) {
 			if err != nil {
 				continue
 			}
+			u := unit
+			if strings.Contains(u, "ns/") {
+				// benchstat writes a unit like cpu-ns/op as cpu-sec/op, except for rows
+				// whose values are all zero: take both as seconds.
+				u, v = strings.Replace(u, "ns/", "sec/", 1), v*1e-9
+			}
 			name := procSuffix.ReplaceAllString(fields[0], "")
 			if t.rows[name] == nil {
 				t.rows[name] = map[string]stat{}
@@ -74,7 +80,7 @@ func readCSV(path string) (*table, error) {
 			if len(fields) >= 3 {
 				ci = fields[2]
 			}
-			t.rows[name][unit] = stat{v, ci}
+			t.rows[name][u] = stat{v, ci}
 		}
 	}
 	return t, sc.Err()
