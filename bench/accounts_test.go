@@ -717,6 +717,9 @@ func (w *writer) providerARN(a, k int) string {
 
 var errLookup = errors.New("bench: lookup failed")
 
+// hotTenants is how many (account, issuer, role) triples lookup/hot cycles over.
+const hotTenants = 64
+
 // BenchmarkAccounts measures the multi-account registry through the verifier: 100,000
 // providers over 10,000 accounts sharing 1,000 issuers and 200,000 roles with IRSA trust
 // policies (WEBIDENTITY_BENCH_SCALE=full; 1/100 of that by default), filled with reg.Load,
@@ -724,6 +727,8 @@ var errLookup = errors.New("bench: lookup failed")
 // pinning the server's certificate. Requests go to random roles of random accounts; each
 // token is its role's issuer's, signed with that issuer's key.
 //
+//	lookup/hot               reg.OIDCProvider + reg.Role for 64 tenants only (in cache): what
+//	                         the lookups cost without the memory misses of random tenants
 //	lookup/quiet             reg.OIDCProvider + reg.Role, the two lookups the verifier makes
 //	lookup/writes            the same while a goroutine makes 1,000 registry writes per second
 //	<alg>/floor              the bare signature check of the same tokens (internal/floor)
@@ -744,18 +749,21 @@ func BenchmarkAccounts(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	lookup := func(i int) error {
-		k := &e.lookups[i&(len(e.lookups)-1)]
-		p, err := e.reg.OIDCProvider("aws", k.account, k.issuer)
-		if err != nil || p == nil {
-			return errLookup
+	lookupIn := func(mask int) func(i int) error {
+		return func(i int) error {
+			k := &e.lookups[i&mask]
+			p, err := e.reg.OIDCProvider("aws", k.account, k.issuer)
+			if err != nil || p == nil {
+				return errLookup
+			}
+			ro, err := e.reg.Role(k.role)
+			if err != nil || ro == nil {
+				return errLookup
+			}
+			return nil
 		}
-		ro, err := e.reg.Role(k.role)
-		if err != nil || ro == nil {
-			return errLookup
-		}
-		return nil
 	}
+	lookup, lookupHot := lookupIn(len(e.lookups)-1), lookupIn(hotTenants-1)
 	floorOps, assumeOps := map[string]func(int) error{}, map[string]func(int) error{}
 	var all []*verifier.Request // every token, of every algorithm, for the token cache
 	for _, alg := range accountAlgs {
@@ -789,6 +797,7 @@ func BenchmarkAccounts(b *testing.B) {
 		})
 	}
 	for range rounds {
+		quiet("lookup/hot", lookupHot, nil)
 		quiet("lookup/quiet", lookup, nil)
 		writes("lookup/writes", lookup, map[string]string{"quiet": "lookup/quiet"})
 		for _, alg := range accountAlgs {
