@@ -115,6 +115,7 @@ type accountsEnv struct {
 	plain             *verifier.Verifier // token cache off
 	cached            *verifier.Verifier // token cache big enough for every token
 	lookups           []lookupKey        // random (account, issuer, role) across the readers
+	chase             []uint32           // a random cycle through probeBytes, one hop per cache line
 	tokens            map[string][]accountToken
 	floors            map[string][]func() bool // per alg, the bare check of each token
 
@@ -277,6 +278,7 @@ func newAccounts() (*accountsEnv, error) {
 		a, k := e.readerAccount(rng), rng.IntN(rolesPerAccount)
 		e.lookups[i] = lookupKey{account(a), e.issuerURL(e.roleIssuer(a, k)), accountRoleARN(a, k)}
 	}
+	e.chase = newChase(rng, max(16<<20, probeBytes/div))
 	// Finish the collection the set-up started, so that no mark phase over the big heap runs
 	// during the first timed loop; then time full collections of the heap.
 	runtime.GC()
@@ -410,6 +412,31 @@ func gcCostPerByte() float64 {
 	return float64(cpu.Nanoseconds()) / n / float64(m.HeapAlloc) * 100 / float64(pct)
 }
 
+// probeBytes is the size of the memory the latency/memory row chases pointers through at full
+// size: far beyond the CPU caches and the TLBs' reach, as the registry is.
+const probeBytes = 256 << 20
+
+// newChase returns size bytes of uint32 holding one random cycle that visits every 64-byte
+// line once: chase[p] is the index of the next line's first word. Sattolo's shuffle of the
+// lines' order makes it a single cycle.
+func newChase(rng *mrand.Rand, size int) []uint32 {
+	const words = 64 / 4
+	lines := size / 64
+	order := make([]uint32, lines)
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	for i := lines - 1; i > 0; i-- {
+		j := rng.IntN(i)
+		order[i], order[j] = order[j], order[i]
+	}
+	chase := make([]uint32, lines*words)
+	for i := range lines {
+		chase[order[i]*words] = order[(i+1)%lines] * words
+	}
+	return chase
+}
+
 // liveHeap returns the live heap after a full collection.
 func liveHeap() uint64 {
 	var m runtime.MemStats
@@ -501,9 +528,15 @@ func (e *accountsEnv) mintTokens(rng *mrand.Rand) error {
 			if err != nil {
 				return err
 			}
+			// The floor verifies with the very key the verifier will use, the one the key
+			// cache parsed from the issuer's JWKS (one per issuer, as cold in memory).
+			key, err := e.cache.Key(context.Background(), e.issuerURL(i), ik.kids[alg])
+			if err != nil {
+				return err
+			}
 			t := accountToken{
 				req: verifier.Request{RoleARN: accountRoleARN(a, k), RoleSessionName: "bench", WebIdentityToken: tok},
-				alg: alg, pub: ik.signers[alg].Public(), token: tok,
+				alg: alg, pub: key.Public(), token: tok,
 			}
 			e.tokens[alg] = append(e.tokens[alg], t)
 			check, err := floor.Check(alg, t.pub, tok) // the floor of bareCheck, hotpath_test.go
@@ -727,6 +760,8 @@ const hotTenants = 64
 // pinning the server's certificate. Requests go to random roles of random accounts; each
 // token is its role's issuer's, signed with that issuer's key.
 //
+//	latency/memory           one hop of a random pointer chase through 256 MiB: what a memory
+//	                         access that misses the caches and the TLBs costs during this run
 //	lookup/hot               reg.OIDCProvider + reg.Role for 64 tenants only (in cache): what
 //	                         the lookups cost without the memory misses of random tenants
 //	lookup/quiet             reg.OIDCProvider + reg.Role, the two lookups the verifier makes
@@ -796,7 +831,13 @@ func BenchmarkAccounts(b *testing.B) {
 			e.timed(b, name, op, ratios)
 		})
 	}
+	hop := uint32(0)
+	chase := func(int) error {
+		hop = e.chase[hop]
+		return nil
+	}
 	for range rounds {
+		quiet("latency/memory", chase, nil)
 		quiet("lookup/hot", lookupHot, nil)
 		quiet("lookup/quiet", lookup, nil)
 		writes("lookup/writes", lookup, map[string]string{"quiet": "lookup/quiet"})
