@@ -116,6 +116,7 @@ type accountsEnv struct {
 	cached            *verifier.Verifier // token cache big enough for every token
 	lookups           []lookupKey        // random (account, issuer, role) across the readers
 	chase             []uint32           // a random cycle through probeBytes, one hop per cache line
+	evals             []evalCase         // trust policies of random roles, with allowed requests
 	tokens            map[string][]accountToken
 	floors            map[string][]func() bool // per alg, the bare check of each token
 
@@ -133,6 +134,16 @@ type accountsEnv struct {
 
 // lookupKey is what the verifier asks the registry for one request.
 type lookupKey struct{ account, issuer, role string }
+
+// evalCase is a role's compiled trust policy and a request it allows, as the verifier builds
+// it from a token of the role's service account.
+type evalCase struct {
+	policy *policy.Policy
+	req    *policy.Request
+}
+
+// evalCases is how many random roles policy/random evaluates.
+const evalCases = 4096
 
 // accountToken is a signed token of a role's issuer for the role's service account.
 type accountToken struct {
@@ -276,7 +287,25 @@ func newAccounts() (*accountsEnv, error) {
 	e.lookups = make([]lookupKey, 1<<16)
 	for i := range e.lookups {
 		a, k := e.readerAccount(rng), rng.IntN(rolesPerAccount)
-		e.lookups[i] = lookupKey{account(a), e.issuerURL(e.roleIssuer(a, k)), accountRoleARN(a, k)}
+		iss := e.issuerURL(e.roleIssuer(a, k))
+		e.lookups[i] = lookupKey{account(a), iss, accountRoleARN(a, k)}
+		if i < evalCases {
+			ro, err := e.reg.Role(accountRoleARN(a, k))
+			if err != nil {
+				return nil, err
+			}
+			prefix := strings.TrimPrefix(iss, "https://")
+			c := evalCase{ro.TrustPolicy, &policy.Request{
+				Action:    verifier.ActionAssumeRoleWithWebIdentity,
+				Principal: policy.Principal{Type: policy.PrincipalFederated, ID: "arn:aws:iam::" + account(a) + ":oidc-provider/" + prefix},
+				Resource:  accountRoleARN(a, k),
+				Context:   policy.Values{prefix + ":sub": {serviceAccount(a, k)}, prefix + ":aud": {clientID}},
+			}}
+			if d := c.policy.Evaluate(c.req); d.Effect != policy.Allow {
+				return nil, fmt.Errorf("trust policy of %s: %v", accountRoleARN(a, k), d)
+			}
+			e.evals = append(e.evals, c)
+		}
 	}
 	e.chase = newChase(rng, max(16<<20, probeBytes/div))
 	// Finish the collection the set-up started, so that no mark phase over the big heap runs
@@ -766,6 +795,8 @@ const hotTenants = 64
 //	                         the lookups cost without the memory misses of random tenants
 //	lookup/quiet             reg.OIDCProvider + reg.Role, the two lookups the verifier makes
 //	lookup/writes            the same while a goroutine makes 1,000 registry writes per second
+//	policy/hot, policy/random policy.Evaluate of the trust policies of 64 roles (in cache) and
+//	                         of 4,096 random roles, for requests they allow
 //	<alg>/floor              the bare signature check of the same tokens (internal/floor)
 //	<alg>/assume             AssumeRoleWithWebIdentity, token cache off (x-floor: × floor)
 //	<alg>/assume-writes      the same under 1,000 writes per second (x-quiet: × assume)
@@ -831,6 +862,15 @@ func BenchmarkAccounts(b *testing.B) {
 			e.timed(b, name, op, ratios)
 		})
 	}
+	evalIn := func(n int) func(i int) error {
+		return func(i int) error {
+			c := &e.evals[i&(n-1)]
+			if c.policy.Evaluate(c.req).Effect != policy.Allow {
+				return errLookup
+			}
+			return nil
+		}
+	}
 	hop := uint32(0)
 	chase := func(int) error {
 		hop = e.chase[hop]
@@ -841,6 +881,8 @@ func BenchmarkAccounts(b *testing.B) {
 		quiet("lookup/hot", lookupHot, nil)
 		quiet("lookup/quiet", lookup, nil)
 		writes("lookup/writes", lookup, map[string]string{"quiet": "lookup/quiet"})
+		quiet("policy/hot", evalIn(hotTenants), nil)
+		quiet("policy/random", evalIn(evalCases), nil)
 		for _, alg := range accountAlgs {
 			quiet(alg+"/floor", floorOps[alg], nil)
 			quiet(alg+"/assume", assumeOps[alg], map[string]string{"floor": alg + "/floor"})
