@@ -18,8 +18,8 @@
 // one, 10,000 issuers fetched over local TLS, takes a few seconds.
 //
 // BenchmarkAccounts is sized by the environment: WEBIDENTITY_BENCH_SCALE=full is issue 10's
-// registry (100,000 providers, 200,000 roles, 1,000 issuers; about a minute of set-up and a few
-// GB of heap), unset is 1/100 of it (the CI size), "1/N" a fraction. WEBIDENTITY_BENCH_ROUNDS
+// registry (100,000 providers, 200,000 roles, 1,000 issuers; about a minute of set-up and 1.6 GB
+// of memory), unset is 1/100 of it (the CI size), "1/N" a fraction. WEBIDENTITY_BENCH_ROUNDS
 // repeats its whole sequence of sub-benchmarks, so that each ratio pairs neighbouring runs
 // (-count would run each sub-benchmark N times in a row). At full size, summarised into the
 // "Many accounts" section of bench/README.md:

@@ -8,7 +8,7 @@
 #   BENCH='HotPath/ES256' scripts/bench.sh    # a subset of ./bench (the peers always run whole)
 #
 # BenchmarkAccounts (the multi-account registry) is left out of that run and has a mode of its
-# own, at full size (100,000 providers, 200,000 roles; about 5 minutes on 2 cores), which writes
+# own, at full size (100,000 providers, 200,000 roles; about 3 minutes on 2 cores), which writes
 # the "Many accounts" section of bench/README.md:
 #
 #   scripts/bench.sh accounts                 # ROUNDS=6 BENCHTIME=500ms WEBIDENTITY_BENCH_SCALE=full
