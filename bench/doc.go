@@ -17,6 +17,15 @@
 // CI runs every benchmark once (-benchtime 1x) so that none can rot; the setup of the largest
 // one, 10,000 issuers fetched over local TLS, takes a few seconds.
 //
+// BenchmarkAccounts is sized by the environment: WEBIDENTITY_BENCH_SCALE=full is issue 10's
+// registry (100,000 providers, 200,000 roles, 1,000 issuers; about a minute of set-up and 1.6 GB
+// of memory), unset is 1/100 of it (the CI size), "1/N" a fraction. WEBIDENTITY_BENCH_ROUNDS
+// repeats its whole sequence of sub-benchmarks, so that each ratio pairs neighbouring runs
+// (-count would run each sub-benchmark N times in a row). At full size, summarised into the
+// "Many accounts" section of bench/README.md:
+//
+//	scripts/bench.sh accounts
+//
 // # Reading the figures
 //
 // Every timed loop starts warm (keys fetched, derived keys and, where named, the token cache
@@ -38,6 +47,13 @@
 //     verification through a verifier that registers all of them.
 //   - BenchmarkPolicy evaluates GitHub Actions trust policies of 1, 20 and 100 statements, for
 //     a request allowed by the last statement and for one that none allows.
+//   - BenchmarkAccounts is the verifier over many accounts: lookup is the provider and role
+//     lookups of one request (random tenants across the registry), <alg>/assume the whole
+//     AssumeRoleWithWebIdentity (token cache off) beside <alg>/floor, the bare check of the
+//     same tokens; tokencache/hit the same tokens from the token cache; the -writes rows run
+//     while a goroutine makes 1,000 registry writes per second on other tenants. x-floor and
+//     x-quiet are ratios to the row run just before (-cpu: on cpu-ns/op, the process's CPU
+//     time per op); memory reports the registry's heap per provider and per role.
 //   - bench/peers: BenchmarkPeers/<alg>/<library> verifies the same token with the same public
 //     key in webidentity, jwx v2, golang-jwt v5, go-jose v4 and go-oidc v3 (each checking the
 //     signature, iss, aud and exp), beside the same floor.

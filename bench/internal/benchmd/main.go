@@ -7,6 +7,11 @@
 // It is run by scripts/bench.sh:
 //
 //	benchmd -suite suite.csv -peers peers.csv -header "..." -readme bench/README.md
+//
+// and, for BenchmarkAccounts (scripts/bench.sh accounts), into the markers
+// <!-- accounts:begin --> ... <!-- accounts:end --> with each figure beside its goal:
+//
+//	benchmd -accounts accounts.csv -header "..." -readme bench/README.md
 package main
 
 import (
@@ -60,6 +65,12 @@ func readCSV(path string) (*table, error) {
 			if err != nil {
 				continue
 			}
+			u := unit
+			if strings.Contains(u, "ns/") {
+				// benchstat writes a unit like cpu-ns/op as cpu-sec/op, except for rows
+				// whose values are all zero: take both as seconds.
+				u, v = strings.Replace(u, "ns/", "sec/", 1), v*1e-9
+			}
 			name := procSuffix.ReplaceAllString(fields[0], "")
 			if t.rows[name] == nil {
 				t.rows[name] = map[string]stat{}
@@ -69,7 +80,7 @@ func readCSV(path string) (*table, error) {
 			if len(fields) >= 3 {
 				ci = fields[2]
 			}
-			t.rows[name][unit] = stat{v, ci}
+			t.rows[name][u] = stat{v, ci}
 		}
 	}
 	return t, sc.Err()
@@ -165,19 +176,47 @@ func markdown(t *table, prefix string, extraUnits bool) string {
 func main() {
 	suitePath := flag.String("suite", "", "benchstat CSV of ./bench")
 	peersPath := flag.String("peers", "", "benchstat CSV of ./bench/peers")
+	accountsPath := flag.String("accounts", "", "benchstat CSV of BenchmarkAccounts (writes the accounts section instead)")
 	header := flag.String("header", "", "text placed above the tables (date, machine, command)")
 	readme := flag.String("readme", "bench/README.md", "file whose results section is replaced")
 	flag.Parse()
-	suite, err := readCSV(*suitePath)
+	var section, begin, end string
+	if *accountsPath != "" {
+		accounts, err := readCSV(*accountsPath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		section = *header + "\n\n" + accountsMarkdown(accounts)
+		begin, end = "<!-- accounts:begin -->", "<!-- accounts:end -->"
+	} else {
+		suite, err := readCSV(*suitePath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		peers, err := readCSV(*peersPath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		section = suiteMarkdown(*header, suite, peers)
+		begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+	}
+	old, err := os.ReadFile(*readme)
 	if err != nil {
 		log.Fatal(err)
 	}
-	peers, err := readCSV(*peersPath)
+	s, err := replaceSection(string(old), begin, end, section)
 	if err != nil {
+		log.Fatalf("%s: %v", *readme, err)
+	}
+	if err := os.WriteFile(*readme, []byte(s), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// suiteMarkdown is the section of the suite and the peers.
+func suiteMarkdown(header string, suite, peers *table) string {
 	var out strings.Builder
-	out.WriteString(*header + "\n\n")
+	out.WriteString(header + "\n\n")
 	out.WriteString("### Peers: the same token and key, signature + iss/aud/exp\n\n")
 	out.WriteString(markdown(peers, "Peers/", false))
 	out.WriteString("\n### Hot path (× floor: × the bare check of the same token, parallel rows × bare-parallel)\n\n")
@@ -185,24 +224,19 @@ func main() {
 	out.WriteString("\n### Kid flood, 10,000 issuers, policy evaluation\n\n")
 	rest := &table{rows: suite.rows}
 	for _, n := range suite.order {
-		if !strings.HasPrefix(n, "HotPath/") {
+		if !strings.HasPrefix(n, "HotPath/") && !strings.HasPrefix(n, "Accounts/") {
 			rest.order = append(rest.order, n)
 		}
 	}
 	out.WriteString(markdown(rest, "", true))
+	return out.String()
+}
 
-	old, err := os.ReadFile(*readme)
-	if err != nil {
-		log.Fatal(err)
-	}
-	const begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
-	s := string(old)
+// replaceSection replaces what lies between the begin and end markers of s with section.
+func replaceSection(s, begin, end, section string) (string, error) {
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		log.Fatalf("%s has no %s ... %s section", *readme, begin, end)
+		return "", fmt.Errorf("no %s ... %s section", begin, end)
 	}
-	s = s[:i+len(begin)] + "\n" + out.String() + s[j:]
-	if err := os.WriteFile(*readme, []byte(s), 0o644); err != nil {
-		log.Fatal(err)
-	}
+	return s[:i+len(begin)] + "\n" + section + s[j:], nil
 }
