@@ -1,10 +1,8 @@
 package jwks
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // ErrNoTLSChain: the issuer's keys were not fetched over TLS (static keys), so a thumbprint
@@ -38,16 +36,41 @@ func (c *Cache) CheckThumbprints(issuer string, key *Key, thumbprints []string) 
 	if snap.chain == nil {
 		return fmt.Errorf("jwks: issuer %q: %w", issuer, errors.Join(ErrThumbprintMismatch, ErrNoTLSChain))
 	}
-	var buf [40]byte
 	for _, fp := range snap.chain {
-		hex.Encode(buf[:], fp[:])
 		for _, t := range thumbprints {
-			if strings.EqualFold(string(buf[:]), t) {
+			if hexEqual(&fp, t) {
 				return nil
 			}
 		}
 	}
 	return fmt.Errorf("jwks: issuer %q: %w", issuer, ErrThumbprintMismatch)
+}
+
+// hexEqual reports whether t is the hex spelling (either case) of fp, without allocating.
+func hexEqual(fp *[20]byte, t string) bool {
+	if len(t) != 2*len(fp) {
+		return false
+	}
+	for i, b := range fp {
+		hi, ok1 := hexVal(t[2*i])
+		lo, ok2 := hexVal(t[2*i+1])
+		if !ok1 || !ok2 || hi<<4|lo != b {
+			return false
+		}
+	}
+	return true
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // Unregister removes issuers that Register (or Options.Issuers) added: their cached keys are

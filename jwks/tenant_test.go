@@ -114,3 +114,29 @@ func TestUnregister(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, e.iss.Requests(testissuer.JWKS), fetches, "registered again: fetched anew")
 }
+
+// CheckThumbprints allocates nothing on a match (it runs per token of a pinned provider).
+func TestCheckThumbprintsAllocs(t *testing.T) {
+	var fp [20]byte
+	for i := range fp {
+		fp[i] = byte(i * 13)
+	}
+	k, _ := testSet(t)
+	c, err := New(Options{Issuers: []IssuerConfig{{Issuer: "https://s.example.com", Keys: k}}})
+	require.NoError(t, err)
+	defer c.Close()
+	key, err := c.Keys(bg, "https://s.example.com")
+	require.NoError(t, err)
+	st := (*c.hot.Load())["https://s.example.com"]
+	snap := *st.snap.Load()
+	snap.chain = [][20]byte{fp}
+	st.snap.Store(&snap)
+	pin := strings.ToUpper(hex.EncodeToString(fp[:]))
+	require.NoError(t, c.CheckThumbprints("https://s.example.com", key[0], []string{strings.Repeat("0", 40), pin}))
+	allocs := testing.AllocsPerRun(100, func() {
+		_ = c.CheckThumbprints("https://s.example.com", key[0], []string{strings.Repeat("0", 40), pin})
+	})
+	assert.Zero(t, allocs)
+	assert.False(t, hexEqual(&fp, pin[:39]+"g"))
+	assert.False(t, hexEqual(&fp, pin[:38]))
+}

@@ -38,7 +38,10 @@ type kidTable struct {
 	kids atomic.Pointer[map[string]string] // copy-on-write; at most maxInternedKids
 }
 
-const maxInternedKids = 1024
+// maxInternedKids bounds the kid table: enough for a registry of thousands of issuers with a
+// few keys each (kids are interned only once they verified a token, so an attacker cannot fill
+// it); about 100 bytes each.
+const maxInternedKids = 16384
 
 // kid returns the kid in b as a string, without allocating if it is interned.
 func (c *kidTable) kid(b []byte) string {

@@ -587,7 +587,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	if sp := cl.spans[cAzp]; sp.kind == kindString {
 		t.AuthorizedParty = stringValue(payload, sp)
 	}
-	if e := out.setAudience(); e != nil {
+	if e := out.setAudience(pay); e != nil {
 		return e
 	}
 	out.key = key
@@ -672,8 +672,10 @@ func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first *jwks.
 }
 
 // setAudience fills tok.Audience from the aud claim, which must be present; admit checks it
-// against the provider's client IDs.
-func (out *verified) setAudience() *Error {
+// against the provider's client IDs. pay is the payload the spans index (tok.Claims's bytes,
+// still in scratch memory): walking it rather than []byte(tok.Claims) saves a copy of the
+// whole payload per token (every EKS token has an array aud).
+func (out *verified) setAudience(pay []byte) *Error {
 	t := &out.tok
 	sp := t.spans[cAud]
 	switch sp.kind {
@@ -684,7 +686,7 @@ func (out *verified) setAudience() *Error {
 		t.Audience = out.audBuf[:1]
 	case kindArray:
 		t.Audience = out.audBuf[:0]
-		stringArray([]byte(t.Claims), sp, func(el span) {
+		stringArray(pay, sp, func(el span) {
 			t.Audience = append(t.Audience, stringValue(t.Claims, el))
 		})
 	}
