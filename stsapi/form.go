@@ -76,9 +76,10 @@ func (f *form) has(p param) bool { return f.count[p] > 0 }
 // get returns p's first value, or "".
 func (f *form) get(p param) string { return f.values[p] }
 
-// add records one parameter. The empty name is dropped: url.ParseQuery keeps "=v" under "",
-// and the handler never refused or used that name (neither as unknown nor as repeated); this
-// keeps it so.
+// add records one parameter. The empty name ("=v") is dropped, as before: the handler never
+// refused or used it. (Before, url.Values kept it and the repeated and unknown checks read it
+// as "none found", so by map order it could hide a repeated or unknown parameter given beside
+// it; dropped, it hides nothing.)
 func (f *form) add(name, value string) {
 	if p, ok := lookupParam(name); ok {
 		if f.count[p] == 0 {

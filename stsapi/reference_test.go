@@ -45,6 +45,10 @@ func refReadParams(method, rawQuery, contentType string, body []byte) (url.Value
 			}
 		}
 	}
+	// The old code kept "" (from "=v") and its checks read it as "none found", so by map
+	// order an empty name could hide a repeated or unknown parameter. The new parser drops
+	// the empty name; the reference does too, so that it is deterministic.
+	delete(params, "")
 	if name := refFirstRepeated(params); name != "" {
 		return params, paramError(ReasonRepeatedParameter, name, paramMessage(name,
 			"The parameter %p was given more than once.", "A parameter was given more than once."))
