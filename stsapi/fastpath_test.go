@@ -366,3 +366,72 @@ func TestLocalIssuerFromStream(t *testing.T) {
 		&IssueRequest{Result: &verifier.Result{Duration: time.Hour}})
 	assert.Error(t, err, "a short randomness stream fails the issue")
 }
+
+// Each answer logs one "sts decision" line with the same attributes as before the log was
+// built lazily: the request's (id, source IP, role ARN, session name), the verified result's,
+// and the outcome's.
+func TestHandlerLogLineAttributes(t *testing.T) {
+	f := newFixture(t, nil)
+	request := []string{"request_id", "source_ip", "role_arn", "session_name"}
+	decision := []string{"provider", "subject", "audience", "effect", "statement", "sid", "decision"}
+	keys := func(groups ...[]string) []string {
+		out := []string{"time", "level", "msg"}
+		for _, g := range groups {
+			out = append(out, g...)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		form  url.Values
+		level string
+		want  []string
+	}{
+		{"allowed", assumeForm(testRoleARN, f.token(t, testSubject, nil)), "INFO",
+			keys(request, decision, []string{"code", "access_key_id", "expiration", "duration"})},
+		{"denied by the policy", assumeForm(testRoleARN, f.token(t, "system:serviceaccount:other:demo", nil)), "INFO",
+			keys(request, []string{"err"}, decision, []string{"code", "reason", "status", "duration"})},
+		{"refused by the verifier before a decision", assumeForm(testRoleARN, "not.a.jwt"), "INFO",
+			keys(request, []string{"err", "code", "reason", "status", "duration"})},
+		{"refused by the verifier for a parameter", assumeForm(testRoleARN, "abc"), "INFO",
+			keys(request, []string{"err", "code", "reason", "parameter", "status", "duration"})},
+		{"refused before the verifier", func() url.Values {
+			v := assumeForm(testRoleARN, "a.b.c")
+			v.Set("Zzz", "1")
+			return v
+		}(), "INFO", keys(request[:3], []string{"code", "reason", "parameter", "status", "duration"})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, postForm(t, f.srv.URL, tc.form))
+			var line map[string]any
+			for _, l := range logLines(t, f.logs) {
+				if l["request_id"] == r.requestID {
+					require.Nil(t, line, "one line per request")
+					line = l
+				}
+			}
+			require.NotNil(t, line)
+			got := make([]string, 0, len(line))
+			for k := range line {
+				got = append(got, k)
+			}
+			assert.ElementsMatch(t, tc.want, got)
+			assert.Equal(t, tc.level, line["level"])
+			assert.Equal(t, "sts decision", line["msg"])
+			assert.Equal(t, testRoleARN, line["role_arn"])
+			assert.Equal(t, "127.0.0.1", line["source_ip"])
+			if _, ok := line["session_name"]; ok {
+				assert.Equal(t, testSession, line["session_name"])
+			}
+			if r.ok != nil {
+				assert.Equal(t, "OK", line["code"])
+				assert.Equal(t, r.ok.Result.Credentials.AccessKeyID, line["access_key_id"])
+				assert.Equal(t, r.ok.Result.Credentials.Expiration, line["expiration"])
+				assert.Equal(t, testSubject, line["subject"])
+				assert.Equal(t, "Allow", line["effect"])
+			} else {
+				assert.Equal(t, r.err.Error.Code, line["code"])
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -118,8 +119,11 @@ func newLoopbackBench(b *testing.B) *loopbackBench {
 		Issuer:   &LocalIssuer{},
 	})
 	require.NoError(b, err)
+	jsonlog, err := NewHandler(Options{Verifier: v, Issuer: &LocalIssuer{}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	require.NoError(b, err)
 	lb.servers["stsapi"] = httptest.NewServer(full)
 	lb.servers["stsapi-nodecision"] = httptest.NewServer(nodecision)
+	lb.servers["stsapi-jsonlog"] = httptest.NewServer(jsonlog)
 
 	lb.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
 	b.Cleanup(lb.client.CloseIdleConnections)
@@ -188,10 +192,11 @@ func (lb *loopbackBench) send(b *testing.B, endpoint string) {
 // BenchmarkLoopback: one AssumeRoleWithWebIdentity over loopback HTTP/1.1 with keep-alive,
 // per server: "nethttp" (ParseForm and a fixed answer of the same size), "stsapi" (the
 // handler over a real verifier, token-cache hit, LocalIssuer), "stsapi-nodecision" (the
-// handler with a Decider that allows at once).
+// handler with a Decider that allows at once), and "stsapi-jsonlog" (the full path with a real
+// JSON logger writing to io.Discard: the cost of the log line, which the others discard).
 func BenchmarkLoopback(b *testing.B) {
 	lb := newLoopbackBench(b)
-	for _, name := range []string{"nethttp", "stsapi", "stsapi-nodecision"} {
+	for _, name := range []string{"nethttp", "stsapi", "stsapi-nodecision", "stsapi-jsonlog"} {
 		endpoint := lb.servers[name].URL
 		b.Run("server="+name, func(b *testing.B) {
 			b.ReportAllocs()
