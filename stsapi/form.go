@@ -134,21 +134,19 @@ func (f *form) parse(s string) bool {
 // unescapeQuery is url.QueryUnescape: "+" is a space, "%XX" a byte, and a "%" not followed
 // by two hex digits is malformed. s itself is returned when it has neither.
 func unescapeQuery(s string) (string, bool) {
-	n, plus := 0, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '%':
+	pct := strings.IndexByte(s, '%')
+	if pct < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, true // the common case (tokens are base64url), found by the vectorized search
+	}
+	n := 0
+	for i := max(pct, 0); i < len(s); i++ {
+		if s[i] == '%' {
 			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
 				return "", false
 			}
 			n++
 			i += 2
-		case '+':
-			plus = true
 		}
-	}
-	if n == 0 && !plus {
-		return s, true
 	}
 	b := make([]byte, 0, len(s)-2*n)
 	for i := 0; i < len(s); i++ {

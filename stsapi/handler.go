@@ -156,8 +156,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.SourceIP = l.sourceIP
 	l.session, l.hasSession = req.RoleSessionName, true
 
-	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-	defer cancel()
+	ctx := newDecisionContext(r.Context(), start, h.timeout)
+	defer ctx.release()
 	res, err := h.verifier.AssumeRoleWithWebIdentity(ctx, req)
 	if err != nil {
 		var verr *verifier.Error
