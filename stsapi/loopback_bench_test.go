@@ -6,12 +6,13 @@ package stsapi
 //	go test -run '^$' -bench Loopback -benchmem -count 10 ./stsapi > loopback.txt
 //	benchstat -col /server loopback.txt   # per-server columns, stsapi against nethttp
 //
-// BenchmarkLoopback runs the three servers one after another (ns/op, cpu-ns/op, allocations
-// of client and server together, since both run in this process). BenchmarkLoopbackRatio
-// interleaves nethttp and stsapi in blocks of loopbackBlock requests inside one benchmark
-// function, so that both sides see the same machine load (the machine is shared), and reports
-// the ratio stsapi/nethttp of wall time ("ratio") and of process CPU time ("cpu-ratio") from
-// the same run.
+// BenchmarkLoopback runs the servers one after another (ns/op, cpu-ns/op, allocations of
+// client and server together, since both run in this process); benchstat -col /server puts
+// them side by side. BenchmarkLoopbackRatio interleaves nethttp and stsapi in blocks of
+// loopbackBlock requests inside one benchmark function, so that both sides see the same
+// machine load (the machine is shared), and reports the ratio stsapi/nethttp of wall time
+// ("ratio") and of process CPU time ("cpu-ratio"), each side's total over its requests, from
+// the same run. Both sides include the client's work, which is the same for both.
 
 import (
 	"bytes"
