@@ -212,12 +212,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	putBuffer(buf)
 	h.responded(r, id, &answered, http.StatusOK, start)
 	if l.enabled(slog.LevelInfo) {
-		attrs := make([]slog.Attr, 0, numDecisionAttrs+4)
+		attrs := l.attrs(numDecisionAttrs + 4)
 		attrs = appendDecisionAttrs(attrs, res)
 		attrs = append(attrs, slog.String("code", "OK"), slog.String("access_key_id", creds.AccessKeyID),
 			slog.String("expiration", creds.Expiration.UTC().Format(time.RFC3339)),
 			slog.String("duration", readable(time.Since(start))))
-		l.emit(slog.LevelInfo, "sts decision", attrs...)
+		l.log.LogAttrs(context.Background(), slog.LevelInfo, "sts decision", attrs...)
 	}
 }
 
@@ -277,17 +277,22 @@ func (l *requestLog) enabled(level slog.Level) bool {
 	return l.log.Enabled(context.Background(), level)
 }
 
-// emit writes one line: the request's attributes, then attrs.
-func (l *requestLog) emit(level slog.Level, msg string, attrs ...slog.Attr) {
-	all := make([]slog.Attr, 0, 4+len(attrs))
-	all = append(all, slog.String("request_id", l.id), slog.String("source_ip", l.sourceIP))
+// attrs returns the request's attributes, with room for n more: the start of a line.
+func (l *requestLog) attrs(n int) []slog.Attr {
+	a := make([]slog.Attr, 0, 4+n)
+	a = append(a, slog.String("request_id", l.id), slog.String("source_ip", l.sourceIP))
 	if l.hasRole {
-		all = append(all, slog.String("role_arn", clip(l.roleARN)))
+		a = append(a, slog.String("role_arn", clip(l.roleARN)))
 	}
 	if l.hasSession {
-		all = append(all, slog.String("session_name", clip(l.session)))
+		a = append(a, slog.String("session_name", clip(l.session)))
 	}
-	l.log.LogAttrs(context.Background(), level, msg, append(all, attrs...)...)
+	return a
+}
+
+// emit writes one line: the request's attributes, then attrs.
+func (l *requestLog) emit(level slog.Level, msg string, attrs ...slog.Attr) {
+	l.log.LogAttrs(context.Background(), level, msg, append(l.attrs(len(attrs)), attrs...)...)
 }
 
 // clip bounds a request value before it is logged.
@@ -340,7 +345,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, l *requestLog, e 
 	if !l.enabled(level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 1+numDecisionAttrs+5)
+	attrs := l.attrs(1 + numDecisionAttrs + 5)
 	if cause != nil {
 		attrs = append(attrs, slog.String("err", cause.Error()))
 	}
@@ -352,7 +357,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, l *requestLog, e 
 		attrs = append(attrs, slog.String("parameter", e.param))
 	}
 	attrs = append(attrs, slog.Int("status", status), slog.String("duration", readable(time.Since(start))))
-	l.emit(level, "sts decision", attrs...)
+	l.log.LogAttrs(context.Background(), level, "sts decision", attrs...)
 }
 
 // formContentType is the one media type of a form body.
