@@ -77,19 +77,26 @@ func (l *LocalIssuer) Issue(_ context.Context, req *IssueRequest) (*Credentials,
 	if l.Now != nil {
 		now = l.Now
 	}
-	// 10 bytes are 16 base32 characters: ASIA + 16, the length of an AWS access key id.
-	var id [10]byte
-	var secret [30]byte
-	var token [48]byte
-	for _, b := range [][]byte{id[:], secret[:], token[:]} {
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
+	// One read for the three fields, in their order: 10 bytes for the access key id (16
+	// base32 characters: ASIA + 16, the length of an AWS access key id), 30 for the secret
+	// (40 base64 characters), 48 for the session token.
+	var raw [10 + 30 + 48]byte
+	if _, err := io.ReadFull(r, raw[:]); err != nil {
+		return nil, err
 	}
+	// The three strings share one allocation.
+	const idLen, secretLen = 4 + 16, 40
+	var text [idLen + secretLen + len(LocalSessionTokenPrefix) + 64]byte
+	copy(text[:], "ASIA")
+	base32.StdEncoding.Encode(text[4:idLen], raw[:10])
+	base64.StdEncoding.Encode(text[idLen:idLen+secretLen], raw[10:40])
+	copy(text[idLen+secretLen:], LocalSessionTokenPrefix)
+	base64.RawURLEncoding.Encode(text[idLen+secretLen+len(LocalSessionTokenPrefix):], raw[40:])
+	all := string(text[:])
 	return &Credentials{
-		AccessKeyID:     "ASIA" + base32.StdEncoding.EncodeToString(id[:]),
-		SecretAccessKey: base64.StdEncoding.EncodeToString(secret[:]),
-		SessionToken:    LocalSessionTokenPrefix + base64.RawURLEncoding.EncodeToString(token[:]),
+		AccessKeyID:     all[:idLen],
+		SecretAccessKey: all[idLen : idLen+secretLen],
+		SessionToken:    all[idLen+secretLen:],
 		Expiration:      now().Add(req.Result.Duration).UTC().Truncate(time.Second),
 	}, nil
 }

@@ -1,7 +1,6 @@
 package stsapi
 
 import (
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,21 +55,9 @@ func paramError(reason, name, msg string) *stsError {
 	return &stsError{code: string(verifier.CodeValidationError), message: msg, reason: reason, param: paramName(name)}
 }
 
-// firstRepeated returns the smallest name (so that the answer does not depend on map
-// order) of a parameter given more than once, or "".
-func firstRepeated(p url.Values) string {
-	found := ""
-	for k, vs := range p {
-		if len(vs) > 1 && (found == "" || k < found) {
-			found = k
-		}
-	}
-	return found
-}
-
 // requiredParams are the AssumeRoleWithWebIdentity parameters without which there is no
 // request to decide, in the order AWS lists them.
-var requiredParams = [...]string{"RoleArn", "RoleSessionName", "WebIdentityToken"}
+var requiredParams = [...]param{pRoleArn, pRoleSessionName, pWebIdentityToken}
 
 // awsMemberName is the lower-camel member name AWS's validation messages use ("roleArn").
 func awsMemberName(param string) string {

@@ -27,7 +27,7 @@ func TestHandlerOverRegistry(t *testing.T) {
 		"Version": "2012-10-17",
 		"Statement": []any{map[string]any{
 			"Effect": "Allow", "Principal": map[string]any{"Federated": iss.ProviderARN(testAccount)},
-			"Action": "sts:AssumeRoleWithWebIdentity",
+			"Action":    "sts:AssumeRoleWithWebIdentity",
 			"Condition": map[string]any{"StringEquals": map[string]any{iss.KeyPrefix() + ":sub": testSubject}},
 		}},
 	})

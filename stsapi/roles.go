@@ -43,7 +43,11 @@ func (derivedRoleIDs) RoleID(_ context.Context, roleARN string) (string, error) 
 // configurations) that do not know the role's real RoleId. It is not IAM's id.
 func DerivedRoleID(roleARN string) string {
 	sum := sha256.Sum256([]byte(roleARN))
-	return "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
+	// The first 17 base32 characters of the hash: those of its first 15 bytes (24 characters).
+	var id [4 + 24]byte
+	copy(id[:], "AROA")
+	base32.StdEncoding.Encode(id[4:], sum[:15])
+	return string(id[:4+17])
 }
 
 // AssumedRoleUser is how an answer names the session: Arn is
@@ -56,17 +60,28 @@ type AssumedRoleUser struct {
 // assumedRoleUser builds the session's names from a role ARN
 // (arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME), its RoleId and the session name.
 func assumedRoleUser(roleARN, roleID, session string) (AssumedRoleUser, bool) {
-	parts := strings.SplitN(roleARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "iam" || parts[3] != "" ||
-		parts[4] == "" || !strings.HasPrefix(parts[5], "role/") {
+	// arn : PARTITION : iam : (empty region) : ACCOUNT : role/...
+	rest, ok := strings.CutPrefix(roleARN, "arn:")
+	if !ok {
 		return AssumedRoleUser{}, false
 	}
-	name := parts[5][strings.LastIndexByte(parts[5], '/')+1:]
+	partition, rest, ok := strings.Cut(rest, ":")
+	if !ok || partition == "" {
+		return AssumedRoleUser{}, false
+	}
+	if rest, ok = strings.CutPrefix(rest, "iam::"); !ok {
+		return AssumedRoleUser{}, false
+	}
+	account, resource, ok := strings.Cut(rest, ":")
+	if !ok || account == "" || !strings.HasPrefix(resource, "role/") {
+		return AssumedRoleUser{}, false
+	}
+	name := resource[strings.LastIndexByte(resource, '/')+1:]
 	if name == "" || roleID == "" {
 		return AssumedRoleUser{}, false
 	}
 	return AssumedRoleUser{
-		ARN: "arn:" + parts[1] + ":sts::" + parts[4] + ":assumed-role/" + name + "/" + session,
+		ARN: "arn:" + partition + ":sts::" + account + ":assumed-role/" + name + "/" + session,
 		ID:  roleID + ":" + session,
 	}, true
 }
