@@ -133,7 +133,9 @@ func TestServiceRunDrainsUnderLoad(t *testing.T) {
 	assert.Zero(t, res.moved.Load(), "Connection: close before the drain")
 
 	cancel() // what SIGTERM does
-	assert.Equal(t, http.StatusServiceUnavailable, readyz(opsBase), "ops /readyz while draining")
+	// Draining starts when the serving goroutine sees the cancellation: wait for it rather
+	// than probing at once (seen to race under load).
+	require.Eventually(t, func() bool { return readyz(opsBase) == http.StatusServiceUnavailable }, 5*time.Second, time.Millisecond, "ops /readyz while draining")
 	assert.Equal(t, http.StatusServiceUnavailable, readyz(base), "public /readyz while draining")
 	assert.Equal(t, 1.0, counter(scrape(t, opsBase), "webidentity_draining", nil), "draining gauge")
 	resp, err := probe.Get(opsBase + "/healthz")
