@@ -34,10 +34,10 @@ func (r *Registry) Apply(c Change) error {
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		_, err = r.commitProvider(p, false, c.Revision)
-		return err
+		return r.run(c.Revision, func() (*pending, error) {
+			_, w, err := r.commitProvider(p, false, c.Revision)
+			return w, err
+		})
 	case ProviderDeleted:
 		return r.deleteProvider(c.ARN, c.Revision)
 	case RoleCreated, RoleUpdated:
@@ -50,10 +50,10 @@ func (r *Registry) Apply(c Change) error {
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		_, err = r.commitRole(ro, false, c.Revision)
-		return err
+		return r.run(c.Revision, func() (*pending, error) {
+			_, w, err := r.commitRole(ro, false, c.Revision)
+			return w, err
+		})
 	case RoleDeleted:
 		return r.deleteRole(c.ARN, c.Revision)
 	case Loaded:
@@ -73,13 +73,4 @@ func nextRev(cur, applied uint64) uint64 {
 		return cur + 1
 	}
 	return applied
-}
-
-// commitLocal runs the Commit hook for a local write (applied 0); an applied
-// change is committed already.
-func (r *Registry) commitLocal(c Change, applied uint64) error {
-	if applied != 0 {
-		return nil
-	}
-	return r.commit(c)
 }

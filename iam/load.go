@@ -22,7 +22,8 @@ const maxLoadErrors = 20
 // store, and watchers get one Change of kind Loaded, which carries the whole
 // new state (Providers, Roles). The Options.Commit hook, if any, is called
 // with that Change before the switch; if it fails, nothing changes and the
-// error is a CodeServiceFailure *Error.
+// error is a CodeServiceFailure *Error. Under Options.CommitBatch, Load
+// waits until the changes queued before it are committed, and runs alone.
 //
 // An entity whose ARN exists now keeps its RoleID and CreateDate when the
 // input leaves them empty, and a role whose trust policy document is
@@ -58,9 +59,9 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		return errors.Join(errs...)
 	}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.cur.Load()
+	r.lockExclusive()
+	defer r.unlockExclusive()
+	s := r.head
 	if isApplied(s, applied) {
 		return nil
 	}
@@ -175,10 +176,13 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 	slices.Sort(ns.issuers)
 	added, removed := diffSorted(s.issuers, ns.issuers)
 	c := Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed, Providers: provs, Roles: rs}
-	if err := r.commitLocal(c, applied); err != nil {
-		return err
+	if applied == 0 {
+		if err := r.commitNow(c); err != nil {
+			return err
+		}
 	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
+	r.head = ns
 	r.cur.Store(ns)
 	r.emit(c)
 	return nil
