@@ -494,9 +494,12 @@ func checkRecord(v int, key []byte, arn string, recRev, rev uint64) error {
 }
 
 func decodeProvider(key, v []byte, rev uint64) (*iam.OIDCProvider, error) {
-	var rec providerRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, err
+	rec, ok := fastProvider(v)
+	if !ok {
+		rec = providerRecord{}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
 		return nil, err
@@ -508,9 +511,12 @@ func decodeProvider(key, v []byte, rev uint64) (*iam.OIDCProvider, error) {
 }
 
 func decodeRole(key, v []byte, rev uint64) (*iam.Role, error) {
-	var rec roleRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, err
+	rec, ok := fastRole(v)
+	if !ok {
+		rec = roleRecord{}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
 		return nil, err
