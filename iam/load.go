@@ -2,6 +2,7 @@ package iam
 
 import (
 	"errors"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"strconv"
@@ -205,14 +206,23 @@ func (ro *Role) idOrEmpty() string {
 func (r *Registry) validateRoles(in []*Role) ([]*Role, []error) {
 	out := make([]*Role, len(in))
 	errs := make([]error, len(in))
-	first := make(map[string]int, len(in)) // document -> the first role with it
-	var firsts, dups []int
-	for i, ro := range in {
-		if _, ok := first[ro.TrustPolicyDocument]; ok {
-			dups = append(dups, i)
+	// Texts are told apart by hash first (hashed in parallel): a map keyed
+	// by the texts themselves costs more than the rest of Load's serial
+	// part when every text differs.
+	seed := maphash.MakeSeed()
+	hashes := make([]uint64, len(in))
+	parallel(len(in), func(i int) { hashes[i] = maphash.String(seed, in[i].TrustPolicyDocument) })
+	first := make(map[uint64]int, len(in)) // hash -> the first role with it
+	var firsts, dups, dupOf []int
+	for i, h := range hashes {
+		j, ok := first[h]
+		if ok && in[j].TrustPolicyDocument == in[i].TrustPolicyDocument {
+			dups, dupOf = append(dups, i), append(dupOf, j)
 			continue
 		}
-		first[ro.TrustPolicyDocument] = i
+		if !ok {
+			first[h] = i
+		}
 		firsts = append(firsts, i)
 	}
 	parallel(len(firsts), func(k int) {
@@ -220,8 +230,7 @@ func (r *Registry) validateRoles(in []*Role) ([]*Role, []error) {
 		out[i], errs[i] = validateRole(in[i], r.maxTrustPolicyChars, r.currentRole)
 	})
 	parallel(len(dups), func(k int) {
-		i := dups[k]
-		same := out[first[in[i].TrustPolicyDocument]] // nil if it failed: then parsed again
+		i, same := dups[k], out[dupOf[k]] // nil if that one failed: then parsed again
 		out[i], errs[i] = validateRole(in[i], r.maxTrustPolicyChars, func(string) *Role { return same })
 	})
 	var bad []error
