@@ -5,8 +5,8 @@ import "strconv"
 // Apply installs a change that another replica made and committed, as its
 // Commit hook or a watcher saw it, for a fleet whose replicas share a
 // database: the follower learns of the change from the database and applies
-// it here. Apply does not call Options.Commit (the change is in the
-// database already); it publishes the change at c.Revision, so the
+// it here. Apply does not call Options.Commit or CommitBatch (the change is
+// in the database already); it publishes the change at c.Revision, so the
 // follower's revisions are the fleet's, and watchers see it as a local write.
 //
 // A ProviderCreated or ProviderUpdated change puts c.NewProvider, a

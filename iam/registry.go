@@ -53,7 +53,7 @@ type Options struct {
 	// So a write that returns success is both durable and visible. Commit
 	// must not call the registry's write methods, RoleByName or the List
 	// methods (they take the write lock: that deadlocks); lock-free reads
-	// see the state before the change.
+	// see the state before the change. Unused when CommitBatch is set.
 	Commit func(Change) error
 	// CommitBatch, if set, replaces Commit with group commit: writers that
 	// run at the same time share one call, so that a store pays one
