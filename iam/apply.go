@@ -5,8 +5,8 @@ import "strconv"
 // Apply installs a change that another replica made and committed, as its
 // Commit hook or a watcher saw it, for a fleet whose replicas share a
 // database: the follower learns of the change from the database and applies
-// it here. Apply does not call Options.Commit (the change is in the
-// database already); it publishes the change at c.Revision, so the
+// it here. Apply does not call Options.Commit or CommitBatch (the change is
+// in the database already); it publishes the change at c.Revision, so the
 // follower's revisions are the fleet's, and watchers see it as a local write.
 //
 // A ProviderCreated or ProviderUpdated change puts c.NewProvider, a
@@ -34,10 +34,10 @@ func (r *Registry) Apply(c Change) error {
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		_, err = r.commitProvider(p, false, c.Revision)
-		return err
+		return r.run(c.Revision, func() (*pending, error) {
+			_, w, err := r.commitProvider(p, false, c.Revision)
+			return w, err
+		})
 	case ProviderDeleted:
 		return r.deleteProvider(c.ARN, c.Revision)
 	case RoleCreated, RoleUpdated:
@@ -50,10 +50,10 @@ func (r *Registry) Apply(c Change) error {
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		_, err = r.commitRole(ro, false, c.Revision)
-		return err
+		return r.run(c.Revision, func() (*pending, error) {
+			_, w, err := r.commitRole(ro, false, c.Revision)
+			return w, err
+		})
 	case RoleDeleted:
 		return r.deleteRole(c.ARN, c.Revision)
 	case Loaded:
@@ -73,13 +73,4 @@ func nextRev(cur, applied uint64) uint64 {
 		return cur + 1
 	}
 	return applied
-}
-
-// commitLocal runs the Commit hook for a local write (applied 0); an applied
-// change is committed already.
-func (r *Registry) commitLocal(c Change, applied uint64) error {
-	if applied != 0 {
-		return nil
-	}
-	return r.commit(c)
 }

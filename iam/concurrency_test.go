@@ -16,7 +16,23 @@ import (
 // and the tag that names the version agree), and once a write has returned,
 // no lookup that starts afterwards sees an older version.
 func TestConcurrentReadersAndWriters(t *testing.T) {
-	r := newTestRegistry(t, Options{})
+	for _, mode := range writeModes {
+		t.Run(mode.name, func(t *testing.T) { testConcurrentReadersAndWriters(t, newTestRegistry(t, mode.opts())) })
+	}
+}
+
+// writeModes are the registries the concurrency tests run on: without a
+// hook, and group-committed (the hook does nothing, so that batches form
+// only from the writers' own timing).
+var writeModes = []struct {
+	name string
+	opts func() Options
+}{
+	{"memory", func() Options { return Options{} }},
+	{"CommitBatch", func() Options { return Options{CommitBatch: func([]Change) error { return nil }} }},
+}
+
+func testConcurrentReadersAndWriters(t *testing.T, r *Registry) {
 	p := mustCreateProvider(t, r, &OIDCProvider{Account: acctA, URL: ghURL, ClientIDs: []string{"v0"}, Tags: []Tag{{Key: "v", Value: "0"}}})
 	ro := mustCreateRole(t, r, testRole(acctA, "app"))
 	var published atomic.Int64 // highest version whose write returned
@@ -57,7 +73,12 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 // TestConcurrentModifiesLoseNoUpdate: concurrent read-modify-write helpers on
 // one entity are atomic with respect to each other.
 func TestConcurrentModifiesLoseNoUpdate(t *testing.T) {
-	r := newTestRegistry(t, Options{})
+	for _, mode := range writeModes {
+		t.Run(mode.name, func(t *testing.T) { testConcurrentModifiesLoseNoUpdate(t, newTestRegistry(t, mode.opts())) })
+	}
+}
+
+func testConcurrentModifiesLoseNoUpdate(t *testing.T, r *Registry) {
 	p := mustCreateProvider(t, r, testProvider(acctA, ghURL))
 	ro := mustCreateRole(t, r, testRole(acctA, "app"))
 	var wg sync.WaitGroup

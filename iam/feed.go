@@ -72,14 +72,17 @@ type watcher struct {
 // Watch calls fn with every change committed after Watch returns, and returns
 // a function that stops the calls.
 //
-// Ordering: fn is called on the writing goroutine, after the change is
-// visible to lookups and before the write method returns, while the write
-// lock is held; so calls arrive one at a time, in commit order, with
-// consecutive revisions, and a watcher that persists changes has done so when
-// the write returns. Because the write lock is held, fn must not call the
-// registry's write methods (or RoleByName and the List methods, which take
-// the lock): that deadlocks. Lock-free reads are fine. Keep fn quick; hand
-// slow work to another goroutine.
+// Ordering: fn is called after the change is visible to lookups and before
+// the write method returns, one call at a time, in commit order, with
+// consecutive revisions; so a watcher that persists changes has done so when
+// the write returns. It runs on the writing goroutine while the write lock
+// is held; under Options.CommitBatch, on the goroutine of the writer that
+// committed the batch, which publishes the batch's changes one after the
+// other and calls the watchers after each, before any write of the batch
+// returns. Either way fn must not call the registry's write methods (or
+// RoleByName and the List methods, which take the lock): that deadlocks.
+// Lock-free reads are fine. Keep fn quick (it delays every write); hand slow
+// work to another goroutine.
 //
 // stop may be called from fn and more than once; after it returns, fn is not
 // called again by any write that starts afterwards.
@@ -105,7 +108,8 @@ func (r *Registry) Watch(fn func(Change)) (stop func()) {
 	}
 }
 
-// emit calls the watchers; r.mu is held.
+// emit calls the watchers; r.mu is held, or the caller is the committer of
+// a batch (see lead).
 func (r *Registry) emit(c Change) {
 	p := r.watchers.Load()
 	if p == nil {

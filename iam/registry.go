@@ -53,7 +53,7 @@ type Options struct {
 	// So a write that returns success is both durable and visible. Commit
 	// must not call the registry's write methods, RoleByName or the List
 	// methods (they take the write lock: that deadlocks); lock-free reads
-	// see the state before the change.
+	// see the state before the change. Unused when CommitBatch is set.
 	Commit func(Change) error
 
 	// AllowURLPort lets provider URLs carry a port ("https://127.0.0.1:8443"),
@@ -62,6 +62,38 @@ type Options struct {
 	// The port is part of the URL, so of the ARN and of the condition keys,
 	// exactly as the tokens' iss carries it.
 	AllowURLPort bool
+	// CommitBatch, if set, replaces Commit with group commit: writers that
+	// run at the same time share one call, so that a store pays one
+	// durable commit (one fsync) for many writes, and writes per second
+	// grow with the number of concurrent writers instead of being bounded
+	// by the disk's sync rate.
+	//
+	// A write validates against the registry's write side, which includes
+	// the changes queued before it (their quotas, names, issuers and role
+	// IDs), takes the next revision, queues its Change and releases the
+	// write lock. One call at a time then receives every change queued
+	// since the previous call (up to 1,024), in revision order with
+	// consecutive revisions, outside the write lock; if it returns nil, the
+	// changes are published one after the other in revision order, each
+	// followed by the watchers' calls, and then their writes return
+	// success. A write that finds no call running makes it at once with its
+	// own change alone, so a lone writer waits no longer than under Commit.
+	// Load and Apply wait until no change is queued and then run alone
+	// (Load with a batch of one Change of kind Loaded).
+	//
+	// If CommitBatch returns an error, none of the batch is published, the
+	// revision does not advance, no watcher is called, and every write of
+	// the batch returns an *Error with Code CodeServiceFailure wrapping it;
+	// writes queued behind the batch, which were validated against its
+	// changes, start again against the state before it. So, as with
+	// Commit, a write that returns success is durable and visible, and one
+	// that fails left nothing behind. RoleByName and the List methods
+	// answer from published changes only.
+	//
+	// CommitBatch may be slow (it is where the fsync is) but must not call
+	// the registry's write methods: they would wait for the batch that is
+	// waiting for them.
+	CommitBatch func([]Change) error
 }
 
 // shards is the number of copy-on-write shards per entity kind. A write
@@ -113,12 +145,22 @@ type Registry struct {
 	maxTrustPolicyChars int
 	commitFn            func(Change) error
 	allowPort           bool
+	commitBatchFn       func([]Change) error
 
-	mu         sync.Mutex // serialises writes; guards the fields below
+	// mu serialises writes and guards the write side below: head, the
+	// state that includes every change queued for CommitBatch (cur itself
+	// without CommitBatch), the indexes of head, and the queue.
+	mu         sync.Mutex
+	head       *state
 	accounts   map[acctKey]*accountIndex
 	issuerRefs map[string]int
 	roleIDs    map[string]string // role ID -> ARN
 	strs       map[string]string // interned client IDs, at most maxInterned
+	queue      []*pending        // changes queued for the next CommitBatch call
+	inflight   []*pending        // the changes of the CommitBatch call running
+	committing bool              // a writer is making (or about to make) the call
+	exclusive  int               // Load or Apply waiting for the queue to drain
+	idle       *sync.Cond        // on mu: committing became false, or exclusive fell
 
 	watchMu  sync.Mutex
 	watchers atomic.Pointer[[]*watcher]
@@ -139,28 +181,18 @@ func New(opts Options) *Registry {
 		strs:                map[string]string{},
 		commitFn:            opts.Commit,
 		allowPort:           opts.AllowURLPort,
+		commitBatchFn:       opts.CommitBatch,
 	}
+	r.idle = sync.NewCond(&r.mu)
 	if r.now == nil {
 		r.now = time.Now
 	}
 	if r.rand == nil {
 		r.rand = rand.Reader
 	}
-	r.cur.Store(&state{rev: opts.Revision})
+	r.head = &state{rev: opts.Revision}
+	r.cur.Store(r.head)
 	return r
-}
-
-// commit runs the Commit hook, if any, for c; r.mu is held and nothing of
-// c is published yet. A failure is a CodeServiceFailure *Error wrapping the
-// hook's error.
-func (r *Registry) commit(c Change) error {
-	if r.commitFn == nil {
-		return nil
-	}
-	if err := r.commitFn(c); err != nil {
-		return &Error{Code: CodeServiceFailure, Entity: c.ARN, Message: "The request processing has failed because of an unknown error, exception or failure.", Err: err}
-	}
-	return nil
 }
 
 // maxInterned bounds the client-ID intern table: the common audiences
@@ -254,10 +286,13 @@ func (r *Registry) Role(roleARN string) (*Role, error) {
 func (r *Registry) RoleByName(partition, account, name string) (*Role, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if idx := r.accounts[acctKey{partition, account}]; idx != nil {
-		if ro := idx.roles[strings.ToLower(name)]; ro != nil {
-			return ro, nil
-		}
+	k, lower := acctKey{partition, account}, strings.ToLower(name)
+	var ro *Role
+	if idx := r.accounts[k]; idx != nil {
+		ro = idx.roles[lower]
+	}
+	if ro = r.publishedRole(k, lower, ro); ro != nil {
+		return ro, nil
 	}
 	return nil, noSuchRole(name)
 }
@@ -266,13 +301,8 @@ func (r *Registry) RoleByName(partition, account, name string) (*Role, error) {
 // the write lock briefly.
 func (r *Registry) ListOIDCProviders(partition, account string) []*OIDCProvider {
 	r.mu.Lock()
-	var out []*OIDCProvider
-	if idx := r.accounts[acctKey{partition, account}]; idx != nil {
-		out = make([]*OIDCProvider, 0, len(idx.providers))
-		for _, p := range idx.providers {
-			out = append(out, p)
-		}
-	}
+	k := acctKey{partition, account}
+	out := r.publishedProviders(k, r.accounts[k])
 	r.mu.Unlock()
 	slices.SortFunc(out, func(a, b *OIDCProvider) int { return strings.Compare(a.ARN, b.ARN) })
 	return out
@@ -283,15 +313,15 @@ func (r *Registry) ListOIDCProviders(partition, account string) []*OIDCProvider 
 // briefly.
 func (r *Registry) ListRoles(partition, account, pathPrefix string) []*Role {
 	r.mu.Lock()
+	k := acctKey{partition, account}
+	all := r.publishedRoles(k, r.accounts[k])
+	r.mu.Unlock()
 	var out []*Role
-	if idx := r.accounts[acctKey{partition, account}]; idx != nil {
-		for _, ro := range idx.roles {
-			if strings.HasPrefix(ro.Path, pathPrefix) {
-				out = append(out, ro)
-			}
+	for _, ro := range all {
+		if strings.HasPrefix(ro.Path, pathPrefix) {
+			out = append(out, ro)
 		}
 	}
-	r.mu.Unlock()
 	slices.SortFunc(out, func(a, b *Role) int {
 		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
 			return c

@@ -29,9 +29,25 @@ func (r *Registry) putProvider(in *OIDCProvider, create bool) (*OIDCProvider, er
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.commitProvider(p, create, 0)
+	var out *OIDCProvider
+	err = r.write(func() (w *pending, err error) {
+		out, w, err = r.commitProvider(r.attemptProvider(p), create, 0)
+		return w, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// attemptProvider is the validated p for one attempt of a write: p itself,
+// or under CommitBatch, where a write may start again, a copy, since an
+// attempt fills fields from the state it saw.
+func (r *Registry) attemptProvider(p *OIDCProvider) *OIDCProvider {
+	if r.batched() {
+		return p.clone()
+	}
+	return p
 }
 
 // DeleteOIDCProvider removes the provider with the ARN; NoSuchEntity if there
@@ -45,17 +61,20 @@ func (r *Registry) deleteProvider(arn string, applied uint64) error {
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.cur.Load()
+	return r.run(applied, func() (*pending, error) { return r.deleteProviderLocked(arn, part, acct, url, applied) })
+}
+
+// deleteProviderLocked is deleteProvider's part under the write lock.
+func (r *Registry) deleteProviderLocked(arn, part, acct, url string, applied uint64) (*pending, error) {
+	s := r.head
 	if isApplied(s, applied) {
-		return nil
+		return nil, nil
 	}
 	key := provKey{part, acct, url}
 	sh := r.provShard(acct)
 	old := s.providers[sh][key]
 	if old == nil {
-		return noSuchProvider(arn)
+		return nil, noSuchProvider(arn)
 	}
 	ns := *s
 	m := maps.Clone(s.providers[sh])
@@ -70,8 +89,8 @@ func (r *Registry) deleteProvider(arn string, applied uint64) error {
 		ns.issuers = slices.Delete(slices.Clone(s.issuers), i, i+1)
 	}
 	c := Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed}
-	if err := r.commitLocal(c, applied); err != nil {
-		return err
+	if err := r.commitSync(c, applied); err != nil {
+		return nil, err
 	}
 	idx := r.accounts[acctKey{part, acct}]
 	delete(idx.providers, url)
@@ -79,17 +98,16 @@ func (r *Registry) deleteProvider(arn string, applied uint64) error {
 	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
 		delete(r.issuerRefs, url)
 	}
-	r.cur.Store(&ns)
-	r.emit(c)
-	return nil
+	return r.publish(&ns, c, applied), nil
 }
 
-// commitProvider publishes the validated p; r.mu is held. applied is 0 for
-// a local write, else the revision of another replica's change (Apply).
-func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) (*OIDCProvider, error) {
-	s := r.cur.Load()
+// commitProvider publishes the validated p, or queues it under
+// CommitBatch (the pending); r.mu is held. applied is 0 for a local write,
+// else the revision of another replica's change (Apply).
+func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) (*OIDCProvider, *pending, error) {
+	s := r.head
 	if isApplied(s, applied) {
-		return p, nil
+		return p, nil, nil
 	}
 	if r.issuerRefs[p.URL] > 0 {
 		// Share the URL's bytes with the other accounts' providers.
@@ -102,10 +120,10 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 	ak := acctKey{p.Partition, p.Account}
 	idx := r.accounts[ak]
 	if old != nil && create {
-		return nil, newError(CodeEntityAlreadyExists, p.ARN, "Url", "Provider with url "+p.URL+" already exists.")
+		return nil, nil, newError(CodeEntityAlreadyExists, p.ARN, "Url", "Provider with url "+p.URL+" already exists.")
 	}
 	if old == nil && r.maxProv >= 0 && idx != nil && len(idx.providers) >= r.maxProv {
-		return nil, newError(CodeLimitExceeded, p.ARN, "", "Cannot exceed quota for OpenIdConnectProvidersPerAccount: "+strconv.Itoa(r.maxProv))
+		return nil, nil, newError(CodeLimitExceeded, p.ARN, "", "Cannot exceed quota for OpenIdConnectProvidersPerAccount: "+strconv.Itoa(r.maxProv))
 	}
 	if p.CreateDate.IsZero() {
 		if old != nil {
@@ -136,20 +154,14 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 		kind = ProviderUpdated
 	}
 	c := Change{Revision: ns.rev, Kind: kind, ARN: p.ARN, OldProvider: old, NewProvider: p, IssuersAdded: added}
-	if err := r.commitLocal(c, applied); err != nil {
-		return nil, err
+	if err := r.commitSync(c, applied); err != nil {
+		return nil, nil, err
 	}
 	if old == nil {
 		r.issuerRefs[p.URL]++
 	}
-	if idx == nil {
-		idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
-		r.accounts[ak] = idx
-	}
-	idx.providers[p.URL] = p
-	r.cur.Store(&ns)
-	r.emit(c)
-	return p, nil
+	r.account(ak).providers[p.URL] = p
+	return p, r.publish(&ns, c, applied), nil
 }
 
 func indexOf(sorted []string, s string) int {
@@ -172,22 +184,30 @@ func (r *Registry) modifyProvider(arn string, fn func(p *OIDCProvider) (changed 
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.cur.Load().providers[r.provShard(acct)][provKey{part, acct, url}]
-	if cur == nil {
-		return nil, noSuchProvider(arn)
-	}
-	next := cur.clone()
-	changed, err := fn(next)
-	if err != nil || !changed {
-		return cur, err
-	}
-	p, err := validateProvider(next, r.allowPort)
+	var out *OIDCProvider
+	err = r.write(func() (*pending, error) {
+		cur := r.head.providers[r.provShard(acct)][provKey{part, acct, url}]
+		if cur == nil {
+			return nil, noSuchProvider(arn)
+		}
+		next := cur.clone()
+		changed, err := fn(next)
+		if err != nil || !changed {
+			out = cur
+			return nil, err
+		}
+		p, err := validateProvider(next, r.allowPort)
+		if err != nil {
+			return nil, err
+		}
+		p, w, err := r.commitProvider(p, false, 0)
+		out = p
+		return w, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return r.commitProvider(p, false, 0)
+	return out, nil
 }
 
 // AddClientIDToOIDCProvider adds a client ID (audience) to the provider, as
@@ -286,9 +306,23 @@ func (r *Registry) putRole(in *Role, create bool) (*Role, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.commitRole(ro, create, 0)
+	var out *Role
+	err = r.write(func() (w *pending, err error) {
+		out, w, err = r.commitRole(r.attemptRole(ro), create, 0)
+		return w, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// attemptRole is attemptProvider for a role.
+func (r *Registry) attemptRole(ro *Role) *Role {
+	if r.batched() {
+		return ro.clone()
+	}
+	return ro
 }
 
 func (r *Registry) currentRole(arn string) *Role {
@@ -296,27 +330,28 @@ func (r *Registry) currentRole(arn string) *Role {
 	return ro
 }
 
-// commitRole publishes the validated ro; r.mu is held. applied is 0 for a
-// local write, else the revision of another replica's change (Apply).
-func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, error) {
-	s := r.cur.Load()
+// commitRole publishes the validated ro, or queues it under CommitBatch
+// (the pending); r.mu is held. applied is 0 for a local write, else the
+// revision of another replica's change (Apply).
+func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, *pending, error) {
+	s := r.head
 	if isApplied(s, applied) {
-		return ro, nil
+		return ro, nil, nil
 	}
 	sh := r.roleShard(ro.ARN)
 	old := s.roles[sh][ro.ARN]
 	if old != nil && create {
-		return nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
+		return nil, nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
 	}
 	ak := acctKey{ro.Partition, ro.Account}
 	idx := r.accounts[ak]
 	lower := strings.ToLower(ro.Name)
 	if idx != nil {
 		if other := idx.roles[lower]; other != nil && other.ARN != ro.ARN {
-			return nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
+			return nil, nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
 		}
 		if old == nil && r.maxRoles >= 0 && len(idx.roles) >= r.maxRoles {
-			return nil, newError(CodeLimitExceeded, ro.ARN, "", "Cannot exceed quota for RolesPerAccount: "+strconv.Itoa(r.maxRoles))
+			return nil, nil, newError(CodeLimitExceeded, ro.ARN, "", "Cannot exceed quota for RolesPerAccount: "+strconv.Itoa(r.maxRoles))
 		}
 	}
 	switch {
@@ -325,12 +360,12 @@ func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, err
 	case ro.RoleID == "":
 		id, err := r.uniqueRoleID(nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ro.RoleID = id
 	default:
 		if arn, ok := r.roleIDs[ro.RoleID]; ok && arn != ro.ARN {
-			return nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleId", "Role ID "+ro.RoleID+" is taken")
+			return nil, nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleId", "Role ID "+ro.RoleID+" is taken")
 		}
 	}
 	if ro.CreateDate.IsZero() {
@@ -357,21 +392,15 @@ func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, err
 		kind = RoleUpdated
 	}
 	c := Change{Revision: ns.rev, Kind: kind, ARN: ro.ARN, OldRole: old, NewRole: ro}
-	if err := r.commitLocal(c, applied); err != nil {
-		return nil, err
+	if err := r.commitSync(c, applied); err != nil {
+		return nil, nil, err
 	}
 	if old != nil && old.RoleID != ro.RoleID {
 		delete(r.roleIDs, old.RoleID)
 	}
 	r.roleIDs[ro.RoleID] = ro.ARN
-	if idx == nil {
-		idx = &accountIndex{providers: map[string]*OIDCProvider{}, roles: map[string]*Role{}}
-		r.accounts[ak] = idx
-	}
-	idx.roles[lower] = ro
-	r.cur.Store(&ns)
-	r.emit(c)
-	return ro, nil
+	r.account(ak).roles[lower] = ro
+	return ro, r.publish(&ns, c, applied), nil
 }
 
 // uniqueRoleID generates a role ID that neither the registry nor taken has.
@@ -397,16 +426,19 @@ func (r *Registry) DeleteRole(arn string) error { return r.deleteRole(arn, 0) }
 // deleteRole deletes the role: a local write if applied is 0, else the
 // change of that revision made by another replica (see Apply).
 func (r *Registry) deleteRole(arn string, applied uint64) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.cur.Load()
+	return r.run(applied, func() (*pending, error) { return r.deleteRoleLocked(arn, applied) })
+}
+
+// deleteRoleLocked is deleteRole's part under the write lock.
+func (r *Registry) deleteRoleLocked(arn string, applied uint64) (*pending, error) {
+	s := r.head
 	if isApplied(s, applied) {
-		return nil
+		return nil, nil
 	}
 	sh := r.roleShard(arn)
 	old := s.roles[sh][arn]
 	if old == nil {
-		return noSuchRole(arn)
+		return nil, noSuchRole(arn)
 	}
 	ns := *s
 	ns.rev = nextRev(s.rev, applied)
@@ -415,17 +447,15 @@ func (r *Registry) deleteRole(arn string, applied uint64) error {
 	ns.roles[sh] = m
 	ns.nRoles--
 	c := Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old}
-	if err := r.commitLocal(c, applied); err != nil {
-		return err
+	if err := r.commitSync(c, applied); err != nil {
+		return nil, err
 	}
 	delete(r.roleIDs, old.RoleID)
 	ak := acctKey{old.Partition, old.Account}
 	idx := r.accounts[ak]
 	delete(idx.roles, strings.ToLower(old.Name))
 	r.dropAccountIfEmpty(ak, idx)
-	r.cur.Store(&ns)
-	r.emit(c)
-	return nil
+	return r.publish(&ns, c, applied), nil
 }
 
 // modifyRole is the read-modify-write behind the finer role updates. The
@@ -433,31 +463,63 @@ func (r *Registry) deleteRole(arn string, applied uint64) error {
 // the commit then checks, under the lock, that the role is still the one it
 // read (a compare-and-swap), and starts again if a concurrent writer changed
 // it, so that no concurrent update is lost.
+//
+// The role read is the write side's, which under CommitBatch may be a queued
+// change: an answer drawn from it without a write of its own (no such role,
+// no change, an invalid result) waits until that change is durable, and
+// starts again if it failed (see write).
 func (r *Registry) modifyRole(arn string, fn func(ro *Role) (changed bool, err error)) (*Role, error) {
 	for {
-		cur := r.currentRole(arn)
+		cur, tail := r.headRole(arn)
+		var (
+			ro  *Role
+			err error
+		)
 		if cur == nil {
-			return nil, noSuchRole(arn)
+			err = noSuchRole(arn)
+		} else {
+			next := cur.clone()
+			var changed bool
+			if changed, err = fn(next); err == nil && !changed {
+				ro = cur
+			} else if err == nil {
+				next.TrustPolicy = nil
+				ro, err = validateRole(next, r.maxTrustPolicyChars, func(string) *Role { return cur })
+				if err == nil {
+					var out *Role
+					err = r.write(func() (w *pending, err error) {
+						if r.head.roles[r.roleShard(arn)][arn] != cur {
+							return nil, errRedo
+						}
+						out, w, err = r.commitRole(r.attemptRole(ro), false, 0)
+						return w, err
+					})
+					if err == errRedo {
+						continue
+					}
+					if err != nil {
+						return nil, err
+					}
+					return out, nil
+				}
+			}
 		}
-		next := cur.clone()
-		changed, err := fn(next)
-		if err != nil || !changed {
-			return cur, err
+		if tail != nil && !r.await(tail) {
+			continue
 		}
-		next.TrustPolicy = nil
-		ro, err := validateRole(next, r.maxTrustPolicyChars, func(string) *Role { return cur })
 		if err != nil {
 			return nil, err
 		}
-		r.mu.Lock()
-		if r.currentRole(arn) != cur {
-			r.mu.Unlock()
-			continue
-		}
-		ro, err = r.commitRole(ro, false, 0)
-		r.mu.Unlock()
-		return ro, err
+		return ro, nil
 	}
+}
+
+// headRole returns the write side's role with the ARN and the last change
+// not yet published.
+func (r *Registry) headRole(arn string) (*Role, *pending) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.head.roles[r.roleShard(arn)][arn], r.lastUnpublished()
 }
 
 // UpdateAssumeRolePolicy replaces the role's trust policy, as IAM's

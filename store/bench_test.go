@@ -4,25 +4,30 @@ package store
 
 import (
 	"fmt"
-	"github.com/webidentity/webidentity/internal/cputime"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/cputime"
 )
 
-// BenchmarkWrite measures IAM writes through a store-backed registry: each
-// one is a bbolt transaction fsynced before the write returns. It reports
-// writes/s; issue 11 asks for at least 500.
+// BenchmarkWrite measures IAM writes through a store-backed registry, each
+// durable (in a fsynced bbolt transaction) before it returns, from 1, 8 and
+// 32 writers at once. It reports writes/s (issue 11 asks for at least 500)
+// and writes/commit, the changes that shared a transaction on average (the
+// registry's group commit).
 //
 // The fdatasync sub-benchmark is the disk's floor in the same run: one 4 KiB
 // write and one fdatasync(2) in the same kind of directory. A bbolt commit
-// syncs twice (the data pages, then the meta page), so writes/s is bounded
-// by about half of fdatasync's rate.
+// syncs twice (the data pages, then the meta page), so a lone writer makes
+// about half of fdatasync's rate; parallel writers multiply that by
+// writes/commit.
 func BenchmarkWrite(b *testing.B) {
 	b.Run("fdatasync", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
@@ -44,35 +49,86 @@ func BenchmarkWrite(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
 	})
-	b.Run("CreateRole", func(b *testing.B) {
-		_, reg := open(b, b.TempDir())
-		i := 0
-		start := time.Now()
-		for b.Loop() {
-			n := "role-" + strconv.Itoa(i)
-			i++
-			if _, err := reg.CreateRole(&iam.Role{Account: acctA, Name: n, TrustPolicyDocument: trustDoc(acctA, eksURL, n)}); err != nil {
-				b.Fatal(err)
-			}
+	create := func(reg *iam.Registry, w, i int) error {
+		n := "role-" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+		_, err := reg.CreateRole(&iam.Role{Account: acctA, Name: n, TrustPolicyDocument: trustDoc(acctA, eksURL, n)})
+		return err
+	}
+	setupUpdate := func(reg *iam.Registry, w int) error { // each writer updates a role of its own
+		_, err := reg.CreateRole(&iam.Role{Account: acctA, Name: "app-" + strconv.Itoa(w), TrustPolicyDocument: trustDoc(acctA, eksURL, "app")})
+		return err
+	}
+	update := func(reg *iam.Registry, w, i int) error {
+		_, err := reg.UpdateAssumeRolePolicy(roleARN(acctA, "app-"+strconv.Itoa(w)), trustDoc(acctA, eksURL, "sub-"+strconv.Itoa(i)))
+		return err
+	}
+	for _, hook := range []string{"CommitBatch", "Commit"} {
+		for _, writers := range []int{1, 8, 32} {
+			name := "/hook=" + hook + "/writers=" + strconv.Itoa(writers)
+			b.Run("CreateRole"+name, func(b *testing.B) { benchWrites(b, hook, writers, nil, create) })
+			b.Run("UpdateAssumeRolePolicy"+name, func(b *testing.B) { benchWrites(b, hook, writers, setupUpdate, update) })
 		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
-	})
-	b.Run("UpdateAssumeRolePolicy", func(b *testing.B) {
-		_, reg := open(b, b.TempDir())
-		ro, err := reg.CreateRole(&iam.Role{Account: acctA, Name: "app", TrustPolicyDocument: trustDoc(acctA, eksURL, "app")})
-		if err != nil {
+	}
+}
+
+// benchWrites runs b.N calls of write, shared among writers goroutines, on a
+// fresh store, after setup (if not nil) for each writer. hook "CommitBatch"
+// is the store's registry; "Commit" is the design before group commit, for
+// comparison: the same transactions, one per change, made under the
+// registry's write lock.
+func benchWrites(b *testing.B, hook string, writers int, setup func(reg *iam.Registry, w int) error, write func(reg *iam.Registry, w, i int) error) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var reg *iam.Registry
+	if hook == "Commit" {
+		reg = iam.New(iam.Options{MaxRolesPerAccount: -1, Commit: func(c iam.Change) error { return s.commitBatch([]iam.Change{c}) }})
+	} else if reg, err = s.Registry(iam.Options{MaxRolesPerAccount: -1}); err != nil {
+		b.Fatal(err)
+	}
+	for w := range writers {
+		if setup == nil {
+			break
+		}
+		if err := setup(reg, w); err != nil {
 			b.Fatal(err)
 		}
-		i := 0
-		start := time.Now()
-		for b.Loop() {
-			i++
-			if _, err := reg.UpdateAssumeRolePolicy(ro.ARN, trustDoc(acctA, eksURL, "sub-"+strconv.Itoa(i))); err != nil {
-				b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		fail atomic.Pointer[error]
+	)
+	commits0 := s.commits.Load()
+	b.ResetTimer()
+	start := time.Now()
+	for w := range writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if err := write(reg, w, i); err != nil {
+					fail.CompareAndSwap(nil, &err)
+					return
+				}
 			}
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
-	})
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if p := fail.Load(); p != nil {
+		b.Fatal(*p)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "writes/s")
+	if c := s.commits.Load() - commits0; c > 0 {
+		b.ReportMetric(float64(b.N)/float64(c), "writes/commit")
+	}
 }
 
 // loadScaleEnv sets the number of accounts of BenchmarkOpen (10 providers
@@ -100,7 +156,7 @@ func benchIssuer(i int) string {
 
 // fillForLoad imports accounts×(10 providers, 20 roles) into a store in dir
 // with one Load (one transaction), as issue 10's benchmark registry.
-func fillForLoad(b *testing.B, dir string, accounts int) {
+func fillForLoad(b testing.TB, dir string, accounts int) {
 	s, err := Open(dir, Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,7 +72,7 @@ type Options struct {
 // at shutdown.
 //
 // A Store is safe for concurrent use; its writes are the registry's, which
-// are serialised by the registry's write lock.
+// the registry hands it one batch at a time.
 type Store struct {
 	db   *bolt.DB
 	path string
@@ -79,6 +80,8 @@ type Store struct {
 	mu      sync.Mutex
 	reg     *iam.Registry
 	loading bool // the registry's own start-up Load is running
+
+	commits atomic.Uint64 // transactions committed by commitBatch
 }
 
 // Open opens the store in dir, creating the directory (mode 0700) and an
@@ -208,19 +211,20 @@ func (s *Store) Revision() (uint64, error) {
 }
 
 // Registry returns a registry holding everything the store holds, at the
-// store's revision, and makes the store its Options.Commit hook: from then
-// on every write of the registry is in the store before it returns, and a
-// write the store cannot make fails with iam.CodeServiceFailure and changes
-// nothing. A Load of the registry (an import) replaces the store's content
-// in one transaction.
+// store's revision, and makes the store its Options.CommitBatch hook: from
+// then on every write of the registry is in the store before it returns,
+// writes that run at the same time sharing one transaction, and a write the
+// store cannot make fails with iam.CodeServiceFailure and changes nothing.
+// A Load of the registry (an import) replaces the store's content in one
+// transaction.
 //
-// opts are the registry's options; their Commit and Revision must be zero
-// (the store sets them). The quotas must admit what the store holds, or the
+// opts are the registry's options; their Commit, CommitBatch and Revision
+// must be zero (the store sets them). The quotas must admit what the store holds, or the
 // start-up load fails. A store serves one registry: a second call fails
 // with ErrRegistryOpen.
 func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
-	if opts.Commit != nil || opts.Revision != 0 {
-		return nil, errors.New("store: Options.Commit and Options.Revision are set by the store")
+	if opts.Commit != nil || opts.CommitBatch != nil || opts.Revision != 0 {
+		return nil, errors.New("store: Options.Commit, CommitBatch and Revision are set by the store")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -231,7 +235,7 @@ func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.Commit = s.commit
+	opts.CommitBatch = s.commitBatch
 	if rev > 0 {
 		// Load advances the revision by one: the loaded state is then at
 		// the store's revision.
@@ -313,55 +317,62 @@ func collect(b *bolt.Bucket) (keys, values [][]byte) {
 	return keys, values
 }
 
-// commit is the registry's Commit hook: one bbolt transaction per change,
-// fsynced before it returns (bbolt's default).
-func (s *Store) commit(c iam.Change) error {
-	if c.Kind == iam.Loaded && s.loading {
+// commitBatch is the registry's CommitBatch hook: the changes of writers
+// that ran at the same time, in revision order, in one bbolt transaction,
+// fsynced before it returns (bbolt's default). One transaction costs two
+// fdatasync calls however many changes it holds; that is what makes
+// concurrent writes scale.
+func (s *Store) commitBatch(cs []iam.Change) error {
+	if len(cs) == 1 && cs[0].Kind == iam.Loaded && s.loading {
 		return nil // the start-up load of what the store holds
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		pb, rb := tx.Bucket(bucketProviders), tx.Bucket(bucketRoles)
-		switch c.Kind {
-		case iam.ProviderCreated, iam.ProviderUpdated:
-			if err := putProvider(pb, c.NewProvider, c.Revision); err != nil {
+		for _, c := range cs {
+			if err := apply(tx, c); err != nil {
 				return err
 			}
-		case iam.ProviderDeleted:
-			if err := pb.Delete([]byte(c.ARN)); err != nil {
-				return err
-			}
-		case iam.RoleCreated, iam.RoleUpdated:
-			if err := putRole(rb, c.NewRole, c.Revision); err != nil {
-				return err
-			}
-		case iam.RoleDeleted:
-			if err := rb.Delete([]byte(c.ARN)); err != nil {
-				return err
-			}
-		case iam.Loaded:
-			var err error
-			if pb, rb, err = recreate(tx); err != nil {
-				return err
-			}
-			for _, p := range c.Providers {
-				if err := putProvider(pb, p, c.Revision); err != nil {
-					return err
-				}
-			}
-			for _, ro := range c.Roles {
-				if err := putRole(rb, ro, c.Revision); err != nil {
-					return err
-				}
-			}
-		default:
-			return fmt.Errorf("store: unknown change kind %v", c.Kind)
 		}
-		return tx.Bucket(bucketMeta).Put(keyRevision, revBytes(c.Revision))
+		return tx.Bucket(bucketMeta).Put(keyRevision, revBytes(cs[len(cs)-1].Revision))
 	})
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
+	if err == nil {
+		s.commits.Add(1)
+	}
 	return err
+}
+
+// apply writes one change in tx.
+func apply(tx *bolt.Tx, c iam.Change) error {
+	pb, rb := tx.Bucket(bucketProviders), tx.Bucket(bucketRoles)
+	switch c.Kind {
+	case iam.ProviderCreated, iam.ProviderUpdated:
+		return putProvider(pb, c.NewProvider, c.Revision)
+	case iam.ProviderDeleted:
+		return pb.Delete([]byte(c.ARN))
+	case iam.RoleCreated, iam.RoleUpdated:
+		return putRole(rb, c.NewRole, c.Revision)
+	case iam.RoleDeleted:
+		return rb.Delete([]byte(c.ARN))
+	case iam.Loaded:
+		npb, nrb, err := recreate(tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range c.Providers {
+			if err := putProvider(npb, p, c.Revision); err != nil {
+				return err
+			}
+		}
+		for _, ro := range c.Roles {
+			if err := putRole(nrb, ro, c.Revision); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("store: unknown change kind %v", c.Kind)
 }
 
 // recreate empties the entity buckets.
@@ -483,9 +494,12 @@ func checkRecord(v int, key []byte, arn string, recRev, rev uint64) error {
 }
 
 func decodeProvider(key, v []byte, rev uint64) (*iam.OIDCProvider, error) {
-	var rec providerRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, err
+	rec, ok := fastProvider(v)
+	if !ok {
+		rec = providerRecord{}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
 		return nil, err
@@ -497,9 +511,12 @@ func decodeProvider(key, v []byte, rev uint64) (*iam.OIDCProvider, error) {
 }
 
 func decodeRole(key, v []byte, rev uint64) (*iam.Role, error) {
-	var rec roleRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, err
+	rec, ok := fastRole(v)
+	if !ok {
+		rec = roleRecord{}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
 		return nil, err

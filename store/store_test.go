@@ -219,6 +219,7 @@ func TestRegistryRefusesHookOptions(t *testing.T) {
 		opts iam.Options
 	}{
 		{"Commit", iam.Options{Commit: func(iam.Change) error { return nil }}},
+		{"CommitBatch", iam.Options{CommitBatch: func([]iam.Change) error { return nil }}},
 		{"Revision", iam.Options{Revision: 3}},
 	}
 	for _, tc := range tests {
