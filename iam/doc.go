@@ -93,15 +93,27 @@
 //
 // # Durability
 //
-// A store makes changes survive restarts through Options.Commit: every write
-// and Load calls it with the Change, its Revision assigned, under the write
-// lock, after validation and before the change is published. A write returns
-// success only once Commit has returned nil, so a change that a caller saw
-// succeed is durable and visible; if Commit fails, nothing is published and
-// the write fails with CodeServiceFailure (IAM's HTTP 500 code) wrapping the
-// store's error. Options.Revision starts the revisions where the store's
-// last one ended. The package store (an embedded bbolt database) is such a
-// store.
+// A store makes changes survive restarts through a durability hook, called
+// with every change, its Revision assigned, after validation and before the
+// change is published. A write returns success only once the hook has
+// returned nil, so a change that a caller saw succeed is durable and
+// visible; if the hook fails, nothing is published and the write fails with
+// CodeServiceFailure (IAM's HTTP 500 code) wrapping the store's error.
+// Options.Revision starts the revisions where the store's last one ended.
+//
+// Options.Commit is the simple hook: one change at a time, under the write
+// lock, so writes per second are bounded by the store's commit rate (for a
+// disk, its fsync rate); the PostgreSQL store (pgstore) uses it, its
+// transactions serialised by the database. Options.CommitBatch is group
+// commit: a write validates against the changes queued before it, queues its
+// own and releases the lock; one call at a time then persists every change
+// queued since the previous call, and the changes are published in revision
+// order. A lone writer commits at once, as with Commit; writers that arrive
+// during a commit share the next one, so writes per second grow with the
+// number of concurrent writers. If a batch fails, none of it is published
+// and its writes fail; the writes queued behind it start again against the
+// state before it. The package store (an embedded bbolt database) uses
+// CommitBatch.
 //
 // A replica of a fleet installs the changes that other replicas committed
 // with Apply: the Change as the other replica's hook saw it, published at
