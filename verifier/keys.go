@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -32,20 +33,38 @@ var (
 )
 
 // kidTable interns the kid strings of keys that verified a token, so that the hot path does
-// not allocate one per token.
+// not allocate one per token. It is sharded by a hash of the kid: a read is one hash, one
+// atomic load and one map lookup; a new kid copies only its shard (copy on write), so filling
+// the table with n kids costs O(n²/kidShards), not the O(n²) of copying one map per kid.
 type kidTable struct {
-	mu   sync.Mutex                        // serializes writers of kids
-	kids atomic.Pointer[map[string]string] // copy-on-write; at most maxInternedKids
+	seedOnce sync.Once
+	seed     maphash.Seed
+	mu       sync.Mutex // serialises writers
+	n        atomic.Int64
+	shards   [kidShards]atomic.Pointer[map[string]string]
 }
+
+const kidShards = 64
 
 // maxInternedKids bounds the kid table: enough for a registry of thousands of issuers with a
 // few keys each (kids are interned only once they verified a token, so an attacker cannot fill
 // it); about 100 bytes each.
 const maxInternedKids = 16384
 
+// shard returns the shard of kid b (maphash.Bytes and maphash.String agree on equal content).
+func (c *kidTable) shard(b []byte) *atomic.Pointer[map[string]string] {
+	c.seedOnce.Do(func() { c.seed = maphash.MakeSeed() })
+	return &c.shards[maphash.Bytes(c.seed, b)%kidShards]
+}
+
+func (c *kidTable) shardOf(kid string) *atomic.Pointer[map[string]string] {
+	c.seedOnce.Do(func() { c.seed = maphash.MakeSeed() })
+	return &c.shards[maphash.String(c.seed, kid)%kidShards]
+}
+
 // kid returns the kid in b as a string, without allocating if it is interned.
 func (c *kidTable) kid(b []byte) string {
-	if m := c.kids.Load(); m != nil {
+	if m := c.shard(b).Load(); m != nil {
 		if s, ok := (*m)[string(b)]; ok {
 			return s
 		}
@@ -56,17 +75,21 @@ func (c *kidTable) kid(b []byte) string {
 // intern remembers kid, which has just verified a token (so an attacker cannot fill the table
 // with made-up kids).
 func (c *kidTable) intern(kid string) {
-	if m := c.kids.Load(); m != nil {
-		if _, ok := (*m)[kid]; ok || len(*m) >= maxInternedKids {
+	sh := c.shardOf(kid)
+	if m := sh.Load(); m != nil {
+		if _, ok := (*m)[kid]; ok {
 			return
 		}
 	}
+	if c.n.Load() >= maxInternedKids {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.kids.Load()
+	old := sh.Load()
 	next := make(map[string]string, 1)
 	if old != nil {
-		if _, ok := (*old)[kid]; ok || len(*old) >= maxInternedKids {
+		if _, ok := (*old)[kid]; ok {
 			return
 		}
 		for k, v := range *old {
@@ -74,7 +97,8 @@ func (c *kidTable) intern(kid string) {
 		}
 	}
 	next[kid] = kid
-	c.kids.Store(&next)
+	sh.Store(&next)
+	c.n.Add(1)
 }
 
 // canVerify reports whether fits(k, alg) would return nil, without building an error: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +288,24 @@ func TestNewDefaultCacheKeepsJWKSIssuers(t *testing.T) {
 	_, err = v.Verify(context.Background(), w.plainToken(t))
 	require.NoError(t, err)
 	assert.Zero(t, w.requests(), "the static keys verify; discovery is never asked")
+}
+
+// The kid table: interned kids are returned without allocating, from any shard; the table is
+// bounded; filling it copies shards, not the whole table.
+func TestKidTable(t *testing.T) {
+	var kt kidTable
+	for i := range 3000 {
+		kt.intern("kid-" + strconv.Itoa(i))
+	}
+	assert.EqualValues(t, 3000, kt.n.Load())
+	b := []byte("kid-1234")
+	assert.Equal(t, "kid-1234", kt.kid(b))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = kt.kid(b) }), "an interned kid")
+	assert.Equal(t, "unknown", kt.kid([]byte("unknown")))
+	for i := range maxInternedKids {
+		kt.intern("more-" + strconv.Itoa(i))
+	}
+	assert.EqualValues(t, maxInternedKids, kt.n.Load(), "bounded")
+	kt.intern("kid-1234") // already in: no change
+	assert.EqualValues(t, maxInternedKids, kt.n.Load())
 }
