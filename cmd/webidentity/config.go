@@ -439,10 +439,13 @@ func parseProvider(raw json.RawMessage, path string) (verifier.Provider, string,
 			return verifier.Provider{}, "", configErr(fmt.Sprintf("%s.ClientIDList[%d]", path, j), "must be 1 to 255 characters")
 		}
 	}
+	var thumbprints []string // colons dropped: IAM's form, 40 hex digits
 	for j, tp := range pj.ThumbprintList {
-		if !thumbprintRE.MatchString(strings.ReplaceAll(tp, ":", "")) {
+		tp = strings.ReplaceAll(tp, ":", "")
+		if !thumbprintRE.MatchString(tp) {
 			return verifier.Provider{}, "", configErr(fmt.Sprintf("%s.ThumbprintList[%d]", path, j), "must be 40 hex digits (SHA-1)")
 		}
+		thumbprints = append(thumbprints, tp)
 	}
 	for j, alg := range pj.Algorithms {
 		if !supportedAlgorithms[alg] {
@@ -460,7 +463,7 @@ func parseProvider(raw json.RawMessage, path string) (verifier.Provider, string,
 		ARN:         pj.Arn,
 		ClientIDs:   pj.ClientIDList,
 		Algorithms:  pj.Algorithms,
-		Thumbprints: pj.ThumbprintList,
+		Thumbprints: thumbprints,
 	}, pj.DiscoveryUrl, nil
 }
 

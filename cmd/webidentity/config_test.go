@@ -64,6 +64,16 @@ func TestParseConfigAccepts(t *testing.T) {
 		edit  func(map[string]any)
 		check func(t *testing.T, c *Config)
 	}{
+		// Thumbprints as openssl prints them (colons, upper case) reach the verifier in IAM's
+		// form; a serve over this configuration starts (the registry validates them).
+		{"thumbprint with colons", func(c map[string]any) {
+			provider0(c)["ThumbprintList"] = []any{"9E:99:A4:8A:99:60:B1:49:26:BB:7F:3B:02:E2:2D:A2:B0:AB:72:80"}
+		}, func(t *testing.T, c *Config) {
+			assert.Equal(t, []string{"9E99A48A9960B14926BB7F3B02E22DA2B0AB7280"}, c.Providers[0].Thumbprints)
+			svc, err := newService(c, serviceOptions{})
+			require.NoError(t, err)
+			svc.Close()
+		}},
 		// Issue 10, item 12: one Url in several accounts, each with its client IDs and a role
 		// trusting its own provider (the EKS cross-account case).
 		{"one Url in two accounts", func(c map[string]any) {
