@@ -46,10 +46,12 @@ func (c *tokenCache) lookup(raw string) (*cacheEntry, uint64) {
 
 // store remembers a verified token. The token string is cloned so that the cache does not pin
 // a caller's larger buffer.
-func (c *tokenCache) store(h uint64, raw string, v *verified) {
+func (c *tokenCache) store(h uint64, raw string, v *verified) *cacheEntry {
 	e := &cacheEntry{raw: strings.Clone(raw), v: *v}
 	e.v.fixAudience()
+	e.v.shared = nil
 	c.lru.Add(h, e)
+	return e
 }
 
 // current reports whether the key that verified the cached token is still current for its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -327,6 +328,9 @@ type verified struct {
 	key      *jwks.Key // pointer identity: still current while the key source returns it
 	audBuf   [2]string // backing for tok.Audience when it has one or two values
 	cacheHit bool      // found in the verified-token cache
+	// shared is the verified-token cache's own copy of tok (immutable), when the token is in
+	// the cache: what a Result may point at instead of a copy.
+	shared *Token
 }
 
 // fixAudience points tok.Audience at v's own audBuf after v was copied, so that a copy never
@@ -434,6 +438,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 			out.route = r
 			out.fixAudience()
 			out.cacheHit = true
+			out.shared = &hit.v.tok
 			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
 			if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
 				v.tokens.lru.Remove(h)
@@ -450,7 +455,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 		return e
 	}
 	if v.tokens != nil {
-		v.tokens.store(h, token, out)
+		out.shared = &v.tokens.store(h, token, out).v.tok
 	}
 	return nil
 }
@@ -770,11 +775,33 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 		}
 		v.observe(ctx, OpAssumeRoleWithWebIdentity, start, vt, e)
 	}
-	if e != nil {
-		return res, e
+	var out *Result
+	if res != nil {
+		// The evaluation goes back to the pool: the caller gets a Result of its own, whose
+		// Token is the cache's immutable copy or a copy of its own.
+		out = new(Result)
+		*out = *res
+		if t := ev.vt.shared; t != nil {
+			out.Token = t
+		} else {
+			t := new(Token)
+			*t = ev.vt.tok
+			t.Audience = slices.Clone(t.Audience)
+			out.Token = t
+		}
 	}
-	return res, nil
+	if ev != nil {
+		evalPool.Put(ev)
+	}
+	if e != nil {
+		return out, e
+	}
+	return out, nil
 }
+
+// evalPool recycles evaluations (1.4 KB each): AssumeRoleWithWebIdentity copies out what the
+// caller keeps (the Result, and the Token unless the cache holds it).
+var evalPool = sync.Pool{New: func() any { return new(evaluation) }}
 
 // assume is AssumeRoleWithWebIdentity without the observer. ev is nil when the request was
 // refused before its token was looked at; res is set on success and on policy denials.
@@ -786,7 +813,8 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 		return nil, nil, e
 	}
 	now := v.now()
-	ev = new(evaluation)
+	ev = evalPool.Get().(*evaluation)
+	*ev = evaluation{}
 	// STS picks the provider from the role's partition and account and the token's iss.
 	ev.sel.partition, ev.sel.account = roleAccount(req.RoleARN)
 	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.sel, &ev.vt); e != nil {
