@@ -1,118 +1,46 @@
 package pgstore
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/record"
 )
 
-// recordVersion is the version of the JSON records in the entity columns; a
-// record of another version is ErrUnsupportedVersion.
-const recordVersion = 1
+func encodeProvider(p *iam.OIDCProvider) ([]byte, error) { return record.EncodeProvider(p, 0) }
 
-type tagRecord struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+func encodeRole(ro *iam.Role) ([]byte, error) { return record.EncodeRole(ro, 0) }
 
-// providerRecord is a provider as the entity column holds it.
-type providerRecord struct {
-	V           int         `json:"v"`
-	ARN         string      `json:"arn"`
-	URL         string      `json:"url"`
-	ClientIDs   []string    `json:"clientIDs"`
-	Thumbprints []string    `json:"thumbprints"`
-	Tags        []tagRecord `json:"tags,omitempty"`
-	CreateDate  time.Time   `json:"createDate"`
-}
-
-// roleRecord is a role as the entity column holds it. The trust policy is the
-// document as written; it is compiled again when a replica loads it.
-type roleRecord struct {
-	V                         int         `json:"v"`
-	ARN                       string      `json:"arn"`
-	RoleID                    string      `json:"roleID"`
-	TrustPolicyDocument       string      `json:"trustPolicyDocument"`
-	MaxSessionDurationSeconds int64       `json:"maxSessionDurationSeconds"`
-	Description               string      `json:"description,omitempty"`
-	Tags                      []tagRecord `json:"tags,omitempty"`
-	CreateDate                time.Time   `json:"createDate"`
-}
-
-func tagsOut(tags []iam.Tag) []tagRecord {
-	if len(tags) == 0 {
-		return nil
-	}
-	out := make([]tagRecord, len(tags))
-	for i, t := range tags {
-		out[i] = tagRecord(t)
-	}
-	return out
-}
-
-func tagsIn(tags []tagRecord) []iam.Tag {
-	if len(tags) == 0 {
-		return nil
-	}
-	out := make([]iam.Tag, len(tags))
-	for i, t := range tags {
-		out[i] = iam.Tag(t)
-	}
-	return out
-}
-
-func encodeProvider(p *iam.OIDCProvider) ([]byte, error) {
-	return json.Marshal(providerRecord{
-		V: recordVersion, ARN: p.ARN, URL: p.URL, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints,
-		Tags: tagsOut(p.Tags), CreateDate: p.CreateDate,
-	})
-}
-
-func encodeRole(ro *iam.Role) ([]byte, error) {
-	return json.Marshal(roleRecord{
-		V: recordVersion, ARN: ro.ARN, RoleID: ro.RoleID, TrustPolicyDocument: ro.TrustPolicyDocument,
-		MaxSessionDurationSeconds: int64(ro.MaxSessionDuration / time.Second),
-		Description:               ro.Description, Tags: tagsOut(ro.Tags), CreateDate: ro.CreateDate,
-	})
-}
-
+// decodeProvider decodes an entity column (the format the embedded store uses too, without
+// the revision, which the row holds).
 func decodeProvider(arn string, v []byte) (*iam.OIDCProvider, error) {
-	var rec providerRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
+	rec, err := record.DecodeProvider(v)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if err := checkRecord(rec.V, arn, rec.ARN); err != nil {
 		return nil, err
 	}
-	return &iam.OIDCProvider{
-		ARN: rec.ARN, URL: rec.URL, ClientIDs: rec.ClientIDs, Thumbprints: rec.Thumbprints,
-		Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
-	}, nil
+	return rec.Entity(), nil
 }
 
 func decodeRole(arn string, v []byte) (*iam.Role, error) {
-	var rec roleRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
+	rec, err := record.DecodeRole(v)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if err := checkRecord(rec.V, arn, rec.ARN); err != nil {
 		return nil, err
 	}
-	return &iam.Role{
-		ARN: rec.ARN, RoleID: rec.RoleID, TrustPolicyDocument: rec.TrustPolicyDocument,
-		MaxSessionDuration: time.Duration(rec.MaxSessionDurationSeconds) * time.Second,
-		Description:        rec.Description, Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
-	}, nil
+	return rec.Entity(), nil
 }
 
 // checkRecord checks a record's version and that it names the row's ARN.
 func checkRecord(v int, rowARN, arn string) error {
 	switch {
-	case v != recordVersion:
+	case v != record.Version:
 		return fmt.Errorf("%w: record version %d", ErrUnsupportedVersion, v)
 	case rowARN != arn:
 		return fmt.Errorf("%w: the record's ARN %q differs from its row's", ErrCorrupt, arn)

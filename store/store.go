@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/record"
 )
 
 // FileName is the database file's name inside the data directory.
@@ -398,68 +398,8 @@ func revBytes(rev uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, rev)
 }
 
-// recordVersion is the version of the JSON records; a record of another
-// version is ErrUnsupportedVersion.
-const recordVersion = 1
-
-type tagRecord struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// providerRecord is a provider as stored: key its ARN, value this JSON.
-type providerRecord struct {
-	V           int         `json:"v"`
-	Revision    uint64      `json:"revision"`
-	ARN         string      `json:"arn"`
-	URL         string      `json:"url"`
-	ClientIDs   []string    `json:"clientIDs"`
-	Thumbprints []string    `json:"thumbprints"`
-	Tags        []tagRecord `json:"tags,omitempty"`
-	CreateDate  time.Time   `json:"createDate"`
-}
-
-// roleRecord is a role as stored: key its ARN, value this JSON. The trust
-// policy is the document as written; it is compiled again at load.
-type roleRecord struct {
-	V                         int         `json:"v"`
-	Revision                  uint64      `json:"revision"`
-	ARN                       string      `json:"arn"`
-	RoleID                    string      `json:"roleID"`
-	TrustPolicyDocument       string      `json:"trustPolicyDocument"`
-	MaxSessionDurationSeconds int64       `json:"maxSessionDurationSeconds"`
-	Description               string      `json:"description,omitempty"`
-	Tags                      []tagRecord `json:"tags,omitempty"`
-	CreateDate                time.Time   `json:"createDate"`
-}
-
-func tagsOut(tags []iam.Tag) []tagRecord {
-	if len(tags) == 0 {
-		return nil
-	}
-	out := make([]tagRecord, len(tags))
-	for i, t := range tags {
-		out[i] = tagRecord(t)
-	}
-	return out
-}
-
-func tagsIn(tags []tagRecord) []iam.Tag {
-	if len(tags) == 0 {
-		return nil
-	}
-	out := make([]iam.Tag, len(tags))
-	for i, t := range tags {
-		out[i] = iam.Tag(t)
-	}
-	return out
-}
-
 func putProvider(b *bolt.Bucket, p *iam.OIDCProvider, rev uint64) error {
-	v, err := json.Marshal(providerRecord{
-		V: recordVersion, Revision: rev, ARN: p.ARN, URL: p.URL,
-		ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints, Tags: tagsOut(p.Tags), CreateDate: p.CreateDate,
-	})
+	v, err := record.EncodeProvider(p, rev)
 	if err != nil {
 		return err
 	}
@@ -467,12 +407,7 @@ func putProvider(b *bolt.Bucket, p *iam.OIDCProvider, rev uint64) error {
 }
 
 func putRole(b *bolt.Bucket, ro *iam.Role, rev uint64) error {
-	v, err := json.Marshal(roleRecord{
-		V: recordVersion, Revision: rev, ARN: ro.ARN, RoleID: ro.RoleID,
-		TrustPolicyDocument:       ro.TrustPolicyDocument,
-		MaxSessionDurationSeconds: int64(ro.MaxSessionDuration / time.Second),
-		Description:               ro.Description, Tags: tagsOut(ro.Tags), CreateDate: ro.CreateDate,
-	})
+	v, err := record.EncodeRole(ro, rev)
 	if err != nil {
 		return err
 	}
@@ -483,7 +418,7 @@ func putRole(b *bolt.Bucket, ro *iam.Role, rev uint64) error {
 // and a revision no later than the store's.
 func checkRecord(v int, key []byte, arn string, recRev, rev uint64) error {
 	switch {
-	case v != recordVersion:
+	case v != record.Version:
 		return fmt.Errorf("%w: record version %d", ErrUnsupportedVersion, v)
 	case !bytes.Equal(key, []byte(arn)):
 		return fmt.Errorf("record's ARN %q differs from its key", arn)
@@ -494,36 +429,23 @@ func checkRecord(v int, key []byte, arn string, recRev, rev uint64) error {
 }
 
 func decodeProvider(key, v []byte, rev uint64) (*iam.OIDCProvider, error) {
-	rec, ok := fastProvider(v)
-	if !ok {
-		rec = providerRecord{}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return nil, err
-		}
+	rec, err := record.DecodeProvider(v)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
 		return nil, err
 	}
-	return &iam.OIDCProvider{
-		ARN: rec.ARN, URL: rec.URL, ClientIDs: rec.ClientIDs, Thumbprints: rec.Thumbprints,
-		Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
-	}, nil
+	return rec.Entity(), nil
 }
 
 func decodeRole(key, v []byte, rev uint64) (*iam.Role, error) {
-	rec, ok := fastRole(v)
-	if !ok {
-		rec = roleRecord{}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return nil, err
-		}
+	rec, err := record.DecodeRole(v)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkRecord(rec.V, key, rec.ARN, rec.Revision, rev); err != nil {
 		return nil, err
 	}
-	return &iam.Role{
-		ARN: rec.ARN, RoleID: rec.RoleID, TrustPolicyDocument: rec.TrustPolicyDocument,
-		MaxSessionDuration: time.Duration(rec.MaxSessionDurationSeconds) * time.Second,
-		Description:        rec.Description, Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
-	}, nil
+	return rec.Entity(), nil
 }

@@ -1,4 +1,4 @@
-package store
+package record
 
 import (
 	"bytes"
@@ -22,8 +22,8 @@ import (
 // (FuzzFastRecord checks it).
 
 // fastRole decodes a role record of the canonical shape.
-func fastRole(b []byte) (roleRecord, bool) {
-	var rec roleRecord
+func fastRole(b []byte) (Role, bool) {
+	var rec Role
 	d := decoder{b: b}
 	ok := d.object(func(key []byte) bool {
 		var ok bool
@@ -58,8 +58,8 @@ func fastRole(b []byte) (roleRecord, bool) {
 }
 
 // fastProvider decodes a provider record of the canonical shape.
-func fastProvider(b []byte) (providerRecord, bool) {
-	var rec providerRecord
+func fastProvider(b []byte) (Provider, bool) {
+	var rec Provider
 	d := decoder{b: b}
 	ok := d.object(func(key []byte) bool {
 		var ok bool
@@ -313,16 +313,16 @@ func (d *decoder) strs() ([]string, bool) {
 }
 
 // tags reads an array of {"key":...,"value":...} objects.
-func (d *decoder) tags() ([]tagRecord, bool) {
+func (d *decoder) tags() ([]Tag, bool) {
 	if !d.next('[') {
 		return nil, false
 	}
-	out := []tagRecord{}
+	out := []Tag{}
 	if d.next(']') {
 		return out, true
 	}
 	for {
-		var t tagRecord
+		var t Tag
 		ok := d.object(func(key []byte) bool {
 			var ok bool
 			switch string(key) {
