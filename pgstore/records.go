@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/internal/record"
@@ -54,46 +52,23 @@ type rawRow struct {
 	entity []byte
 }
 
-// decodeAll decodes the rows on GOMAXPROCS goroutines (a start-up reads
-// every entity; JSON decoding is most of its CPU time).
+// decodeAll decodes the rows in parallel (record.DecodeAll).
 func decodeAll(provRows, roleRows []rawRow) ([]*iam.OIDCProvider, []*iam.Role, error) {
-	provs := make([]*iam.OIDCProvider, len(provRows))
-	roles := make([]*iam.Role, len(roleRows))
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if first == nil {
-			first = err
-		}
-		mu.Unlock()
-	}
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(provRows); i += workers {
-				p, err := decodeProvider(provRows[i].arn, provRows[i].entity)
-				if err != nil {
-					fail(fmt.Errorf("provider %q: %w", provRows[i].arn, err))
-					return
-				}
-				provs[i] = p
+	return record.DecodeAll(len(provRows), len(roleRows),
+		func(i int) (*iam.OIDCProvider, error) {
+			p, err := decodeProvider(provRows[i].arn, provRows[i].entity)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", provRows[i].arn, err)
 			}
-			for i := w; i < len(roleRows); i += workers {
-				ro, err := decodeRole(roleRows[i].arn, roleRows[i].entity)
-				if err != nil {
-					fail(fmt.Errorf("role %q: %w", roleRows[i].arn, err))
-					return
-				}
-				roles[i] = ro
+			return p, nil
+		},
+		func(i int) (*iam.Role, error) {
+			ro, err := decodeRole(roleRows[i].arn, roleRows[i].entity)
+			if err != nil {
+				return nil, fmt.Errorf("role %q: %w", roleRows[i].arn, err)
 			}
+			return ro, nil
 		})
-	}
-	wg.Wait()
-	return provs, roles, first
 }
 
 // kindNames are the change log's spellings of the change kinds: the

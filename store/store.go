@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -262,43 +261,23 @@ func (s *Store) readAll() (provs []*iam.OIDCProvider, roles []*iam.Role, rev uin
 		rev = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keyRevision))
 		pk, pv := collect(tx.Bucket(bucketProviders))
 		rk, rv := collect(tx.Bucket(bucketRoles))
-		provs = make([]*iam.OIDCProvider, len(pk))
-		roles = make([]*iam.Role, len(rk))
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			first error
-		)
-		fail := func(err error) {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-		}
-		workers := runtime.GOMAXPROCS(0)
-		for w := range workers {
-			wg.Go(func() {
-				for i := w; i < len(pk); i += workers {
-					p, err := decodeProvider(pk[i], pv[i], rev)
-					if err != nil {
-						fail(fmt.Errorf("%w: %s: provider %q: %w", ErrCorrupt, s.path, pk[i], err))
-						return
-					}
-					provs[i] = p
+		var err error
+		provs, roles, err = record.DecodeAll(len(pk), len(rk),
+			func(i int) (*iam.OIDCProvider, error) {
+				p, err := decodeProvider(pk[i], pv[i], rev)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %s: provider %q: %w", ErrCorrupt, s.path, pk[i], err)
 				}
-				for i := w; i < len(rk); i += workers {
-					ro, err := decodeRole(rk[i], rv[i], rev)
-					if err != nil {
-						fail(fmt.Errorf("%w: %s: role %q: %w", ErrCorrupt, s.path, rk[i], err))
-						return
-					}
-					roles[i] = ro
+				return p, nil
+			},
+			func(i int) (*iam.Role, error) {
+				ro, err := decodeRole(rk[i], rv[i], rev)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %s: role %q: %w", ErrCorrupt, s.path, rk[i], err)
 				}
+				return ro, nil
 			})
-		}
-		wg.Wait()
-		return first
+		return err
 	})
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		err = ErrClosed

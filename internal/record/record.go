@@ -6,6 +6,8 @@ package record
 
 import (
 	"encoding/json"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/webidentity/webidentity/iam"
@@ -123,4 +125,44 @@ func (rec *Role) Entity() *iam.Role {
 		MaxSessionDuration: time.Duration(rec.MaxSessionDurationSeconds) * time.Second,
 		Description:        rec.Description, Tags: tagsIn(rec.Tags), CreateDate: rec.CreateDate,
 	}
+}
+
+// DecodeAll decodes a store's records on GOMAXPROCS goroutines (a start-up reads every entity,
+// and decoding is most of its CPU time): provider(i) for i < nProviders and role(i) for
+// i < nRoles. It returns the first error one of them reported.
+func DecodeAll(nProviders, nRoles int, provider func(i int) (*iam.OIDCProvider, error), role func(i int) (*iam.Role, error)) ([]*iam.OIDCProvider, []*iam.Role, error) {
+	provs := make([]*iam.OIDCProvider, nProviders)
+	roles := make([]*iam.Role, nRoles)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			var err error
+			for i := w; i < nProviders; i += workers {
+				if provs[i], err = provider(i); err != nil {
+					fail(err)
+					return
+				}
+			}
+			for i := w; i < nRoles; i += workers {
+				if roles[i], err = role(i); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return provs, roles, first
 }
