@@ -3,8 +3,6 @@ package iamapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/awsid"
 )
 
 // Handler serves the AWS IAM Query API (version 2010-05-08) for OpenID Connect providers and
@@ -295,23 +294,7 @@ func clip(s string) string {
 }
 
 // newRequestID returns a random UUID (version 4), the shape of AWS request ids.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
-}
+func newRequestID() string { return awsid.RequestID() }
 
 // itoa is strconv.Itoa, short.
 func itoa(n int) string { return strconv.Itoa(n) }
