@@ -199,10 +199,16 @@ func newHTTPTestServer(t *testing.T, h http.Handler) string {
 // channel with its exit status.
 func runServeAsync(t *testing.T, ctx context.Context, args ...string) (string, <-chan int, *syncBuffer) {
 	t.Helper()
+	return runServeClock(t, ctx, fixedClock, args...)
+}
+
+// runServeClock is runServeAsync with the clock now.
+func runServeClock(t *testing.T, ctx context.Context, now func() time.Time, args ...string) (string, <-chan int, *syncBuffer) {
+	t.Helper()
 	addr := make(chan string, 1)
 	done := make(chan int, 1)
 	logs := &syncBuffer{}
-	e := &env{stdin: nil, stdout: io.Discard, stderr: logs, now: fixedClock, listening: func(a string) { addr <- a }}
+	e := &env{stdin: nil, stdout: io.Discard, stderr: logs, now: now, listening: func(a string) { addr <- a }}
 	go func() { done <- run(ctx, append([]string{"serve"}, args...), e) }()
 	select {
 	case a := <-addr:

@@ -30,20 +30,7 @@ const (
 // runServeAt is runServeAsync with the real clock: the SDK clients sign with it.
 func runServeAt(t *testing.T, ctx context.Context, args ...string) (string, <-chan int, *syncBuffer) {
 	t.Helper()
-	addr := make(chan string, 1)
-	done := make(chan int, 1)
-	logs := &syncBuffer{}
-	e := &env{stdout: io.Discard, stderr: logs, now: time.Now, listening: func(a string) { addr <- a }}
-	go func() { done <- run(ctx, append([]string{"serve"}, args...), e) }()
-	select {
-	case a := <-addr:
-		return "http://" + a, done, logs
-	case code := <-done:
-		t.Fatalf("serve exited with %d before listening:\n%s", code, logs)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve did not start:\n%s", logs)
-	}
-	return "", nil, nil
+	return runServeClock(t, ctx, time.Now, args...)
 }
 
 func writeAdmins(t *testing.T, dir string) string {
