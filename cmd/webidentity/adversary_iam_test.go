@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
@@ -128,12 +135,18 @@ func TestAdversaryIAMTrustPolicies(t *testing.T) {
 		policy map[string]any
 	}{
 		{name: "OtherAccountProvider", policy: irsaPolicyFor(iss, advAcctB, testSubject)},
+		{name: "FederatedListWithOtherAccount", policy: trustDoc("", nil)},
+		{name: "PrincipalStar", policy: trustDoc("", nil)},
+		{name: "FederatedAccountWildcard", policy: trustDoc("arn:aws:iam::*:oidc-provider/"+iss.KeyPrefix(), nil)},
 		{name: "ConditionOnOtherIssuerKeys", setup: func(t *testing.T) {
 			_, err := a.CreateOpenIDConnectProvider(ctx, &awsiam.CreateOpenIDConnectProviderInput{Url: aws.String(iss.URL()), ClientIDList: []string{testAudience}})
 			require.NoError(t, err)
 		}, policy: trustDoc(iss.ProviderARN(advAcctA), map[string]any{"StringEquals": map[string]any{
 			"other.example.com:sub": "nobody", "other.example.com:aud": "nobody"}})},
 	}
+	st := func(p map[string]any) map[string]any { return p["Statement"].([]any)[0].(map[string]any) }
+	st(cases[1].policy)["Principal"] = map[string]any{"Federated": []any{iss.ProviderARN(advAcctB), iss.ProviderARN(advAcctA)}}
+	st(cases[2].policy)["Principal"] = "*"
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.setup != nil {
@@ -149,4 +162,58 @@ func TestAdversaryIAMTrustPolicies(t *testing.T) {
 			require.Error(t, err, "the token got credentials for %s", aws.ToString(r.Role.Arn))
 		})
 	}
+}
+
+// HOLDS: routing tricks on serve's one address (byService picks IAM by the scope's service):
+// a valid IAM signature behind a first Authorization header naming sts, a scope spelled "IAM",
+// and an unsigned DeleteRole all reach a handler that changes nothing.
+func TestAdversaryIAMRouting(t *testing.T) {
+	iss := testissuer.Start(t, testissuer.Options{Path: "/id/ADVROUTE", Algorithms: []string{"ES256"}})
+	base, a, _, logs := advServe(t, iss)
+	ctx := context.Background()
+	_, err := a.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("keep"),
+		AssumeRolePolicyDocument: aws.String(mustJSON(t, irsaPolicyFor(iss, advAcctA, testSubject)))})
+	require.NoError(t, err, "%s", logs)
+	const body = "Action=DeleteRole&Version=2010-05-08&RoleName=keep"
+	signed := func(service string) *http.Request {
+		req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		sum := sha256.Sum256([]byte(body))
+		require.NoError(t, v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: adminKey, SecretAccessKey: adminSecret},
+			req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()))
+		return req
+	}
+	reqs := map[string]*http.Request{}
+	r := signed("iam")
+	r.Header["Authorization"] = append([]string{strings.Replace(r.Header.Get("Authorization"), "/iam/", "/sts/", 1)}, r.Header["Authorization"]...)
+	reqs["StsHeaderFirst"] = r
+	r = signed("iam")
+	r.Header["Authorization"] = append(r.Header["Authorization"], strings.Replace(r.Header.Get("Authorization"), "/iam/", "/sts/", 1))
+	reqs["StsHeaderSecond"] = r
+	r = signed("iam")
+	r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/iam/", "/IAM/", 1))
+	reqs["UpperCaseScope"] = r
+	r = signed("sts")
+	reqs["StsScope"] = r
+	r, err = http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	require.NoError(t, err)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	reqs["Unsigned"] = r
+	for name, req := range reqs {
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err, name)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.NotEqual(t, http.StatusOK, resp.StatusCode, name)
+		_, err = a.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("keep")})
+		require.NoError(t, err, "%s deleted the role", name)
+	}
+	// The control: the same request, signed and routed normally, does delete it.
+	resp, err := http.DefaultClient.Do(signed("iam"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	_, err = a.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("keep")})
+	assert.Equal(t, "NoSuchEntity", advCode(t, err))
 }
