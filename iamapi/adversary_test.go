@@ -143,3 +143,27 @@ func TestAdversarySignatureAbuse(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.status, r.body)
 	advIntact(t, s)
 }
+
+// HOLDS: Path and RoleName tricks of acctA's key: a Path that spells acctB's ARN inside acctA's
+// is either refused or stays in acctA (the ARN's account is acctA's, acctB lists nothing new),
+// and acctB's role is not reached by a name of another case.
+func TestAdversaryRolePathTricks(t *testing.T) {
+	s := newIAMServer(t, iamapi.Options{}, iam.Options{})
+	advSeed(t, s)
+	policy := url.QueryEscape(trustPolicy("repo:org/*"))
+	for _, path := range []string{"/:" + acctB + ":role/", "/../" + acctB + "/", "/%2F/"} {
+		r := s.post(t, akid, secret, "Action=CreateRole&Version=2010-05-08&RoleName=victim&Path="+url.QueryEscape(path)+
+			"&AssumeRolePolicyDocument="+policy)
+		if r.status == http.StatusOK {
+			ro, err := s.reg.RoleByName("aws", acctA, "victim")
+			require.NoError(t, err, path)
+			part, acct, _, _, err := iam.ParseRoleARN(ro.ARN)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"aws", acctA}, []string{part, acct}, ro.ARN)
+			r = s.post(t, akid, secret, "Action=DeleteRole&Version=2010-05-08&RoleName=VICTIM")
+			require.Equal(t, http.StatusOK, r.status, r.body)
+		}
+		assert.Len(t, s.reg.ListRoles("aws", acctB, "/"), 1, path)
+	}
+	advIntact(t, s)
+}
