@@ -79,7 +79,7 @@ func (r *Registry) publish(ns *state, c Change, applied uint64) *pending {
 	if applied == 0 && r.batched() {
 		return &pending{c: c, s: ns}
 	}
-	r.cur.Store(ns)
+	r.setCur(ns, &c)
 	r.emit(c)
 	return nil
 }
@@ -266,7 +266,7 @@ func (r *Registry) lead(self *pending) {
 				err = errors.New("iam: CommitBatch panicked")
 			} else {
 				for _, p := range batch[published:] {
-					r.cur.Store(p.s)
+					r.setCur(p.s, &p.c)
 				}
 			}
 			r.settle(self, batch, err)
@@ -277,7 +277,7 @@ func (r *Registry) lead(self *pending) {
 	committed = true
 	if err == nil {
 		for _, p := range batch {
-			r.cur.Store(p.s)
+			r.setCur(p.s, &p.c)
 			published++
 			r.emit(p.c)
 		}

@@ -186,7 +186,7 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
 	r.head = ns
-	r.cur.Store(ns)
+	r.setCur(ns, &c)
 	r.emit(c)
 	return nil
 }

@@ -136,8 +136,9 @@ type accountIndex struct {
 //
 // A Registry is safe for concurrent use. Create one with New.
 type Registry struct {
-	seed maphash.Seed
-	cur  atomic.Pointer[state]
+	seed   maphash.Seed
+	cur    atomic.Pointer[state]
+	epochs epochs // see ChangeEpoch
 
 	now                 func() time.Time
 	rand                io.Reader

@@ -1,0 +1,71 @@
+package iam
+
+import (
+	"hash/maphash"
+	"strings"
+	"sync/atomic"
+)
+
+// epochBuckets is the number of change counters accounts hash into: a write
+// moves its account's bucket, so a reader that remembers what it derived for
+// one account is disturbed only by writes to the accounts sharing its bucket.
+const epochBuckets = 1 << 14
+
+// epochs are the registry's change counters; see ChangeEpoch.
+type epochs struct {
+	all     atomic.Uint64 // moved by Load and by changes whose account is unknown
+	buckets [epochBuckets]atomic.Uint64
+}
+
+// ChangeEpoch returns a number that moves whenever a change to one of the
+// account's providers or roles is published (and on every Load). Two equal
+// returns for the same (partition, account) mean that no such change was
+// published between the two calls; a change to another account may move it
+// too.
+//
+// A write publishes its new state first and moves the epoch next, both before
+// it returns. So a reader that reads the epoch, then looks up providers and
+// roles, may keep using what it derived from them for as long as a later
+// ChangeEpoch returns the same number: the lookups saw every change published
+// before the first read, and any change after it moves the number. Lock-free,
+// no allocation.
+func (r *Registry) ChangeEpoch(partition, account string) uint64 {
+	e := &r.epochs
+	// Both counters only grow, so their sum moves when either does.
+	return e.all.Load() + e.buckets[r.epochBucket(partition, account)].Load()
+}
+
+func (r *Registry) epochBucket(partition, account string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	h.WriteString(partition)
+	h.WriteByte(0)
+	h.WriteString(account)
+	return h.Sum64() % epochBuckets
+}
+
+// setCur publishes ns, the state after c, and then moves the epoch of the
+// account c changed (every account's for a Load, or when c names none).
+func (r *Registry) setCur(ns *state, c *Change) {
+	r.cur.Store(ns)
+	if c.Kind != Loaded {
+		if part, acct, ok := arnAccount(c.ARN); ok {
+			r.epochs.buckets[r.epochBucket(part, acct)].Add(1)
+			return
+		}
+	}
+	r.epochs.all.Add(1)
+}
+
+// arnAccount returns the partition and account of arn:PARTITION:iam::ACCOUNT:...
+func arnAccount(arn string) (partition, account string, ok bool) {
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return "", "", false
+	}
+	partition, rest, ok1 := strings.Cut(rest, ":")
+	_, rest, ok2 := strings.Cut(rest, ":") // service
+	_, rest, ok3 := strings.Cut(rest, ":") // region
+	account, _, ok4 := strings.Cut(rest, ":")
+	return partition, account, ok1 && ok2 && ok3 && ok4
+}
