@@ -605,3 +605,12 @@ func (c *call) registryError(err error, rename func(string) string) *apiError {
 	}
 	return &apiError{code: string(ie.Code), message: msg, reason: ReasonRegistry, param: paramName(field), cause: err}
 }
+
+// IsAction reports whether the Handler implements the IAM action of this
+// name (exactly, as IAM's Action parameter is case-sensitive). A server that
+// answers STS and IAM on one address uses it to route unsigned IAM calls to
+// the Handler, which refuses them as IAM does (MissingAuthenticationToken).
+func IsAction(name string) bool {
+	_, ok := actions[name]
+	return ok
+}

@@ -68,6 +68,7 @@ type form struct {
 	values [numParams]string
 	count  [numParams]int
 	other  map[string][]string
+	body   string // the POST body as read, for Options.Forward
 }
 
 // has reports whether p was given.

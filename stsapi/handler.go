@@ -49,6 +49,13 @@ type Options struct {
 	// DecisionTimeout bounds the verifier's decision and the credential issuer, on top of
 	// the request's own context. If zero, DefaultDecisionTimeout.
 	DecisionTimeout time.Duration
+	// Forward, if set, is asked for a handler for each request whose Action is not
+	// AssumeRoleWithWebIdentity; a non-nil answer gets the request, its body restored as it
+	// was read, in place of STS's InvalidAction. A server that answers another Query API on
+	// the same address (serve answers IAM so) uses it to route the unsigned calls of that API,
+	// which it cannot tell apart by their signature, to the handler that refuses them as that
+	// API does.
+	Forward func(action string) http.Handler
 }
 
 // Defaults for zero Options fields.
@@ -81,6 +88,7 @@ type Handler struct {
 	log         *slog.Logger
 	maxBody     int64
 	timeout     time.Duration
+	forward     func(action string) http.Handler
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -99,6 +107,7 @@ func NewHandler(opts Options) (*Handler, error) {
 	h := &Handler{
 		verifier: opts.Verifier, issuer: opts.Issuer, roleIDs: opts.RoleIDs, observer: opts.Observer,
 		log: opts.Logger, maxBody: opts.MaxBodyBytes, timeout: opts.DecisionTimeout,
+		forward: opts.Forward,
 	}
 	h.explicitIDs = h.roleIDs != nil
 	if h.roleIDs == nil {
@@ -145,6 +154,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.fail(w, r, &l, perr, nil, nil, start)
 		return
+	}
+	if h.forward != nil {
+		if a := f.get(pAction); a != Action {
+			if fh := h.forward(a); fh != nil {
+				r.Body = io.NopCloser(strings.NewReader(f.body))
+				r.ContentLength = int64(len(f.body))
+				delete(w.Header(), headerRequestID) // the other handler names the request
+				fh.ServeHTTP(w, r)
+				return
+			}
+		}
 	}
 	l.setRole(&f)
 	req, policyDoc, policyARNs, perr := decodeAssume(&f)
@@ -383,6 +403,7 @@ func (h *Handler) readParams(w http.ResponseWriter, r *http.Request, f *form) *s
 			}
 			return malformed("The request body could not be read.")
 		}
+		f.body = body
 		if strings.TrimSpace(body) != "" {
 			if !isFormContentType(r.Header.Get("Content-Type")) {
 				return malformed("The body must be application/x-www-form-urlencoded.")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -200,12 +201,24 @@ func TestAdversaryIAMRouting(t *testing.T) {
 	require.NoError(t, err)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	reqs["Unsigned"] = r
+	// IAM's answers: an unsigned IAM call is MissingAuthenticationToken (the STS handler, which
+	// gets unsigned requests, forwards IAM actions to IAM), one signed for sts is refused for
+	// its scope, as IAM refuses it.
+	wantCode := map[string]string{"Unsigned": "MissingAuthenticationToken", "StsScope": "SignatureDoesNotMatch"}
 	for name, req := range reqs {
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err, name)
-		_, _ = io.Copy(io.Discard, resp.Body)
+		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		assert.NotEqual(t, http.StatusOK, resp.StatusCode, name)
+		if code, ok := wantCode[name]; ok {
+			var e struct {
+				Code string `xml:"Error>Code"`
+			}
+			require.NoError(t, xml.Unmarshal(raw, &e), "%s: %s", name, raw)
+			assert.Equal(t, code, e.Code, name)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, name)
+		}
 		_, err = a.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("keep")})
 		require.NoError(t, err, "%s deleted the role", name)
 	}

@@ -133,17 +133,25 @@ func newRegistryService(reg *iam.Registry, settings *Config, admins iamapi.Admin
 	s.registry = reg
 	providers, _ := reg.Len()
 	s.nprov.Store(int64(providers))
-	sts, err := stsapi.NewHandler(stsapi.Options{
-		Verifier: &s.live, Issuer: issuer, Observer: s.metrics, Logger: log, MaxBodyBytes: opts.MaxBodyBytes,
-	})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
 	iamH, err := iamapi.NewHandler(iamapi.Options{Credentials: admins, Registry: reg, Now: s.now, Logger: log})
 	if err != nil {
 		s.Close()
 		return nil, &ConfigError{Path: "Admins", Msg: err.Error(), Err: err}
+	}
+	sts, err := stsapi.NewHandler(stsapi.Options{
+		Verifier: &s.live, Issuer: issuer, Observer: s.metrics, Logger: log, MaxBodyBytes: opts.MaxBodyBytes,
+		// An IAM action without an iam-scoped signature (unsigned, or signed for sts) goes to
+		// the IAM handler, which refuses it as IAM does, not as an unknown STS action.
+		Forward: func(action string) http.Handler {
+			if iamapi.IsAction(action) {
+				return iamH
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.mount(byService(sts, iamH))
 	return s, nil
@@ -173,8 +181,9 @@ func baseService(opts serviceOptions) (*service, *slog.Logger, stsapi.Credential
 // byService sends a request to IAM when its SigV4 credential scope names the iam service,
 // and to STS otherwise. AWS serves the two at different hosts; here one address serves both,
 // so that AWS_ENDPOINT_URL (or --endpoint-url) can name it for every client. IAM calls are
-// always signed (the IAM handler refuses unsigned ones); AssumeRoleWithWebIdentity is
-// unsigned, and a signed STS call names sts in its scope.
+// always signed (the IAM handler refuses unsigned ones, which the STS handler forwards to
+// it by their Action); AssumeRoleWithWebIdentity is unsigned, and a signed STS call names
+// sts in its scope.
 func byService(sts, iamH http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if scopeService(r) == "iam" {
