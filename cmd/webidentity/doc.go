@@ -114,6 +114,9 @@
 // the keys of the issuers it keeps; a bad file keeps the current configuration, is logged
 // ("configuration reload failed; keeping the previous configuration") and counted
 // (webidentity_config_reloads_total{result="error"}). Keys settings cannot change on reload.
+// With -data or -postgres, SIGHUP reads the -admin file again instead (providers and roles
+// change through the IAM API): added, rotated and removed keys count from the next request,
+// and a file that does not load keeps the keys in use.
 //
 // The built-in credential issuer mints random credentials that grant nothing in AWS (access
 // key ids start with ASIA, session tokens with "webidentity-local-"), for local testing.

@@ -64,6 +64,7 @@ type service struct {
 	issuers  map[string]string // the current configuration's issuers and discovery URLs
 	keys     KeysConfig        // the key settings the cache was built with
 	registry *iam.Registry     // set for a store: the verifier's source, changed by the IAM API
+	admins   *liveAdmins       // set for a store: the IAM API's credentials, read again on SIGHUP
 	// writesReady, set for a store that can lose its database (PostgreSQL), reports whether
 	// IAM writes can be made now (GET /readyz/iam).
 	writesReady func() error
@@ -530,7 +531,8 @@ func runServe(ctx context.Context, args []string, e *env) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// SIGHUP reloads the configuration file; a bad one keeps the current configuration.
+	// SIGHUP reloads the configuration file, or with a store the admin credentials file; a bad
+	// one keeps what is in use.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -539,7 +541,10 @@ func runServe(ctx context.Context, args []string, e *env) int {
 			select {
 			case <-hup:
 				if svc.registry != nil {
-					log.Warn("SIGHUP ignored: with -data, change providers and roles through the IAM API")
+					// Providers and roles change through the IAM API; the admin keys here.
+					if svc.admins != nil {
+						_ = svc.reloadAdmins()
+					}
 					continue
 				}
 				_ = svc.reload(*configPath)

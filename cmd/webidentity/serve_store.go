@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/iamapi"
@@ -35,6 +36,38 @@ type adminsJSON struct {
 		Account         string
 		Partition       string
 	}
+}
+
+// liveAdmins are the -admin file's credentials, read again on SIGHUP (reloadAdmins), so
+// that a key is added, rotated or revoked without a restart.
+type liveAdmins struct {
+	path string
+	p    atomic.Pointer[iamapi.StaticAdmins]
+}
+
+// SecretAccessKey implements iamapi.Credentials.
+func (l *liveAdmins) SecretAccessKey(accessKeyID string) (string, bool) {
+	return (*l.p.Load()).SecretAccessKey(accessKeyID)
+}
+
+// Admin implements iamapi.AdminCredentials.
+func (l *liveAdmins) Admin(accessKeyID string) (iamapi.Admin, bool) {
+	return (*l.p.Load()).Admin(accessKeyID)
+}
+
+// reloadAdmins reads the -admin file again; a file that does not load keeps the current
+// credentials. The next request is checked against what it returns with.
+func (s *service) reloadAdmins() error {
+	l := s.admins
+	admins, err := LoadAdmins(l.path)
+	if err != nil {
+		s.log.Error("admin credentials reload failed; keeping the previous ones", "file", l.path, "err", err.Error())
+	} else {
+		l.p.Store(&admins)
+		s.log.Info("admin credentials reloaded", "file", l.path, "keys", len(admins))
+	}
+	s.metrics.reloaded(err == nil)
+	return err
 }
 
 // LoadAdmins reads an admin credentials file. Errors are *ConfigError naming the entry; they
@@ -131,6 +164,7 @@ func newRegistryService(reg *iam.Registry, settings *Config, admins iamapi.Admin
 	}
 	s.live.p.Store(v)
 	s.registry = reg
+	s.admins, _ = admins.(*liveAdmins)
 	providers, _ := reg.Len()
 	s.nprov.Store(int64(providers))
 	iamH, err := iamapi.NewHandler(iamapi.Options{Credentials: admins, Registry: reg, Now: s.now, Logger: log})
@@ -274,7 +308,9 @@ func openStoreService(ctx context.Context, dir, dsn, adminsPath string, cfg, set
 				"file", cfgPath, "store", where, "providers", np, "roles", nr)
 		}
 	}
-	svc, err := newRegistryService(reg, settings, admins, serviceOptions{Now: e.now, Logger: log})
+	live := &liveAdmins{path: adminsPath}
+	live.p.Store(&admins)
+	svc, err := newRegistryService(reg, settings, live, serviceOptions{Now: e.now, Logger: log})
 	if err != nil {
 		_ = st.Close()
 		return fail(exitUsage, "%v", err)
