@@ -302,6 +302,25 @@ func refuse(code string, reason Reason, msg string) *AuthError {
 
 // authenticate returns the access key id it parsed (for the log) beside the result.
 func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Principal, string, *AuthError) {
+	c, akid, e := a.precheck(r)
+	if e != nil {
+		return nil, akid, e
+	}
+	return a.verify(r, c, body)
+}
+
+// checked is what precheck established about a request: its parsed Authorization header, its
+// signing time and the admin credential of its access key.
+type checked struct {
+	h        *authHeader
+	signedAt time.Time
+	admin    Admin
+}
+
+// precheck runs every check that needs no body: the Authorization header's shape, the date,
+// the scope, the skew and the access key. A request that fails them is refused before its
+// body is read.
+func (a *Authenticator) precheck(r *http.Request) (*checked, string, *AuthError) {
 	rawQuery := r.URL.RawQuery
 	query, qerr := url.ParseQuery(rawQuery)
 	auths := r.Header.Values("Authorization")
@@ -382,12 +401,17 @@ func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Principal, 
 	} else {
 		admin.SecretAccessKey, ok = a.creds.SecretAccessKey(akid)
 	}
-	secret := admin.SecretAccessKey
-	if !ok || secret == "" {
+	if !ok || admin.SecretAccessKey == "" {
 		return nil, akid, refuse(CodeInvalidClientTokenId, ReasonUnknownKey, "The security token included in the request is invalid.")
 	}
+	return &checked{h: h, signedAt: signedAt, admin: admin}, akid, nil
+}
 
-	want, e := a.expectedSignature(r, h, akid, secret, signedAt, body)
+// verify checks the signature of a request that passed precheck, over its whole body.
+func (a *Authenticator) verify(r *http.Request, c *checked, body []byte) (*Principal, string, *AuthError) {
+	h, signedAt, admin := c.h, c.signedAt, c.admin
+	akid := h.accessKeyID
+	want, e := a.expectedSignature(r, h, akid, admin.SecretAccessKey, signedAt, body)
 	if e != nil {
 		return nil, akid, e
 	}

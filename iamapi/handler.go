@@ -21,9 +21,11 @@ import (
 // roles over an iam.Registry: the actions in the package documentation's table, as POST with
 // a form body (what the SDKs, botocore and the CLI send) or GET with a query string.
 //
-// Every request is read (at most Options.MaxBodyBytes) and authenticated first, by an
-// Authenticator built from the same Options: a refusal answers AWS's ErrorResponse with the
-// AuthError's code and status and changes nothing. The request then acts on the account
+// Every request is authenticated first, by an Authenticator built from the same Options: what
+// needs no body (the Authorization header, the date and scope, the access key) is checked
+// before the body is read, so an unsigned or unknown caller never makes the server read a
+// body; the signature is then checked over the body (at most Options.MaxBodyBytes). A refusal
+// answers AWS's ErrorResponse with the AuthError's code and status and changes nothing. The request then acts on the account
 // (and partition) of the admin credential that signed it, as IAM acts on the caller's own
 // account: it names roles by RoleName within that account and providers by ARNs that must
 // be that account's (another account's ARN is AccessDenied).
@@ -124,13 +126,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := &request{id: newRequestID(), start: time.Now(), remote: r.RemoteAddr}
 	w.Header().Set("x-amzn-RequestId", rq.id)
 
+	// What needs no body is checked first: an unsigned request, an unknown key or a stale
+	// date is refused without reading a body that may be large.
+	pre, akid, ae := h.auth.precheck(r)
+	rq.akid = akid
+	if ae != nil {
+		h.fail(w, rq, &apiError{code: ae.Code, message: ae.Message, reason: ae.Reason})
+		return
+	}
 	body, e := h.readBody(w, r)
 	if e != nil {
 		h.fail(w, rq, e)
 		return
 	}
-	p, akid, ae := h.auth.authenticate(r, body)
-	rq.akid = akid
+	p, _, ae := h.auth.verify(r, pre, body)
 	if ae != nil {
 		h.fail(w, rq, &apiError{code: ae.Code, message: ae.Message, reason: ae.Reason})
 		return

@@ -1,10 +1,12 @@
 package iamapi_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -455,4 +457,59 @@ func FuzzEncodePolicyDocument(f *testing.F) {
 			}
 		}
 	})
+}
+
+// countingReader counts what the server read of a request body.
+type countingReader struct {
+	n   atomic.Int64
+	max int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	left := c.max - c.n.Load()
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), left)]
+	clear(p)
+	c.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// A request that fails the checks needing no body (unsigned, unknown key, stale date) is
+// refused without its body being read: 64 MiB announced (and offered) behind a bad
+// Authorization header cost the server at most what Go's server drains after the answer.
+func TestHandlerRefusesBeforeReadingTheBody(t *testing.T) {
+	srv := newIAMServer(t, iamapi.Options{}, iam.Options{})
+	const size = 64 << 20
+	create := form("Action", "CreateRole", "Version", "2010-05-08", "RoleName", "app", "AssumeRolePolicyDocument", trustPolicy("x"))
+	tests := []struct {
+		name   string
+		edit   func(req *http.Request)
+		code   string
+		reason iamapi.Reason
+	}{
+		{"unsigned", func(*http.Request) {}, iamapi.CodeMissingAuthenticationToken, iamapi.ReasonUnsigned},
+		{"unknown key", func(req *http.Request) {
+			sign(t, req, create, signing{akid: "AKIAUNKNOWNKEY000009", secret: secret, service: "iam", region: "us-east-1", at: time.Now()})
+		}, iamapi.CodeInvalidClientTokenId, iamapi.ReasonUnknownKey},
+		{"signed an hour ago", func(req *http.Request) {
+			sign(t, req, create, signing{akid: akid, secret: secret, service: "iam", region: "us-east-1", at: time.Now().Add(-time.Hour)})
+		}, iamapi.CodeRequestExpired, iamapi.ReasonExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := &countingReader{max: size}
+			req, err := http.NewRequest(http.MethodPost, srv.URL+"/", body)
+			require.NoError(t, err)
+			req.ContentLength = size
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			tc.edit(req)
+			r := srv.do(t, req)
+			_, code := errorCode(t, r.body)
+			assert.Equal(t, tc.code, code)
+			assert.Equal(t, string(tc.reason), srv.lastLog(t)["reason"])
+			assert.Less(t, body.n.Load(), int64(4<<20), "the server read the body of a request it refused")
+		})
+	}
 }
