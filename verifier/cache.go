@@ -30,13 +30,14 @@ type tokenCache struct {
 }
 
 type cacheEntry struct {
-	raw string
-	v   verified
+	// memo is the last Allow decision made with the token, with what it depended on; nil
+	// until one is made (see decisionMemo). It and tick sit beside raw, in the line a
+	// lookup reads first.
+	memo atomic.Pointer[decisionMemo]
 	// tick is the cache's ticks when the entry was added or last promoted.
 	tick atomic.Uint64
-	// memo is the last Allow decision made with the token, with what it depended on; nil
-	// until one is made (see decisionMemo).
-	memo atomic.Pointer[decisionMemo]
+	raw  string
+	v    verified
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -47,9 +48,34 @@ func newTokenCache(size int) *tokenCache {
 	return &tokenCache{seed: maphash.MakeSeed(), lru: c, promoteAfter: uint64(size / 2)}
 }
 
+// hashEnds is how many bytes of each end of a longer token the cache's hash reads.
+const hashEnds = 64
+
+// hash returns the cache key of raw: a seeded hash of its length and of its first and last
+// hashEnds bytes (the header, and the signature's end), so that a lookup reads the caller's
+// token only once, for the comparison with the entry's, which streams both. The hash only
+// places entries: a hit requires byte-for-byte equality, so tokens that share both ends can
+// only push each other out (and only verified tokens are stored: two with one signature end
+// and one header are, in practice, one token).
+func (c *tokenCache) hash(raw string) uint64 {
+	if len(raw) <= 2*hashEnds {
+		return maphash.String(c.seed, raw)
+	}
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(raw[:hashEnds])
+	h.WriteString(raw[len(raw)-hashEnds:])
+	n := uint64(len(raw))
+	h.WriteByte(byte(n))
+	h.WriteByte(byte(n >> 8))
+	h.WriteByte(byte(n >> 16))
+	h.WriteByte(byte(n >> 24))
+	return h.Sum64()
+}
+
 // lookup returns the entry for raw, or nil.
 func (c *tokenCache) lookup(raw string) (*cacheEntry, uint64) {
-	h := maphash.String(c.seed, raw)
+	h := c.hash(raw)
 	e, ok := c.lru.Peek(h)
 	if !ok || e.raw != raw {
 		return nil, h

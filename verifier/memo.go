@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/jwks"
@@ -65,14 +66,27 @@ func memoSource(p ProviderSource, r RoleSource) ChangeEpocher {
 //
 // It is immutable once published in its cacheEntry.
 type decisionMemo struct {
+	// What a use reads first, together: the checks, then the token's times.
 	epoch           uint64
 	keys            jwks.Stamp
 	durationSeconds int
-	sourceIP        string
-	provider        *iam.OIDCProvider // for the observer
-	// res is the Result returned, with RoleARN and RoleSessionName the request's (compared
-	// with the next requests') and Token the cache entry's; its slices are the memo's own.
+	// request is the request's RoleARN, RoleSessionName and SourceIP, one after the other
+	// in one string (read in one go); res.RoleARN and res.RoleSessionName point into it.
+	request       string
+	exp, nbf, iat time.Time         // the token's
+	provider      *iam.OIDCProvider // for the observer
+	// res is the Result returned, with Token the cache entry's; its slices are the memo's
+	// own.
 	res Result
+}
+
+// sameRequest reports whether req's fields that reach the decision or the Result are
+// byte-identical to those the memo was made for (the token is the entry's).
+func (m *decisionMemo) sameRequest(req *Request) bool {
+	a, n := len(m.res.RoleARN), len(m.res.RoleSessionName)
+	return len(req.RoleARN) == a && len(req.RoleSessionName) == n && len(req.SourceIP) == len(m.request)-a-n &&
+		req.DurationSeconds == m.durationSeconds && req.ProviderID == "" &&
+		m.request[:a] == req.RoleARN && m.request[a:a+n] == req.RoleSessionName && m.request[a+n:] == req.SourceIP
 }
 
 // memoTrace is what a decision needs to be memoised, gathered along the full path: the
@@ -92,16 +106,13 @@ func (v *Verifier) memoized(req *Request, partition, account string) (*decisionM
 		return nil, nil
 	}
 	m := e.memo.Load()
-	if m == nil || req.RoleARN != m.res.RoleARN || req.RoleSessionName != m.res.RoleSessionName ||
-		req.SourceIP != m.sourceIP || req.DurationSeconds != m.durationSeconds || req.ProviderID != "" {
+	if m == nil || !m.sameRequest(req) {
 		return nil, nil
 	}
 	if v.epochs.ChangeEpoch(partition, account) != m.epoch || !m.keys.Current() {
 		return nil, nil
 	}
-	tok := &e.v.tok
-	cl := claims{exp: tok.ExpiresAt, nbf: tok.NotBefore, iat: tok.IssuedAt}
-	if checkTimes(&cl, v.now(), v.leeway, v.maxLifetime) != nil {
+	if checkTokenTimes(m.exp, m.nbf, m.iat, v.now(), v.leeway, v.maxLifetime) != nil {
 		return nil, nil // the full path refuses it, and drops the entry
 	}
 	v.tokens.hits.Add(1)
@@ -132,18 +143,36 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 		epoch:           tr.epoch,
 		keys:            tr.keys,
 		durationSeconds: req.DurationSeconds,
-		sourceIP:        strings.Clone(req.SourceIP),
+		request:         concat(req.RoleARN, req.RoleSessionName, req.SourceIP),
+		exp:             tr.entry.v.tok.ExpiresAt,
+		nbf:             tr.entry.v.tok.NotBefore,
+		iat:             tr.entry.v.tok.IssuedAt,
 		provider:        ev.vt.route.p,
 		res:             ev.res,
 	}
 	// Own copies: the request's strings may sit in a caller's larger buffer, and the Result
 	// handed to this caller shares its slices.
-	m.res.RoleARN = strings.Clone(req.RoleARN)
-	m.res.RoleSessionName = strings.Clone(req.RoleSessionName)
+	a, n := len(req.RoleARN), len(req.RoleSessionName)
+	m.res.RoleARN, m.res.RoleSessionName = m.request[:a], m.request[a:a+n]
 	m.res.Token = &tr.entry.v.tok
 	m.res.SessionTags = slices.Clone(m.res.SessionTags)
 	m.res.TransitiveTagKeys = slices.Clone(m.res.TransitiveTagKeys)
 	tr.entry.memo.Store(m)
+}
+
+// concat returns the strings one after the other, always in a new string of its own (+ may
+// return an operand as it is, which would pin a caller's buffer).
+func concat(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // memoisable reports whether every condition key of p is answered (by condContext.Values)

@@ -460,8 +460,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 			out.fixAudience()
 			out.cacheHit = true
 			out.shared = &hit.v.tok
-			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
-			if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
+			if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
 				v.tokens.remove(h)
 				return e
 			}
