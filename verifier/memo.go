@@ -98,9 +98,12 @@ type memoTrace struct {
 	stamped bool
 }
 
-// memoized answers req from the decision memo of its token, or returns nil: req passed
-// checkRequest; partition and account are the role ARN's.
+// memoized answers req from the decision memo of its token, or returns nil; partition and
+// account are the role ARN's. The caller checks req (checkRequest) before using the answer.
 func (v *Verifier) memoized(req *Request, partition, account string) (*decisionMemo, *cacheEntry) {
+	if len(req.WebIdentityToken) > maxTokenLen {
+		return nil, nil
+	}
 	e, _ := v.tokens.lookup(req.WebIdentityToken)
 	if e == nil {
 		return nil, nil

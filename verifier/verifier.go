@@ -838,16 +838,22 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if req == nil {
 		return nil, nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
 	}
+	// STS picks the provider from the role's partition and account and the token's iss.
+	partition, account := roleAccount(req.RoleARN)
+	if v.epochs != nil {
+		// The memo first, then checkRequest as always: the memo's comparisons read the
+		// request's strings together with the memo's, so that their cache misses overlap, and
+		// checkRequest then finds them cached. A request checkRequest refuses takes the full
+		// path, which refuses it.
+		if m, _ := v.memoized(req, partition, account); m != nil && checkRequest(req) == nil {
+			return nil, nil, m, nil
+		}
+	}
 	if e := checkRequest(req); e != nil {
 		return nil, nil, nil, e
 	}
-	// STS picks the provider from the role's partition and account and the token's iss.
-	partition, account := roleAccount(req.RoleARN)
 	var epoch uint64
 	if v.epochs != nil {
-		if m, _ := v.memoized(req, partition, account); m != nil {
-			return nil, nil, m, nil
-		}
 		// Read before the lookups: a memo made from them is good while it stays the same.
 		epoch = v.epochs.ChangeEpoch(partition, account)
 	}
