@@ -19,6 +19,8 @@ type tokenCache struct {
 	seed maphash.Seed
 	lru  *lru.Cache[uint64, *cacheEntry]
 	hits atomic.Uint64 // hits used, for tests and debugging
+	// memoHits counts the hits answered from a decision memo (also counted in hits).
+	memoHits atomic.Uint64
 	// ticks counts the changes that can move an entry toward eviction (adds, removals and
 	// promotions); a hit promotes its entry (moves it to the front of the LRU list, a write
 	// of cold list neighbours) only once promoteAfter ticks passed since its last promotion.

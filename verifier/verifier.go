@@ -846,6 +846,8 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 		// checkRequest then finds them cached. A request checkRequest refuses takes the full
 		// path, which refuses it.
 		if m, _ := v.memoized(req, partition, account); m != nil && checkRequest(req) == nil {
+			v.tokens.hits.Add(1)
+			v.tokens.memoHits.Add(1)
 			return nil, nil, m, nil
 		}
 	}
