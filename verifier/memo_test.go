@@ -2,12 +2,15 @@ package verifier
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,8 +141,8 @@ func memoDifferential(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	accts := []string{acctA, acctB}
 	type roleRef struct {
-		arn string
-		iss *testissuer.Issuer
+		arn  string
+		iss  *testissuer.Issuer
 		acct string
 	}
 	var roles []roleRef
@@ -271,3 +274,271 @@ func memoDifferential(t *testing.T, seed uint64) {
 	t.Logf("%d allowed, %d from the memo; refusals %v", allowed, w.memo.tokens.memoHits.Load(), reasons)
 	assert.Positive(t, w.memo.tokens.memoHits.Load(), "the memo answered")
 }
+
+// memoTarget is a memo world with one provider in acctA, one role of kind and a token.
+func memoTarget(t *testing.T, kind string, edit func(*Options)) (*memoWorld, *Request, *iam.OIDCProvider) {
+	t.Helper()
+	w := newMemoWorld(t, 1, edit)
+	iss := w.iss[0]
+	p, err := w.reg.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: iss.URL(), ClientIDs: []string{"sts.amazonaws.com"}})
+	require.NoError(t, err)
+	r, err := w.reg.CreateRole(&iam.Role{Account: acctA, Name: "app", TrustPolicyDocument: memoDoc(iss, acctA, kind)})
+	require.NoError(t, err)
+	cl := iss.Claims(irsaSub, "sts.amazonaws.com")
+	if kind == "tags" {
+		cl["https://aws.amazon.com/tags"] = map[string]any{"principal_tags": map[string]any{"team": []string{"a"}}, "transitive_tag_keys": []string{"team"}}
+	}
+	req := &Request{RoleARN: r.ARN, RoleSessionName: "s-one", WebIdentityToken: iss.MustMint(t, cl, testissuer.MintOptions{}), SourceIP: "10.0.0.1"}
+	return w, req, p
+}
+
+// warm makes the memo: a first request fills the token cache, a second makes the memo from
+// a cache hit; it returns the Result.
+func (w *memoWorld) warm(t *testing.T, req *Request) *Result {
+	t.Helper()
+	for range 2 {
+		_, err := w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+		require.NoError(t, err)
+	}
+	return w.used(t, req, true)
+}
+
+// used runs req through the memo verifier, asserts whether the memo answered and that the
+// plain verifier answers the same, and returns the Result.
+func (w *memoWorld) used(t *testing.T, req *Request, memo bool) *Result {
+	t.Helper()
+	before := w.memo.tokens.memoHits.Load()
+	r1, e1 := w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	r2, e2 := w.plain.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.Equal(t, memo, w.memo.tokens.memoHits.Load() > before, "memo used")
+	sameOutcome(t, "", r1, e1, r2, e2)
+	return r1
+}
+
+func TestMemoUsedAndCopied(t *testing.T) {
+	var events []DecisionEvent
+	w, req, p := memoTarget(t, "tags", func(o *Options) {
+		o.Observer = ObserverFunc(func(_ context.Context, e DecisionEvent) { events = append(events, e) })
+	})
+	res := w.warm(t, req)
+	require.NotEmpty(t, res.SessionTags)
+	assert.Equal(t, p.ARN, res.ProviderPrincipal)
+	last := events[len(events)-2] // the memo verifier's (the plain one shares the observer)
+	assert.True(t, last.CacheHit)
+	assert.Equal(t, w.iss[0].URL(), last.Provider)
+	assert.Zero(t, last.Code)
+	// The caller's Result is its own: changing it changes no later answer.
+	res.SessionTags[0].Value = "changed"
+	res.TransitiveTagKeys[0] = "changed"
+	res.RoleID = "changed"
+	again := w.used(t, req, true)
+	assert.Equal(t, "a", again.SessionTags[0].Value)
+	assert.Equal(t, "team", again.TransitiveTagKeys[0])
+	assert.NotEqual(t, "changed", again.RoleID)
+}
+
+// Every request field that reaches the decision or the Result must be the memo's.
+func TestMemoRequestFields(t *testing.T) {
+	w, req, _ := memoTarget(t, "basic", nil)
+	w.warm(t, req)
+	for name, edit := range map[string]func(r *Request){
+		"session":  func(r *Request) { r.RoleSessionName = "s-two" },
+		"sourceIP": func(r *Request) { r.SourceIP = "10.0.0.2" },
+		"noIP":     func(r *Request) { r.SourceIP = "" },
+		"duration": func(r *Request) { r.DurationSeconds = 900 },
+		"provider": func(r *Request) { r.ProviderID = "www.amazon.com" },
+		"badIP":    func(r *Request) { r.SourceIP = "not-an-ip" },
+	} {
+		r := *req
+		edit(&r)
+		res := w.used(t, &r, false)
+		if res != nil {
+			assert.Equal(t, r.RoleSessionName, res.RoleSessionName, name)
+		}
+	}
+	w.used(t, req, false) // the last Allow (another session) replaced the memo
+	w.used(t, req, true)
+}
+
+// A registry write to the role's account, of the role or of the provider, invalidates the
+// memo; the next request sees the change.
+func TestMemoRegistryWrites(t *testing.T) {
+	w, req, p := memoTarget(t, "basic", nil)
+	w.warm(t, req)
+	_, err := w.reg.UpdateAssumeRolePolicy(req.RoleARN, memoDoc(w.iss[0], acctA, "deny"))
+	require.NoError(t, err)
+	_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.ErrorIs(t, err, ReasonDenied)
+	_, err = w.reg.UpdateAssumeRolePolicy(req.RoleARN, memoDoc(w.iss[0], acctA, "basic"))
+	require.NoError(t, err)
+	w.warm(t, req)
+
+	_, err = w.reg.UpdateOIDCProviderThumbprint(p.ARN, []string{"0000000000000000000000000000000000000000"})
+	require.NoError(t, err)
+	_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.ErrorIs(t, err, ReasonThumbprint, "the pin is the provider's, checked against the key set's chain")
+	_, err = w.reg.UpdateOIDCProviderThumbprint(p.ARN, []string{fmt.Sprintf("%x", sha1Of(w.iss[0].Certificate().Raw))})
+	require.NoError(t, err)
+	w.warm(t, req)
+
+	_, err = w.reg.AddClientIDToOIDCProvider(p.ARN, "other")
+	require.NoError(t, err)
+	_, err = w.reg.RemoveClientIDFromOIDCProvider(p.ARN, "sts.amazonaws.com")
+	require.NoError(t, err)
+	_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.ErrorIs(t, err, ReasonAudience)
+
+	_, err = w.reg.AddClientIDToOIDCProvider(p.ARN, "sts.amazonaws.com")
+	require.NoError(t, err)
+	w.warm(t, req)
+	_, err = w.reg.UpdateRole(req.RoleARN, iam.RoleUpdate{MaxSessionDuration: 2 * time.Hour})
+	require.NoError(t, err)
+	w.used(t, req, false)
+	require.NoError(t, w.reg.DeleteRole(req.RoleARN))
+	_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.ErrorIs(t, err, ReasonUnknownRole)
+}
+
+// The key set: a swap (rotation), a drop of the issuer and the refresh instant each end the
+// memo; at the refresh instant Key is called, so the refresh happens on schedule.
+func TestMemoKeys(t *testing.T) {
+	w, req, _ := memoTarget(t, "basic", nil)
+	iss := w.iss[0]
+	w.warm(t, req)
+
+	_, err := iss.AddKey("ES256")
+	require.NoError(t, err)
+	require.NoError(t, w.cache.Register(jwks.IssuerConfig{Issuer: iss.URL()})) // dropped and fetched again
+	w.used(t, req, false)                                                      // verified again, with the new *jwks.Key
+	w.used(t, req, false)                                                      // a hit: the memo is made again
+	w.used(t, req, true)
+
+	w.cache.Unregister(iss.URL())
+	w.used(t, req, false) // registered again on use, fetched again
+	w.used(t, req, false)
+	w.used(t, req, true)
+
+	fetches := iss.Requests(testissuer.JWKS)
+	w.clk.add(jwks.DefaultMinTTL) // past the refresh point (3/4 of the TTL)
+	w.used(t, req, false)
+	require.Eventually(t, func() bool { return iss.Requests(testissuer.JWKS) > fetches }, 10*time.Second, time.Millisecond,
+		"the lookup past the refresh point started a refresh")
+	require.Eventually(t, func() bool { _, ok := w.cache.Stamp(iss.URL()); return ok }, 10*time.Second, time.Millisecond,
+		"the refreshed key set is in place")
+
+	// The token expires: refused, whatever the memo held.
+	w.warm(t, req)
+	w.clk.add(time.Hour + DefaultLeeway)
+	_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.ErrorIs(t, err, ReasonExpired)
+}
+
+// A policy whose conditions read the clock, or a key the verifier does not know as fixed, is
+// never memoised.
+func TestMemoTimePolicy(t *testing.T) {
+	w, req, _ := memoTarget(t, "time", nil)
+	for range 3 {
+		w.used(t, req, false)
+	}
+	r := &route{prefix: "oidc.example.com/id/x", kind: kindGeneric}
+	for key, fixed := range map[string]bool{
+		"oidc.example.com/id/x:sub": true, "oidc.example.com/id/x:aud": true, "oidc.example.com/id/x:nonsense": false,
+		"other.example.com:sub": false, "sts:rolesessionname": true, "aws:sourceip": true, "aws:requesttag/team": true,
+		"aws:currenttime": false, "aws:epochtime": false, "aws:principaltag/x": false, "aws:tagkeys": true,
+	} {
+		assert.Equal(t, fixed, fixedKey(key, r), key)
+	}
+}
+
+// Sources that are two objects, or a key source without stamps, leave the memo off.
+func TestMemoOff(t *testing.T) {
+	reg := iam.New(iam.Options{})
+	roles, err := NewStaticRoles()
+	require.NoError(t, err)
+	v, err := New(Options{ProviderSource: reg, Roles: roles, Keys: staticKeys(t, newTestKey(t, "RS256", "k"))})
+	require.NoError(t, err)
+	assert.Nil(t, v.epochs)
+	v, err = New(Options{ProviderSource: reg, Roles: reg, Keys: staticKeys(t, newTestKey(t, "RS256", "k"))})
+	require.NoError(t, err)
+	assert.Nil(t, v.epochs, "jwks.Static has no stamps")
+	v, err = New(Options{ProviderSource: reg, Roles: reg, TokenCacheSize: -1})
+	require.NoError(t, err)
+	assert.Nil(t, v.epochs, "no token cache")
+	v, err = New(Options{ProviderSource: reg, Roles: reg})
+	require.NoError(t, err)
+	assert.NotNil(t, v.epochs)
+	require.NoError(t, v.Close())
+}
+
+// A revoking write that has returned is seen by every request that starts after it, while
+// other goroutines keep the memo busy.
+func TestMemoConcurrentRevocation(t *testing.T) {
+	w, req, _ := memoTarget(t, "basic", nil)
+	w.warm(t, req)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_, _ = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		kind := []string{"deny", "basic"}[i%2]
+		_, err := w.reg.UpdateAssumeRolePolicy(req.RoleARN, memoDoc(w.iss[0], acctA, kind))
+		require.NoError(t, err)
+		_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+		if kind == "deny" {
+			require.ErrorIs(t, err, ReasonDenied, "round %d", i)
+		} else {
+			require.NoError(t, err, "round %d", i)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// validARN against its former two-pass definition.
+func TestValidARNOnePass(t *testing.T) {
+	ref := func(arn string) bool {
+		if len(arn) < minRoleARNLen || len(arn) > maxRoleARNLen || !strings.HasPrefix(arn, "arn:") || !utf8.ValidString(arn) {
+			return false
+		}
+		for _, r := range arn {
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7F {
+				return false
+			}
+		}
+		var colon [5]int
+		n := 0
+		for i := 0; i < len(arn) && n < len(colon); i++ {
+			if arn[i] == ':' {
+				colon[n] = i
+				n++
+			}
+		}
+		return n == len(colon) && colon[1] > colon[0]+1 && colon[2] > colon[1]+1 && colon[4] < len(arn)-1
+	}
+	base := "arn:aws:iam::111122223333:role/app"
+	cases := []string{base, "arn::iam::1:role/abcdefghijk", "arn:aws:iam::111122223333:", base + "\x00", base + "\x7f", base + "\t\n\r",
+		base + "\xff", base + "é", base + "\xed\xa0\x80", base + "\uFFFD", "arn:a:b:c:d:e:f:g:h:i:j:k", "arn:aws:iam:111122223333role/app"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := []byte(base)
+		for range 1 + rng.IntN(3) {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		assert.Equal(t, ref(c), validARN(c), "%q", c)
+	}
+}
+
+func sha1Of(b []byte) [20]byte { return sha1.Sum(b) }
