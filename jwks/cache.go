@@ -386,8 +386,12 @@ func (c *Cache) publishLocked(st *issuer) {
 	for id, s := range *c.hot.Load() {
 		next[id] = s
 	}
+	var gone []*issuer
 	for _, id := range c.evicted {
-		delete(next, id)
+		if old := next[id]; old != nil {
+			gone = append(gone, old)
+			delete(next, id)
+		}
 	}
 	c.evicted = c.evicted[:0]
 	if st != nil {
@@ -395,6 +399,13 @@ func (c *Cache) publishLocked(st *issuer) {
 	}
 	// Entries removed by Register (lru.Remove) also pass through evicted.
 	c.hot.Store(&next)
+	// Published first, retired next: a Stamp of a state that left the cache is never current
+	// again (see Stamp).
+	for _, old := range gone {
+		if old != st {
+			old.retire()
+		}
+	}
 }
 
 // now returns the current time as the duration since c.base. With the

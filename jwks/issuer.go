@@ -120,6 +120,9 @@ type issuer struct {
 	cfg  *issuerConfig
 	snap atomic.Pointer[snapshot]
 	used atomic.Bool // second-chance bit for LRU eviction, set on hits
+	// epoch moves after every snapshot swap and, with its retiredEpoch bit, when the state
+	// leaves the cache (drop, Unregister, re-Register, eviction): see Stamp.
+	epoch atomic.Uint64
 
 	// tried is when the last fetch started and nextTry when the next may
 	// start (see Cache.now); both are written under mu and read without
@@ -335,6 +338,7 @@ func (st *issuer) run(f *flight) {
 	st.mu.Lock()
 	if err == nil {
 		st.snap.Store(snap)
+		st.epoch.Add(1) // published first, moved next (see Stamp)
 		st.lastErr = nil
 		st.staleNotice = false
 		st.failures = 0

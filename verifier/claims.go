@@ -216,20 +216,25 @@ func numericDate(data []byte, sp span) (time.Time, bool) {
 
 // checkTimes applies exp, nbf and iat with leeway, and the lifetime bound when maxLifetime > 0.
 func checkTimes(c *claims, now time.Time, leeway, maxLifetime time.Duration) *Error {
-	if !c.exp.After(now.Add(-leeway)) {
+	return checkTokenTimes(c.exp, c.nbf, c.iat, now, leeway, maxLifetime)
+}
+
+// checkTokenTimes is checkTimes on the three times (zero when absent).
+func checkTokenTimes(exp, nbf, iat, now time.Time, leeway, maxLifetime time.Duration) *Error {
+	if !exp.After(now.Add(-leeway)) {
 		return errorf(ReasonExpired, "exp is before now minus leeway")
 	}
-	if !c.nbf.IsZero() && c.nbf.After(now.Add(leeway)) {
+	if !nbf.IsZero() && nbf.After(now.Add(leeway)) {
 		return errorf(ReasonNotYetValid, "nbf is after now plus leeway")
 	}
-	if !c.iat.IsZero() && c.iat.After(now.Add(leeway)) {
+	if !iat.IsZero() && iat.After(now.Add(leeway)) {
 		return errorf(ReasonIssuedInFuture, "iat is after now plus leeway")
 	}
 	if maxLifetime > 0 {
-		if c.iat.IsZero() {
+		if iat.IsZero() {
 			return errorf(ReasonMissingClaim, "iat is required when the token lifetime is bounded")
 		}
-		if c.exp.Sub(c.iat) > maxLifetime {
+		if exp.Sub(iat) > maxLifetime {
 			return errorf(ReasonLifetime, "exp - iat exceeds the maximum token lifetime")
 		}
 	}

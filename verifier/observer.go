@@ -74,13 +74,19 @@ type DecisionEvent struct {
 // observe reports a finished call to the observer, which must be set. vt is nil when the
 // call was refused before its token was looked at.
 func (v *Verifier) observe(ctx context.Context, op Operation, start time.Time, vt *verified, e *Error) {
-	ev := DecisionEvent{Op: op, Latency: time.Since(start)}
+	provider, hit := "", false
 	if vt != nil {
-		ev.CacheHit = vt.cacheHit
+		hit = vt.cacheHit
 		if vt.route.p != nil {
-			ev.Provider = vt.route.p.URL
+			provider = vt.route.p.URL
 		}
 	}
+	v.observed(ctx, op, start, provider, hit, e)
+}
+
+// observed reports a finished call to the observer, which must be set.
+func (v *Verifier) observed(ctx context.Context, op Operation, start time.Time, provider string, cacheHit bool, e *Error) {
+	ev := DecisionEvent{Op: op, Latency: time.Since(start), Provider: provider, CacheHit: cacheHit}
 	if e != nil {
 		ev.Code, ev.Reason = e.Code, e.Reason
 	}

@@ -68,22 +68,28 @@ func validARN(arn string) bool {
 	if len(arn) < minRoleARNLen || len(arn) > maxRoleARNLen || !strings.HasPrefix(arn, "arn:") {
 		return false
 	}
-	if !utf8.ValidString(arn) {
-		return false
-	}
-	for _, r := range arn {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7F {
-			return false
-		}
-	}
+	// One pass: the characters, and the first five colons of
 	// arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (the resource may contain colons).
 	var colon [5]int
 	n := 0
-	for i := 0; i < len(arn) && n < len(colon); i++ {
-		if arn[i] == ':' {
+	for i := 0; i < len(arn); {
+		c := arn[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(arn[i:])
+			if r == utf8.RuneError && size == 1 {
+				return false // invalid UTF-8
+			}
+			i += size
+			continue
+		}
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7F:
+			return false
+		case c == ':' && n < len(colon):
 			colon[n] = i
 			n++
 		}
+		i++
 	}
 	return n == len(colon) && colon[1] > colon[0]+1 && colon[2] > colon[1]+1 && colon[4] < len(arn)-1
 }

@@ -49,8 +49,13 @@ type Verifier struct {
 	now         func() time.Time
 	kids        kidTable
 	tokens      *tokenCache // nil when disabled
-	observer    Observer    // nil: no events
-	issuers     []string    // static provider URLs, in Options order, for Prefetch
+	// epochs and stamps, both set only with a token cache, enable the decision memo (see
+	// decisionMemo): the registry's change epochs (ProviderSource, which is also the
+	// RoleSource) and the key cache's stamps.
+	epochs   ChangeEpocher
+	stamps   keyStamper
+	observer Observer // nil: no events
+	issuers  []string // static provider URLs, in Options order, for Prefetch
 }
 
 // New validates opts and returns a Verifier. It fails closed: neither or both of
@@ -118,6 +123,13 @@ func New(opts Options) (*Verifier, error) {
 		v.keys, v.ownCache = c, c
 	}
 	v.thumbs, _ = v.keys.(ThumbprintChecker)
+	if v.tokens != nil && v.static == nil {
+		if v.epochs = memoSource(v.providers, v.roles); v.epochs != nil {
+			if v.stamps, _ = v.keys.(keyStamper); v.stamps == nil {
+				v.epochs = nil
+			}
+		}
+	}
 	if err := v.setupKeys(&opts); err != nil {
 		_ = v.Close()
 		return nil, err
@@ -400,7 +412,7 @@ func (v *Verifier) verifyCall(ctx context.Context, token string, sel *selector, 
 	vt := new(verified)
 	e := refuse
 	if e == nil {
-		e = v.verify(ctx, token, v.now(), sel, vt)
+		e = v.verify(ctx, token, v.now(), sel, vt, nil)
 	}
 	if v.observer != nil {
 		v.observe(ctx, OpVerify, start, vt, e)
@@ -413,8 +425,10 @@ func (v *Verifier) verifyCall(ctx context.Context, token string, sel *selector, 
 
 // verify fills out from token, using the verified-token cache when it can. The cache holds
 // what is the issuer's (signature, claims, the key); what is the provider's (client IDs,
-// thumbprints) is checked on every call against the provider sel picks now.
-func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel *selector, out *verified) *Error {
+// thumbprints) is checked on every call against the provider sel picks now. tr, when
+// non-nil, gathers what a decision memo needs (the cache entry, a stamp of the issuer's
+// keys taken before they are looked up).
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel *selector, out *verified, tr *memoTrace) *Error {
 	c, e := splitCompact(token)
 	if e != nil {
 		return e
@@ -424,12 +438,19 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 		var hit *cacheEntry
 		hit, h = v.tokens.lookup(token)
 		if hit != nil {
+			if tr != nil {
+				tr.entry = hit
+				tr.keys, tr.stamped = v.stamps.Stamp(hit.v.tok.Issuer)
+			}
 			if e := v.selectProvider(sel, hit.v.tok.Issuer, &out.route); e != nil {
 				return e
 			}
 			if !v.current(ctx, hit) {
-				v.tokens.lru.Remove(h) // its key is gone: verify from scratch
+				v.tokens.remove(h) // its key is gone: verify from scratch
 				hit = nil
+				if tr != nil {
+					*tr = memoTrace{epoch: tr.epoch}
+				}
 			}
 		}
 		if hit != nil {
@@ -439,9 +460,8 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 			out.fixAudience()
 			out.cacheHit = true
 			out.shared = &hit.v.tok
-			cl := claims{exp: out.tok.ExpiresAt, nbf: out.tok.NotBefore, iat: out.tok.IssuedAt}
-			if e := checkTimes(&cl, now, v.leeway, v.maxLifetime); e != nil {
-				v.tokens.lru.Remove(h)
+			if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
+				v.tokens.remove(h)
 				return e
 			}
 			if e := v.admit(out); e != nil {
@@ -747,11 +767,12 @@ const (
 
 // evaluation is everything one AssumeRoleWithWebIdentity call needs, allocated at once.
 type evaluation struct {
-	res  Result
-	vt   verified
-	sel  selector
-	cc   condContext
-	preq policy.Request
+	res   Result
+	vt    verified
+	sel   selector
+	cc    condContext
+	preq  policy.Request
+	trace memoTrace
 }
 
 // AssumeRoleWithWebIdentity decides an STS AssumeRoleWithWebIdentity request: request
@@ -767,7 +788,14 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	if v.observer != nil {
 		start = time.Now() // latency on the monotonic clock, not v.now
 	}
-	res, ev, e := v.assume(ctx, req)
+	res, ev, m, e := v.assume(ctx, req)
+	if m != nil {
+		out := m.result()
+		if v.observer != nil {
+			v.observed(ctx, OpAssumeRoleWithWebIdentity, start, m.provider.URL, true, nil)
+		}
+		return out, nil
+	}
 	if v.observer != nil {
 		var vt *verified
 		if ev != nil {
@@ -804,20 +832,49 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 var evalPool = sync.Pool{New: func() any { return new(evaluation) }}
 
 // assume is AssumeRoleWithWebIdentity without the observer. ev is nil when the request was
-// refused before its token was looked at; res is set on success and on policy denials.
-func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *evaluation, e *Error) {
+// refused before its token was looked at; res is set on success and on policy denials. m,
+// when non-nil, is the decision memo that answered the request (and nothing else is set).
+func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *evaluation, m *decisionMemo, e *Error) {
 	if req == nil {
-		return nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
+		return nil, nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
+	}
+	// STS picks the provider from the role's partition and account and the token's iss.
+	partition, account := roleAccount(req.RoleARN)
+	if v.epochs != nil {
+		// The memo first, then checkRequest as always: the memo's comparisons read the
+		// request's strings together with the memo's, so that their cache misses overlap, and
+		// checkRequest then finds them cached. A request checkRequest refuses takes the full
+		// path, which refuses it.
+		if m, _ := v.memoized(req, partition, account); m != nil && checkRequest(req) == nil {
+			v.tokens.hits.Add(1)
+			v.tokens.memoHits.Add(1)
+			return nil, nil, m, nil
+		}
 	}
 	if e := checkRequest(req); e != nil {
-		return nil, nil, e
+		return nil, nil, nil, e
 	}
+	var epoch uint64
+	if v.epochs != nil {
+		// Read before the lookups: a memo made from them is good while it stays the same.
+		epoch = v.epochs.ChangeEpoch(partition, account)
+	}
+	res, ev, e = v.decideFull(ctx, req, partition, account, epoch)
+	return res, ev, nil, e
+}
+
+// decideFull is assume's full evaluation, which memoises an Allow when it can.
+func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, account string, epoch uint64) (res *Result, ev *evaluation, e *Error) {
 	now := v.now()
 	ev = evalPool.Get().(*evaluation)
 	*ev = evaluation{}
-	// STS picks the provider from the role's partition and account and the token's iss.
-	ev.sel.partition, ev.sel.account = roleAccount(req.RoleARN)
-	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.sel, &ev.vt); e != nil {
+	ev.sel.partition, ev.sel.account = partition, account
+	var tr *memoTrace
+	if v.epochs != nil {
+		tr = &ev.trace
+		tr.epoch = epoch
+	}
+	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.sel, &ev.vt, tr); e != nil {
 		return nil, ev, e
 	}
 	tok, p := &ev.vt.tok, &ev.vt.route
@@ -892,6 +949,9 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 		return nil, ev, errorf(ReasonDuration, "DurationSeconds exceeds the role's maximum session duration")
 	}
 	res.Duration = d
+	if tr != nil {
+		v.remember(ev, req, role)
+	}
 	return res, ev, nil
 }
 

@@ -1,0 +1,215 @@
+package verifier
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/jwks"
+	"github.com/webidentity/webidentity/policy"
+)
+
+// ChangeEpocher is the optional interface of a source that is both the ProviderSource and
+// the RoleSource of a Verifier (the same object, as an *iam.Registry given for both) and
+// tells when what it answers for an account may have changed. With it, and a KeySource
+// that stamps its key sets (a *jwks.Cache), the verified-token cache also remembers the last
+// Allow decision made with each token and answers an identical request again from it, without
+// looking the provider, keys and role up and evaluating the policy: see Options.TokenCacheSize.
+//
+// ChangeEpoch must return a number that moves whenever anything that OIDCProvider(partition,
+// account, ...) or Role of an ARN in (partition, account) returns changes, and that moves
+// only after the change is visible to those lookups: two equal returns for one (partition,
+// account) mean that a lookup made between them answered as it answers now. It is called on
+// the hot path: lock-free, no allocation. (*iam.Registry).ChangeEpoch is such a number.
+type ChangeEpocher interface {
+	ChangeEpoch(partition, account string) uint64
+}
+
+// keyStamper is what the decision memo needs of a KeySource: *jwks.Cache's stamps of an
+// issuer's key set (see jwks.Stamp).
+type keyStamper interface {
+	Stamp(issuer string) (jwks.Stamp, bool)
+}
+
+var (
+	_ ChangeEpocher = (*iam.Registry)(nil)
+	_ keyStamper    = (*jwks.Cache)(nil)
+)
+
+// memoSource returns the epochs of p when it is also r (one object, by pointer identity) and
+// tells its changes; nil otherwise (two objects could change apart, and nothing would say).
+func memoSource(p ProviderSource, r RoleSource) ChangeEpocher {
+	if p == nil || r == nil {
+		return nil
+	}
+	tp, tr := reflect.TypeOf(p), reflect.TypeOf(r)
+	if tp != tr || tp.Kind() != reflect.Pointer || any(p) != any(r) {
+		return nil
+	}
+	ep, _ := p.(ChangeEpocher)
+	return ep
+}
+
+// decisionMemo is the last Allow decision made with a cached token, with what it depended on.
+// A request reuses it only when a full evaluation now would certainly return the same Result:
+//   - the registry: ChangeEpoch of the role's account is still epoch, read before the
+//     provider and role lookups that produced the decision;
+//   - the keys: the key cache still serves the stamped key set, without a refresh due (which
+//     also covers the thumbprint check, made against that set's chains and the provider's
+//     pins);
+//   - the request: every field that reaches the decision or the Result is byte-identical;
+//   - time: exp, nbf and the maximum lifetime are checked on every use, and a policy whose
+//     conditions read anything but the token, the request and the provider is never
+//     memoised (memoisable).
+//
+// It is immutable once published in its cacheEntry.
+type decisionMemo struct {
+	// What a use reads first, together: the checks, then the token's times.
+	epoch           uint64
+	keys            jwks.Stamp
+	durationSeconds int
+	// request is the request's RoleARN, RoleSessionName and SourceIP, one after the other
+	// in one string (read in one go); res.RoleARN and res.RoleSessionName point into it.
+	request       string
+	exp, nbf, iat time.Time         // the token's
+	provider      *iam.OIDCProvider // for the observer
+	// res is the Result returned, with Token the cache entry's; its slices are the memo's
+	// own.
+	res Result
+}
+
+// sameRequest reports whether req's fields that reach the decision or the Result are
+// byte-identical to those the memo was made for (the token is the entry's).
+func (m *decisionMemo) sameRequest(req *Request) bool {
+	a, n := len(m.res.RoleARN), len(m.res.RoleSessionName)
+	return len(req.RoleARN) == a && len(req.RoleSessionName) == n && len(req.SourceIP) == len(m.request)-a-n &&
+		req.DurationSeconds == m.durationSeconds && req.ProviderID == "" &&
+		m.request[:a] == req.RoleARN && m.request[a:a+n] == req.RoleSessionName && m.request[a+n:] == req.SourceIP
+}
+
+// memoTrace is what a decision needs to be memoised, gathered along the full path: the
+// registry epoch read before the lookups, and the key stamp taken before the key lookups.
+type memoTrace struct {
+	epoch   uint64
+	entry   *cacheEntry // the token-cache entry the decision used (a hit), or nil
+	keys    jwks.Stamp
+	stamped bool
+}
+
+// memoized answers req from the decision memo of its token, or returns nil; partition and
+// account are the role ARN's. The caller checks req (checkRequest) before using the answer.
+func (v *Verifier) memoized(req *Request, partition, account string) (*decisionMemo, *cacheEntry) {
+	if len(req.WebIdentityToken) > maxTokenLen {
+		return nil, nil
+	}
+	e, _ := v.tokens.lookup(req.WebIdentityToken)
+	if e == nil {
+		return nil, nil
+	}
+	m := e.memo.Load()
+	if m == nil || !m.sameRequest(req) {
+		return nil, nil
+	}
+	if v.epochs.ChangeEpoch(partition, account) != m.epoch || !m.keys.Current() {
+		return nil, nil
+	}
+	if checkTokenTimes(m.exp, m.nbf, m.iat, v.now(), v.leeway, v.maxLifetime) != nil {
+		return nil, nil // the full path refuses it, and drops the entry
+	}
+	return m, e
+}
+
+// result returns the caller's own copy of the memoised Result.
+func (m *decisionMemo) result() *Result {
+	out := new(Result)
+	*out = m.res
+	if out.SessionTags != nil {
+		out.SessionTags = slices.Clone(out.SessionTags)
+	}
+	if out.TransitiveTagKeys != nil {
+		out.TransitiveTagKeys = slices.Clone(out.TransitiveTagKeys)
+	}
+	return out
+}
+
+// remember memoises the Allow decision ev made for req with role, when everything it
+// depended on is covered (see decisionMemo).
+func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
+	tr := &ev.trace
+	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) || !memoisable(role.TrustPolicy, &ev.vt.route) {
+		return
+	}
+	m := &decisionMemo{
+		epoch:           tr.epoch,
+		keys:            tr.keys,
+		durationSeconds: req.DurationSeconds,
+		request:         concat(req.RoleARN, req.RoleSessionName, req.SourceIP),
+		exp:             tr.entry.v.tok.ExpiresAt,
+		nbf:             tr.entry.v.tok.NotBefore,
+		iat:             tr.entry.v.tok.IssuedAt,
+		provider:        ev.vt.route.p,
+		res:             ev.res,
+	}
+	// Own copies: the request's strings may sit in a caller's larger buffer, and the Result
+	// handed to this caller shares its slices.
+	a, n := len(req.RoleARN), len(req.RoleSessionName)
+	m.res.RoleARN, m.res.RoleSessionName = m.request[:a], m.request[a:a+n]
+	m.res.Token = &tr.entry.v.tok
+	m.res.SessionTags = slices.Clone(m.res.SessionTags)
+	m.res.TransitiveTagKeys = slices.Clone(m.res.TransitiveTagKeys)
+	tr.entry.memo.Store(m)
+}
+
+// concat returns the strings one after the other, always in a new string of its own (+ may
+// return an operand as it is, which would pin a caller's buffer).
+func concat(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// memoisable reports whether every condition key of p is answered (by condContext.Values)
+// from the token, the request or the provider r alone: not from the clock, and nothing
+// unknown. It mirrors Values' dispatch.
+func memoisable(p *policy.Policy, r *route) bool {
+	for _, key := range p.Keys() {
+		if !fixedKey(key, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// fixedKey reports whether condContext.Values answers key (canonical, lower-case) from the
+// token, the request or the provider only.
+func fixedKey(key string, r *route) bool {
+	if rest, ok := strings.CutPrefix(key, r.prefix); ok && len(rest) > 0 && rest[0] == ':' {
+		switch claim := rest[1:]; claim {
+		case "sub", "azp", "aud", "oaud", "amr":
+			return true
+		default:
+			if r.kind == kindGitHub {
+				id := claimIndex(claim)
+				return id >= cActor && id < claimCount
+			}
+			return false
+		}
+	}
+	switch key {
+	case "sts:rolesessionname", "sts:sourceidentity", "aws:sourceip", "aws:federatedprovider",
+		"aws:tagkeys", "sts:transitivetagkeys":
+		return true
+	case "aws:currenttime", "aws:epochtime":
+		return false
+	}
+	return strings.HasPrefix(key, "aws:requesttag/")
+}
