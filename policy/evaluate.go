@@ -97,6 +97,9 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
 	e := newEvalContext(req.Context)
+	if p.fast != nil && p.fast.allows(req, &e) {
+		return Decision{Effect: Allow, Statement: 0, Sid: p.fast.sid, Reason: p.fast.match}
+	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
 		if !s.deny {

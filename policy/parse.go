@@ -33,11 +33,20 @@ type ParseOptions struct {
 // for concurrent use.
 type Policy struct {
 	stmts []statement
-	id    string
+	x     *policyExtra // nil when the policy has no Id and shares no string
+	// fast, when set, decides the requests the policy allows from the
+	// first lines of its block (see pack).
+	fast *fastForm
+	vars bool // Version 2012-10-17: policy variables are enabled
+}
+
+// policyExtra is what a Policy holds beyond its statements, which a packed
+// typical policy does without (see pack).
+type policyExtra struct {
+	id string
 	// keep holds the handles of the shared strings that the statements
 	// keep as plain strings (see interner).
 	keep []unique.Handle[string]
-	vars bool // Version 2012-10-17: policy variables are enabled
 }
 
 // statement is one compiled statement.
@@ -124,6 +133,15 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 // parseText parses a document of valid UTF-8 that is within the size limit.
 // The compiled policy does not refer to text (see decodeText).
 func parseText(text string) (*Policy, *ParseError) {
+	p, err := compileDocument(text)
+	if err != nil {
+		return nil, err
+	}
+	return pack(p), nil
+}
+
+// compileDocument is parseText without pack.
+func compileDocument(text string) (*Policy, *ParseError) {
 	root, err := decodeText(text)
 	if err != nil {
 		return nil, err
@@ -132,6 +150,7 @@ func parseText(text string) (*Policy, *ParseError) {
 		return nil, perr("", ReasonType, "policy must be a JSON object, not "+root.kind.String())
 	}
 	p := &Policy{}
+	var id string
 	var stmtNode *jnode
 	for i, name := range root.names {
 		v := root.members[i]
@@ -148,7 +167,7 @@ func parseText(text string) (*Policy, *ParseError) {
 			if v.kind != jString {
 				return nil, perr(name, ReasonType, "Id must be a string")
 			}
-			p.id = own(v.text)
+			id = own(v.text)
 		case "Statement":
 			stmtNode = v
 		default:
@@ -255,7 +274,9 @@ func parseText(text string) (*Policy, *ParseError) {
 			}
 		}
 	}
-	p.keep = in.handles()
+	if keep := in.handles(); id != "" || keep != nil {
+		p.x = &policyExtra{id: id, keep: keep}
+	}
 	return p, nil
 }
 
@@ -542,7 +563,12 @@ func (p *Policy) Version() string {
 }
 
 // ID returns the policy's Id element, or "".
-func (p *Policy) ID() string { return p.id }
+func (p *Policy) ID() string {
+	if p.x == nil {
+		return ""
+	}
+	return p.x.id
+}
 
 // Keys returns the condition keys the policy references, in canonical form,
 // sorted and without duplicates: the keys of every condition and the keys

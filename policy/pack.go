@@ -1,0 +1,289 @@
+package policy
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"unsafe"
+)
+
+// Locality. A registry evaluates the trust policy of a random role out of
+// hundreds of thousands, so every object of the compiled form that Evaluate
+// reads is a cache line, and often a page, that misses: once the instructions
+// are cheap, the cost of Evaluate is the number of cold lines it touches.
+// Parse therefore moves the compiled form of a typical trust policy (one
+// statement; at most one principal ID; a few conditions on String* operators
+// with literal or prefix values) into one allocation, a block, laid out in
+// the order Evaluate reads it:
+//
+//	Policy | statement | principal | conditions | patterns | bytes
+//
+// The bytes hold every string Evaluate compares: the principal ARN, each
+// condition's key and the policy's spelling of it, the values. They are
+// copies private to the policy rather than strings shared through package
+// unique, because a shared string sits wherever it was first allocated, a
+// cold line of its own; the copies cost about 300 bytes per IRSA policy.
+// Strings that repeat inside one policy are stored once, and a string that
+// starts with the end of the previous one overlaps it (the ARN
+// "arn:aws:iam::ACCOUNT:oidc-provider/HOST" and the key "HOST:sub" share
+// HOST).
+//
+// The block is an ordinary Go value (a struct with arrays; the strings point
+// into its byte array, which is never written once they are made), so the
+// collector keeps it alive through any of the pointers into it. Its shape is
+// one of a fixed set (blockLayouts), the smallest that holds the policy; a
+// policy that fits none keeps the form parse built. Packing changes where the
+// compiled form lives, not what it is: Evaluate, Lint and Keys run the same
+// code on it.
+
+// block is the single allocation of a packed policy. C, P and B are arrays
+// of conditions, patterns and bytes.
+type block[C, P, B any] struct {
+	pol   Policy
+	fast  fastForm
+	buf   B
+	stmt  [1]statement
+	id    [1]Principal
+	conds C
+	pats  P
+}
+
+// blockLayout describes one instantiation of block.
+type blockLayout struct {
+	size             uintptr
+	conds, pats, buf int
+	alloc            func() blockParts
+}
+
+// blockParts are the pieces of a freshly allocated block.
+type blockParts struct {
+	pol   *Policy
+	fast  *fastForm
+	stmt  []statement
+	id    []Principal
+	conds []condition
+	pats  []pattern
+	buf   []byte
+}
+
+func layoutOf[C, P, B any]() blockLayout {
+	var z block[C, P, B]
+	nc := int(unsafe.Sizeof(z.conds) / unsafe.Sizeof(condition{}))
+	np := int(unsafe.Sizeof(z.pats) / unsafe.Sizeof(pattern{}))
+	nb := int(unsafe.Sizeof(z.buf))
+	return blockLayout{
+		size: unsafe.Sizeof(z), conds: nc, pats: np, buf: nb,
+		alloc: func() blockParts {
+			b := new(block[C, P, B])
+			return blockParts{
+				pol:   &b.pol,
+				fast:  &b.fast,
+				stmt:  b.stmt[:],
+				id:    b.id[:],
+				conds: unsafe.Slice((*condition)(unsafe.Pointer(&b.conds)), nc),
+				pats:  unsafe.Slice((*pattern)(unsafe.Pointer(&b.pats)), np),
+				buf:   unsafe.Slice((*byte)(unsafe.Pointer(&b.buf)), nb),
+			}
+		},
+	}
+}
+
+// blockLayouts are the shapes a packed policy may take, smallest first
+// (pack takes the first that holds the policy).
+var blockLayouts = func() []blockLayout {
+	var all []blockLayout
+	for _, ls := range [][]blockLayout{layouts1x1(), layouts2x2(), layouts2x3(), layouts3x3()} {
+		for _, l := range ls {
+			if l.buf > 0 {
+				all = append(all, l)
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b blockLayout) int { return cmp.Compare(a.size, b.size) })
+	return all
+}()
+
+// stringPool collects the strings of a block.
+type stringPool struct {
+	b []byte
+}
+
+// add returns the offset of s in the pool, adding it unless it is there
+// already; when the pool ends with a prefix of s, only the rest is added.
+func (sp *stringPool) add(s string) int {
+	if s == "" {
+		return 0
+	}
+	if i := bytes.Index(sp.b, []byte(s)); i >= 0 {
+		return i
+	}
+	for k := min(len(sp.b), len(s)-1); k > 0; k-- {
+		if string(sp.b[len(sp.b)-k:]) == s[:k] {
+			sp.b = append(sp.b, s[k:]...)
+			return len(sp.b) - len(s)
+		}
+	}
+	sp.b = append(sp.b, s...)
+	return len(sp.b) - len(s)
+}
+
+// packable reports whether pack can move p into a block, and how many
+// conditions and patterns it needs.
+func packable(p *Policy) (conds, pats int, ok bool) {
+	if len(p.stmts) != 1 {
+		return 0, 0, false
+	}
+	s := &p.stmts[0]
+	if len(s.principal.ids) > 1 {
+		return 0, 0, false
+	}
+	if !sharedActions(s.actions) {
+		for i := range s.actions {
+			if s.actions[i].x != nil {
+				return 0, 0, false
+			}
+		}
+		pats += len(s.actions)
+	}
+	for i := range s.conds {
+		c := &s.conds[i]
+		if c.x != nil {
+			return 0, 0, false
+		}
+		for j := range c.strs {
+			if c.strs[j].x != nil {
+				return 0, 0, false
+			}
+		}
+		pats += len(c.strs)
+	}
+	return len(s.conds), pats, true
+}
+
+// sharedActions reports whether actions is one of commonLists, which every
+// policy shares (and which stay in the caches).
+func sharedActions(actions []pattern) bool {
+	for _, l := range commonLists {
+		if len(actions) > 0 && len(l) == len(actions) && &l[0] == &actions[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// poolEntry is a string of the policy and its offset in the pool.
+type poolEntry struct {
+	s   string
+	off int
+}
+
+// packState collects the strings of a policy being packed, on the stack.
+type packState struct {
+	pool    stringPool
+	poolBuf [512]byte
+	ents    []poolEntry
+	entBuf  [16]poolEntry
+}
+
+// add adds s to the pool and returns its entry's index.
+func (ps *packState) add(s string) int {
+	ps.ents = append(ps.ents, poolEntry{s, ps.pool.add(s)})
+	return len(ps.ents) - 1
+}
+
+// pack returns p moved into a block, or p itself if it does not fit one.
+// The result is equal to p in every respect but where it lives.
+func pack(p *Policy) *Policy {
+	nc, np, ok := packable(p)
+	if !ok {
+		return p
+	}
+	s := &p.stmts[0]
+	shared := sharedActions(s.actions)
+	// The strings, in the order Evaluate reads them: the principal, then
+	// each condition's spelling (which may overlap the end of the ARN), key
+	// and values, then the actions. Entries are made in this same order
+	// below.
+	var ps packState
+	ps.pool.b, ps.ents = ps.poolBuf[:0], ps.entBuf[:0]
+	for i := range s.principal.ids {
+		ps.add(s.principal.ids[i].ID)
+	}
+	for i := range s.conds {
+		c := &s.conds[i]
+		ps.add(c.spell)
+		ps.add(c.key)
+		for j := range c.strs {
+			ps.add(c.strs[j].lit)
+		}
+	}
+	if !shared {
+		for j := range s.actions {
+			ps.add(s.actions[j].lit)
+		}
+	}
+	var lay *blockLayout
+	for i := range blockLayouts {
+		l := &blockLayouts[i]
+		if l.conds == nc && l.pats >= np && l.buf >= len(ps.pool.b) {
+			lay = l
+			break
+		}
+	}
+	if lay == nil {
+		return p
+	}
+	bp := lay.alloc()
+	copy(bp.buf, ps.pool.b)
+	next := 0
+	str := func() string {
+		e := ps.ents[next]
+		next++
+		if e.s == "" {
+			return ""
+		}
+		return unsafe.String(&bp.buf[e.off], len(e.s))
+	}
+
+	q := bp.pol
+	*q = *p
+	q.x = nil // the block holds its own copy of every string it compares
+	if p.x != nil && p.x.id != "" {
+		q.x = &policyExtra{id: p.x.id}
+	}
+	q.stmts = bp.stmt
+	q.fast = fastOf(s, bp.fast, bp.buf, ps.ents)
+	st := &bp.stmt[0]
+	*st = *s
+	if len(s.principal.ids) == 1 {
+		bp.id[0] = Principal{Type: s.principal.ids[0].Type, ID: str()}
+		st.principal.ids = bp.id
+	}
+	pats := bp.pats[:0:np]
+	st.conds = bp.conds
+	for i := range s.conds {
+		c := &bp.conds[i]
+		*c = s.conds[i]
+		c.spell = str()
+		c.key = str()
+		if c.strs != nil {
+			start := len(pats)
+			for j := range s.conds[i].strs {
+				pt := s.conds[i].strs[j]
+				pt.lit = str()
+				pats = append(pats, pt)
+			}
+			c.strs = pats[start:len(pats):len(pats)]
+		}
+	}
+	if !shared {
+		start := len(pats)
+		for j := range s.actions {
+			pt := s.actions[j]
+			pt.lit = str()
+			pats = append(pats, pt)
+		}
+		st.actions = pats[start:len(pats):len(pats)]
+	}
+	return q
+}
