@@ -97,8 +97,9 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
 	e := newEvalContext(req.Context)
-	if p.fast != nil && p.fast.allows(req, &e) {
-		return Decision{Effect: Allow, Statement: 0, Sid: p.fast.sid, Reason: p.fast.match}
+	if p.fast && p.fastForm().allows(req, &e) {
+		s := &p.stmts[0]
+		return Decision{Effect: Allow, Statement: 0, Sid: s.sid(), Reason: s.matchReason()}
 	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
@@ -106,7 +107,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 			continue
 		}
 		if stage, _ := s.eval(req, &e); stage == stageMatched {
-			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid, Reason: s.match}
+			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid(), Reason: s.matchReason()}
 		}
 	}
 	best, bestStage, bestMissing := -1, -1, false
@@ -117,7 +118,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		}
 		stage, missing := s.eval(req, &e)
 		if stage == stageMatched {
-			return Decision{Effect: Allow, Statement: i, Sid: s.sid, Reason: s.match}
+			return Decision{Effect: Allow, Statement: i, Sid: s.sid(), Reason: s.matchReason()}
 		}
 		if stage > bestStage {
 			best, bestStage, bestMissing = i, stage, missing
@@ -127,7 +128,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNoAllow}
 	}
 	s := &p.stmts[best]
-	return Decision{Effect: ImplicitDeny, Statement: best, Sid: s.sid, Reason: s.failReason(bestStage, bestMissing)}
+	return Decision{Effect: ImplicitDeny, Statement: best, Sid: s.sid(), Reason: s.failReason(bestStage, bestMissing)}
 }
 
 // Statement evaluation stages: how far a statement got before an element

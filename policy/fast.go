@@ -34,23 +34,35 @@ type fastCond struct {
 	fold            bool
 }
 
-// fastForm is the fast form of a packed policy (see above).
+// fastForm is the fast form of a packed policy (see above). It is in every
+// block, right after the Policy and right before the bytes, also when the
+// policy does not have the fast form's shape: its principal is the
+// statement's (principalSet.ids is id[:]).
 type fastForm struct {
-	buf        string // the block's bytes
-	sid, match string // statement 0's Sid and Decision.Reason on Allow
-	arn        span   // the principal's ID
-	typ        uint8  // the principal's type, index in principalTypes
-	action     uint8  // the action list, index in commonLists
-	n          uint8  // conditions
-	conds      [maxFastConds]fastCond
+	id     [1]Principal
+	action uint8 // the action list, index in commonLists
+	n      uint8 // conditions
+	conds  [maxFastConds]fastCond
 }
 
-func (f *fastForm) str(s span) string { return f.buf[s.off : int(s.off)+int(s.n)] }
+// fastForm returns the fast form of a packed policy, which its block holds
+// right after it.
+func (p *Policy) fastForm() *fastForm {
+	return (*fastForm)(unsafe.Add(unsafe.Pointer(p), fastOffset))
+}
+
+// str returns the string at s in the block's bytes, which follow f.
+func (f *fastForm) str(s span) string {
+	if s.n == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(f), bufOffset-fastOffset+uintptr(s.off))), int(s.n))
+}
 
 // allows reports whether the fast form finds req allowed. false means
 // "decide the ordinary way", not a denial.
 func (f *fastForm) allows(req *Request, e *evalContext) bool {
-	if req.Principal.Type != principalTypes[f.typ] || req.Principal.ID != f.str(f.arn) {
+	if req.Principal != f.id[0] {
 		return false
 	}
 	actions := commonLists[f.action]
@@ -90,12 +102,13 @@ func (f *fastForm) allows(req *Request, e *evalContext) bool {
 	return true
 }
 
-// fastOf fills f for the statement s being packed, whose strings are ents
-// in the block's bytes buf, in the order pack adds them; it returns nil if
-// s does not have the fast form's shape.
-func fastOf(s *statement, f *fastForm, buf []byte, ents []poolEntry) *fastForm {
+// fastOf fills in the conditions of f, whose id is already the principal of
+// the statement s being packed, from s, whose strings are ents in the
+// block's bytes, in the order pack adds them. It reports whether s has the
+// fast form's shape.
+func fastOf(s *statement, f *fastForm, ents []poolEntry) bool {
 	if s.deny || s.notAction || len(s.principal.ids) != 1 || s.principal.everyone || s.principal.anyOf != 0 || len(s.conds) > maxFastConds {
-		return nil
+		return false
 	}
 	action := -1
 	for k, l := range commonLists {
@@ -104,19 +117,15 @@ func fastOf(s *statement, f *fastForm, buf []byte, ents []poolEntry) *fastForm {
 		}
 	}
 	if action < 0 {
-		return nil
-	}
-	typ := principalBit(s.principal.ids[0].Type)
-	if typ == 0 {
-		return nil
+		return false
 	}
 	for i := range s.conds {
 		c := &s.conds[i]
 		k := c.op.kind
 		if k != opStringEquals && k != opStringEqualsIgnoreCase && k != opStringLike || c.op.negated || c.op.set != setNone ||
-			c.multivalued || c.x != nil || len(c.strs) != 1 || c.strs[0].x != nil || c.strs[0].vars != 0 ||
+			c.multivalued() || c.x != nil || len(c.strs) != 1 || c.strs[0].x != nil || c.strs[0].vars != 0 ||
 			c.strs[0].kind != patEqual && c.strs[0].kind != patPrefix {
-			return nil
+			return false
 		}
 	}
 	sp := func(e poolEntry) span {
@@ -125,21 +134,11 @@ func fastOf(s *statement, f *fastForm, buf []byte, ents []poolEntry) *fastForm {
 		}
 		return span{uint16(e.off), uint16(len(e.s))}
 	}
-	*f = fastForm{
-		buf:    unsafe.String(&buf[0], len(buf)),
-		sid:    s.sid,
-		match:  s.match,
-		arn:    sp(ents[0]),
-		action: uint8(action),
-		n:      uint8(len(s.conds)),
-	}
-	for b := typ; b > 1; b >>= 1 {
-		f.typ++
-	}
+	f.action, f.n = uint8(action), uint8(len(s.conds))
 	for i := range s.conds {
 		c := &s.conds[i]
 		e := ents[1+3*i:]
 		f.conds[i] = fastCond{spell: sp(e[0]), key: sp(e[1]), lit: sp(e[2]), kind: c.strs[0].kind, fold: c.strs[0].fold}
 	}
-	return f
+	return true
 }

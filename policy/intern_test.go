@@ -96,7 +96,7 @@ func TestPoliciesShareWhatTheyHaveInCommon(t *testing.T) {
 	require.Len(t, sb.conds, 2)
 	assert.True(t, same(sa.principal.ids[0].ID, sb.principal.ids[0].ID), "provider ARN")
 	assert.True(t, same(sa.actions[0].lit, sb.actions[0].lit), "action")
-	assert.True(t, same(sa.match, sb.match), "match explanation")
+	assert.True(t, same(sa.matchReason(), sb.matchReason()), "match explanation")
 	assert.Equal(t, sa.labels, sb.labels, "statement labels")
 	for i := range sa.conds {
 		ca, cb := &sa.conds[i], &sb.conds[i]
@@ -122,7 +122,7 @@ func TestPackedPoliciesShareExplanations(t *testing.T) {
 	require.True(t, isPacked(a) && isPacked(b))
 	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
 	sa, sb := &a.stmts[0], &b.stmts[0]
-	assert.True(t, same(sa.match, sb.match), "match explanation")
+	assert.True(t, same(sa.matchReason(), sb.matchReason()), "match explanation")
 	assert.Equal(t, sa.labels, sb.labels, "statement labels")
 	assert.Same(t, &sa.actions[0], &sb.actions[0], "action list")
 	for i := range sa.conds {

@@ -1,9 +1,9 @@
 package policy
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
+	"strings"
 	"unsafe"
 )
 
@@ -43,10 +43,16 @@ type block[C, P, B any] struct {
 	fast  fastForm
 	buf   B
 	stmt  [1]statement
-	id    [1]Principal
 	conds C
 	pats  P
 }
+
+// fastOffset and bufOffset are the offsets of the fast form and the bytes
+// in every block (the fields before them do not depend on its parameters).
+var (
+	fastOffset = unsafe.Offsetof(block[[1]condition, [1]pattern, [8]byte]{}.fast)
+	bufOffset  = unsafe.Offsetof(block[[1]condition, [1]pattern, [8]byte]{}.buf)
+)
 
 // blockLayout describes one instantiation of block.
 type blockLayout struct {
@@ -60,7 +66,6 @@ type blockParts struct {
 	pol   *Policy
 	fast  *fastForm
 	stmt  []statement
-	id    []Principal
 	conds []condition
 	pats  []pattern
 	buf   []byte
@@ -79,7 +84,6 @@ func layoutOf[C, P, B any]() blockLayout {
 				pol:   &b.pol,
 				fast:  &b.fast,
 				stmt:  b.stmt[:],
-				id:    b.id[:],
 				conds: unsafe.Slice((*condition)(unsafe.Pointer(&b.conds)), nc),
 				pats:  unsafe.Slice((*pattern)(unsafe.Pointer(&b.pats)), np),
 				buf:   unsafe.Slice((*byte)(unsafe.Pointer(&b.buf)), nb),
@@ -103,28 +107,27 @@ var blockLayouts = func() []blockLayout {
 	return all
 }()
 
-// stringPool collects the strings of a block.
-type stringPool struct {
-	b []byte
-}
-
-// add returns the offset of s in the pool, adding it unless it is there
-// already; when the pool ends with a prefix of s, only the rest is added.
-func (sp *stringPool) add(s string) int {
+// poolAdd returns pool with s in it and the offset of s: s is added unless
+// it is there already, and when pool ends with a prefix of s, only the rest
+// is added.
+func poolAdd(pool []byte, s string) ([]byte, int) {
 	if s == "" {
-		return 0
+		return pool, 0
 	}
-	if i := bytes.Index(sp.b, []byte(s)); i >= 0 {
-		return i
+	// A view of the pool, not a copy: it is dropped before pool is
+	// appended to.
+	have := unsafe.String(unsafe.SliceData(pool), len(pool))
+	if i := strings.Index(have, s); i >= 0 {
+		return pool, i
 	}
-	for k := min(len(sp.b), len(s)-1); k > 0; k-- {
-		if string(sp.b[len(sp.b)-k:]) == s[:k] {
-			sp.b = append(sp.b, s[k:]...)
-			return len(sp.b) - len(s)
+	for k := min(len(have), len(s)-1); k > 0; k-- {
+		if have[len(have)-k:] == s[:k] {
+			pool = append(pool, s[k:]...)
+			return pool, len(pool) - len(s)
 		}
 	}
-	sp.b = append(sp.b, s...)
-	return len(sp.b) - len(s)
+	pool = append(pool, s...)
+	return pool, len(pool) - len(s)
 }
 
 // packable reports whether pack can move p into a block, and how many
@@ -177,20 +180,6 @@ type poolEntry struct {
 	off int
 }
 
-// packState collects the strings of a policy being packed, on the stack.
-type packState struct {
-	pool    stringPool
-	poolBuf [512]byte
-	ents    []poolEntry
-	entBuf  [16]poolEntry
-}
-
-// add adds s to the pool and returns its entry's index.
-func (ps *packState) add(s string) int {
-	ps.ents = append(ps.ents, poolEntry{s, ps.pool.add(s)})
-	return len(ps.ents) - 1
-}
-
 // pack returns p moved into a block, or p itself if it does not fit one.
 // The result is equal to p in every respect but where it lives.
 func pack(p *Policy) *Policy {
@@ -204,28 +193,34 @@ func pack(p *Policy) *Policy {
 	// each condition's spelling (which may overlap the end of the ARN), key
 	// and values, then the actions. Entries are made in this same order
 	// below.
-	var ps packState
-	ps.pool.b, ps.ents = ps.poolBuf[:0], ps.entBuf[:0]
+	var poolBuf [512]byte
+	var entBuf [16]poolEntry
+	pool, ents := poolBuf[:0], entBuf[:0]
+	add := func(s string) {
+		var off int
+		pool, off = poolAdd(pool, s)
+		ents = append(ents, poolEntry{s, off})
+	}
 	for i := range s.principal.ids {
-		ps.add(s.principal.ids[i].ID)
+		add(s.principal.ids[i].ID)
 	}
 	for i := range s.conds {
 		c := &s.conds[i]
-		ps.add(c.spell)
-		ps.add(c.key)
+		add(c.spell)
+		add(c.key)
 		for j := range c.strs {
-			ps.add(c.strs[j].lit)
+			add(c.strs[j].lit)
 		}
 	}
 	if !shared {
 		for j := range s.actions {
-			ps.add(s.actions[j].lit)
+			add(s.actions[j].lit)
 		}
 	}
 	var lay *blockLayout
 	for i := range blockLayouts {
 		l := &blockLayouts[i]
-		if l.conds == nc && l.pats >= np && l.buf >= len(ps.pool.b) {
+		if l.conds == nc && l.pats >= np && l.buf >= len(pool) {
 			lay = l
 			break
 		}
@@ -234,10 +229,10 @@ func pack(p *Policy) *Policy {
 		return p
 	}
 	bp := lay.alloc()
-	copy(bp.buf, ps.pool.b)
+	copy(bp.buf, pool)
 	next := 0
 	str := func() string {
-		e := ps.ents[next]
+		e := ents[next]
 		next++
 		if e.s == "" {
 			return ""
@@ -252,13 +247,13 @@ func pack(p *Policy) *Policy {
 		q.x = &policyExtra{id: p.x.id}
 	}
 	q.stmts = bp.stmt
-	q.fast = fastOf(s, bp.fast, bp.buf, ps.ents)
 	st := &bp.stmt[0]
 	*st = *s
 	if len(s.principal.ids) == 1 {
-		bp.id[0] = Principal{Type: s.principal.ids[0].Type, ID: str()}
-		st.principal.ids = bp.id
+		bp.fast.id[0] = Principal{Type: s.principal.ids[0].Type, ID: str()}
+		st.principal.ids = bp.fast.id[:]
 	}
+	q.fast = fastOf(s, bp.fast, ents)
 	pats := bp.pats[:0:np]
 	st.conds = bp.conds
 	for i := range s.conds {

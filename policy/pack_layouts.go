@@ -9,7 +9,7 @@ package policy
 import "unsafe"
 
 const (
-	blockHead = unsafe.Sizeof(Policy{}) + unsafe.Sizeof(fastForm{}) + unsafe.Sizeof(statement{}) + unsafe.Sizeof(Principal{})
+	blockHead = unsafe.Sizeof(Policy{}) + unsafe.Sizeof(fastForm{}) + unsafe.Sizeof(statement{})
 	condSize  = unsafe.Sizeof(condition{})
 	patSize   = unsafe.Sizeof(pattern{})
 )

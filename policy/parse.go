@@ -34,10 +34,10 @@ type ParseOptions struct {
 type Policy struct {
 	stmts []statement
 	x     *policyExtra // nil when the policy has no Id and shares no string
-	// fast, when set, decides the requests the policy allows from the
-	// first lines of its block (see pack).
-	fast *fastForm
-	vars bool // Version 2012-10-17: policy variables are enabled
+	vars  bool         // Version 2012-10-17: policy variables are enabled
+	// fast: the policy is packed and its fast form, which follows it in its
+	// block, decides the requests it allows (see pack and fastForm).
+	fast bool
 }
 
 // policyExtra is what a Policy holds beyond its statements, which a packed
@@ -51,10 +51,11 @@ type policyExtra struct {
 
 // statement is one compiled statement.
 type statement struct {
-	// labels holds what only explanations and Lint read.
+	// labels holds what explanations and Lint read: one entry for every
+	// statement of the same Sid and effect at the same place, so that
+	// reading it costs a line that is in the cache (most trust policies have
+	// no Sid and one Allow statement).
 	labels unique.Handle[stmtLabels]
-	sid    string // labels' sid
-	match  string // labels' match: Decision.Reason when the statement matches
 
 	principal principalSet
 	actions   []pattern
@@ -78,6 +79,12 @@ type stmtLabels struct {
 }
 
 func (s *statement) path() string { return s.labels.Value().path }
+
+// sid returns the statement's Sid, or "".
+func (s *statement) sid() string { return s.labels.Value().sid }
+
+// matchReason returns Decision.Reason for the statement matching.
+func (s *statement) matchReason() string { return s.labels.Value().match }
 
 // condPath returns the JSON path of the condition's key.
 func (s *statement) condPath(c *condition) string {
@@ -207,23 +214,24 @@ func compileDocument(text string) (*Policy, *ParseError) {
 	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
-		if s.sid == "" {
+		sid := s.sid()
+		if sid == "" {
 			continue
 		}
 		j, dup := -1, false
 		if sids != nil {
-			j, dup = sids[s.sid]
-			sids[s.sid] = i
+			j, dup = sids[sid]
+			sids[sid] = i
 		} else {
 			for k := range i {
-				if p.stmts[k].sid == s.sid {
+				if p.stmts[k].sid() == sid {
 					j, dup = k, true
 					break
 				}
 			}
 		}
 		if dup {
-			return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path()+")")
+			return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(sid)+" (also in "+p.stmts[j].path()+")")
 		}
 	}
 	// Each canonical key is looked up by the policy's first spelling of it
@@ -401,8 +409,6 @@ func parseStatement(n *jnode, path string, vars bool, in *interner) (statement, 
 	all := label + match + label + principal + label + action
 	n1, n2 := len(label)+len(match), 2*len(label)+len(match)+len(principal)
 	s.labels = unique.Make(stmtLabels{path: path, sid: sid, match: all[:n1], principal: all[n1:n2], action: all[n2:]})
-	shared := s.labels.Value()
-	s.sid, s.match = shared.sid, shared.match
 	return s, nil
 }
 
