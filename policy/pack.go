@@ -108,21 +108,30 @@ var blockLayouts = func() []blockLayout {
 }()
 
 // poolAdd returns pool with s in it and the offset of s: s is added unless
-// it is there already, and when pool ends with a prefix of s, only the rest
-// is added.
-func poolAdd(pool []byte, s string) ([]byte, int) {
+// it is one of the strings already added (ents), and when pool ends with a
+// prefix of s, only the rest is added.
+func poolAdd(pool []byte, ents []poolEntry, s string) ([]byte, int) {
 	if s == "" {
 		return pool, 0
+	}
+	for _, e := range ents {
+		if e.s == s {
+			return pool, e.off
+		}
 	}
 	// A view of the pool, not a copy: it is dropped before pool is
 	// appended to.
 	have := unsafe.String(unsafe.SliceData(pool), len(pool))
-	if i := strings.Index(have, s); i >= 0 {
-		return pool, i
-	}
-	for k := min(len(have), len(s)-1); k > 0; k-- {
-		if have[len(have)-k:] == s[:k] {
-			pool = append(pool, s[k:]...)
+	// The longest overlap starts at the first j in the tail where the
+	// pool's rest is a prefix of s.
+	for j := max(len(have)-len(s)+1, 0); j < len(have); j++ {
+		k := strings.IndexByte(have[j:], s[0])
+		if k < 0 {
+			break
+		}
+		j += k
+		if strings.HasPrefix(s, have[j:]) {
+			pool = append(pool, s[len(have)-j:]...)
 			return pool, len(pool) - len(s)
 		}
 	}
@@ -180,9 +189,10 @@ type poolEntry struct {
 	off int
 }
 
-// pack returns p moved into a block, or p itself if it does not fit one.
-// The result is equal to p in every respect but where it lives.
-func pack(p *Policy) *Policy {
+// pack returns p, whose Id is id, moved into a block, or p itself if it
+// does not fit one. The result is equal to p in every respect but where it
+// lives (and the handles of shared strings, which it does not need).
+func pack(p *Policy, id string) *Policy {
 	nc, np, ok := packable(p)
 	if !ok {
 		return p
@@ -198,7 +208,7 @@ func pack(p *Policy) *Policy {
 	pool, ents := poolBuf[:0], entBuf[:0]
 	add := func(s string) {
 		var off int
-		pool, off = poolAdd(pool, s)
+		pool, off = poolAdd(pool, ents, s)
 		ents = append(ents, poolEntry{s, off})
 	}
 	for i := range s.principal.ids {
@@ -243,8 +253,8 @@ func pack(p *Policy) *Policy {
 	q := bp.pol
 	*q = *p
 	q.x = nil // the block holds its own copy of every string it compares
-	if p.x != nil && p.x.id != "" {
-		q.x = &policyExtra{id: p.x.id}
+	if id != "" {
+		q.x = &policyExtra{id: id}
 	}
 	q.stmts = bp.stmt
 	st := &bp.stmt[0]

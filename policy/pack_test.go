@@ -232,7 +232,7 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 	for i := range 4000 {
 		doc := g.document()
 		p, err := Parse([]byte(doc))
-		u, uerr := compileDocument(doc)
+		u, uerr := compileDocument(doc, false)
 		if err != nil {
 			require.NotNil(t, uerr, doc)
 			continue
@@ -300,25 +300,36 @@ func TestPackedTypicalPolicy(t *testing.T) {
 	}
 	assert.Nil(t, p.x, "nothing shared to keep")
 
-	u, perr := compileDocument(doc)
+	u, perr := compileDocument(doc, false)
 	require.Nil(t, perr)
 	assert.True(t, reflect.DeepEqual(unpackedForm(p), unpackedForm(u)))
 }
 
 func TestStringPool(t *testing.T) {
 	var pool []byte
-	var a, b, c, d, e int
-	pool, a = poolAdd(pool, "arn:aws:iam::1:oidc-provider/HOST")
-	pool, b = poolAdd(pool, "HOST:sub") // overlaps the end of the ARN
-	pool, c = poolAdd(pool, "iam::1")   // inside
-	pool, d = poolAdd(pool, "")
-	pool, e = poolAdd(pool, "HOST:sub")
-	assert.Equal(t, "arn:aws:iam::1:oidc-provider/HOST:sub", string(pool))
+	var ents []poolEntry
+	add := func(s string) int {
+		var off int
+		pool, off = poolAdd(pool, ents, s)
+		ents = append(ents, poolEntry{s, off})
+		return off
+	}
+	a := add("arn:aws:iam::1:oidc-provider/HOST")
+	b := add("HOST:sub") // overlaps the end of the ARN
+	c := add("")
+	d := add("HOST:sub")  // added before
+	e := add("HOST:subx") // overlaps "HOST:sub"
+	f := add("iam::1")    // inside, but not one of the strings: added
+	assert.Equal(t, "arn:aws:iam::1:oidc-provider/HOST:subxiam::1", string(pool))
 	assert.Equal(t, 0, a)
 	assert.Equal(t, len("arn:aws:iam::1:oidc-provider/"), b)
-	assert.Equal(t, len("arn:aws:"), c)
-	assert.Equal(t, 0, d)
+	assert.Equal(t, 0, c)
+	assert.Equal(t, b, d)
 	assert.Equal(t, b, e)
+	assert.Equal(t, len("arn:aws:iam::1:oidc-provider/HOST:subx"), f)
+	for _, x := range ents {
+		assert.Equal(t, x.s, string(pool[x.off:x.off+len(x.s)]))
+	}
 }
 
 // FuzzPackedAgreesWithUnpacked runs random documents through both forms
@@ -332,7 +343,7 @@ func FuzzPackedAgreesWithUnpacked(f *testing.F) {
 		if err != nil {
 			return
 		}
-		u, uerr := compileDocument(doc)
+		u, uerr := compileDocument(doc, false)
 		require.Nil(t, uerr)
 		require.True(t, reflect.DeepEqual(unpackedForm(p), unpackedForm(u)))
 		vals := Values{}

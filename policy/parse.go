@@ -140,15 +140,12 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 // parseText parses a document of valid UTF-8 that is within the size limit.
 // The compiled policy does not refer to text (see decodeText).
 func parseText(text string) (*Policy, *ParseError) {
-	p, err := compileDocument(text)
-	if err != nil {
-		return nil, err
-	}
-	return pack(p), nil
+	return compileDocument(text, true)
 }
 
-// compileDocument is parseText without pack.
-func compileDocument(text string) (*Policy, *ParseError) {
+// compileDocument is parseText, which packs the policy when it fits a block
+// if packIt is set (see pack).
+func compileDocument(text string, packIt bool) (*Policy, *ParseError) {
 	root, err := decodeText(text)
 	if err != nil {
 		return nil, err
@@ -280,6 +277,11 @@ func compileDocument(text string) (*Policy, *ParseError) {
 				r := &c.x.vars[k]
 				r.spell = first(r.key, r.raw)
 			}
+		}
+	}
+	if packIt {
+		if q := pack(p, id); q != p {
+			return q, nil // its own copies of the shared strings: nothing to keep
 		}
 	}
 	if keep := in.handles(); id != "" || keep != nil {
