@@ -97,7 +97,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
 	e := newEvalContext(req.Context)
-	if p.fast && p.fastForm().allows(req, &e) {
+	if p.fast != nil && p.fast.allows(req, &e) {
 		s := &p.stmts[0]
 		return Decision{Effect: Allow, Statement: 0, Sid: s.sid(), Reason: s.matchReason()}
 	}

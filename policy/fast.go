@@ -45,17 +45,12 @@ type fastForm struct {
 	conds  [maxFastConds]fastCond
 }
 
-// fastForm returns the fast form of a packed policy, which its block holds
-// right after it.
-func (p *Policy) fastForm() *fastForm {
-	return (*fastForm)(unsafe.Add(unsafe.Pointer(p), fastOffset))
-}
-
 // str returns the string at s in the block's bytes, which follow f.
 func (f *fastForm) str(s span) string {
 	if s.n == 0 {
 		return ""
 	}
+	// f is in a block, followed by its bytes.
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(f), bufOffset-fastOffset+uintptr(s.off))), int(s.n))
 }
 

@@ -24,6 +24,10 @@ import (
 // strings beside the handle. Values particular to one policy, such as a
 // service account subject, are copied out of the document instead (own), so
 // that the policy never refers to the parse's buffers.
+//
+// A policy that Parse packs (see pack) drops these handles again: its block
+// holds its own copies of the strings Evaluate compares, for locality, and
+// only its explanations (statement labels, condition infos) stay shared.
 
 // interner collects the handles of the shared strings of one policy.
 type interner struct {

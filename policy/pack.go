@@ -12,29 +12,39 @@ import (
 // reads is a cache line, and often a page, that misses: once the instructions
 // are cheap, the cost of Evaluate is the number of cold lines it touches.
 // Parse therefore moves the compiled form of a typical trust policy (one
-// statement; at most one principal ID; a few conditions on String* operators
-// with literal or prefix values) into one allocation, a block, laid out in
-// the order Evaluate reads it:
+// statement with at most one principal ID, whose conditions are String*
+// operators with literal or prefix values, and few of them) into one
+// allocation, a block:
 //
-//	Policy | statement | principal | conditions | patterns | bytes
+//	Policy | fast form (with the principal) | bytes | statement | conditions | patterns
+//
+// The fast form (see fastForm) and the bytes come first: they are what
+// Evaluate reads to find a typical request allowed, about six adjacent lines
+// for an IRSA policy. The rest is the ordinary compiled form, which decides
+// everything else (denials and their explanations, other shapes), Lint and
+// Keys read; its strings point into the same bytes.
 //
 // The bytes hold every string Evaluate compares: the principal ARN, each
 // condition's key and the policy's spelling of it, the values. They are
 // copies private to the policy rather than strings shared through package
 // unique, because a shared string sits wherever it was first allocated, a
-// cold line of its own; the copies cost about 300 bytes per IRSA policy.
-// Strings that repeat inside one policy are stored once, and a string that
-// starts with the end of the previous one overlaps it (the ARN
-// "arn:aws:iam::ACCOUNT:oidc-provider/HOST" and the key "HOST:sub" share
-// HOST).
+// cold line of its own; the copies cost about 300 bytes per IRSA policy,
+// most of which the block makes up for by having no headers and no padding
+// of separate allocations. A string equal to one added before is stored
+// once, and a string that starts with the end of the bytes so far overlaps
+// it (the ARN "arn:aws:iam::ACCOUNT:oidc-provider/HOST" and the key
+// "HOST:sub" share HOST). The explanations (statement labels, condition
+// infos) stay shared: the Allow explanation of a statement without Sid is
+// one entry for every policy, always in cache.
 //
 // The block is an ordinary Go value (a struct with arrays; the strings point
 // into its byte array, which is never written once they are made), so the
 // collector keeps it alive through any of the pointers into it. Its shape is
-// one of a fixed set (blockLayouts), the smallest that holds the policy; a
-// policy that fits none keeps the form parse built. Packing changes where the
-// compiled form lives, not what it is: Evaluate, Lint and Keys run the same
-// code on it.
+// one of a fixed set (blockLayouts) sized to the allocator's size classes,
+// the smallest that holds the policy; a policy that fits none keeps the form
+// compileDocument built. Packing changes where the compiled form lives, not
+// what it is (the tests compare the two forms field by field and decision by
+// decision).
 
 // block is the single allocation of a packed policy. C, P and B are arrays
 // of conditions, patterns and bytes.
@@ -263,7 +273,9 @@ func pack(p *Policy, id string) *Policy {
 		bp.fast.id[0] = Principal{Type: s.principal.ids[0].Type, ID: str()}
 		st.principal.ids = bp.fast.id[:]
 	}
-	q.fast = fastOf(s, bp.fast, ents)
+	if fastOf(s, bp.fast, ents) {
+		q.fast = bp.fast
+	}
 	pats := bp.pats[:0:np]
 	st.conds = bp.conds
 	for i := range s.conds {

@@ -196,7 +196,7 @@ func typicalRequest(ctx func(Values) Context) *Request {
 // comparison with the unpacked form.
 func unpackedForm(q *Policy) Policy {
 	c := *q
-	c.fast = false
+	c.fast = nil
 	if c.x != nil {
 		x := *c.x
 		x.keep = nil
@@ -238,7 +238,7 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 			continue
 		}
 		require.Nil(t, uerr, doc)
-		require.False(t, u.fast)
+		require.Nil(t, u.fast)
 		if isPacked(p) {
 			packed++
 			// Same compiled form, in another place.
@@ -249,7 +249,7 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 			assert.Equal(t, u.Keys(), p.Keys(), doc)
 			assert.Equal(t, u.ID(), p.ID(), doc)
 		}
-		if p.fast {
+		if p.fast != nil {
 			fast++
 		}
 		reqs := []*Request{
@@ -266,7 +266,7 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 			require.Equal(t, want, got, "document %s\nrequest %+v", doc, req)
 			if got.Effect == Allow {
 				allowed++
-				if p.fast {
+				if p.fast != nil {
 					allowedFast++
 				}
 			}
@@ -283,7 +283,7 @@ func TestPackedTypicalPolicy(t *testing.T) {
 	doc := sizeIRSA(3)
 	p, err := Parse([]byte(doc))
 	require.NoError(t, err)
-	require.True(t, p.fast, "the typical IRSA policy has the fast form")
+	require.NotNil(t, p.fast, "the typical IRSA policy has the fast form")
 	require.True(t, isPacked(p))
 	// One allocation: the statement, principal, conditions, patterns and
 	// every string Evaluate compares lie inside the block that starts with
@@ -303,6 +303,17 @@ func TestPackedTypicalPolicy(t *testing.T) {
 	u, perr := compileDocument(doc, false)
 	require.Nil(t, perr)
 	assert.True(t, reflect.DeepEqual(unpackedForm(p), unpackedForm(u)))
+
+	// A copy of the Policy value decides as the policy does.
+	req := &Request{Action: "sts:AssumeRoleWithWebIdentity", Principal: s.principal.ids[0],
+		Context: Values{s.conds[0].key: {s.conds[0].strs[0].lit}, s.conds[1].key: {s.conds[1].strs[0].lit}}}
+	cp := *p
+	d := p.Evaluate(req)
+	require.Equal(t, Allow, d.Effect, d.Reason)
+	assert.Equal(t, d, cp.Evaluate(req))
+	req.Context = Values{s.conds[0].key: {"other"}, s.conds[1].key: {s.conds[1].strs[0].lit}}
+	assert.Equal(t, p.Evaluate(req), cp.Evaluate(req))
+	assert.Equal(t, ImplicitDeny, cp.Evaluate(req).Effect)
 }
 
 func TestStringPool(t *testing.T) {

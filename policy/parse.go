@@ -35,9 +35,11 @@ type Policy struct {
 	stmts []statement
 	x     *policyExtra // nil when the policy has no Id and shares no string
 	vars  bool         // Version 2012-10-17: policy variables are enabled
-	// fast: the policy is packed and its fast form, which follows it in its
-	// block, decides the requests it allows (see pack and fastForm).
-	fast bool
+	// fast, when set, is the fast form in the policy's block, which
+	// decides the requests it allows (see pack and fastForm). A pointer,
+	// not a flag with the form found next to the Policy, so that a copy of
+	// the Policy value stays safe to use.
+	fast *fastForm
 }
 
 // policyExtra is what a Policy holds beyond its statements, which a packed
