@@ -230,15 +230,23 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 	g := packGen{rand.New(rand.NewPCG(7, 7))}
 	var packed, fast, allowedFast, allowed int
 	for i := range 4000 {
-		doc := g.document()
-		p, err := Parse([]byte(doc))
+		doc := strings.Clone(g.document())
+		p, perr := parseText(doc)
 		u, uerr := compileDocument(doc, false)
-		if err != nil {
+		if perr != nil {
 			require.NotNil(t, uerr, doc)
 			continue
 		}
 		require.Nil(t, uerr, doc)
 		require.Nil(t, u.fast)
+		// Packed or not, and interned late, the policy keeps nothing of the
+		// document (see TestPolicyKeepsNothingOfTheDocument).
+		lo := uintptr(unsafe.Pointer(unsafe.StringData(doc)))
+		walkStrings(reflect.ValueOf(p), "Policy", map[uintptr]bool{}, func(path, s string) {
+			if at := uintptr(unsafe.Pointer(unsafe.StringData(s))); s != "" && at >= lo && at < lo+uintptr(len(doc)) {
+				t.Fatalf("%s = %q is in the document %s", path, s, doc)
+			}
+		})
 		if isPacked(p) {
 			packed++
 			// Same compiled form, in another place.

@@ -184,7 +184,9 @@ func compileDocument(text string, packIt bool) (*Policy, *ParseError) {
 		return nil, perr("Statement", ReasonMissing, "missing Statement")
 	}
 	vars := p.vars
-	var in interner
+	// Interning waits until it is known whether the policy is packed,
+	// which copies its strings instead.
+	in := interner{deferred: packIt}
 	switch stmtNode.kind {
 	case jObject:
 		s, err := parseStatement(stmtNode, "Statement", vars, &in)
@@ -283,8 +285,10 @@ func compileDocument(text string, packIt bool) (*Policy, *ParseError) {
 	}
 	if packIt {
 		if q := pack(p, id); q != p {
-			return q, nil // its own copies of the shared strings: nothing to keep
+			return q, nil // its own copies of every string: nothing to keep
 		}
+		in.deferred = false
+		internShared(p, &in)
 	}
 	if keep := in.handles(); id != "" || keep != nil {
 		p.x = &policyExtra{id: id, keep: keep}
