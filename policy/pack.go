@@ -106,7 +106,7 @@ func layoutOf[C, P, B any]() blockLayout {
 // (pack takes the first that holds the policy).
 var blockLayouts = func() []blockLayout {
 	var all []blockLayout
-	for _, ls := range [][]blockLayout{layouts1x1(), layouts2x2(), layouts2x3(), layouts3x3()} {
+	for _, ls := range [][]blockLayout{layouts1x1(), layouts1x2(), layouts2x2(), layouts2x3(), layouts2x4(), layouts3x3()} {
 		for _, l := range ls {
 			if l.buf > 0 {
 				all = append(all, l)

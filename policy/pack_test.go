@@ -388,3 +388,24 @@ func FuzzPackedAgreesWithUnpacked(f *testing.F) {
 		}
 	})
 }
+
+// TestBlockLayouts checks the invariants pack and fastForm.str rely on: the
+// bytes follow the fast form, every layout fills an allocation size class,
+// and the layouts are sorted by size.
+func TestBlockLayouts(t *testing.T) {
+	assert.Equal(t, fastOffset+unsafe.Sizeof(fastForm{}), bufOffset, "the bytes follow the fast form")
+	assert.Equal(t, unsafe.Sizeof(Policy{}), fastOffset, "the fast form follows the Policy")
+	require.NotEmpty(t, blockLayouts)
+	for i, l := range blockLayouts {
+		assert.Zero(t, l.size%16, "layout %d: size %d", i, l.size)
+		assert.Positive(t, l.buf)
+		if i > 0 {
+			assert.LessOrEqual(t, blockLayouts[i-1].size, l.size)
+		}
+		bp := l.alloc()
+		assert.Len(t, bp.conds, l.conds)
+		assert.Len(t, bp.pats, l.pats)
+		assert.Len(t, bp.buf, l.buf)
+		assert.Equal(t, uintptr(unsafe.Pointer(bp.pol))+bufOffset, uintptr(unsafe.Pointer(&bp.buf[0])))
+	}
+}
