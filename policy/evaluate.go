@@ -97,8 +97,12 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
 	e := newEvalContext(req.Context)
-	if p.fast != nil && p.fast.allows(req, &e) {
+	if p.fast != nil {
+		// One Allow statement, decided from the fast form (see fastForm).
 		s := &p.stmts[0]
+		if stage, missing := p.fast.eval(req, &e); stage != stageMatched {
+			return Decision{Effect: ImplicitDeny, Statement: 0, Sid: s.sid(), Reason: s.failReason(stage, missing)}
+		}
 		return Decision{Effect: Allow, Statement: 0, Sid: s.sid(), Reason: s.matchReason()}
 	}
 	for i := range p.stmts {

@@ -10,16 +10,17 @@ import (
 // common action lists, at most maxFastConds conditions, each a positive
 // String* operator without a set operator on a single-valued key, with one
 // literal or prefix value and no policy variable) also gets a fastForm: the
-// few facts Evaluate needs to find that such a request is allowed, right
-// after the Policy in its block, with the strings in the bytes that follow.
-// Evaluate tries it first; when it does not find the request allowed (any
-// element fails, a key is missing, the Context declares a key multivalued),
-// Evaluate decides the request the ordinary way, which also explains the
-// denial. The fast form therefore only ever answers Allow, and only where
-// the ordinary evaluation answers Allow from statement 0: a single Allow
-// statement matches exactly when its principal, action and every condition
-// match, and for a condition of this shape on a present single-valued key
-// that is "some request value matches the value" (see condition.eval).
+// few facts Evaluate needs to decide a request against it, right after the
+// Policy in its block, with the strings in the bytes that follow. For such
+// a policy Evaluate decides from the fast form alone, reading the ordinary
+// compiled form only to explain a denial. The decision is the ordinary
+// one: with no Deny statement and one Allow statement, Evaluate allows when
+// the statement matches, and otherwise denies with the first element that
+// failed (principal, action, then the conditions in order; see
+// statement.eval), and for a condition of this shape condition.eval comes
+// down to: on a missing key, true for ...IfExists and false otherwise; on a
+// key the Context declares multivalued, false; else whether some request
+// value matches the value.
 
 // maxFastConds is the number of conditions a fast form holds.
 const maxFastConds = 3
@@ -30,9 +31,15 @@ type span struct{ off, n uint16 }
 // fastCond is a condition of the fast form.
 type fastCond struct {
 	key, spell, lit span
-	kind            patKind // patEqual or patPrefix
-	fold            bool
+	flags           uint8 // fastPrefix, fastFold, fastIfExists
 }
+
+// fastCond flags.
+const (
+	fastPrefix   = 1 << iota // the value is a prefix (patPrefix), else literal (patEqual)
+	fastFold                 // compared case-insensitively
+	fastIfExists             // the operator is ...IfExists: true on a missing key
+)
 
 // fastForm is the fast form of a packed policy (see above). It is in every
 // block, right after the Policy and right before the bytes, also when the
@@ -54,11 +61,12 @@ func (f *fastForm) str(s span) string {
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(f), bufOffset-fastOffset+uintptr(s.off))), int(s.n))
 }
 
-// allows reports whether the fast form finds req allowed. false means
-// "decide the ordinary way", not a denial.
-func (f *fastForm) allows(req *Request, e *evalContext) bool {
+// eval returns what statement.eval would return for the policy's one
+// statement: stageMatched, or the stage that failed and whether its key was
+// missing.
+func (f *fastForm) eval(req *Request, e *evalContext) (stage int, missing bool) {
 	if req.Principal != f.id[0] {
-		return false
+		return stagePrincipal, false
 	}
 	actions := commonLists[f.action]
 	ok := false
@@ -69,32 +77,38 @@ func (f *fastForm) allows(req *Request, e *evalContext) bool {
 		}
 	}
 	if !ok {
-		return false
+		return stageAction, false
 	}
 	for i := range f.conds[:f.n] {
 		c := &f.conds[i]
 		key, spell := f.str(c.key), f.str(c.spell)
 		vals, present := e.values(key, spell)
-		if !present || len(vals) == 0 || e.multivalued(key) {
-			return false
+		if !present || len(vals) == 0 {
+			if c.flags&fastIfExists != 0 {
+				continue
+			}
+			return stageConditions + i, true
 		}
-		lit := f.str(c.lit)
+		if e.multivalued(key) {
+			return stageConditions + i, false // unresolved, in an Allow
+		}
+		lit, fold := f.str(c.lit), c.flags&fastFold != 0
 		matched := false
 		for _, r := range vals {
-			if c.kind == patEqual {
-				matched = r == lit || c.fold && strings.EqualFold(r, lit)
+			if c.flags&fastPrefix == 0 {
+				matched = r == lit || fold && strings.EqualFold(r, lit)
 			} else {
-				_, matched = hasPrefix(r, lit, c.fold)
+				_, matched = hasPrefix(r, lit, fold)
 			}
 			if matched {
 				break
 			}
 		}
 		if !matched {
-			return false
+			return stageConditions + i, false
 		}
 	}
-	return true
+	return stageMatched, false
 }
 
 // fastOf fills in the conditions of f, whose id is already the principal of
@@ -133,7 +147,17 @@ func fastOf(s *statement, f *fastForm, ents []poolEntry) bool {
 	for i := range s.conds {
 		c := &s.conds[i]
 		e := ents[1+3*i:]
-		f.conds[i] = fastCond{spell: sp(e[0]), key: sp(e[1]), lit: sp(e[2]), kind: c.strs[0].kind, fold: c.strs[0].fold}
+		var flags uint8
+		if c.strs[0].kind == patPrefix {
+			flags |= fastPrefix
+		}
+		if c.strs[0].fold {
+			flags |= fastFold
+		}
+		if c.op.ifExists {
+			flags |= fastIfExists
+		}
+		f.conds[i] = fastCond{spell: sp(e[0]), key: sp(e[1]), lit: sp(e[2]), flags: flags}
 	}
 	return true
 }

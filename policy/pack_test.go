@@ -228,7 +228,7 @@ func inBlock(s string, base unsafe.Pointer, size uintptr) bool {
 
 func TestPackedAgreesWithUnpacked(t *testing.T) {
 	g := packGen{rand.New(rand.NewPCG(7, 7))}
-	var packed, fast, allowedFast, allowed int
+	var packed, fast, allowedFast, allowed, deniedFast, missingFast int
 	for i := range 4000 {
 		doc := strings.Clone(g.document())
 		p, perr := parseText(doc)
@@ -272,19 +272,27 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 			want := u.Evaluate(req)
 			got := p.Evaluate(req)
 			require.Equal(t, want, got, "document %s\nrequest %+v", doc, req)
-			if got.Effect == Allow {
+			switch {
+			case got.Effect == Allow:
 				allowed++
 				if p.fast != nil {
 					allowedFast++
+				}
+			case p.fast != nil:
+				deniedFast++
+				if strings.HasSuffix(got.Reason, missingSuffix) {
+					missingFast++
 				}
 			}
 		}
 	}
 	// The generator reaches the packed and fast forms, and fast allows.
-	t.Logf("packed %d, fast %d, allowed %d, by a fast form %d", packed, fast, allowed, allowedFast)
+	t.Logf("packed %d, fast %d, allowed %d, by a fast form %d, denied by a fast form %d (key missing %d)", packed, fast, allowed, allowedFast, deniedFast, missingFast)
 	assert.Greater(t, packed, 1000)
 	assert.Greater(t, fast, 500)
 	assert.Greater(t, allowedFast, 300)
+	assert.Greater(t, deniedFast, 3000)
+	assert.Greater(t, missingFast, 500)
 }
 
 func TestPackedTypicalPolicy(t *testing.T) {
