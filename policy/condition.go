@@ -23,22 +23,44 @@ type condition struct {
 
 	op    parsedOp
 	bools uint8 // Bool: bit 0 "false" listed, bit 1 "true" listed
-	// nullYes and nullNo: Null lists "true" (the key must be missing) and
-	// "false" (the key must be present).
-	nullYes, nullNo bool
+	// flags holds the condition's facts below, one bit each, so that a
+	// condition takes 80 bytes.
+	flags condFlags
+}
 
-	// multivalued: the key is one Evaluate knows as multivalued (see
+// condFlags are the facts a condition knows of itself.
+type condFlags uint8
+
+const (
+	// condNullYes and condNullNo: Null lists "true" (the key must be
+	// missing) and "false" (the key must be present).
+	condNullYes condFlags = 1 << iota
+	condNullNo
+	// condMultivalued: the key is one Evaluate knows as multivalued (see
 	// MultivaluedContext).
-	multivalued bool
+	condMultivalued
+	// condUnresolved is the result of the condition when any of its
+	// variables does not resolve to exactly one value: false in an Allow
+	// statement, true in a Deny, so that an absent claim never widens access
+	// (see Evaluate).
+	condUnresolved
+	// condMissing is the result when the key is missing or has no values.
+	condMissing
+)
 
-	// unresolved is the result of the condition when any of its variables
-	// does not resolve to exactly one value: false in an Allow statement,
-	// true in a Deny, so that an absent claim never widens access (see
-	// Evaluate).
-	unresolved bool
+func (c *condition) nullYes() bool     { return c.flags&condNullYes != 0 }
+func (c *condition) nullNo() bool      { return c.flags&condNullNo != 0 }
+func (c *condition) multivalued() bool { return c.flags&condMultivalued != 0 }
+func (c *condition) unresolved() bool  { return c.flags&condUnresolved != 0 }
+func (c *condition) missing() bool     { return c.flags&condMissing != 0 }
 
-	// missing is the result when the key is missing or has no values.
-	missing bool
+// setFlag sets or clears f.
+func (c *condition) setFlag(f condFlags, on bool) {
+	if on {
+		c.flags |= f
+	} else {
+		c.flags &^= f
+	}
 }
 
 // condInfo is the part of a condition that is the same in every policy
@@ -115,9 +137,10 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, keyPath func() strin
 	if !validKey(rawKey) {
 		return condition{}, perr(keyPath(), ReasonValue, "invalid condition key "+strconv.Quote(rawKey))
 	}
-	c := condition{op: op, unresolved: deny}
+	c := condition{op: op}
+	c.setFlag(condUnresolved, deny)
 	key := canonKey(rawKey)
-	c.multivalued = builtinMultivalued(key)
+	c.setFlag(condMultivalued, builtinMultivalued(key))
 	var one [1]*jnode
 	var vals []*jnode
 	switch n.kind {
@@ -165,15 +188,15 @@ func compileCondition(op parsedOp, rawKey string, n *jnode, keyPath func() strin
 	// ForAnyValue:...IfExists is false on a missing key too (as AWS decides it).
 	switch {
 	case op.kind == opNull:
-		c.missing = c.nullYes
+		c.setFlag(condMissing, c.nullYes())
 	case op.set == setAnyValue:
-		c.missing = false
+		c.setFlag(condMissing, false)
 	case op.set == setAllValues:
-		c.missing = true
+		c.setFlag(condMissing, true)
 	case op.ifExists:
-		c.missing = true
+		c.setFlag(condMissing, true)
 	default:
-		c.missing = op.negated
+		c.setFlag(condMissing, op.negated)
 	}
 	var reason string
 	if plainASCII(rawKey) {
@@ -279,9 +302,9 @@ func (c *condition) addValue(text string, valuePath func(int) string, i int, vs 
 			return perr(valuePath(i), ReasonValue, "invalid Null value "+strconv.Quote(text)+": want true or false")
 		}
 		if b {
-			c.nullYes = true
+			c.setFlag(condNullYes, true)
 		} else {
-			c.nullNo = true
+			c.setFlag(condNullNo, true)
 		}
 	}
 	return nil
@@ -292,20 +315,20 @@ func (c *condition) addValue(text string, valuePath func(int) string, i int, vs 
 func (c *condition) eval(e *evalContext) (ok, missing bool) {
 	vals, present := e.values(c.key, c.spell)
 	if !present || len(vals) == 0 {
-		return c.missing, true
+		return c.missing(), true
 	}
 	if c.op.kind == opNull {
-		return c.nullNo, false
+		return c.nullNo(), false
 	}
-	if c.op.set == setNone && (c.multivalued || e.multivalued(c.key)) {
+	if c.op.set == setNone && (c.multivalued() || e.multivalued(c.key)) {
 		// A single-valued operator on a multivalued key: IAM says such keys
 		// "require a condition set operator" and leaves the result open, so
 		// fail closed as for an unresolved variable.
-		return c.unresolved, false
+		return c.unresolved(), false
 	}
 	var resolved [maxVars]string
 	if c.x != nil && len(c.x.vars) > 0 && resolveVars(e, c.x.vars, &resolved) != 0 {
-		return c.unresolved, false
+		return c.unresolved(), false
 	}
 	neg := c.op.negated
 	switch c.op.set {

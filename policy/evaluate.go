@@ -97,13 +97,21 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNilRequest}
 	}
 	e := newEvalContext(req.Context)
+	if p.fast != nil {
+		// One Allow statement, decided from the fast form (see fastForm).
+		s := &p.stmts[0]
+		if stage, missing := p.fast.eval(req, &e); stage != stageMatched {
+			return Decision{Effect: ImplicitDeny, Statement: 0, Sid: s.sid(), Reason: s.failReason(stage, missing)}
+		}
+		return Decision{Effect: Allow, Statement: 0, Sid: s.sid(), Reason: s.matchReason()}
+	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
 		if !s.deny {
 			continue
 		}
 		if stage, _ := s.eval(req, &e); stage == stageMatched {
-			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid, Reason: s.match}
+			return Decision{Effect: ExplicitDeny, Statement: i, Sid: s.sid(), Reason: s.matchReason()}
 		}
 	}
 	best, bestStage, bestMissing := -1, -1, false
@@ -114,7 +122,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		}
 		stage, missing := s.eval(req, &e)
 		if stage == stageMatched {
-			return Decision{Effect: Allow, Statement: i, Sid: s.sid, Reason: s.match}
+			return Decision{Effect: Allow, Statement: i, Sid: s.sid(), Reason: s.matchReason()}
 		}
 		if stage > bestStage {
 			best, bestStage, bestMissing = i, stage, missing
@@ -124,7 +132,7 @@ func (p *Policy) Evaluate(req *Request) Decision {
 		return Decision{Effect: ImplicitDeny, Statement: -1, Reason: reasonNoAllow}
 	}
 	s := &p.stmts[best]
-	return Decision{Effect: ImplicitDeny, Statement: best, Sid: s.sid, Reason: s.failReason(bestStage, bestMissing)}
+	return Decision{Effect: ImplicitDeny, Statement: best, Sid: s.sid(), Reason: s.failReason(bestStage, bestMissing)}
 }
 
 // Statement evaluation stages: how far a statement got before an element

@@ -24,15 +24,27 @@ import (
 // strings beside the handle. Values particular to one policy, such as a
 // service account subject, are copied out of the document instead (own), so
 // that the policy never refers to the parse's buffers.
+//
+// A policy that Parse packs (see pack) drops these handles again: its block
+// holds its own copies of the strings Evaluate compares, for locality, and
+// only its explanations (statement labels, condition infos) stay shared.
 
 // interner collects the handles of the shared strings of one policy.
 type interner struct {
 	keep []unique.Handle[string]
 	set  map[unique.Handle[string]]struct{} // keep as a set, once it outgrows smallSet
+	// deferred: str returns s itself, which may be the document's; the
+	// policy is then either packed (pack copies every string it keeps) or
+	// gets its shared strings by internShared.
+	deferred bool
 }
 
-// str returns the process-wide copy of s and keeps its handle.
+// str returns the process-wide copy of s and keeps its handle; while
+// deferred, s itself.
 func (in *interner) str(s string) string {
+	if in.deferred {
+		return s
+	}
 	h := unique.Make(s)
 	if in.set == nil {
 		for _, k := range in.keep {
@@ -85,4 +97,44 @@ func cutLast(s string, sep byte) (before, after string, found bool) {
 		return s[:i], s[i+1:], true
 	}
 	return s, "", false
+}
+
+// internShared replaces the strings of p that a deferred interner left as
+// they were by their process-wide copies: the strings str is called on
+// during the parse (principal IDs, action literals, the values of
+// sharedValues keys, the first five components of ArnLike values).
+func internShared(p *Policy, in *interner) {
+	for i := range p.stmts {
+		s := &p.stmts[i]
+		for j := range s.principal.ids {
+			s.principal.ids[j].ID = in.str(s.principal.ids[j].ID)
+		}
+		if !sharedActions(s.actions) {
+			for j := range s.actions {
+				if a := &s.actions[j]; a.lit != "" {
+					a.lit = in.str(a.lit)
+				}
+			}
+		}
+		for j := range s.conds {
+			c := &s.conds[j]
+			if sharedValues(c.key) {
+				for k := range c.strs {
+					if v := &c.strs[k]; v.lit != "" {
+						v.lit = in.str(v.lit)
+					}
+				}
+			}
+			if c.x == nil {
+				continue
+			}
+			for _, arn := range c.x.arns {
+				for k := range 5 {
+					if arn[k].lit != "" {
+						arn[k].lit = in.str(arn[k].lit)
+					}
+				}
+			}
+		}
+	}
 }

@@ -77,22 +77,26 @@ func TestPolicyKeepsNothingOfTheDocument(t *testing.T) {
 
 // TestPoliciesShareWhatTheyHaveInCommon checks that two policies of the same
 // issuer and account share one copy of the keys, explanations, provider ARN,
-// action and audience, and have their own copy of the subject.
+// action and audience, and have their own copy of the subject. That holds
+// for a policy parse does not pack (here one of three statements); a packed
+// one (see pack) shares its explanations only and keeps the strings Evaluate
+// compares in its own block (TestPackedPoliciesShareExplanations).
 func TestPoliciesShareWhatTheyHaveInCommon(t *testing.T) {
-	docA := sizeIRSA(1)
-	docB := sizeIRSA(1 + sizeAccounts*sizeIssuers) // same account and issuer, another subject
+	docA := sizeThree(1)
+	docB := sizeThree(1 + sizeAccounts*sizeIssuers) // same account and issuer, another subject
 	require.NotEqual(t, docA, docB)
 	a, err := Parse([]byte(docA))
 	require.NoError(t, err)
 	b, err := Parse([]byte(docB))
 	require.NoError(t, err)
+	require.False(t, isPacked(a), "three statements are not packed")
 	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
 	sa, sb := &a.stmts[0], &b.stmts[0]
 	require.Len(t, sa.conds, 2)
 	require.Len(t, sb.conds, 2)
 	assert.True(t, same(sa.principal.ids[0].ID, sb.principal.ids[0].ID), "provider ARN")
 	assert.True(t, same(sa.actions[0].lit, sb.actions[0].lit), "action")
-	assert.True(t, same(sa.match, sb.match), "match explanation")
+	assert.True(t, same(sa.matchReason(), sb.matchReason()), "match explanation")
 	assert.Equal(t, sa.labels, sb.labels, "statement labels")
 	for i := range sa.conds {
 		ca, cb := &sa.conds[i], &sb.conds[i]
@@ -104,4 +108,28 @@ func TestPoliciesShareWhatTheyHaveInCommon(t *testing.T) {
 	require.True(t, strings.HasSuffix(sub.key, ":sub") && strings.HasSuffix(aud.key, ":aud"))
 	assert.True(t, same(aud.strs[0].lit, b.stmts[0].conds[1].strs[0].lit), "audience")
 	assert.NotEqual(t, sub.strs[0].lit, sb.conds[0].strs[0].lit, "subjects differ")
+}
+
+// TestPackedPoliciesShareExplanations checks what two packed policies of the
+// same issuer and account share: the explanations, the statement labels, the
+// condition infos and the action list; the ARN, keys and values are each
+// policy's own, in its block.
+func TestPackedPoliciesShareExplanations(t *testing.T) {
+	a, err := Parse([]byte(sizeIRSA(1)))
+	require.NoError(t, err)
+	b, err := Parse([]byte(sizeIRSA(1 + sizeAccounts*sizeIssuers)))
+	require.NoError(t, err)
+	require.True(t, isPacked(a) && isPacked(b))
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	sa, sb := &a.stmts[0], &b.stmts[0]
+	assert.True(t, same(sa.matchReason(), sb.matchReason()), "match explanation")
+	assert.Equal(t, sa.labels, sb.labels, "statement labels")
+	assert.Same(t, &sa.actions[0], &sb.actions[0], "action list")
+	for i := range sa.conds {
+		assert.Equal(t, sa.conds[i].info, sb.conds[i].info, "condition info")
+		assert.Equal(t, sa.conds[i].key, sb.conds[i].key)
+		assert.False(t, same(sa.conds[i].key, sb.conds[i].key), "each block has its own key")
+	}
+	assert.Equal(t, sa.principal.ids[0], sb.principal.ids[0])
+	assert.False(t, same(sa.principal.ids[0].ID, sb.principal.ids[0].ID), "each block has its own ARN")
 }

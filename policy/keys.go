@@ -41,8 +41,19 @@ func canonKey(key string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(key))
-	for _, r := range key {
-		b.WriteRune(canonRune(r))
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= utf8.RuneSelf {
+			// i is at a rune boundary: every byte before it was ASCII.
+			for _, r := range key[i:] {
+				b.WriteRune(canonRune(r))
+			}
+			break
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
 	}
 	return b.String()
 }

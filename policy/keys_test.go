@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode"
 
@@ -76,4 +78,32 @@ func TestUnicodeKeysEverywhere(t *testing.T) {
 		}
 		assert.Contains(t, rules, RuleMultivaluedNoSet)
 	})
+}
+
+// TestCanonKeyASCIIPath checks canonKey, which lower-cases ASCII bytes one
+// at a time until the first non-ASCII byte, against the rune-by-rune
+// definition.
+func TestCanonKeyASCIIPath(t *testing.T) {
+	ref := func(key string) string {
+		if isCanon(key) {
+			return key
+		}
+		var b strings.Builder
+		for _, r := range key {
+			b.WriteRune(canonRune(r))
+		}
+		return b.String()
+	}
+	parts := []string{"A", "z", "K", ":", "/", "\u212a", "\u017f", "É", "ß", "Σ", "\xff", "oidc.EKS", "0"}
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		k := b.String()
+		if got, want := canonKey(k), ref(k); got != want {
+			t.Fatalf("canonKey(%q) = %q, want %q", k, got, want)
+		}
+	}
 }

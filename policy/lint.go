@@ -271,7 +271,7 @@ func (s *statement) lintMultivalued(c *condition, add func(Severity, string, str
 	if s.deny {
 		effect = "always holds, so the Deny applies"
 	}
-	if c.multivalued && c.op.set == setNone && c.op.kind != opNull {
+	if c.multivalued() && c.op.set == setNone && c.op.kind != opNull {
 		add(Medium, s.condPath(c), RuleMultivaluedNoSet, strconv.Quote(c.rawKey())+" is a multivalued key and needs ForAnyValue: or ForAllValues:; when the key is present this "+c.op.name()+" condition "+effect)
 	}
 	for _, v := range c.vars() {
@@ -355,10 +355,10 @@ func (s *statement) lintKey(c *condition, providers []string) (Finding, bool) {
 	// A key that is never present: does the condition then hold?
 	sev := Medium
 	effect := "can never hold, so the statement never applies"
-	if c.missing {
+	if c.missing() {
 		effect = "always holds, because the key is never present"
 	}
-	if c.missing != s.deny {
+	if c.missing() != s.deny {
 		sev = High
 	}
 	var msg string
@@ -653,7 +653,7 @@ func (p *Policy) clusterProviders() map[string]bool {
 func (s *statement) requiresKey(key string) bool {
 	for i := range s.conds {
 		c := &s.conds[i]
-		if c.op.kind == opNull && c.key == key && c.nullNo && !c.nullYes {
+		if c.op.kind == opNull && c.key == key && c.nullNo() && !c.nullYes() {
 			return true
 		}
 	}

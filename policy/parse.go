@@ -33,19 +33,31 @@ type ParseOptions struct {
 // for concurrent use.
 type Policy struct {
 	stmts []statement
-	id    string
+	x     *policyExtra // nil when the policy has no Id and shares no string
+	vars  bool         // Version 2012-10-17: policy variables are enabled
+	// fast, when set, is the fast form in the policy's block, which
+	// decides the requests it allows (see pack and fastForm). A pointer,
+	// not a flag with the form found next to the Policy, so that a copy of
+	// the Policy value stays safe to use.
+	fast *fastForm
+}
+
+// policyExtra is what a Policy holds beyond its statements, which a packed
+// typical policy does without (see pack).
+type policyExtra struct {
+	id string
 	// keep holds the handles of the shared strings that the statements
 	// keep as plain strings (see interner).
 	keep []unique.Handle[string]
-	vars bool // Version 2012-10-17: policy variables are enabled
 }
 
 // statement is one compiled statement.
 type statement struct {
-	// labels holds what only explanations and Lint read.
+	// labels holds what explanations and Lint read: one entry for every
+	// statement of the same Sid and effect at the same place, so that
+	// reading it costs a line that is in the cache (most trust policies have
+	// no Sid and one Allow statement).
 	labels unique.Handle[stmtLabels]
-	sid    string // labels' sid
-	match  string // labels' match: Decision.Reason when the statement matches
 
 	principal principalSet
 	actions   []pattern
@@ -69,6 +81,12 @@ type stmtLabels struct {
 }
 
 func (s *statement) path() string { return s.labels.Value().path }
+
+// sid returns the statement's Sid, or "".
+func (s *statement) sid() string { return s.labels.Value().sid }
+
+// matchReason returns Decision.Reason for the statement matching.
+func (s *statement) matchReason() string { return s.labels.Value().match }
 
 // condPath returns the JSON path of the condition's key.
 func (s *statement) condPath(c *condition) string {
@@ -124,6 +142,12 @@ func parse(doc []byte, opts ParseOptions) (*Policy, *ParseError) {
 // parseText parses a document of valid UTF-8 that is within the size limit.
 // The compiled policy does not refer to text (see decodeText).
 func parseText(text string) (*Policy, *ParseError) {
+	return compileDocument(text, true)
+}
+
+// compileDocument is parseText, which packs the policy when it fits a block
+// if packIt is set (see pack).
+func compileDocument(text string, packIt bool) (*Policy, *ParseError) {
 	root, err := decodeText(text)
 	if err != nil {
 		return nil, err
@@ -132,6 +156,7 @@ func parseText(text string) (*Policy, *ParseError) {
 		return nil, perr("", ReasonType, "policy must be a JSON object, not "+root.kind.String())
 	}
 	p := &Policy{}
+	var id string
 	var stmtNode *jnode
 	for i, name := range root.names {
 		v := root.members[i]
@@ -148,7 +173,7 @@ func parseText(text string) (*Policy, *ParseError) {
 			if v.kind != jString {
 				return nil, perr(name, ReasonType, "Id must be a string")
 			}
-			p.id = own(v.text)
+			id = own(v.text)
 		case "Statement":
 			stmtNode = v
 		default:
@@ -159,7 +184,9 @@ func parseText(text string) (*Policy, *ParseError) {
 		return nil, perr("Statement", ReasonMissing, "missing Statement")
 	}
 	vars := p.vars
-	var in interner
+	// Interning waits until it is known whether the policy is packed,
+	// which copies its strings instead.
+	in := interner{deferred: packIt}
 	switch stmtNode.kind {
 	case jObject:
 		s, err := parseStatement(stmtNode, "Statement", vars, &in)
@@ -188,23 +215,24 @@ func parseText(text string) (*Policy, *ParseError) {
 	}
 	for i := range p.stmts {
 		s := &p.stmts[i]
-		if s.sid == "" {
+		sid := s.sid()
+		if sid == "" {
 			continue
 		}
 		j, dup := -1, false
 		if sids != nil {
-			j, dup = sids[s.sid]
-			sids[s.sid] = i
+			j, dup = sids[sid]
+			sids[sid] = i
 		} else {
 			for k := range i {
-				if p.stmts[k].sid == s.sid {
+				if p.stmts[k].sid() == sid {
 					j, dup = k, true
 					break
 				}
 			}
 		}
 		if dup {
-			return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(s.sid)+" (also in "+p.stmts[j].path()+")")
+			return nil, perr(s.path()+".Sid", ReasonDuplicate, "duplicate Sid "+strconv.Quote(sid)+" (also in "+p.stmts[j].path()+")")
 		}
 	}
 	// Each canonical key is looked up by the policy's first spelling of it
@@ -255,7 +283,16 @@ func parseText(text string) (*Policy, *ParseError) {
 			}
 		}
 	}
-	p.keep = in.handles()
+	if packIt {
+		if q := pack(p, id); q != p {
+			return q, nil // its own copies of every string: nothing to keep
+		}
+		in.deferred = false
+		internShared(p, &in)
+	}
+	if keep := in.handles(); id != "" || keep != nil {
+		p.x = &policyExtra{id: id, keep: keep}
+	}
 	return p, nil
 }
 
@@ -380,8 +417,6 @@ func parseStatement(n *jnode, path string, vars bool, in *interner) (statement, 
 	all := label + match + label + principal + label + action
 	n1, n2 := len(label)+len(match), 2*len(label)+len(match)+len(principal)
 	s.labels = unique.Make(stmtLabels{path: path, sid: sid, match: all[:n1], principal: all[n1:n2], action: all[n2:]})
-	shared := s.labels.Value()
-	s.sid, s.match = shared.sid, shared.match
 	return s, nil
 }
 
@@ -542,7 +577,12 @@ func (p *Policy) Version() string {
 }
 
 // ID returns the policy's Id element, or "".
-func (p *Policy) ID() string { return p.id }
+func (p *Policy) ID() string {
+	if p.x == nil {
+		return ""
+	}
+	return p.x.id
+}
 
 // Keys returns the condition keys the policy references, in canonical form,
 // sorted and without duplicates: the keys of every condition and the keys
