@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 	"slices"
@@ -23,7 +22,7 @@ import (
 //
 // A role's key is its ARN split as arn:PARTITION:iam::ACCOUNT:role + TAIL,
 // TAIL being the path and the name: a word holding the account, the
-// partition, TAIL's length and ten bits of the hash, and TAIL's first 16
+// partition, TAIL's length and ten bits of the hash, and the ARN's last 16
 // bytes. A TAIL of at most 16 bytes ("/app-7", "/ci/deploy") is compared in
 // the slot alone; a longer one is confirmed by comparing the role's ARN.
 //
@@ -68,15 +67,47 @@ func parseAccount(a string) (uint64, bool) {
 	if len(a) != 12 {
 		return 0, false
 	}
-	var n uint64
-	for i := 0; i < 12; i++ {
-		d := a[i] - '0'
-		if d > 9 {
-			return 0, false
-		}
-		n = n*10 + uint64(d)
+	return digits12(a)
+}
+
+// digits12 returns the number that s[:12] spells in decimal, with ok false
+// if one of them is not a digit; len(s) >= 12. The twelve bytes are
+// checked and combined eight and four at a time, in registers.
+func digits12(s string) (uint64, bool) {
+	const (
+		ones  = 0x0101010101010101
+		zeros = '0' * ones
+	)
+	x := le64(s, 0)
+	y := uint64(s[8]) | uint64(s[9])<<8 | uint64(s[10])<<16 | uint64(s[11])<<24
+	y |= 0x30303030 << 32 // four more '0' bytes, to check both words alike
+	// A byte is a digit iff its high nibble is 3 and adding 6 leaves it so.
+	const hi = 0xF0 * ones
+	if x&hi != zeros&hi || (x+6*ones)&hi != zeros&hi || y&hi != zeros&hi || (y+6*ones)&hi != zeros&hi {
+		return 0, false
 	}
-	return n, true
+	return swar8(x-zeros)*10000 + swar4((y-zeros)&0xFFFFFFFF), true
+}
+
+// swar8 is the number of eight decimal digits, one per byte of v (the first
+// in the low byte).
+func swar8(v uint64) uint64 {
+	v = (v*10 + v>>8) & 0x00FF00FF00FF00FF
+	v = (v*100 + v>>16) & 0x0000FFFF0000FFFF
+	return (v*10000 + v>>32) & 0xFFFFFFFF
+}
+
+// swar4 is swar8 for four digits in the low four bytes.
+func swar4(v uint64) uint64 {
+	v = (v*10 + v>>8) & 0x00FF00FF
+	return (v*100 + v>>16) & 0xFFFF
+}
+
+// le64 is the little-endian word of s[i:i+8].
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // mix is the finaliser of the index's hashes: a 128-bit product folded.
@@ -112,9 +143,11 @@ type issuerSlot struct {
 	id  uint32
 }
 
-func (r *Registry) issuerHash(url string) uint64 {
-	return r.hashOf(maphash.String(r.seed, url))
-}
+// urlHash is the hash of an issuer URL that both the issuer table and the
+// provider tables start from.
+func (r *Registry) urlHash(url string) uint64 { return maphash.String(r.seed, url) }
+
+func (r *Registry) issuerHash(url string) uint64 { return r.hashOf(r.urlHash(url)) }
 
 // find returns the slot of url, or nil. t may be nil (no issuer).
 func (t *issuerTable) find(h uint64, url string) *issuerSlot {
@@ -214,13 +247,23 @@ type provXKey struct {
 	issuer   uint32
 }
 
-// provIndexKey is the key word of (partition, account, issuer number) below
-// r.inlineIssuers, and the word without the issuer otherwise.
-func provIndexKey(pid, acct uint64, id uint32) uint64 {
-	return acct | pid<<acctBits | uint64(id)<<(acctBits+partBits)
-}
+// acctPart is the key word's account and partition.
+func acctPart(pid, acct uint64) uint64 { return acct | pid<<acctBits }
 
-func (r *Registry) provHash(key uint64) uint64 { return r.hashOf(mix(key ^ r.hseed)) }
+const acctPartMask = 1<<(acctBits+partBits) - 1
+
+// provIndexKey is the key word of (account and partition, issuer number).
+func provIndexKey(ap uint64, id uint32) uint64 { return ap | uint64(id)<<(acctBits+partBits) }
+
+// provHash places a provider from its URL's hash and its account and
+// partition: not from its issuer's number, so that a lookup reads the slot
+// while it looks the number up.
+func (r *Registry) provHash(uh, ap uint64) uint64 { return r.hashOf(mix(uh ^ ap ^ r.hseed)) }
+
+// provSlotHash is provHash of a stored slot.
+func (r *Registry) provSlotHash(s *provSlot) uint64 {
+	return r.provHash(r.urlHash(s.p.URL), s.key&acctPartMask)
+}
 
 // findProvider is a provider table's probe.
 func findProvider(t []provSlot, key, h uint64) *OIDCProvider {
@@ -242,42 +285,61 @@ func findProvider(t []provSlot, key, h uint64) *OIDCProvider {
 // provider is the provider of (partition, account, url) in s, or nil.
 func (r *Registry) provider(s *state, partition, account, url string) *OIDCProvider {
 	pid, ok := partitionID(partition)
-	if !ok {
+	acct, ok2 := parseAccount(account)
+	if !ok || !ok2 {
 		return nil
 	}
-	acct, ok := parseAccount(account)
-	if !ok {
-		return nil
+	ap := acctPart(pid, acct)
+	uh := r.urlHash(url)
+	h := r.provHash(uh, ap)
+	t := s.prov[shardOf(h)]
+	// The home slot is read before the issuer's number is known: the two
+	// reads are independent, so that the slot's cache miss overlaps the
+	// issuer table's probe.
+	var home provSlot
+	if len(t) > 0 {
+		home = t[h&uint64(len(t)-1)]
 	}
-	id, ok := r.issuerID(s, url)
-	if !ok {
+	is := s.iss.find(r.hashOf(uh), url)
+	switch {
+	case is == nil:
 		return nil
+	case is.id >= r.inlineIssuers:
+		return r.providerX(s, ap, is.id)
 	}
-	return r.providerByID(s, pid, acct, id)
+	key := provIndexKey(ap, is.id)
+	if home.p == nil || home.key == key {
+		return home.p
+	}
+	return findProvider(t, key, h)
 }
 
-func (r *Registry) providerByID(s *state, pid, acct uint64, id uint32) *OIDCProvider {
+// providerAt is provider for a write: ap and uh are the key's, id the
+// issuer's number.
+func (r *Registry) providerAt(s *state, ap, uh uint64, id uint32) *OIDCProvider {
 	if id >= r.inlineIssuers {
-		xk := provXKey{acct | pid<<acctBits, id}
-		if s.provX == nil {
-			return nil
-		}
-		return s.provX[r.provXShard(xk)][xk]
+		return r.providerX(s, ap, id)
 	}
-	key := provIndexKey(pid, acct, id)
-	h := r.provHash(key)
-	return findProvider(s.prov[shardOf(h)], key, h)
+	return findProvider(s.prov[shardOf(r.provHash(uh, ap))], provIndexKey(ap, id), r.provHash(uh, ap))
+}
+
+func (r *Registry) providerX(s *state, ap uint64, id uint32) *OIDCProvider {
+	if s.provX == nil {
+		return nil
+	}
+	xk := provXKey{ap, id}
+	return s.provX[r.provXShard(xk)][xk]
 }
 
 func (r *Registry) provXShard(k provXKey) uint64 {
-	return shardOf(r.provHash(k.acctPart ^ uint64(k.issuer)<<(acctBits+partBits)))
+	return shardOf(mix(k.acctPart ^ uint64(k.issuer)<<(acctBits+partBits) ^ r.hseed))
 }
 
 // setProvider makes p (nil: none) the provider of (pid, acct, id) in ns,
 // copying the one table or map it changes; ns is not published yet.
-func (r *Registry) setProvider(ns *state, pid, acct uint64, id uint32, p *OIDCProvider) {
+func (r *Registry) setProvider(ns *state, ap, uh uint64, id uint32, p *OIDCProvider) {
 	if id >= r.inlineIssuers {
-		xk := provXKey{acct | pid<<acctBits, id}
+		xk := provXKey{ap, id}
 		var x [shards]map[provXKey]*OIDCProvider
 		if ns.provX != nil {
 			x = *ns.provX
@@ -296,8 +358,8 @@ func (r *Registry) setProvider(ns *state, pid, acct uint64, id uint32, p *OIDCPr
 		ns.provX = &x
 		return
 	}
-	key := provIndexKey(pid, acct, id)
-	h := r.provHash(key)
+	key := provIndexKey(ap, id)
+	h := r.provHash(uh, ap)
 	sh := shardOf(h)
 	t, n := slices.Clone(ns.prov[sh]), 0
 	for i := range t {
@@ -324,7 +386,7 @@ func (r *Registry) setProvider(ns *state, pid, acct uint64, id uint32, p *OIDCPr
 		nt := make([]provSlot, loadSize(n+1))
 		for _, s := range t {
 			if s.p != nil {
-				putProvSlot(nt, r.provHash(s.key), s)
+				putProvSlot(nt, r.provSlotHash(&s), s)
 			}
 		}
 		putProvSlot(nt, h, provSlot{key, p})
@@ -334,7 +396,7 @@ func (r *Registry) setProvider(ns *state, pid, acct uint64, id uint32, p *OIDCPr
 	case n == 1:
 		t = nil
 	default:
-		deleteSlot(t, at, func(s *provSlot) bool { return s.p == nil }, func(s *provSlot) uint64 { return r.provHash(s.key) })
+		deleteSlot(t, at, func(s *provSlot) bool { return s.p == nil }, r.provSlotHash)
 	}
 	ns.prov[sh] = t
 }
@@ -385,57 +447,63 @@ type roleSlot struct {
 	p      *Role
 }
 
-// roleKey is a role ARN as the role tables key it.
+// roleKey is a role ARN as the role tables key it: the account, the
+// partition and the tail's length (the word, without the tag), and the
+// ARN's last 16 bytes. For a tail of at most 16 bytes, those bytes are the
+// tail preceded by bytes of ":role" and of the account, which the word
+// fixes: so (word, n0, n1) equal means ARNs equal. A longer tail has the
+// rest of its bytes compared with the role's ARN.
 type roleKey struct {
-	word   uint64 // without the tag
+	word   uint64
 	n0, n1 uint64
-	tail   int // len(tail)
+	rest   string // the tail but its last 16 bytes ("" for a short tail)
 }
 
-// parseRoleKey splits arn:PARTITION:iam::ACCOUNT:role + TAIL; ok is false
-// for a string that no stored role's ARN can equal.
-func parseRoleKey(arn string) (k roleKey, tail string, ok bool) {
+// parseRoleKey splits arn:PARTITION:iam::ACCOUNT:role + TAIL (TAIL being
+// the path and the name); ok is false for a string that no stored role's
+// ARN can equal.
+func parseRoleKey(arn string) (k roleKey, ok bool) {
 	var pid uint64
-	var rest string
-	if len(arn) > 13 && arn[:13] == "arn:aws:iam::" {
-		rest = arn[13:]
-	} else {
+	off := len("arn:aws:iam::") // where the account starts
+	if len(arn) < off || arn[:off] != "arn:aws:iam::" {
 		s, ok := strings.CutPrefix(arn, "arn:")
 		if !ok {
-			return k, "", false
+			return k, false
 		}
 		i := strings.IndexByte(s, ':')
 		if i < 0 {
-			return k, "", false
+			return k, false
 		}
-		if pid, ok = partitionID(s[:i]); !ok {
-			return k, "", false
+		if pid, ok = partitionID(s[:i]); !ok || !strings.HasPrefix(s[i+1:], "iam::") {
+			return k, false
 		}
-		if rest, ok = strings.CutPrefix(s[i+1:], "iam::"); !ok {
-			return k, "", false
-		}
+		off = len("arn:") + i + len(":iam::")
 	}
-	if len(rest) < 12+len(":role") || rest[12:17] != ":role" {
-		return k, "", false
+	end := off + 12 + len(":role")
+	if len(arn) < end || arn[off+12:end] != ":role" {
+		return k, false
 	}
-	acct, ok := parseAccount(rest[:12])
-	tail = rest[17:]
-	if !ok || len(tail) > maxTail {
-		return k, "", false
+	acct, ok := digits12(arn[off:])
+	tail := len(arn) - end
+	if !ok || tail > maxTail {
+		return k, false
 	}
-	var b [inlineTail]byte
-	copy(b[:], tail)
-	k = roleKey{
-		word: acct | pid<<acctBits | uint64(len(tail))<<(acctBits+partBits),
-		n0:   binary.LittleEndian.Uint64(b[:8]),
-		n1:   binary.LittleEndian.Uint64(b[8:]),
-		tail: len(tail),
+	n := len(arn) // >= 16: end is more than that
+	k = roleKey{word: acct | pid<<acctBits | uint64(tail)<<(acctBits+partBits), n0: le64(arn, n-16), n1: le64(arn, n-8)}
+	if tail > inlineTail {
+		k.rest = arn[end : n-16]
 	}
-	return k, tail, true
+	return k, true
 }
 
-func (r *Registry) roleHash(k *roleKey, tail string) uint64 {
-	return r.hashOf(mix(maphash.String(r.seed, tail) ^ k.word ^ r.hseed))
+// roleHash hashes every byte of the key: a long tail's rest too, so that
+// tails sharing their last 16 bytes do not share a slot.
+func (r *Registry) roleHash(k *roleKey) uint64 {
+	h := mix(mix(k.n0^r.hseed) ^ k.n1 ^ bits.RotateLeft64(k.word, 29))
+	if k.rest != "" {
+		h ^= maphash.String(r.seed, k.rest)
+	}
+	return r.hashOf(h)
 }
 
 func roleWord(k *roleKey, h uint64) uint64 { return k.word | h>>roleTagShift<<roleTagShift }
@@ -452,7 +520,7 @@ func findRole(t []roleSlot, k *roleKey, h uint64, arn string) *Role {
 		if s.p == nil {
 			return nil
 		}
-		if s.word == w && s.n0 == k.n0 && s.n1 == k.n1 && (k.tail <= inlineTail || s.p.ARN == arn) {
+		if s.word == w && s.n0 == k.n0 && s.n1 == k.n1 && (k.rest == "" || s.p.ARN == arn) {
 			return s.p
 		}
 	}
@@ -460,11 +528,11 @@ func findRole(t []roleSlot, k *roleKey, h uint64, arn string) *Role {
 
 // role is the role with the ARN in s, or nil.
 func (r *Registry) role(s *state, arn string) *Role {
-	k, tail, ok := parseRoleKey(arn)
+	k, ok := parseRoleKey(arn)
 	if !ok {
 		return nil
 	}
-	h := r.roleHash(&k, tail)
+	h := r.roleHash(&k)
 	return findRole(s.roles[shardOf(h)], &k, h, arn)
 }
 
@@ -472,11 +540,11 @@ func (r *Registry) role(s *state, arn string) *Role {
 // one table it changes; ns is not published yet and arn is a valid role
 // ARN.
 func (r *Registry) setRole(ns *state, arn string, ro *Role) {
-	k, tail, ok := parseRoleKey(arn)
+	k, ok := parseRoleKey(arn)
 	if !ok {
 		panic("iam: role ARN outside the index: " + arn)
 	}
-	h := r.roleHash(&k, tail)
+	h := r.roleHash(&k)
 	sh := shardOf(h)
 	t, n := slices.Clone(ns.roles[sh]), 0
 	for i := range t {
@@ -489,7 +557,7 @@ func (r *Registry) setRole(ns *state, arn string, ro *Role) {
 	if len(t) > 0 {
 		m := uint64(len(t) - 1)
 		for i := h & m; t[i].p != nil; i = (i + 1) & m {
-			if s := &t[i]; s.word == w && s.n0 == k.n0 && s.n1 == k.n1 && (k.tail <= inlineTail || s.p.ARN == arn) {
+			if s := &t[i]; s.word == w && s.n0 == k.n0 && s.n1 == k.n1 && (k.rest == "" || s.p.ARN == arn) {
 				at = int(i)
 				break
 			}
@@ -524,8 +592,8 @@ func (r *Registry) setRole(ns *state, arn string, ro *Role) {
 
 // roleSlotHash is the hash of a slot's role, from its ARN.
 func (r *Registry) roleSlotHash(s *roleSlot) uint64 {
-	k, tail, _ := parseRoleKey(s.p.ARN)
-	return r.roleHash(&k, tail)
+	k, _ := parseRoleKey(s.p.ARN)
+	return r.roleHash(&k)
 }
 
 func putRoleSlot(t []roleSlot, h uint64, s roleSlot) {
@@ -551,9 +619,10 @@ func (r *Registry) buildProviders(ns *state, provs []*OIDCProvider) {
 	for i, p := range provs {
 		pid, _ := partitionID(p.Partition)
 		acct, _ := parseAccount(p.Account)
+		ap := acctPart(pid, acct)
 		id, _ := r.issuerID(ns, p.URL)
 		if id >= r.inlineIssuers {
-			xk := provXKey{acct | pid<<acctBits, id}
+			xk := provXKey{ap, id}
 			if ns.provX == nil {
 				ns.provX = new([shards]map[provXKey]*OIDCProvider)
 			}
@@ -565,9 +634,8 @@ func (r *Registry) buildProviders(ns *state, provs []*OIDCProvider) {
 			ents[i].over = true
 			continue
 		}
-		key := provIndexKey(pid, acct, id)
-		h := r.provHash(key)
-		ents[i] = ent{h: h, key: key}
+		h := r.provHash(r.urlHash(p.URL), ap)
+		ents[i] = ent{h: h, key: provIndexKey(ap, id)}
 		count[shardOf(h)]++
 	}
 	for sh, n := range count {
@@ -588,9 +656,9 @@ func (r *Registry) buildRoles(ns *state, roles []*Role) {
 	keys := make([]roleKey, len(roles))
 	var count [shards]int
 	for i, ro := range roles {
-		k, tail, _ := parseRoleKey(ro.ARN)
+		k, _ := parseRoleKey(ro.ARN)
 		keys[i] = k
-		hs[i] = r.roleHash(&k, tail)
+		hs[i] = r.roleHash(&k)
 		count[shardOf(hs[i])]++
 	}
 	for sh, n := range count {

@@ -75,17 +75,13 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		return idx
 	}
 	refs := map[string]int{}
-	urls := map[string]string{} // interned URLs
+	urls := packURLs(provs) // interned URLs
 	ns := &state{rev: nextRev(s.rev, applied)}
 	var issuerOrder []string
 	kept := make([]*OIDCProvider, 0, len(provs))
 	now := r.now().UTC()
 	for _, p := range provs {
-		if u, ok := urls[p.URL]; ok {
-			p.URL = u
-		} else {
-			urls[p.URL] = p.URL
-		}
+		p.URL = urls[p.URL]
 		r.internClientIDs(p)
 		idx := account(acctKey{p.Partition, p.Account})
 		if idx.providers[p.URL] != nil {
@@ -185,6 +181,32 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 	r.setCur(ns, &c)
 	r.emit(c)
 	return nil
+}
+
+// packURLs returns the providers' distinct URLs, each mapped to its copy in
+// one allocation: the issuer table's canonical URLs, which every lookup
+// compares with the token's iss, lie together in a few pages.
+func packURLs(provs []*OIDCProvider) map[string]string {
+	urls := map[string]string{}
+	var order []string
+	n := 0
+	for _, p := range provs {
+		if _, ok := urls[p.URL]; !ok {
+			urls[p.URL] = p.URL
+			order = append(order, p.URL)
+			n += len(p.URL)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, u := range order {
+		b.WriteString(u)
+	}
+	all := b.String()
+	for _, u := range order {
+		urls[u], all = all[:len(u)], all[len(u):]
+	}
+	return urls
 }
 
 func (ro *Role) idOrEmpty() string {

@@ -216,17 +216,30 @@ func New(opts Options) *Registry {
 // bound are simply not shared.
 const maxInterned = 4096
 
-// internClientIDs makes p's client IDs share bytes with equal ones of other
-// providers; r.mu is held and p is not published yet.
+// internClientIDs makes p's client IDs, thumbprints and key prefix share
+// bytes with equal ones of other providers (the verifier reads them all per
+// request); r.mu is held and p is not published yet.
 func (r *Registry) internClientIDs(p *OIDCProvider) {
 	for i, c := range p.ClientIDs {
-		if s, ok := r.strs[c]; ok {
-			p.ClientIDs[i] = s
-		} else if len(r.strs) < maxInterned {
-			r.strs[c] = c
-		}
+		p.ClientIDs[i] = r.intern(c)
+	}
+	for i, t := range p.Thumbprints {
+		p.Thumbprints[i] = r.intern(t)
 	}
 	p.finish()
+	p.keyPrefix = r.intern(p.keyPrefix)
+}
+
+// intern returns the table's copy of s, adding s while the table has room;
+// r.mu is held.
+func (r *Registry) intern(s string) string {
+	if c, ok := r.strs[s]; ok {
+		return c
+	}
+	if len(r.strs) < maxInterned {
+		r.strs[s] = s
+	}
+	return s
 }
 
 // compactRole gives ro's ARN (the role map's key, read by every lookup) a

@@ -71,17 +71,18 @@ func (r *Registry) deleteProviderLocked(arn, part, acct, url string, applied uin
 	}
 	pid, _ := partitionID(part)
 	an, _ := parseAccount(acct)
-	is := s.iss.find(r.issuerHash(url), url)
+	ap, uh := acctPart(pid, an), r.urlHash(url)
+	is := s.iss.find(r.hashOf(uh), url)
 	var old *OIDCProvider
 	if is != nil {
-		old = r.providerByID(s, pid, an, is.id)
+		old = r.providerAt(s, ap, uh, is.id)
 	}
 	if old == nil {
 		return nil, noSuchProvider(arn)
 	}
 	id := is.id
 	ns := *s
-	r.setProvider(&ns, pid, an, id, nil)
+	r.setProvider(&ns, ap, uh, id, nil)
 	ns.nProv--
 	ns.rev = nextRev(s.rev, applied)
 	var removed []string
@@ -115,12 +116,15 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 	}
 	pid, _ := partitionID(p.Partition)
 	acct, _ := parseAccount(p.Account)
+	ap, uh := acctPart(pid, acct), r.urlHash(p.URL)
 	id, known := r.peekIssuerID(), false
 	var old *OIDCProvider
-	if is := s.iss.find(r.issuerHash(p.URL), p.URL); is != nil {
+	if is := s.iss.find(r.hashOf(uh), p.URL); is != nil {
 		// Share the URL's bytes with the other accounts' providers.
 		p.URL, id, known = is.url, is.id, true
-		old = r.providerByID(s, pid, acct, id)
+		old = r.providerAt(s, ap, uh, id)
+	} else {
+		p.URL = strings.Clone(p.URL) // the issuer table's copy, apart from the input's
 	}
 	r.internClientIDs(p)
 	ak := acctKey{p.Partition, p.Account}
@@ -150,7 +154,7 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 			ns.iss = r.withIssuer(s.iss, p.URL, id)
 		}
 	}
-	r.setProvider(&ns, pid, acct, id, p)
+	r.setProvider(&ns, ap, uh, id, p)
 	kind := ProviderCreated
 	if old != nil {
 		kind = ProviderUpdated
