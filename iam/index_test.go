@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -374,4 +375,31 @@ func TestRoleKeyExact(t *testing.T) {
 		k2, _ := parseRoleKey(strings.Clone(arn))
 		require.Equal(t, r.roleHash(&k), r.roleHash(&k2))
 	}
+}
+
+// TestIndexLongTailConfirmed: with every hash equal, two ARNs whose tails
+// have one length and the same last 16 bytes reach the same slot with the
+// same word; only the comparison of the whole ARN tells them apart.
+func TestIndexLongTailConfirmed(t *testing.T) {
+	r := newIndexRegistry(t, Options{}, func(uint64) uint64 { return 0 }, 0)
+	name := strings.Repeat("n", 64)
+	ro := mustCreateRole(t, r, &Role{Account: acctA, Path: "/ci/", Name: name, TrustPolicyDocument: trustDoc(acctA, eksURL, "s")})
+	got, err := r.Role(ro.ARN)
+	require.NoError(t, err)
+	assert.Same(t, ro, got)
+	_, err = r.Role(RoleARN("aws", acctA, "/cj/", name))
+	assert.ErrorIs(t, err, ErrNoSuchEntity)
+}
+
+// TestEntityLayout: the entities fill their size classes (256 and 192
+// bytes), so
+// that each starts on a cache line and the fields read per request share
+// as few lines as they can.
+func TestEntityLayout(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("64-bit layout")
+	}
+	assert.Equal(t, uintptr(256), unsafe.Sizeof(OIDCProvider{}))
+	assert.Equal(t, uintptr(192), unsafe.Sizeof(Role{}))
+	assert.Less(t, unsafe.Offsetof(Role{}.ARN)+unsafe.Sizeof(""), uintptr(64))
 }
