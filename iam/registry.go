@@ -131,8 +131,8 @@ type accountIndex struct {
 // validated as IAM validates them, and changing at runtime.
 //
 // Reads (OIDCProvider, Role) are lock-free: one atomic load of an immutable
-// state and one map lookup, no allocation, never blocked by writers. Writes
-// are serialised by a mutex, build the next state copy-on-write and publish
+// state and one probe of a flat table (see index.go), no allocation, never
+// blocked by writers. Writes are serialised by a mutex, build the next state copy-on-write and publish
 // it with one atomic store before they return: a lookup that starts after a
 // write returns sees it. The entities returned are immutable snapshots: a
 // write replaces the pointer, never mutates a published value.
