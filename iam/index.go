@@ -129,6 +129,62 @@ func (r *Registry) hashOf(h uint64) uint64 {
 // role tag its top ten.
 func shardOf(h uint64) uint64 { return (h >> 32) & (shards - 1) }
 
+// chunkBits is log2 of the shards per chunk of tables.
+const chunkBits = 4
+
+// tables holds one entity kind's shard tables, in chunks of 16 behind
+// pointers (nil: 16 empty tables), so that a write copies one chunk (384
+// bytes) rather than every shard's slice header (12 KiB): the state header
+// that each write allocates stays small. A read pays one more dependent
+// load, of a line that every lookup of the chunk's shards shares (the
+// chunks together are the 12 KiB of slice headers there would be anyway).
+type tables[S any] [shards >> chunkBits]*tableChunk[S]
+
+type tableChunk[S any] [1 << chunkBits][]S
+
+// at is shard sh's table.
+func (d *tables[S]) at(sh uint64) []S {
+	if c := d[sh>>chunkBits]; c != nil {
+		return c[sh&(1<<chunkBits-1)]
+	}
+	return nil
+}
+
+// set makes t shard sh's table, copying its chunk: d is in a state that is
+// not published yet, whose chunks may be shared with published ones.
+func (d *tables[S]) set(sh uint64, t []S) {
+	c := new(tableChunk[S])
+	if old := d[sh>>chunkBits]; old != nil {
+		*c = *old
+	}
+	c[sh&(1<<chunkBits-1)] = t
+	d[sh>>chunkBits] = c
+}
+
+// fill is set for Load, whose fresh state shares no chunk: in place.
+func (d *tables[S]) fill(sh uint64, t []S) {
+	c := d[sh>>chunkBits]
+	if c == nil {
+		c = new(tableChunk[S])
+		d[sh>>chunkBits] = c
+	}
+	c[sh&(1<<chunkBits-1)] = t
+}
+
+// each calls fn with every non-empty table.
+func (d *tables[S]) each(fn func(t []S)) {
+	for _, c := range d {
+		if c == nil {
+			continue
+		}
+		for _, t := range c {
+			if len(t) > 0 {
+				fn(t)
+			}
+		}
+	}
+}
+
 // ---- issuers ----
 
 // issuerTable maps the issuer URLs that have providers to their numbers.
@@ -292,7 +348,7 @@ func (r *Registry) provider(s *state, partition, account, url string) *OIDCProvi
 	ap := acctPart(pid, acct)
 	uh := r.urlHash(url)
 	h := r.provHash(uh, ap)
-	t := s.prov[shardOf(h)]
+	t := s.prov.at(shardOf(h))
 	// The home slot is read before the issuer's number is known: the two
 	// reads are independent, so that the slot's cache miss overlaps the
 	// issuer table's probe.
@@ -320,7 +376,8 @@ func (r *Registry) providerAt(s *state, ap, uh uint64, id uint32) *OIDCProvider 
 	if id >= r.inlineIssuers {
 		return r.providerX(s, ap, id)
 	}
-	return findProvider(s.prov[shardOf(r.provHash(uh, ap))], provIndexKey(ap, id), r.provHash(uh, ap))
+	h := r.provHash(uh, ap)
+	return findProvider(s.prov.at(shardOf(h)), provIndexKey(ap, id), h)
 }
 
 func (r *Registry) providerX(s *state, ap uint64, id uint32) *OIDCProvider {
@@ -361,7 +418,7 @@ func (r *Registry) setProvider(ns *state, ap, uh uint64, id uint32, p *OIDCProvi
 	key := provIndexKey(ap, id)
 	h := r.provHash(uh, ap)
 	sh := shardOf(h)
-	t, n := slices.Clone(ns.prov[sh]), 0
+	t, n := slices.Clone(ns.prov.at(sh)), 0
 	for i := range t {
 		if t[i].p != nil {
 			n++
@@ -398,7 +455,7 @@ func (r *Registry) setProvider(ns *state, ap, uh uint64, id uint32, p *OIDCProvi
 	default:
 		deleteSlot(t, at, func(s *provSlot) bool { return s.p == nil }, r.provSlotHash)
 	}
-	ns.prov[sh] = t
+	ns.prov.set(sh, t)
 }
 
 func putProvSlot(t []provSlot, h uint64, s provSlot) {
@@ -533,7 +590,7 @@ func (r *Registry) role(s *state, arn string) *Role {
 		return nil
 	}
 	h := r.roleHash(&k)
-	return findRole(s.roles[shardOf(h)], &k, h, arn)
+	return findRole(s.roles.at(shardOf(h)), &k, h, arn)
 }
 
 // setRole makes ro (nil: none) the role with the ARN in ns, copying the
@@ -546,7 +603,7 @@ func (r *Registry) setRole(ns *state, arn string, ro *Role) {
 	}
 	h := r.roleHash(&k)
 	sh := shardOf(h)
-	t, n := slices.Clone(ns.roles[sh]), 0
+	t, n := slices.Clone(ns.roles.at(sh)), 0
 	for i := range t {
 		if t[i].p != nil {
 			n++
@@ -587,7 +644,7 @@ func (r *Registry) setRole(ns *state, arn string, ro *Role) {
 	default:
 		deleteSlot(t, at, func(s *roleSlot) bool { return s.p == nil }, r.roleSlotHash)
 	}
-	ns.roles[sh] = t
+	ns.roles.set(sh, t)
 }
 
 // roleSlotHash is the hash of a slot's role, from its ARN.
@@ -640,12 +697,12 @@ func (r *Registry) buildProviders(ns *state, provs []*OIDCProvider) {
 	}
 	for sh, n := range count {
 		if n > 0 {
-			ns.prov[sh] = make([]provSlot, loadSize(n))
+			ns.prov.fill(uint64(sh), make([]provSlot, loadSize(n)))
 		}
 	}
 	for i, p := range provs {
 		if e := ents[i]; !e.over {
-			putProvSlot(ns.prov[shardOf(e.h)], e.h, provSlot{e.key, p})
+			putProvSlot(ns.prov.at(shardOf(e.h)), e.h, provSlot{e.key, p})
 		}
 	}
 }
@@ -663,24 +720,24 @@ func (r *Registry) buildRoles(ns *state, roles []*Role) {
 	}
 	for sh, n := range count {
 		if n > 0 {
-			ns.roles[sh] = make([]roleSlot, loadSize(n))
+			ns.roles.fill(uint64(sh), make([]roleSlot, loadSize(n)))
 		}
 	}
 	for i, ro := range roles {
 		h, k := hs[i], &keys[i]
-		putRoleSlot(ns.roles[shardOf(h)], h, roleSlot{word: roleWord(k, h), n0: k.n0, n1: k.n1, p: ro})
+		putRoleSlot(ns.roles.at(shardOf(h)), h, roleSlot{word: roleWord(k, h), n0: k.n0, n1: k.n1, p: ro})
 	}
 }
 
 // eachProvider calls fn with every provider of s.
 func (s *state) eachProvider(fn func(p *OIDCProvider)) {
-	for _, t := range s.prov {
+	s.prov.each(func(t []provSlot) {
 		for i := range t {
 			if t[i].p != nil {
 				fn(t[i].p)
 			}
 		}
-	}
+	})
 	if s.provX != nil {
 		for _, m := range s.provX {
 			for _, p := range m {
@@ -692,13 +749,13 @@ func (s *state) eachProvider(fn func(p *OIDCProvider)) {
 
 // eachRole calls fn with every role of s.
 func (s *state) eachRole(fn func(ro *Role)) {
-	for _, t := range s.roles {
+	s.roles.each(func(t []roleSlot) {
 		for i := range t {
 			if t[i].p != nil {
 				fn(t[i].p)
 			}
 		}
-	}
+	})
 }
 
 // ---- issuer numbers (write side; r.mu is held) ----

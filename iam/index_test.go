@@ -403,3 +403,54 @@ func TestEntityLayout(t *testing.T) {
 	assert.Equal(t, uintptr(192), unsafe.Sizeof(Role{}))
 	assert.Less(t, unsafe.Offsetof(Role{}.ARN)+unsafe.Sizeof(""), uintptr(64))
 }
+
+// TestWriteCopiesOneChunk: a write's new state shares every chunk of
+// tables with the state before it but the one holding the shard it
+// changed, so that a write copies a few hundred bytes of headers, not
+// every shard's (the commit benchmarks' bytes per write).
+func TestWriteCopiesOneChunk(t *testing.T) {
+	r := newIndexRegistry(t, Options{}, nil, 0)
+	for i := range 1000 { // ~31 per chunk: none empty
+		mustCreateRole(t, r, testRole(acctA, "app-"+strconv.Itoa(i)))
+		mustCreateProvider(t, r, testProvider(acctA, "https://p"+strconv.Itoa(i)+".example.com", "sts.amazonaws.com"))
+	}
+	chunks := func(d *[shards >> chunkBits]unsafe.Pointer) int {
+		n := 0
+		for _, c := range d {
+			if c != nil {
+				n++
+			}
+		}
+		return n
+	}
+	ptrs := func(s *state) (prov, roles [shards >> chunkBits]unsafe.Pointer) {
+		for i := range s.prov {
+			prov[i], roles[i] = unsafe.Pointer(s.prov[i]), unsafe.Pointer(s.roles[i])
+		}
+		return prov, roles
+	}
+	before := r.cur.Load()
+	bp, br := ptrs(before)
+	require.Equal(t, shards>>chunkBits, chunks(&bp), "every provider chunk in use")
+	require.Equal(t, shards>>chunkBits, chunks(&br), "every role chunk in use")
+
+	arn := RoleARN("aws", acctA, "/", "app-7")
+	_, err := r.TagRole(arn, []Tag{{Key: "k", Value: "v"}})
+	require.NoError(t, err)
+	after := r.cur.Load()
+	ap, ar := ptrs(after)
+	assert.Equal(t, bp, ap, "a role write shares every provider chunk")
+	changed := 0
+	for i := range ar {
+		if ar[i] != br[i] {
+			changed++
+			k, ok := parseRoleKey(arn)
+			require.True(t, ok)
+			assert.Equal(t, uint64(i), shardOf(r.roleHash(&k))>>chunkBits, "the copied chunk is the role's")
+		}
+	}
+	assert.Equal(t, 1, changed, "one role chunk copied")
+	got, err := r.Role(arn)
+	require.NoError(t, err)
+	assert.Len(t, got.Tags, 1)
+}

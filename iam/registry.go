@@ -98,8 +98,9 @@ type Options struct {
 
 // shards is the number of copy-on-write shards per entity kind. A write
 // copies one shard's table (about 200 providers or 400 roles at 100,000 and
-// 200,000) and the state header; a read is one atomic load and one probe of
-// a flat table (index.go).
+// 200,000), the chunk of 16 shards' table headers that holds it (384 bytes)
+// and the state header (about 600 bytes); a read is one atomic load and one
+// probe of a flat table (index.go).
 const shards = 1 << shardBits
 
 type acctKey struct{ partition, account string }
@@ -109,8 +110,8 @@ type acctKey struct{ partition, account string }
 // the one it changed.
 type state struct {
 	rev   uint64
-	prov  [shards][]provSlot
-	roles [shards][]roleSlot
+	prov  tables[provSlot]
+	roles tables[roleSlot]
 	iss   *issuerTable // the issuers' numbers, nil for none
 	// provX holds the providers whose issuer number is too big for the
 	// key word (nil while there is none).
