@@ -27,8 +27,12 @@ import (
 // the slot alone; a longer one is confirmed by comparing the role's ARN.
 //
 // Tables are never modified once published: a write copies the one table it
-// changes. Every table keeps at least three eighths of its slots empty, so
-// that probes stay short and always end on an empty slot.
+// changes. Every provider and role table keeps at least an eighth of its
+// slots empty (the issuer table three eighths), so that probes always end
+// on an empty slot. The bound is high for linear probing on purpose: at
+// full size (100,000 providers, 200,000 roles) the tables are 10 MB rather
+// than 20 MB, which a lookup's cache and TLB misses feel far more than the
+// longer probes (slots share cache lines; see NOTES-idx.md for figures).
 
 // shardBits is log2(shards).
 const shardBits = 9
@@ -437,7 +441,7 @@ func (r *Registry) setProvider(ns *state, ap, uh uint64, id uint32, p *OIDCProvi
 	switch {
 	case p != nil && at >= 0:
 		t[at].p = p
-	case p != nil && (n+1)*8 <= len(t)*5:
+	case p != nil && fits(n+1, len(t)):
 		putProvSlot(t, h, provSlot{key, p})
 	case p != nil:
 		nt := make([]provSlot, loadSize(n+1))
@@ -486,14 +490,21 @@ func deleteSlot[S any](t []S, at int, empty func(*S) bool, hash func(*S) uint64)
 }
 
 // loadSize is the smallest power of two (at least 8) that n fills to at
-// most five eighths.
+// most maxLoadNum/maxLoadDen.
 func loadSize(n int) int {
 	size := 8
-	for n*8 > size*5 {
+	for !fits(n, size) {
 		size *= 2
 	}
 	return size
 }
+
+// Provider and role tables hold at most maxLoadNum/maxLoadDen entries per
+// slot.
+const maxLoadNum, maxLoadDen = 7, 8
+
+// fits tells whether n entries fit a table of size slots.
+func fits(n, size int) bool { return n*maxLoadDen <= size*maxLoadNum }
 
 // ---- roles ----
 
@@ -624,7 +635,7 @@ func (r *Registry) setRole(ns *state, arn string, ro *Role) {
 	switch {
 	case ro != nil && at >= 0:
 		t[at].p = ro
-	case ro != nil && (n+1)*8 <= len(t)*5:
+	case ro != nil && fits(n+1, len(t)):
 		putRoleSlot(t, h, slot)
 	case ro != nil:
 		// Grow: every entry's hash again, from its ARN (rare: the table
@@ -695,16 +706,38 @@ func (r *Registry) buildProviders(ns *state, provs []*OIDCProvider) {
 		ents[i] = ent{h: h, key: provIndexKey(ap, id)}
 		count[shardOf(h)]++
 	}
-	for sh, n := range count {
-		if n > 0 {
-			ns.prov.fill(uint64(sh), make([]provSlot, loadSize(n)))
-		}
-	}
+	slab := slabTables(&ns.prov, &count)
 	for i, p := range provs {
 		if e := ents[i]; !e.over {
 			putProvSlot(ns.prov.at(shardOf(e.h)), e.h, provSlot{e.key, p})
 		}
 	}
+	adviseHuge(slab)
+}
+
+// slabTables gives every shard of d with count entries a table sized for
+// them, all cut from one allocation (returned), so that Load's tables lie
+// together in memory: they can then be backed by huge pages (adviseHuge),
+// whose few TLB entries cover what thousands of 4 KiB pages would need.
+// A write later replaces a shard's table with a copy of its own; the slab
+// stays alive while any shard still uses its part.
+func slabTables[S any](d *tables[S], count *[shards]int) []S {
+	total := 0
+	for _, n := range count {
+		if n > 0 {
+			total += loadSize(n)
+		}
+	}
+	slab := make([]S, total)
+	off := 0
+	for sh, n := range count {
+		if n > 0 {
+			size := loadSize(n)
+			d.fill(uint64(sh), slab[off:off+size:off+size])
+			off += size
+		}
+	}
+	return slab
 }
 
 // buildRoles fills ns's role tables (empty) with the roles.
@@ -718,15 +751,12 @@ func (r *Registry) buildRoles(ns *state, roles []*Role) {
 		hs[i] = r.roleHash(&k)
 		count[shardOf(hs[i])]++
 	}
-	for sh, n := range count {
-		if n > 0 {
-			ns.roles.fill(uint64(sh), make([]roleSlot, loadSize(n)))
-		}
-	}
+	slab := slabTables(&ns.roles, &count)
 	for i, ro := range roles {
 		h, k := hs[i], &keys[i]
 		putRoleSlot(ns.roles.at(shardOf(h)), h, roleSlot{word: roleWord(k, h), n0: k.n0, n1: k.n1, p: ro})
 	}
+	adviseHuge(slab)
 }
 
 // eachProvider calls fn with every provider of s.
