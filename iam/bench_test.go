@@ -3,6 +3,7 @@ package iam
 import (
 	"fmt"
 	"github.com/webidentity/webidentity/internal/cputime"
+	mrand "math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -97,6 +98,22 @@ func benchKeys() []benchKey {
 	return keys
 }
 
+// randomBenchKeys returns n lookups of random tenants (account, one of its
+// issuers, one of its roles), as bench's BenchmarkAccounts makes them: at
+// 65,536 they stand for random multi-tenant traffic, whose entries are not in
+// cache.
+func randomBenchKeys(n int) []benchKey {
+	rng := mrand.New(mrand.NewPCG(10, 10))
+	keys := make([]benchKey, n)
+	for i := range keys {
+		a := rng.IntN(benchAccounts)
+		acct := benchAccount(a)
+		keys[i] = benchKey{acct, benchIssuer((a + rng.IntN(benchProvPerAc)*100) % benchIssuers),
+			"arn:aws:iam::" + acct + ":role/app-" + fmt.Sprint(rng.IntN(benchRolePerAc))}
+	}
+	return keys
+}
+
 // lookup is what the verifier does per request: the provider for the role's
 // account and the token's issuer, then the role.
 func lookup(b *testing.B, r *Registry, k *benchKey) {
@@ -109,10 +126,22 @@ func lookup(b *testing.B, r *Registry, k *benchKey) {
 	}
 }
 
+// lookupOnly is the two lookups alone, as bench's lookup rows make them: what
+// the index costs, without the entities' own memory.
+func lookupOnly(b *testing.B, r *Registry, k *benchKey) {
+	if p, err := r.OIDCProvider("aws", k.acct, k.iss); err != nil || p == nil {
+		b.Fatal("provider", err)
+	}
+	if _, err := r.Role(k.role); err != nil {
+		b.Fatal("role", err)
+	}
+}
+
 // BenchmarkLookup: provider + role lookup, serial and parallel, quiet and
 // under 1,000 writes per second (a writer replacing roles' trust policies and
 // providers' client IDs); compare each "writes" figure with its "quiet" one.
-// "hot" cycles over 64 tenants (their entries stay in cache); "spread" over
+// "hot" cycles over 64 tenants (their entries stay in cache); "random" over
+// 65,536 random tenants, the lookups alone (lookupOnly); "spread" over
 // 4,096 tenants across the whole registry (mostly cache and TLB misses on a
 // busy machine, as random multi-tenant traffic is). cpu-ns/op is the
 // process's CPU time per lookup (all threads, the writer included): on a
@@ -123,8 +152,13 @@ func BenchmarkLookup(b *testing.B) {
 	keys := benchKeys()
 	for _, set := range []struct {
 		name string
+		keys []benchKey
 		mask int
-	}{{"hot", 63}, {"spread", 4095}} {
+	}{{"hot", keys, 63}, {"spread", keys, 4095}, {"random", randomBenchKeys(1 << 16), 1<<16 - 1}} {
+		keys, look := set.keys, lookup
+		if set.name == "random" {
+			look = lookupOnly
+		}
 		for _, mode := range []string{"quiet", "writes"} {
 			b.Run(set.name+"/serial/"+mode, func(b *testing.B) {
 				defer startWriter(b, r, mode)()
@@ -132,7 +166,7 @@ func BenchmarkLookup(b *testing.B) {
 				i := 0
 				cpu := cputime.Process()
 				for b.Loop() {
-					lookup(b, r, &keys[i&set.mask])
+					look(b, r, &keys[i&set.mask])
 					i++
 				}
 				reportCPU(b, cpu)
@@ -145,7 +179,7 @@ func BenchmarkLookup(b *testing.B) {
 				b.RunParallel(func(pb *testing.PB) {
 					i := int(seq.Add(1) * 1000)
 					for pb.Next() {
-						lookup(b, r, &keys[i&set.mask])
+						look(b, r, &keys[i&set.mask])
 						i++
 					}
 				})

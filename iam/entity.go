@@ -23,38 +23,49 @@ type Tag struct {
 // rest. The values the registry returns are immutable snapshots shared by
 // every reader: never modify one (or its slices); a change is a new value
 // published by a write method.
+//
+// The fields are ordered so that what the verifier reads per request (the
+// names, the client IDs and the thumbprints, the precomputed fields) lies in
+// the struct's first three cache lines, and the struct fills its size
+// class exactly, so that it starts on a cache line.
 type OIDCProvider struct {
-	// ARN is arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST/PATH.
-	ARN string
-	// Partition and Account are the ARN's; derived from ARN when empty.
-	Partition string
-	Account   string
 	// URL is the issuer exactly as tokens carry it in iss:
 	// "https://" + HOST/PATH. Derived from ARN when empty.
 	URL string
+	// Partition and Account are the ARN's; derived from ARN when empty.
+	Partition string
+	Account   string
+	// ARN is arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST/PATH.
+	ARN string
+
+	// clientID0 is ClientIDs[0] (or ""), kept in the struct so that the
+	// common single-audience check reads no other memory than the string.
+	clientID0 string
 	// ClientIDs are the accepted audiences (0 to 100; with none, no token
 	// is accepted). Duplicates are dropped, order is kept.
 	ClientIDs []string
+	// clientIDSet is set when ClientIDs is long enough that a map beats a
+	// scan.
+	clientIDSet map[string]struct{}
+	// finished says that the precomputed fields are built (by the
+	// registry or NewOIDCProvider); a value built by hand has them zero.
+	finished bool
+	// keyPrefix is KeyPrefix's answer, computed once.
+	keyPrefix string
 	// Thumbprints are hex SHA-1 certificate thumbprints (0 to 5), as IAM
 	// returns them. Optional, as in IAM since 2024; comparisons ignore case.
 	Thumbprints []string
+	// thumb0 holds a single thumbprint, which Thumbprints then points at:
+	// the list is read in the struct's lines.
+	thumb0 [1]string
+
 	// Tags are at most 50, keys unique ignoring case.
 	Tags []Tag
 	// CreateDate is when the provider was created; if zero, the registry's
 	// clock fills it at creation and an update keeps the old one.
 	CreateDate time.Time
 
-	// clientID0 is ClientIDs[0] (or ""), kept in the struct so that the
-	// common single-audience check reads no other memory than the string.
-	clientID0 string
-	// clientIDSet is set when ClientIDs is long enough that a map beats a
-	// scan.
-	clientIDSet map[string]struct{}
-	// keyPrefix is KeyPrefix's answer, computed once.
-	keyPrefix string
-	// finished says that the fields above are built (by the registry or
-	// NewOIDCProvider); a value built by hand has them zero.
-	finished bool
+	_ [32]byte // to 256 bytes: see above
 }
 
 // clientIDSetMin is the number of client IDs from which AcceptsClientID uses
@@ -117,7 +128,7 @@ func (p *OIDCProvider) clone() *OIDCProvider {
 	c.ClientIDs = slices.Clone(p.ClientIDs)
 	c.Thumbprints = slices.Clone(p.Thumbprints)
 	c.Tags = slices.Clone(p.Tags)
-	c.clientIDSet, c.clientID0, c.keyPrefix, c.finished = nil, "", "", false
+	c.clientIDSet, c.clientID0, c.keyPrefix, c.finished, c.thumb0 = nil, "", "", false, [1]string{}
 	return &c
 }
 
@@ -130,12 +141,22 @@ func (p *OIDCProvider) clone() *OIDCProvider {
 // (any TrustPolicy the caller sets is replaced), generates RoleID if empty
 // and fills CreateDate. The values the registry returns are immutable
 // snapshots shared by every reader: never modify one (or its slices).
+//
+// The fields the verifier reads per request (RoleID, TrustPolicy,
+// MaxSessionDuration) and ARN, which a lookup may compare, come first and
+// share the struct's first cache line: the struct fills its size class
+// (192 bytes) exactly, so that it starts on a cache line.
 type Role struct {
-	// ARN is arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
-	ARN string
 	// RoleID is IAM's unique ID, "AROA" followed by 17 characters;
 	// generated when empty.
 	RoleID string
+	// TrustPolicy is TrustPolicyDocument compiled by policy.Parse.
+	TrustPolicy *policy.Policy
+	// MaxSessionDuration is 1 to 12 hours in whole seconds; if zero, 1
+	// hour (IAM's default).
+	MaxSessionDuration time.Duration
+	// ARN is arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
+	ARN string
 	// Name is 1 to 64 characters of [A-Za-z0-9+=,.@_-], unique in the
 	// account ignoring case.
 	Name string
@@ -143,14 +164,9 @@ type Role struct {
 	Path      string
 	Account   string
 	Partition string
-	// TrustPolicy is TrustPolicyDocument compiled by policy.Parse.
-	TrustPolicy *policy.Policy
 	// TrustPolicyDocument is the trust policy as written, which is what
 	// IAM returns (URL-encoded on the wire) from GetRole.
 	TrustPolicyDocument string
-	// MaxSessionDuration is 1 to 12 hours in whole seconds; if zero, 1
-	// hour (IAM's default).
-	MaxSessionDuration time.Duration
 	// Description is up to 1,000 characters.
 	Description string
 	// Tags are at most 50, keys unique ignoring case.

@@ -336,18 +336,15 @@ func (r *Registry) rebuildWriteSide() {
 	r.accounts = map[acctKey]*accountIndex{}
 	r.issuerRefs = map[string]int{}
 	r.roleIDs = make(map[string]string, s.nRoles)
-	for _, m := range s.providers {
-		for k, p := range m {
-			r.account(acctKey{k.partition, k.account}).providers[k.url] = p
-			r.issuerRefs[k.url]++
-		}
-	}
-	for _, m := range s.roles {
-		for arn, ro := range m {
-			r.account(acctKey{ro.Partition, ro.Account}).roles[strings.ToLower(ro.Name)] = ro
-			r.roleIDs[ro.RoleID] = arn
-		}
-	}
+	s.eachProvider(func(p *OIDCProvider) {
+		r.account(acctKey{p.Partition, p.Account}).providers[p.URL] = p
+		r.issuerRefs[p.URL]++
+	})
+	s.eachRole(func(ro *Role) {
+		r.account(acctKey{ro.Partition, ro.Account}).roles[strings.ToLower(ro.Name)] = ro
+		r.roleIDs[ro.RoleID] = ro.ARN
+	})
+	r.resetIssuerIDs(s.iss)
 }
 
 // account returns the write side's index of the account, creating it;

@@ -75,18 +75,13 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		return idx
 	}
 	refs := map[string]int{}
-	urls := map[string]string{} // interned URLs
+	urls := packURLs(provs) // interned URLs
 	ns := &state{rev: nextRev(s.rev, applied)}
-	// The shard maps are made at their expected size: growing 1,024 maps
-	// from nothing is a third of what follows at 300,000 entities.
-	provHint, roleHint := shardHint(len(provs)), shardHint(len(rs))
+	var issuerOrder []string
+	kept := make([]*OIDCProvider, 0, len(provs))
 	now := r.now().UTC()
 	for _, p := range provs {
-		if u, ok := urls[p.URL]; ok {
-			p.URL = u
-		} else {
-			urls[p.URL] = p.URL
-		}
+		p.URL = urls[p.URL]
 		r.internClientIDs(p)
 		idx := account(acctKey{p.Partition, p.Account})
 		if idx.providers[p.URL] != nil {
@@ -97,21 +92,18 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 			addErr(newError(CodeLimitExceeded, p.ARN, "", "Cannot exceed quota for OpenIdConnectProvidersPerAccount: "+strconv.Itoa(r.maxProv)))
 			continue
 		}
-		key := provKey{p.Partition, p.Account, p.URL}
-		sh := r.provShard(p.Account)
 		if p.CreateDate.IsZero() {
 			p.CreateDate = now
-			if old := s.providers[sh][key]; old != nil {
+			if old := r.provider(s, p.Partition, p.Account, p.URL); old != nil {
 				p.CreateDate = old.CreateDate
 			}
 		}
 		idx.providers[p.URL] = p
-		refs[p.URL]++
-		if ns.providers[sh] == nil {
-			ns.providers[sh] = make(map[provKey]*OIDCProvider, provHint)
+		if refs[p.URL] == 0 {
+			issuerOrder = append(issuerOrder, p.URL)
 		}
-		ns.providers[sh][key] = p
-		ns.nProv++
+		refs[p.URL]++
+		kept = append(kept, p)
 	}
 
 	roleIDs := make(map[string]string, len(rs))
@@ -125,11 +117,7 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		roleIDs[ro.RoleID] = ro.ARN
 	}
 	for _, ro := range rs {
-		sh := r.roleShard(ro.ARN)
-		if ns.roles[sh][ro.ARN] != nil {
-			addErr(newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists."))
-			continue
-		}
+		// A duplicate ARN is a duplicate name, refused below.
 		idx := account(acctKey{ro.Partition, ro.Account})
 		lower := strings.ToLower(ro.Name)
 		if idx.roles[lower] != nil {
@@ -140,7 +128,7 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 			addErr(newError(CodeLimitExceeded, ro.ARN, "", "Cannot exceed quota for RolesPerAccount: "+strconv.Itoa(r.maxRoles)))
 			continue
 		}
-		old := s.roles[sh][ro.ARN]
+		old := r.role(s, ro.ARN)
 		if ro.RoleID == "" {
 			if _, taken := roleIDs[old.idOrEmpty()]; old != nil && !taken {
 				ro.RoleID = old.RoleID
@@ -162,15 +150,18 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		}
 		compactRole(ro)
 		idx.roles[lower] = ro
-		if ns.roles[sh] == nil {
-			ns.roles[sh] = make(map[string]*Role, roleHint)
-		}
-		ns.roles[sh][ro.ARN] = ro
 		ns.nRoles++
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	// The issuers are numbered in order of first appearance.
+	for id, u := range issuerOrder {
+		ns.iss = r.withIssuerLoading(ns.iss, len(issuerOrder), u, uint32(id))
+	}
+	r.buildProviders(ns, kept)
+	ns.nProv = len(kept)
+	r.buildRoles(ns, rs)
 
 	ns.issuers = make([]string, 0, len(refs))
 	for u := range refs {
@@ -185,10 +176,37 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		}
 	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
+	r.freeIDs, r.nextID = nil, uint32(len(issuerOrder))
 	r.head = ns
 	r.setCur(ns, &c)
 	r.emit(c)
 	return nil
+}
+
+// packURLs returns the providers' distinct URLs, each mapped to its copy in
+// one allocation: the issuer table's canonical URLs, which every lookup
+// compares with the token's iss, lie together in a few pages.
+func packURLs(provs []*OIDCProvider) map[string]string {
+	urls := map[string]string{}
+	var order []string
+	n := 0
+	for _, p := range provs {
+		if _, ok := urls[p.URL]; !ok {
+			urls[p.URL] = p.URL
+			order = append(order, p.URL)
+			n += len(p.URL)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, u := range order {
+		b.WriteString(u)
+	}
+	all := b.String()
+	for _, u := range order {
+		urls[u], all = all[:len(u)], all[len(u):]
+	}
+	return urls
 }
 
 func (ro *Role) idOrEmpty() string {
@@ -262,9 +280,6 @@ func parallel(n int, fn func(i int)) {
 	}
 	wg.Wait()
 }
-
-// shardHint is the expected size of one shard's map for n entities.
-func shardHint(n int) int { return n/shards + n/shards/4 }
 
 // diffSorted returns the strings only in b (added) and only in a (removed).
 func diffSorted(a, b []string) (added, removed []string) {

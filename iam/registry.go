@@ -97,11 +97,11 @@ type Options struct {
 }
 
 // shards is the number of copy-on-write shards per entity kind. A write
-// copies one shard's map (about 200 entries for 100,000 entities) and the
-// state header; a read is one atomic load and one map lookup.
-const shards = 512
-
-type provKey struct{ partition, account, url string }
+// copies one shard's table (about 200 providers or 400 roles at 100,000 and
+// 200,000), the chunk of 16 shards' table headers that holds it (384 bytes)
+// and the state header (about 600 bytes); a read is one atomic load and one
+// probe of a flat table (index.go).
+const shards = 1 << shardBits
 
 type acctKey struct{ partition, account string }
 
@@ -109,12 +109,16 @@ type acctKey struct{ partition, account string }
 // atomic load; a write publishes a new state that shares every shard but
 // the one it changed.
 type state struct {
-	rev       uint64
-	providers [shards]map[provKey]*OIDCProvider
-	roles     [shards]map[string]*Role
-	issuers   []string // sorted issuer URLs with at least one provider
-	nProv     int
-	nRoles    int
+	rev   uint64
+	prov  tables[provSlot]
+	roles tables[roleSlot]
+	iss   *issuerTable // the issuers' numbers, nil for none
+	// provX holds the providers whose issuer number is too big for the
+	// key word (nil while there is none).
+	provX   *[shards]map[provXKey]*OIDCProvider
+	issuers []string // sorted issuer URLs with at least one provider
+	nProv   int
+	nRoles  int
 }
 
 // accountIndex is the write side's per-account view: the quotas, the
@@ -128,8 +132,8 @@ type accountIndex struct {
 // validated as IAM validates them, and changing at runtime.
 //
 // Reads (OIDCProvider, Role) are lock-free: one atomic load of an immutable
-// state and one map lookup, no allocation, never blocked by writers. Writes
-// are serialised by a mutex, build the next state copy-on-write and publish
+// state and one probe of a flat table (see index.go), no allocation, never
+// blocked by writers. Writes are serialised by a mutex, build the next state copy-on-write and publish
 // it with one atomic store before they return: a lookup that starts after a
 // write returns sees it. The entities returned are immutable snapshots: a
 // write replaces the pointer, never mutates a published value.
@@ -137,8 +141,15 @@ type accountIndex struct {
 // A Registry is safe for concurrent use. Create one with New.
 type Registry struct {
 	seed   maphash.Seed
+	hseed  uint64 // the index's hash seed, from seed
 	cur    atomic.Pointer[state]
 	epochs epochs // see ChangeEpoch
+
+	// inlineIssuers bounds the issuer numbers kept in the index's key
+	// words (maxInlineIssr); hashHook, if set, replaces every hash of the
+	// index (tests: forced collisions). Both are fixed by New.
+	inlineIssuers uint32
+	hashHook      func(uint64) uint64
 
 	now                 func() time.Time
 	rand                io.Reader
@@ -156,6 +167,8 @@ type Registry struct {
 	accounts   map[acctKey]*accountIndex
 	issuerRefs map[string]int
 	roleIDs    map[string]string // role ID -> ARN
+	freeIDs    []uint32          // issuer numbers free below nextID
+	nextID     uint32            // the issuer numbers in use are below
 	strs       map[string]string // interned client IDs, at most maxInterned
 	queue      []*pending        // changes queued for the next CommitBatch call
 	inflight   []*pending        // the changes of the CommitBatch call running
@@ -185,6 +198,8 @@ func New(opts Options) *Registry {
 		commitBatchFn:       opts.CommitBatch,
 	}
 	r.idle = sync.NewCond(&r.mu)
+	r.hseed = maphash.String(r.seed, "iam index")
+	r.inlineIssuers = maxInlineIssr
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -202,17 +217,30 @@ func New(opts Options) *Registry {
 // bound are simply not shared.
 const maxInterned = 4096
 
-// internClientIDs makes p's client IDs share bytes with equal ones of other
-// providers; r.mu is held and p is not published yet.
+// internClientIDs makes p's client IDs, thumbprints and key prefix share
+// bytes with equal ones of other providers (the verifier reads them all per
+// request); r.mu is held and p is not published yet.
 func (r *Registry) internClientIDs(p *OIDCProvider) {
 	for i, c := range p.ClientIDs {
-		if s, ok := r.strs[c]; ok {
-			p.ClientIDs[i] = s
-		} else if len(r.strs) < maxInterned {
-			r.strs[c] = c
-		}
+		p.ClientIDs[i] = r.intern(c)
+	}
+	for i, t := range p.Thumbprints {
+		p.Thumbprints[i] = r.intern(t)
 	}
 	p.finish()
+	p.keyPrefix = r.intern(p.keyPrefix)
+}
+
+// intern returns the table's copy of s, adding s while the table has room;
+// r.mu is held.
+func (r *Registry) intern(s string) string {
+	if c, ok := r.strs[s]; ok {
+		return c
+	}
+	if len(r.strs) < maxInterned {
+		r.strs[s] = s
+	}
+	return s
 }
 
 // compactRole gives ro's ARN (the role map's key, read by every lookup) a
@@ -234,21 +262,12 @@ func quota(v, def int) int {
 	return v
 }
 
-func (r *Registry) provShard(account string) int {
-	return int(maphash.String(r.seed, account) % shards)
-}
-
-func (r *Registry) roleShard(arn string) int {
-	return int(maphash.String(r.seed, arn) % shards)
-}
-
 // OIDCProvider returns the provider that account registers in partition for
 // the issuer, issuerURL exactly as the token's iss (no normalisation). If
 // there is none, the error matches ErrNoSuchEntity and is preallocated: a
 // miss costs no allocation either. Safe for concurrent use; lock-free.
 func (r *Registry) OIDCProvider(partition, account, issuerURL string) (*OIDCProvider, error) {
-	s := r.cur.Load()
-	if p, ok := s.providers[r.provShard(account)][provKey{partition, account, issuerURL}]; ok {
+	if p := r.provider(r.cur.Load(), partition, account, issuerURL); p != nil {
 		return p, nil
 	}
 	return nil, errNoProvider
@@ -274,8 +293,7 @@ func (r *Registry) OIDCProviderByARN(arn string) (*OIDCProvider, error) {
 // error matches ErrNoSuchEntity and is preallocated. Safe for concurrent use;
 // lock-free.
 func (r *Registry) Role(roleARN string) (*Role, error) {
-	s := r.cur.Load()
-	if ro, ok := s.roles[r.roleShard(roleARN)][roleARN]; ok {
+	if ro := r.role(r.cur.Load(), roleARN); ro != nil {
 		return ro, nil
 	}
 	return nil, errNoRole

@@ -79,6 +79,10 @@ func (p *OIDCProvider) finish() {
 	if len(p.ClientIDs) > 0 {
 		p.clientID0 = p.ClientIDs[0]
 	}
+	if len(p.Thumbprints) == 1 {
+		p.thumb0[0] = p.Thumbprints[0]
+		p.Thumbprints = p.thumb0[:]
+	}
 	if len(p.ClientIDs) >= clientIDSetMin {
 		p.clientIDSet = make(map[string]struct{}, len(p.ClientIDs))
 		for _, c := range p.ClientIDs {

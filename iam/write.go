@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,16 +69,20 @@ func (r *Registry) deleteProviderLocked(arn, part, acct, url string, applied uin
 	if isApplied(s, applied) {
 		return nil, nil
 	}
-	key := provKey{part, acct, url}
-	sh := r.provShard(acct)
-	old := s.providers[sh][key]
+	pid, _ := partitionID(part)
+	an, _ := parseAccount(acct)
+	ap, uh := acctPart(pid, an), r.urlHash(url)
+	is := s.iss.find(r.hashOf(uh), url)
+	var old *OIDCProvider
+	if is != nil {
+		old = r.providerAt(s, ap, uh, is.id)
+	}
 	if old == nil {
 		return nil, noSuchProvider(arn)
 	}
+	id := is.id
 	ns := *s
-	m := maps.Clone(s.providers[sh])
-	delete(m, key)
-	ns.providers[sh] = m
+	r.setProvider(&ns, ap, uh, id, nil)
 	ns.nProv--
 	ns.rev = nextRev(s.rev, applied)
 	var removed []string
@@ -87,6 +90,7 @@ func (r *Registry) deleteProviderLocked(arn, part, acct, url string, applied uin
 		removed = []string{url}
 		i, _ := slices.BinarySearch(s.issuers, url)
 		ns.issuers = slices.Delete(slices.Clone(s.issuers), i, i+1)
+		ns.iss = r.withoutIssuer(s.iss, url)
 	}
 	c := Change{Revision: ns.rev, Kind: ProviderDeleted, ARN: old.ARN, OldProvider: old, IssuersRemoved: removed}
 	if err := r.commitSync(c, applied); err != nil {
@@ -97,6 +101,7 @@ func (r *Registry) deleteProviderLocked(arn, part, acct, url string, applied uin
 	r.dropAccountIfEmpty(acctKey{part, acct}, idx)
 	if r.issuerRefs[url]--; r.issuerRefs[url] == 0 {
 		delete(r.issuerRefs, url)
+		r.releaseIssuerID(id)
 	}
 	return r.publish(&ns, c, applied), nil
 }
@@ -109,14 +114,19 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 	if isApplied(s, applied) {
 		return p, nil, nil
 	}
-	if r.issuerRefs[p.URL] > 0 {
+	pid, _ := partitionID(p.Partition)
+	acct, _ := parseAccount(p.Account)
+	ap, uh := acctPart(pid, acct), r.urlHash(p.URL)
+	id, known := r.peekIssuerID(), false
+	var old *OIDCProvider
+	if is := s.iss.find(r.hashOf(uh), p.URL); is != nil {
 		// Share the URL's bytes with the other accounts' providers.
-		p.URL = s.issuers[indexOf(s.issuers, p.URL)]
+		p.URL, id, known = is.url, is.id, true
+		old = r.providerAt(s, ap, uh, id)
+	} else {
+		p.URL = strings.Clone(p.URL) // the issuer table's copy, apart from the input's
 	}
 	r.internClientIDs(p)
-	key := provKey{p.Partition, p.Account, p.URL}
-	sh := r.provShard(p.Account)
-	old := s.providers[sh][key]
 	ak := acctKey{p.Partition, p.Account}
 	idx := r.accounts[ak]
 	if old != nil && create {
@@ -137,18 +147,14 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 	var added []string
 	if old == nil {
 		ns.nProv++
-		if r.issuerRefs[p.URL] == 0 {
+		if !known {
 			added = []string{p.URL}
 			i, _ := slices.BinarySearch(s.issuers, p.URL)
 			ns.issuers = slices.Insert(slices.Clone(s.issuers), i, p.URL)
+			ns.iss = r.withIssuer(s.iss, p.URL, id)
 		}
 	}
-	m := maps.Clone(s.providers[sh])
-	if m == nil {
-		m = map[provKey]*OIDCProvider{}
-	}
-	m[key] = p
-	ns.providers[sh] = m
+	r.setProvider(&ns, ap, uh, id, p)
 	kind := ProviderCreated
 	if old != nil {
 		kind = ProviderUpdated
@@ -157,16 +163,14 @@ func (r *Registry) commitProvider(p *OIDCProvider, create bool, applied uint64) 
 	if err := r.commitSync(c, applied); err != nil {
 		return nil, nil, err
 	}
+	if !known {
+		r.takeIssuerID(id)
+	}
 	if old == nil {
 		r.issuerRefs[p.URL]++
 	}
 	r.account(ak).providers[p.URL] = p
 	return p, r.publish(&ns, c, applied), nil
-}
-
-func indexOf(sorted []string, s string) int {
-	i, _ := slices.BinarySearch(sorted, s)
-	return i
 }
 
 func (r *Registry) dropAccountIfEmpty(k acctKey, idx *accountIndex) {
@@ -186,7 +190,7 @@ func (r *Registry) modifyProvider(arn string, fn func(p *OIDCProvider) (changed 
 	}
 	var out *OIDCProvider
 	err = r.write(func() (*pending, error) {
-		cur := r.head.providers[r.provShard(acct)][provKey{part, acct, url}]
+		cur := r.provider(r.head, part, acct, url)
 		if cur == nil {
 			return nil, noSuchProvider(arn)
 		}
@@ -338,8 +342,7 @@ func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, *pe
 	if isApplied(s, applied) {
 		return ro, nil, nil
 	}
-	sh := r.roleShard(ro.ARN)
-	old := s.roles[sh][ro.ARN]
+	old := r.role(s, ro.ARN)
 	if old != nil && create {
 		return nil, nil, newError(CodeEntityAlreadyExists, ro.ARN, "RoleName", "Role with name "+ro.Name+" already exists.")
 	}
@@ -378,12 +381,7 @@ func (r *Registry) commitRole(ro *Role, create bool, applied uint64) (*Role, *pe
 	compactRole(ro)
 	ns := *s
 	ns.rev = nextRev(s.rev, applied)
-	m := maps.Clone(s.roles[sh])
-	if m == nil {
-		m = map[string]*Role{}
-	}
-	m[ro.ARN] = ro
-	ns.roles[sh] = m
+	r.setRole(&ns, ro.ARN, ro)
 	if old == nil {
 		ns.nRoles++
 	}
@@ -435,16 +433,13 @@ func (r *Registry) deleteRoleLocked(arn string, applied uint64) (*pending, error
 	if isApplied(s, applied) {
 		return nil, nil
 	}
-	sh := r.roleShard(arn)
-	old := s.roles[sh][arn]
+	old := r.role(s, arn)
 	if old == nil {
 		return nil, noSuchRole(arn)
 	}
 	ns := *s
 	ns.rev = nextRev(s.rev, applied)
-	m := maps.Clone(s.roles[sh])
-	delete(m, arn)
-	ns.roles[sh] = m
+	r.setRole(&ns, arn, nil)
 	ns.nRoles--
 	c := Change{Revision: ns.rev, Kind: RoleDeleted, ARN: arn, OldRole: old}
 	if err := r.commitSync(c, applied); err != nil {
@@ -488,7 +483,7 @@ func (r *Registry) modifyRole(arn string, fn func(ro *Role) (changed bool, err e
 				if err == nil {
 					var out *Role
 					err = r.write(func() (w *pending, err error) {
-						if r.head.roles[r.roleShard(arn)][arn] != cur {
+						if r.role(r.head, arn) != cur {
 							return nil, errRedo
 						}
 						out, w, err = r.commitRole(r.attemptRole(ro), false, 0)
@@ -519,7 +514,7 @@ func (r *Registry) modifyRole(arn string, fn func(ro *Role) (changed bool, err e
 func (r *Registry) headRole(arn string) (*Role, *pending) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.head.roles[r.roleShard(arn)][arn], r.lastUnpublished()
+	return r.role(r.head, arn), r.lastUnpublished()
 }
 
 // UpdateAssumeRolePolicy replaces the role's trust policy, as IAM's
