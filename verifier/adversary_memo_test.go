@@ -459,3 +459,75 @@ func TestAdvMemoSharedCacheOtherVerifierUnregisters(t *testing.T) {
 	assert.False(t, memo, "the memo answered for an issuer the cache no longer serves")
 	assert.NoError(t, err)
 }
+
+// FINDING (a documented contract, but a sharp one; it predates the memo: Result.Token has
+// been the token cache's copy since the evaluation pool, and the memo hands out the same
+// pointer): Result.Token is shared ("treat it as read-only"). A caller that edits it changes
+// the next caller's Result.Token, and what the full path decides on a later cache hit: an
+// edited aud makes the cache hit refuse what the memo still allows, and an edited Subject is
+// evaluated against another role's trust policy, so that role is assumed with a token whose
+// real sub it does not trust. Giving each caller its own Token (or keeping the cache's copy
+// unreachable from the Result) would close it; Go cannot enforce "read-only".
+func TestAdvMemoResultTokenMutationLeaks(t *testing.T) {
+	w := newAdvWorld(t, advWorldOptions{})
+	req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	for i := range 3 {
+		w.compare(t, "warm "+strconv.Itoa(i), req)
+	}
+	res, err := w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Token.Audience)
+	res.Token.Audience[0] = "edited-by-caller-1"
+	next, err := w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, "sts.amazonaws.com", next.Token.Audience[0], "caller 1's edit reached caller 2's Result")
+	// A request of another session misses the memo and takes the cache hit: it must decide on
+	// the token as issued.
+	other := *req
+	other.RoleSessionName = "s-two"
+	w.compare(t, "another session", &other)
+
+	// Worse, the Subject: a caller that rewrites it makes the cache hit evaluate another
+	// role's trust policy against the rewritten sub, and that role is assumed.
+	const victimSub = "system:serviceaccount:victim:admin"
+	host := w.iss[0].KeyPrefix()
+	victim, err := w.reg.CreateRole(&iam.Role{Account: acctA, Name: "victim", TrustPolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` +
+		w.iss[0].ProviderARN(acctA) + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + host + `:sub":"` + victimSub + `"}}}]}`})
+	require.NoError(t, err)
+	res.Token.Audience[0] = "sts.amazonaws.com"
+	res.Token.Subject = victimSub
+	toVictim := *req
+	toVictim.RoleARN = victim.ARN
+	_, err = w.compare(t, "victim role after the Subject edit", &toVictim)
+	assert.ErrorIs(t, err, ReasonDenied, "the token's real sub is not the victim's")
+}
+
+// HOLDS: the observer's event for a memo answer is the one a full evaluation on a cache hit
+// reports (op, provider, cache hit, no code), apart from latency.
+func TestAdvMemoObserverEvent(t *testing.T) {
+	var mu sync.Mutex
+	var events []DecisionEvent
+	w := newAdvWorld(t, advWorldOptions{edit: func(o *Options) {
+		o.Observer = ObserverFunc(func(_ context.Context, e DecisionEvent) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		})
+	}})
+	req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	var got []DecisionEvent
+	for range 3 {
+		before := w.memo.tokens.memoHits.Load()
+		_, err := w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+		require.NoError(t, err)
+		mu.Lock()
+		e := events[len(events)-1]
+		mu.Unlock()
+		e.Latency = 0
+		got = append(got, e)
+		t.Logf("memo answered: %v", w.memo.tokens.memoHits.Load() > before)
+	}
+	assert.Equal(t, got[1], got[2], "memo event (third) equals the cache-hit full path's (second)")
+	assert.True(t, got[2].CacheHit)
+	assert.Equal(t, w.iss[0].URL(), got[2].Provider)
+}
