@@ -152,7 +152,7 @@ func TestAdvMemoEmbeddedSourceInheritsChangeEpoch(t *testing.T) {
 		g = &gatedRegistry{Registry: r}
 		return g
 	}})
-	require.NotNil(t, w.memo.epochs, "the memo is on for the wrapper")
+	require.Nil(t, w.memo.epochs, "the memo is off for a wrapper of the registry")
 	req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
 	for i := range 3 {
 		w.compare(t, "warm "+strconv.Itoa(i), req)

@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -11,45 +10,31 @@ import (
 	"github.com/webidentity/webidentity/policy"
 )
 
-// ChangeEpocher is the optional interface of a source that is both the ProviderSource and
-// the RoleSource of a Verifier (the same object, as an *iam.Registry given for both) and
-// tells when what it answers for an account may have changed. With it, and a KeySource
-// that stamps its key sets (a *jwks.Cache), the verified-token cache also remembers the last
-// Allow decision made with each token and answers an identical request again from it, without
-// looking the provider, keys and role up and evaluating the policy: see Options.TokenCacheSize.
-//
-// ChangeEpoch must return a number that moves whenever anything that OIDCProvider(partition,
-// account, ...) or Role of an ARN in (partition, account) returns changes, and that moves
-// only after the change is visible to those lookups: two equal returns for one (partition,
-// account) mean that a lookup made between them answered as it answers now. It is called on
-// the hot path: lock-free, no allocation. (*iam.Registry).ChangeEpoch is such a number.
-type ChangeEpocher interface {
-	ChangeEpoch(partition, account string) uint64
-}
-
 // keyStamper is what the decision memo needs of a KeySource: *jwks.Cache's stamps of an
 // issuer's key set (see jwks.Stamp).
 type keyStamper interface {
 	Stamp(issuer string) (jwks.Stamp, bool)
 }
 
-var (
-	_ ChangeEpocher = (*iam.Registry)(nil)
-	_ keyStamper    = (*jwks.Cache)(nil)
-)
+var _ keyStamper = (*jwks.Cache)(nil)
 
-// memoSource returns the epochs of p when it is also r (one object, by pointer identity) and
-// tells its changes; nil otherwise (two objects could change apart, and nothing would say).
-func memoSource(p ProviderSource, r RoleSource) ChangeEpocher {
-	if p == nil || r == nil {
+// memoSource returns the registry whose change epochs the decision memo follows, or nil to
+// leave the memo off. It is p when p is an *iam.Registry, that concrete type, and r is the
+// same registry: (*iam.Registry).ChangeEpoch moves after every change that its own
+// OIDCProvider and Role lookups could show. Anything else leaves the memo off, in particular
+// a type that embeds *iam.Registry: it inherits ChangeEpoch by method promotion, but its own
+// lookups may answer otherwise (a tenant suspended, a role hidden) while the registry's
+// epoch stands still, and nothing would tell the memo. So do two sources that are separate
+// objects, which could change apart.
+func memoSource(p ProviderSource, r RoleSource) *iam.Registry {
+	reg, ok := p.(*iam.Registry)
+	if !ok || reg == nil {
 		return nil
 	}
-	tp, tr := reflect.TypeOf(p), reflect.TypeOf(r)
-	if tp != tr || tp.Kind() != reflect.Pointer || any(p) != any(r) {
+	if rr, ok := r.(*iam.Registry); !ok || rr != reg {
 		return nil
 	}
-	ep, _ := p.(ChangeEpocher)
-	return ep
+	return reg
 }
 
 // decisionMemo is the last Allow decision made with a cached token, with what it depended on.

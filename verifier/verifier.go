@@ -50,9 +50,9 @@ type Verifier struct {
 	kids        kidTable
 	tokens      *tokenCache // nil when disabled
 	// epochs and stamps, both set only with a token cache, enable the decision memo (see
-	// decisionMemo): the registry's change epochs (ProviderSource, which is also the
-	// RoleSource) and the key cache's stamps.
-	epochs   ChangeEpocher
+	// decisionMemo and memoSource): the registry that is both ProviderSource and Roles, for
+	// its change epochs, and the key cache's stamps.
+	epochs   *iam.Registry
 	stamps   keyStamper
 	observer Observer // nil: no events
 	issuers  []string // static provider URLs, in Options order, for Prefetch
