@@ -336,10 +336,12 @@ func plainURL(s string) bool {
 // verified is a token that passed every check, with what the decision needs.
 type verified struct {
 	tok      Token
-	route    route     // set as soon as the token is routed, so also on later refusals
-	key      *jwks.Key // pointer identity: still current while the key source returns it
-	audBuf   [2]string // backing for tok.Audience when it has one or two values
-	cacheHit bool      // found in the verified-token cache
+	route    route      // set as soon as the token is routed, so also on later refusals
+	key      *jwks.Key  // pointer identity: still current while the key source returns it
+	alg      *algorithm // the algorithm the signature was checked with
+	audBuf   [2]string  // backing for tok.Audience when it has one or two values
+	cacheHit bool       // found in the verified-token cache
+	hasKid   bool       // the header has a kid (perhaps an empty one): pickKey's hasKid
 	// shared is the verified-token cache's own copy of tok (immutable), when the token is in
 	// the cache: what a Result may point at instead of a copy.
 	shared *Token
@@ -615,7 +617,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	if e := out.setAudience(pay); e != nil {
 		return e
 	}
-	out.key = key
+	out.key, out.alg, out.hasKid = key, alg, hd.kid.kind != kindNone
 	if e := v.admit(out); e != nil {
 		return e
 	}
@@ -625,15 +627,32 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	return nil
 }
 
-// verifySignature finds the key and checks the signature, with at most one signature check
-// whatever the token, so that a forged token never costs more than a genuine one. A token with
-// kid uses the provider's key with that kid (or, when that key's type does not fit alg, the
-// sibling under the same kid that does: RFC 7517 section 4.5). A token without kid uses the
-// provider's one key that fits alg; when several fit it is refused unchecked with
-// ReasonKidRequired, rather than trying each (RFC 7515 makes kid a hint, not a requirement, so
-// the issuer is not at fault, but one signature check per token is the rule here).
+// verifySignature finds the key (pickKey) and checks the signature: at most one signature
+// check whatever the token, so that a forged token never costs more than a genuine one.
 func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (*jwks.Key, *Error) {
-	var key *jwks.Key
+	key, e := v.pickKey(ctx, iss, kid, hasKid, alg, nil)
+	if e != nil {
+		return nil, e
+	}
+	if err := verifySignature(alg, key.Public(), input, sig, ss); err != nil {
+		return nil, newError(ReasonBadSignature, err)
+	}
+	return key, nil
+}
+
+// pickKey returns the one key of the issuer's current keys that may verify a token with alg
+// and (when hasKid) kid, or refuses. A token with kid uses the key with that kid (or, when
+// that key's type does not fit alg, the sibling under the same kid that does: RFC 7517
+// section 4.5). A token without kid uses the issuer's one key that fits alg; when several fit
+// it is refused unchecked with ReasonKidRequired, rather than trying each (RFC 7515 makes kid
+// a hint, not a requirement, so the issuer is not at fault, but one signature check per token
+// is the rule here).
+//
+// It is the rule of the full path and of a verified-token cache hit alike (see current): a
+// cached token stays good only while pickKey still picks the key that verified it. known,
+// when non-nil, is a key known to fit alg (that key, whose facts never change): when the key
+// for kid is known, its fit is not read again.
+func (v *Verifier) pickKey(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, known *jwks.Key) (*jwks.Key, *Error) {
 	if hasKid {
 		k, err := v.key(ctx, iss, kid)
 		if err != nil {
@@ -642,38 +661,37 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 		if k == nil {
 			return nil, errorf(ReasonUnknownKey, "the key source returned no key for kid")
 		}
-		key = k
+		if k == known {
+			return k, nil
+		}
 		if err := fits(k, alg); err != nil {
 			// RFC 7517 section 4.5 lets one kid name keys of different types (equivalent
 			// alternatives); Key returns the first. Look for a sibling under the same kid that
 			// fits alg before refusing.
-			key = v.siblingKey(ctx, iss, kid, k, alg)
-			if key == nil {
+			if k = v.siblingKey(ctx, iss, kid, k, alg); k == nil {
 				return nil, newError(ReasonKeyMismatch, err)
 			}
 		}
-	} else {
-		keys, err := v.keySet(ctx, iss)
-		if err != nil {
-			return nil, keySourceError(err)
-		}
-		// Member reads only (the key's facts were derived when jwks parsed it): a walk past
-		// many keys of other types or curves costs no derivation and no signature check.
-		for _, k := range keys {
-			if k == nil || !canVerify(k, alg) {
-				continue
-			}
-			if key != nil {
-				return nil, errorf(ReasonKidRequired, "token without kid; several of the provider's keys fit alg")
-			}
-			key = k
-		}
-		if key == nil {
-			return nil, errorf(ReasonUnknownKey, "token without kid; no key of the provider fits alg")
-		}
+		return k, nil
 	}
-	if err := verifySignature(alg, key.Public(), input, sig, ss); err != nil {
-		return nil, newError(ReasonBadSignature, err)
+	keys, err := v.keySet(ctx, iss)
+	if err != nil {
+		return nil, keySourceError(err)
+	}
+	// Member reads only (the key's facts were derived when jwks parsed it): a walk past
+	// many keys of other types or curves costs no derivation and no signature check.
+	var key *jwks.Key
+	for _, k := range keys {
+		if k == nil || !canVerify(k, alg) {
+			continue
+		}
+		if key != nil {
+			return nil, errorf(ReasonKidRequired, "token without kid; several of the provider's keys fit alg")
+		}
+		key = k
+	}
+	if key == nil {
+		return nil, errorf(ReasonUnknownKey, "token without kid; no key of the provider fits alg")
 	}
 	return key, nil
 }
