@@ -101,7 +101,6 @@ func (c *tokenCache) remove(h uint64) {
 func (c *tokenCache) store(h uint64, raw string, v *verified) *cacheEntry {
 	e := &cacheEntry{raw: strings.Clone(raw), v: *v}
 	e.v.fixAudience()
-	e.v.shared = nil
 	e.tick.Store(c.ticks.Add(1))
 	c.lru.Add(h, e)
 	return e

@@ -335,23 +335,26 @@ func plainURL(s string) bool {
 
 // verified is a token that passed every check, with what the decision needs.
 type verified struct {
-	tok      Token
+	tok Token
+	// spans locates the known claims inside tok.Claims (the parser's); kept beside tok rather
+	// than in it, so that the Token each caller gets a copy of stays small.
+	spans    claimSpans
 	route    route      // set as soon as the token is routed, so also on later refusals
 	key      *jwks.Key  // pointer identity: still current while the key source returns it
 	alg      *algorithm // the algorithm the signature was checked with
 	audBuf   [2]string  // backing for tok.Audience when it has one or two values
 	cacheHit bool       // found in the verified-token cache
 	hasKid   bool       // the header has a kid (perhaps an empty one): pickKey's hasKid
-	// shared is the verified-token cache's own copy of tok (immutable), when the token is in
-	// the cache: what a Result may point at instead of a copy.
-	shared *Token
 }
 
-// fixAudience points tok.Audience at v's own audBuf after v was copied, so that a copy never
-// refers to (and keeps alive) the original's buffer.
+// fixAudience gives tok.Audience backing of v's own after v was copied (audBuf for one or
+// two values, else a clone), so that a copy never shares (nor keeps alive) the original's
+// and an edit of one never reaches the other.
 func (v *verified) fixAudience() {
 	if n := len(v.tok.Audience); n <= len(v.audBuf) {
-		v.tok.Audience = v.audBuf[:n]
+		v.tok.Audience = v.audBuf[:n:n]
+	} else {
+		v.tok.Audience = slices.Clone(v.tok.Audience)
 	}
 }
 
@@ -461,7 +464,6 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 			out.route = r
 			out.fixAudience()
 			out.cacheHit = true
-			out.shared = &hit.v.tok
 			if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
 				v.tokens.remove(h)
 				return e
@@ -477,7 +479,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 		return e
 	}
 	if v.tokens != nil {
-		out.shared = &v.tokens.store(h, token, out).v.tok
+		v.tokens.store(h, token, out)
 	}
 	return nil
 }
@@ -609,8 +611,8 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 		Algorithm: alg.name,
 		KeyID:     kid,
 		Claims:    payload,
-		spans:     cl.spans,
 	}
+	out.spans = cl.spans
 	if sp := cl.spans[cAzp]; sp.kind == kindString {
 		t.AuthorizedParty = stringValue(payload, sp)
 	}
@@ -720,7 +722,7 @@ func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first *jwks.
 // whole payload per token (every EKS token has an array aud).
 func (out *verified) setAudience(pay []byte) *Error {
 	t := &out.tok
-	sp := t.spans[cAud]
+	sp := out.spans[cAud]
 	switch sp.kind {
 	case kindNone:
 		return errorf(ReasonMissingClaim, "claim aud is missing")
@@ -748,8 +750,8 @@ type Result struct {
 	Subject string
 	// Audience is the client ID the token was accepted for.
 	Audience string
-	// Token is the verified token. Treat it as read-only: it may be shared with the
-	// verified-token cache.
+	// Token is the verified token: the caller's own copy (editing it changes nothing for
+	// other callers or later decisions).
 	Token *Token
 	// SessionTags and TransitiveTagKeys come from the https://aws.amazon.com/tags claim.
 	SessionTags       []Tag
@@ -823,18 +825,8 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	}
 	var out *Result
 	if res != nil {
-		// The evaluation goes back to the pool: the caller gets a Result of its own, whose
-		// Token is the cache's immutable copy or a copy of its own.
-		out = new(Result)
-		*out = *res
-		if t := ev.vt.shared; t != nil {
-			out.Token = t
-		} else {
-			t := new(Token)
-			*t = ev.vt.tok
-			t.Audience = slices.Clone(t.Audience)
-			out.Token = t
-		}
+		// The evaluation goes back to the pool: the caller gets a Result and Token of its own.
+		out = ownResult(res, &ev.vt.tok)
 	}
 	if ev != nil {
 		evalPool.Put(ev)
@@ -843,6 +835,29 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 		return out, e
 	}
 	return out, nil
+}
+
+// callerResult is what a caller of AssumeRoleWithWebIdentity gets: a Result with a Token of
+// its own, allocated together.
+type callerResult struct {
+	res Result
+	tok Token
+	aud [2]string // backing for tok.Audience when it has one or two values
+}
+
+// ownResult returns a copy of res whose Token is a copy of tok, its Audience the copy's own:
+// a caller may edit all of it without reaching the token cache's copy, a decision memo or
+// another caller's Result.
+func ownResult(res *Result, tok *Token) *Result {
+	c := new(callerResult)
+	c.res, c.tok = *res, *tok
+	if n := len(tok.Audience); n <= len(c.aud) {
+		c.tok.Audience = c.aud[:copy(c.aud[:], tok.Audience):n]
+	} else {
+		c.tok.Audience = slices.Clone(tok.Audience)
+	}
+	c.res.Token = &c.tok
+	return &c.res
 }
 
 // evalPool recycles evaluations (1.4 KB each): AssumeRoleWithWebIdentity copies out what the
@@ -906,8 +921,9 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 	// The session claims are judged before the role is looked up, so that their errors cannot
 	// tell a caller which roles exist.
 	cc := &ev.cc
-	cc.tok, cc.prov, cc.req, cc.now = tok, p, req, now
-	if sp := tok.spans[cTags]; sp.kind != kindNone {
+	spans := &ev.vt.spans
+	cc.tok, cc.spans, cc.prov, cc.req, cc.now = tok, spans, p, req, now
+	if sp := spans[cTags]; sp.kind != kindNone {
 		st, e := parseSessionTags(tok.Claims, sp)
 		if e != nil {
 			return nil, ev, e
@@ -915,7 +931,7 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 		cc.tags = st
 		res.SessionTags, res.TransitiveTagKeys = st.tags, st.transitive
 	}
-	if sp := tok.spans[cSourceIdentity]; sp.kind != kindNone {
+	if sp := spans[cSourceIdentity]; sp.kind != kindNone {
 		si, e := parseSourceIdentity(tok.Claims, sp)
 		if e != nil {
 			return nil, ev, e
