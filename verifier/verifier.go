@@ -273,16 +273,19 @@ func (v *Verifier) selectProvider(sel *selector, iss string, r *route) *Error {
 			if p = v.global[iss]; p == nil || sel.url != "" {
 				return noProvider(iss)
 			}
-		case p.URL != iss || p.Account != sel.account || p.Partition != sel.partition:
+		case !v.ownSource && (p.URL != iss || p.Account != sel.account || p.Partition != sel.partition):
 			// A source of one's own that matched loosely (ignoring case, or another
 			// account's provider): STS's key is exact, so this is no provider of the account.
+			// (*iam.Registry's lookup is exact: its hit needs no second look, which would
+			// read the provider's strings, cold lines, once more.)
 			return noProvider(iss)
 		}
 	}
-	if g := wellKnownIssuers[p.URL]; g != "" && p.Account == globalAccount && v.global[p.URL] == p {
-		principal = g
-	} else {
-		principal = p.ARN
+	principal = p.ARN
+	if v.global != nil && v.global[p.URL] == p { // only static providers are global
+		if g := wellKnownIssuers[p.URL]; g != "" {
+			principal = g
+		}
 	}
 	set := defaultSettings
 	if v.settings != nil {
