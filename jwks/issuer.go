@@ -19,18 +19,38 @@ const farFuture = time.Duration(math.MaxInt64)
 // snapshot is an immutable view of one issuer's usable keys. It is shared
 // by all readers through issuer.snap and never modified after publication.
 type snapshot struct {
+	// What Key reads, in its first cache line: the map, then the freshness window.
 	byKid map[string]*Key // kid → key; the first in document order for kids shared across kty
-	all   []*Key          // every usable key in document order (capacity clipped)
-	ids   map[identity]*Key
-	// chain holds the SHA-1 fingerprints of the certificates of the verified TLS chains that
-	// the JWKS fetch producing this snapshot connected through (nil for static keys).
-	chain [][20]byte
 
 	// Points in time, as durations since Cache.base (see Cache.now).
 	fetched    time.Duration
 	refreshAt  time.Duration // refresh ahead in the background from here
 	expires    time.Duration // freshness lifetime ends
 	staleUntil time.Duration // expires + MaxStale: no serving from here
+
+	all []*Key // every usable key in document order (capacity clipped)
+	// chain holds the SHA-1 fingerprints of the certificates of the verified TLS chains that
+	// the JWKS fetch producing this snapshot connected through (nil for static keys).
+	chain [][20]byte
+	ids   map[identity]*Key
+}
+
+// has reports whether key is one of the snapshot's keys, by identity (as Key and Keys return
+// them). For the few keys of a usual set it compares the pointers of all, one or two cache
+// lines read in order, rather than hashing the key's identity (which reads the key) into ids.
+func (s *snapshot) has(key *Key) bool {
+	if key == nil {
+		return false
+	}
+	if len(s.all) <= 16 {
+		for _, k := range s.all {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}
+	return s.ids[identityOf(key)] == key
 }
 
 // identity is what must be unchanged for a refreshed key to keep its previous *Key: kid, RFC

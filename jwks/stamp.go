@@ -75,5 +75,5 @@ func (s *Stamp) Current() bool {
 // Key returns them), so that a Key or Keys lookup made while s is current returns it. It does
 // not tell whether s is current.
 func (s *Stamp) Holds(key *Key) bool {
-	return s.snap != nil && key != nil && s.snap.ids[identityOf(key)] == key
+	return s.snap != nil && s.snap.has(key)
 }

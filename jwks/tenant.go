@@ -30,7 +30,7 @@ func (c *Cache) CheckThumbprints(issuer string, key *Key, thumbprints []string) 
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		snap = st.snap.Load()
 	}
-	if snap == nil || key == nil || snap.ids[identityOf(key)] != key {
+	if snap == nil || !snap.has(key) {
 		return &Error{Reason: ReasonUnknownKey, Issuer: issuer, Err: errors.New("jwks: the key is not one of the issuer's current keys")}
 	}
 	if snap.chain == nil {

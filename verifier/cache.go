@@ -101,34 +101,15 @@ func (c *tokenCache) remove(h uint64) {
 func (c *tokenCache) store(h uint64, raw string, v *verified) *cacheEntry {
 	e := &cacheEntry{raw: strings.Clone(raw), v: *v}
 	e.v.fixAudience()
-	e.v.shared = nil
 	e.tick.Store(c.ticks.Add(1))
 	c.lru.Add(h, e)
 	return e
 }
 
-// current reports whether the key that verified the cached token is still current for its
-// issuer and kid.
+// current reports whether the key that verified the cached token is still the one the full
+// path would pick for it now (pickKey: the same rule, so that a kid-less token stops being
+// served once a second key fits its alg, as a full verification refuses it then).
 func (v *Verifier) current(ctx context.Context, e *cacheEntry) bool {
-	tok := &e.v.tok
-	if tok.KeyID != "" {
-		k, err := v.keys.Key(ctx, tok.Issuer, tok.KeyID)
-		if err != nil {
-			return false
-		}
-		if k == e.v.key {
-			return true
-		}
-		// The token may have been verified by a sibling under the same kid (see siblingKey).
-	}
-	keys, err := v.keys.Keys(ctx, tok.Issuer)
-	if err != nil {
-		return false
-	}
-	for _, k := range keys {
-		if k == e.v.key {
-			return true
-		}
-	}
-	return false
+	k, err := v.pickKey(ctx, e.v.tok.Issuer, e.v.tok.KeyID, e.v.hasKid, e.v.alg, e.v.key)
+	return err == nil && k == e.v.key
 }

@@ -21,6 +21,7 @@ import (
 // aws:requesttag/<key>.
 type condContext struct {
 	tok            *Token
+	spans          *claimSpans // tok's (verified.spans)
 	prov           *route
 	req            *Request
 	now            time.Time
@@ -134,7 +135,7 @@ func (c *condContext) providerValues(claim string) ([]string, bool) {
 
 // amrValues returns the amr claim, a string or an array of strings.
 func (c *condContext) amrValues() ([]string, bool) {
-	sp := c.tok.spans[cAmr]
+	sp := c.spans[cAmr]
 	switch sp.kind {
 	case kindString:
 		return c.single(slotAmr, stringValue(c.tok.Claims, sp))
@@ -152,7 +153,7 @@ func (c *condContext) amrValues() ([]string, bool) {
 // claimValue returns a claim as a condition value: strings as they are, numbers and booleans as
 // their JSON text; other types are absent.
 func (c *condContext) claimValue(id claimID) ([]string, bool) {
-	sp := c.tok.spans[id]
+	sp := c.spans[id]
 	switch sp.kind {
 	case kindString:
 		return c.single(slotClaim+int(id-cActor), stringValue(c.tok.Claims, sp))

@@ -16,11 +16,10 @@ import (
 func TestConditionContextAllocations(t *testing.T) {
 	ks := newKeySet(t)
 	v := newTestVerifier(t, ks.source(), nil)
-	tok, err := v.Verify(context.Background(), mint(t, ks.rs, with(baseClaims(), map[string]any{"azp": "p"}), nil))
-	require.NoError(t, err)
-	var p route
-	require.Nil(t, v.selectProvider(&selector{static: true}, testIssuer, &p))
-	cc := &condContext{tok: tok, prov: &p, req: &Request{RoleSessionName: "s", SourceIP: "192.0.2.1"}, now: testNow}
+	var vt verified
+	require.Nil(t, v.verify(context.Background(), mint(t, ks.rs, with(baseClaims(), map[string]any{"azp": "p"}), nil), testNow, &selector{static: true}, &vt, nil))
+	tok := &vt.tok
+	cc := &condContext{tok: tok, spans: &vt.spans, prov: &vt.route, req: &Request{RoleSessionName: "s", SourceIP: "192.0.2.1"}, now: testNow}
 	for _, key := range []string{
 		"oidc.example.com/id/test:sub", "oidc.example.com/id/test:aud", "oidc.example.com/id/test:azp",
 		"sts:rolesessionname", "aws:sourceip", "aws:federatedprovider", "aws:requesttag/x", "other:key",

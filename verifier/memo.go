@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -11,45 +10,31 @@ import (
 	"github.com/webidentity/webidentity/policy"
 )
 
-// ChangeEpocher is the optional interface of a source that is both the ProviderSource and
-// the RoleSource of a Verifier (the same object, as an *iam.Registry given for both) and
-// tells when what it answers for an account may have changed. With it, and a KeySource
-// that stamps its key sets (a *jwks.Cache), the verified-token cache also remembers the last
-// Allow decision made with each token and answers an identical request again from it, without
-// looking the provider, keys and role up and evaluating the policy: see Options.TokenCacheSize.
-//
-// ChangeEpoch must return a number that moves whenever anything that OIDCProvider(partition,
-// account, ...) or Role of an ARN in (partition, account) returns changes, and that moves
-// only after the change is visible to those lookups: two equal returns for one (partition,
-// account) mean that a lookup made between them answered as it answers now. It is called on
-// the hot path: lock-free, no allocation. (*iam.Registry).ChangeEpoch is such a number.
-type ChangeEpocher interface {
-	ChangeEpoch(partition, account string) uint64
-}
-
 // keyStamper is what the decision memo needs of a KeySource: *jwks.Cache's stamps of an
 // issuer's key set (see jwks.Stamp).
 type keyStamper interface {
 	Stamp(issuer string) (jwks.Stamp, bool)
 }
 
-var (
-	_ ChangeEpocher = (*iam.Registry)(nil)
-	_ keyStamper    = (*jwks.Cache)(nil)
-)
+var _ keyStamper = (*jwks.Cache)(nil)
 
-// memoSource returns the epochs of p when it is also r (one object, by pointer identity) and
-// tells its changes; nil otherwise (two objects could change apart, and nothing would say).
-func memoSource(p ProviderSource, r RoleSource) ChangeEpocher {
-	if p == nil || r == nil {
+// memoSource returns the registry whose change epochs the decision memo follows, or nil to
+// leave the memo off. It is p when p is an *iam.Registry, that concrete type, and r is the
+// same registry: (*iam.Registry).ChangeEpoch moves after every change that its own
+// OIDCProvider and Role lookups could show. Anything else leaves the memo off, in particular
+// a type that embeds *iam.Registry: it inherits ChangeEpoch by method promotion, but its own
+// lookups may answer otherwise (a tenant suspended, a role hidden) while the registry's
+// epoch stands still, and nothing would tell the memo. So do two sources that are separate
+// objects, which could change apart.
+func memoSource(p ProviderSource, r RoleSource) *iam.Registry {
+	reg, ok := p.(*iam.Registry)
+	if !ok || reg == nil {
 		return nil
 	}
-	tp, tr := reflect.TypeOf(p), reflect.TypeOf(r)
-	if tp != tr || tp.Kind() != reflect.Pointer || any(p) != any(r) {
+	if rr, ok := r.(*iam.Registry); !ok || rr != reg {
 		return nil
 	}
-	ep, _ := p.(ChangeEpocher)
-	return ep
+	return reg
 }
 
 // decisionMemo is the last Allow decision made with a cached token, with what it depended on.
@@ -66,26 +51,29 @@ func memoSource(p ProviderSource, r RoleSource) ChangeEpocher {
 //
 // It is immutable once published in its cacheEntry.
 type decisionMemo struct {
-	// What a use reads first, together: the checks, then the token's times.
-	epoch           uint64
-	keys            jwks.Stamp
-	durationSeconds int
+	// What a use reads first, together (the first line): the checks, the request's
+	// lengths; then the request and the token's times.
+	epoch                  uint64
+	keys                   jwks.Stamp
+	durationSeconds        int32 // checkRequest bounds it (900..43200)
+	arnLen, sessionNameLen int32 // of RoleARN and RoleSessionName, the first parts of request
 	// request is the request's RoleARN, RoleSessionName and SourceIP, one after the other
-	// in one string (read in one go); res.RoleARN and res.RoleSessionName point into it.
+	// in one string (read in one go); out.res.RoleARN and RoleSessionName point into it.
 	request       string
 	exp, nbf, iat time.Time         // the token's
 	provider      *iam.OIDCProvider // for the observer
-	// res is the Result returned, with Token the cache entry's; its slices are the memo's
-	// own.
-	res Result
+	// out is what each caller gets a copy of (see result), laid out as it is copied: the
+	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
+	// slices are the memo's own. out.res.Token is nil: each copy points at its own.
+	out callerResult
 }
 
 // sameRequest reports whether req's fields that reach the decision or the Result are
 // byte-identical to those the memo was made for (the token is the entry's).
 func (m *decisionMemo) sameRequest(req *Request) bool {
-	a, n := len(m.res.RoleARN), len(m.res.RoleSessionName)
+	a, n := int(m.arnLen), int(m.sessionNameLen)
 	return len(req.RoleARN) == a && len(req.RoleSessionName) == n && len(req.SourceIP) == len(m.request)-a-n &&
-		req.DurationSeconds == m.durationSeconds && req.ProviderID == "" &&
+		req.DurationSeconds == int(m.durationSeconds) && req.ProviderID == "" &&
 		m.request[:a] == req.RoleARN && m.request[a:a+n] == req.RoleSessionName && m.request[a+n:] == req.SourceIP
 }
 
@@ -121,17 +109,24 @@ func (v *Verifier) memoized(req *Request, partition, account string) (*decisionM
 	return m, e
 }
 
-// result returns the caller's own copy of the memoised Result.
+// result returns the caller's own copy of the memoised Result, with a Token of its own: one
+// allocation and one copy of out, then the copy's own pointers.
 func (m *decisionMemo) result() *Result {
-	out := new(Result)
-	*out = m.res
-	if out.SessionTags != nil {
-		out.SessionTags = slices.Clone(out.SessionTags)
+	c := new(callerResult)
+	*c = m.out
+	c.res.Token = &c.tok
+	if n := len(c.tok.Audience); n <= len(c.aud) {
+		c.tok.Audience = c.aud[:n:n]
+	} else {
+		c.tok.Audience = slices.Clone(c.tok.Audience)
 	}
-	if out.TransitiveTagKeys != nil {
-		out.TransitiveTagKeys = slices.Clone(out.TransitiveTagKeys)
+	if c.res.SessionTags != nil {
+		c.res.SessionTags = slices.Clone(c.res.SessionTags)
 	}
-	return out
+	if c.res.TransitiveTagKeys != nil {
+		c.res.TransitiveTagKeys = slices.Clone(c.res.TransitiveTagKeys)
+	}
+	return &c.res
 }
 
 // remember memoises the Allow decision ev made for req with role, when everything it
@@ -141,24 +136,33 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) || !memoisable(role.TrustPolicy, &ev.vt.route) {
 		return
 	}
+	a, n := len(req.RoleARN), len(req.RoleSessionName)
+	tok := &tr.entry.v.tok
 	m := &decisionMemo{
 		epoch:           tr.epoch,
 		keys:            tr.keys,
-		durationSeconds: req.DurationSeconds,
+		durationSeconds: int32(req.DurationSeconds), // checkRequest bounds it
+		arnLen:          int32(a),                   // and these
+		sessionNameLen:  int32(n),
 		request:         concat(req.RoleARN, req.RoleSessionName, req.SourceIP),
-		exp:             tr.entry.v.tok.ExpiresAt,
-		nbf:             tr.entry.v.tok.NotBefore,
-		iat:             tr.entry.v.tok.IssuedAt,
+		exp:             tok.ExpiresAt,
+		nbf:             tok.NotBefore,
+		iat:             tok.IssuedAt,
 		provider:        ev.vt.route.p,
-		res:             ev.res,
 	}
 	// Own copies: the request's strings may sit in a caller's larger buffer, and the Result
 	// handed to this caller shares its slices.
-	a, n := len(req.RoleARN), len(req.RoleSessionName)
-	m.res.RoleARN, m.res.RoleSessionName = m.request[:a], m.request[a:a+n]
-	m.res.Token = &tr.entry.v.tok
-	m.res.SessionTags = slices.Clone(m.res.SessionTags)
-	m.res.TransitiveTagKeys = slices.Clone(m.res.TransitiveTagKeys)
+	o := &m.out
+	o.res, o.tok = ev.res, *tok
+	o.res.Token = nil
+	o.res.RoleARN, o.res.RoleSessionName = m.request[:a], m.request[a:a+n]
+	o.res.SessionTags = slices.Clone(o.res.SessionTags)
+	o.res.TransitiveTagKeys = slices.Clone(o.res.TransitiveTagKeys)
+	if k := len(tok.Audience); k <= len(o.aud) {
+		o.tok.Audience = o.aud[:copy(o.aud[:], tok.Audience):k]
+	} else {
+		o.tok.Audience = slices.Clone(tok.Audience)
+	}
 	tr.entry.memo.Store(m)
 }
 

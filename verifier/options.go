@@ -110,6 +110,13 @@ type Options struct {
 
 	// TokenCacheSize bounds the verified-token cache (entries). If zero, 10000; if negative,
 	// there is no cache.
+	//
+	// When one *iam.Registry is both ProviderSource and Roles (that type itself: not a type
+	// of the caller's that embeds or wraps one) and the key source is a *jwks.Cache, the
+	// cache also remembers each token's last Allow decision and answers an identical request
+	// from it while the account's ChangeEpoch and the issuer's key set (jwks.Stamp) stand
+	// still and the token's times still hold. Other sources get no such memo: every request
+	// looks the provider and the role up and evaluates the trust policy.
 	TokenCacheSize int
 
 	// Observer receives one DecisionEvent per Verify and AssumeRoleWithWebIdentity call

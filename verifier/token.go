@@ -15,8 +15,8 @@ const (
 
 // Token is a verified web identity token: its signature held under a key of a registered
 // provider and its registered claims passed every check. Callers may construct one (for tests
-// of their own code); Verify fills every field. Treat the slices as read-only: a Token may be
-// shared with the verified-token cache.
+// of their own code); Verify fills every field. Each call returns a Token of the caller's own,
+// Audience included: editing it changes nothing for other callers or later decisions.
 type Token struct {
 	// Issuer is the iss claim, identical to the provider's URL.
 	Issuer string
@@ -34,9 +34,6 @@ type Token struct {
 	Algorithm, KeyID string
 	// Claims is the verified JSON payload, for claims this type does not name (see Claim).
 	Claims string
-
-	// spans locates known claims inside Claims; filled by the parser.
-	spans claimSpans
 }
 
 // Claim returns the raw JSON text of the top-level claim name (e.g. `"repo:o/r:ref:x"` with its

@@ -50,9 +50,9 @@ type Verifier struct {
 	kids        kidTable
 	tokens      *tokenCache // nil when disabled
 	// epochs and stamps, both set only with a token cache, enable the decision memo (see
-	// decisionMemo): the registry's change epochs (ProviderSource, which is also the
-	// RoleSource) and the key cache's stamps.
-	epochs   ChangeEpocher
+	// decisionMemo and memoSource): the registry that is both ProviderSource and Roles, for
+	// its change epochs, and the key cache's stamps.
+	epochs   *iam.Registry
 	stamps   keyStamper
 	observer Observer // nil: no events
 	issuers  []string // static provider URLs, in Options order, for Prefetch
@@ -273,16 +273,19 @@ func (v *Verifier) selectProvider(sel *selector, iss string, r *route) *Error {
 			if p = v.global[iss]; p == nil || sel.url != "" {
 				return noProvider(iss)
 			}
-		case p.URL != iss || p.Account != sel.account || p.Partition != sel.partition:
+		case !v.ownSource && (p.URL != iss || p.Account != sel.account || p.Partition != sel.partition):
 			// A source of one's own that matched loosely (ignoring case, or another
 			// account's provider): STS's key is exact, so this is no provider of the account.
+			// (*iam.Registry's lookup is exact: its hit needs no second look, which would
+			// read the provider's strings, cold lines, once more.)
 			return noProvider(iss)
 		}
 	}
-	if g := wellKnownIssuers[p.URL]; g != "" && p.Account == globalAccount && v.global[p.URL] == p {
-		principal = g
-	} else {
-		principal = p.ARN
+	principal = p.ARN
+	if v.global != nil && v.global[p.URL] == p { // only static providers are global
+		if g := wellKnownIssuers[p.URL]; g != "" {
+			principal = g
+		}
 	}
 	set := defaultSettings
 	if v.settings != nil {
@@ -335,21 +338,26 @@ func plainURL(s string) bool {
 
 // verified is a token that passed every check, with what the decision needs.
 type verified struct {
-	tok      Token
-	route    route     // set as soon as the token is routed, so also on later refusals
-	key      *jwks.Key // pointer identity: still current while the key source returns it
-	audBuf   [2]string // backing for tok.Audience when it has one or two values
-	cacheHit bool      // found in the verified-token cache
-	// shared is the verified-token cache's own copy of tok (immutable), when the token is in
-	// the cache: what a Result may point at instead of a copy.
-	shared *Token
+	tok Token
+	// spans locates the known claims inside tok.Claims (the parser's); kept beside tok rather
+	// than in it, so that the Token each caller gets a copy of stays small.
+	spans    claimSpans
+	route    route      // set as soon as the token is routed, so also on later refusals
+	key      *jwks.Key  // pointer identity: still current while the key source returns it
+	alg      *algorithm // the algorithm the signature was checked with
+	audBuf   [2]string  // backing for tok.Audience when it has one or two values
+	cacheHit bool       // found in the verified-token cache
+	hasKid   bool       // the header has a kid (perhaps an empty one): pickKey's hasKid
 }
 
-// fixAudience points tok.Audience at v's own audBuf after v was copied, so that a copy never
-// refers to (and keeps alive) the original's buffer.
+// fixAudience gives tok.Audience backing of v's own after v was copied (audBuf for one or
+// two values, else a clone), so that a copy never shares (nor keeps alive) the original's
+// and an edit of one never reaches the other.
 func (v *verified) fixAudience() {
 	if n := len(v.tok.Audience); n <= len(v.audBuf) {
-		v.tok.Audience = v.audBuf[:n]
+		v.tok.Audience = v.audBuf[:n:n]
+	} else {
+		v.tok.Audience = slices.Clone(v.tok.Audience)
 	}
 }
 
@@ -459,7 +467,6 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 			out.route = r
 			out.fixAudience()
 			out.cacheHit = true
-			out.shared = &hit.v.tok
 			if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
 				v.tokens.remove(h)
 				return e
@@ -475,7 +482,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 		return e
 	}
 	if v.tokens != nil {
-		out.shared = &v.tokens.store(h, token, out).v.tok
+		v.tokens.store(h, token, out)
 	}
 	return nil
 }
@@ -607,15 +614,15 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 		Algorithm: alg.name,
 		KeyID:     kid,
 		Claims:    payload,
-		spans:     cl.spans,
 	}
+	out.spans = cl.spans
 	if sp := cl.spans[cAzp]; sp.kind == kindString {
 		t.AuthorizedParty = stringValue(payload, sp)
 	}
 	if e := out.setAudience(pay); e != nil {
 		return e
 	}
-	out.key = key
+	out.key, out.alg, out.hasKid = key, alg, hd.kid.kind != kindNone
 	if e := v.admit(out); e != nil {
 		return e
 	}
@@ -625,15 +632,32 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	return nil
 }
 
-// verifySignature finds the key and checks the signature, with at most one signature check
-// whatever the token, so that a forged token never costs more than a genuine one. A token with
-// kid uses the provider's key with that kid (or, when that key's type does not fit alg, the
-// sibling under the same kid that does: RFC 7517 section 4.5). A token without kid uses the
-// provider's one key that fits alg; when several fit it is refused unchecked with
-// ReasonKidRequired, rather than trying each (RFC 7515 makes kid a hint, not a requirement, so
-// the issuer is not at fault, but one signature check per token is the rule here).
+// verifySignature finds the key (pickKey) and checks the signature: at most one signature
+// check whatever the token, so that a forged token never costs more than a genuine one.
 func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (*jwks.Key, *Error) {
-	var key *jwks.Key
+	key, e := v.pickKey(ctx, iss, kid, hasKid, alg, nil)
+	if e != nil {
+		return nil, e
+	}
+	if err := verifySignature(alg, key.Public(), input, sig, ss); err != nil {
+		return nil, newError(ReasonBadSignature, err)
+	}
+	return key, nil
+}
+
+// pickKey returns the one key of the issuer's current keys that may verify a token with alg
+// and (when hasKid) kid, or refuses. A token with kid uses the key with that kid (or, when
+// that key's type does not fit alg, the sibling under the same kid that does: RFC 7517
+// section 4.5). A token without kid uses the issuer's one key that fits alg; when several fit
+// it is refused unchecked with ReasonKidRequired, rather than trying each (RFC 7515 makes kid
+// a hint, not a requirement, so the issuer is not at fault, but one signature check per token
+// is the rule here).
+//
+// It is the rule of the full path and of a verified-token cache hit alike (see current): a
+// cached token stays good only while pickKey still picks the key that verified it. known,
+// when non-nil, is a key known to fit alg (that key, whose facts never change): when the key
+// for kid is known, its fit is not read again.
+func (v *Verifier) pickKey(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, known *jwks.Key) (*jwks.Key, *Error) {
 	if hasKid {
 		k, err := v.key(ctx, iss, kid)
 		if err != nil {
@@ -642,38 +666,37 @@ func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid 
 		if k == nil {
 			return nil, errorf(ReasonUnknownKey, "the key source returned no key for kid")
 		}
-		key = k
+		if k == known {
+			return k, nil
+		}
 		if err := fits(k, alg); err != nil {
 			// RFC 7517 section 4.5 lets one kid name keys of different types (equivalent
 			// alternatives); Key returns the first. Look for a sibling under the same kid that
 			// fits alg before refusing.
-			key = v.siblingKey(ctx, iss, kid, k, alg)
-			if key == nil {
+			if k = v.siblingKey(ctx, iss, kid, k, alg); k == nil {
 				return nil, newError(ReasonKeyMismatch, err)
 			}
 		}
-	} else {
-		keys, err := v.keySet(ctx, iss)
-		if err != nil {
-			return nil, keySourceError(err)
-		}
-		// Member reads only (the key's facts were derived when jwks parsed it): a walk past
-		// many keys of other types or curves costs no derivation and no signature check.
-		for _, k := range keys {
-			if k == nil || !canVerify(k, alg) {
-				continue
-			}
-			if key != nil {
-				return nil, errorf(ReasonKidRequired, "token without kid; several of the provider's keys fit alg")
-			}
-			key = k
-		}
-		if key == nil {
-			return nil, errorf(ReasonUnknownKey, "token without kid; no key of the provider fits alg")
-		}
+		return k, nil
 	}
-	if err := verifySignature(alg, key.Public(), input, sig, ss); err != nil {
-		return nil, newError(ReasonBadSignature, err)
+	keys, err := v.keySet(ctx, iss)
+	if err != nil {
+		return nil, keySourceError(err)
+	}
+	// Member reads only (the key's facts were derived when jwks parsed it): a walk past
+	// many keys of other types or curves costs no derivation and no signature check.
+	var key *jwks.Key
+	for _, k := range keys {
+		if k == nil || !canVerify(k, alg) {
+			continue
+		}
+		if key != nil {
+			return nil, errorf(ReasonKidRequired, "token without kid; several of the provider's keys fit alg")
+		}
+		key = k
+	}
+	if key == nil {
+		return nil, errorf(ReasonUnknownKey, "token without kid; no key of the provider fits alg")
 	}
 	return key, nil
 }
@@ -702,7 +725,7 @@ func (v *Verifier) siblingKey(ctx context.Context, iss, kid string, first *jwks.
 // whole payload per token (every EKS token has an array aud).
 func (out *verified) setAudience(pay []byte) *Error {
 	t := &out.tok
-	sp := t.spans[cAud]
+	sp := out.spans[cAud]
 	switch sp.kind {
 	case kindNone:
 		return errorf(ReasonMissingClaim, "claim aud is missing")
@@ -730,8 +753,8 @@ type Result struct {
 	Subject string
 	// Audience is the client ID the token was accepted for.
 	Audience string
-	// Token is the verified token. Treat it as read-only: it may be shared with the
-	// verified-token cache.
+	// Token is the verified token: the caller's own copy (editing it changes nothing for
+	// other callers or later decisions).
 	Token *Token
 	// SessionTags and TransitiveTagKeys come from the https://aws.amazon.com/tags claim.
 	SessionTags       []Tag
@@ -805,18 +828,8 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	}
 	var out *Result
 	if res != nil {
-		// The evaluation goes back to the pool: the caller gets a Result of its own, whose
-		// Token is the cache's immutable copy or a copy of its own.
-		out = new(Result)
-		*out = *res
-		if t := ev.vt.shared; t != nil {
-			out.Token = t
-		} else {
-			t := new(Token)
-			*t = ev.vt.tok
-			t.Audience = slices.Clone(t.Audience)
-			out.Token = t
-		}
+		// The evaluation goes back to the pool: the caller gets a Result and Token of its own.
+		out = ownResult(res, &ev.vt.tok)
 	}
 	if ev != nil {
 		evalPool.Put(ev)
@@ -825,6 +838,29 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 		return out, e
 	}
 	return out, nil
+}
+
+// callerResult is what a caller of AssumeRoleWithWebIdentity gets: a Result with a Token of
+// its own, allocated together.
+type callerResult struct {
+	res Result
+	tok Token
+	aud [2]string // backing for tok.Audience when it has one or two values
+}
+
+// ownResult returns a copy of res whose Token is a copy of tok, its Audience the copy's own:
+// a caller may edit all of it without reaching the token cache's copy, a decision memo or
+// another caller's Result.
+func ownResult(res *Result, tok *Token) *Result {
+	c := new(callerResult)
+	c.res, c.tok = *res, *tok
+	if n := len(tok.Audience); n <= len(c.aud) {
+		c.tok.Audience = c.aud[:copy(c.aud[:], tok.Audience):n]
+	} else {
+		c.tok.Audience = slices.Clone(tok.Audience)
+	}
+	c.res.Token = &c.tok
+	return &c.res
 }
 
 // evalPool recycles evaluations (1.4 KB each): AssumeRoleWithWebIdentity copies out what the
@@ -888,8 +924,9 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 	// The session claims are judged before the role is looked up, so that their errors cannot
 	// tell a caller which roles exist.
 	cc := &ev.cc
-	cc.tok, cc.prov, cc.req, cc.now = tok, p, req, now
-	if sp := tok.spans[cTags]; sp.kind != kindNone {
+	spans := &ev.vt.spans
+	cc.tok, cc.spans, cc.prov, cc.req, cc.now = tok, spans, p, req, now
+	if sp := spans[cTags]; sp.kind != kindNone {
 		st, e := parseSessionTags(tok.Claims, sp)
 		if e != nil {
 			return nil, ev, e
@@ -897,7 +934,7 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 		cc.tags = st
 		res.SessionTags, res.TransitiveTagKeys = st.tags, st.transitive
 	}
-	if sp := tok.spans[cSourceIdentity]; sp.kind != kindNone {
+	if sp := spans[cSourceIdentity]; sp.kind != kindNone {
 		si, e := parseSourceIdentity(tok.Claims, sp)
 		if e != nil {
 			return nil, ev, e
