@@ -802,6 +802,8 @@ const hotTenants = 64
 //	<alg>/assume-writes      the same under 1,000 writes per second (x-quiet: × assume)
 //	tokencache/hit           AssumeRoleWithWebIdentity of tokens already in the token cache
 //	tokencache/hit-writes    the same under writes
+//	tokencache/hit-new-session  the same tokens under a RoleSessionName other than their last:
+//	                         no decision memo, the token cache alone
 //	memory                   B/provider, B/role: the registry's heap per entity (after GC);
 //	                         B/issuer: the key cache's heap per issuer; s/load: reg.Load
 //
@@ -853,6 +855,21 @@ func BenchmarkAccounts(b *testing.B) {
 		_, err := e.cached.AssumeRoleWithWebIdentity(ctx, all[i%len(all)])
 		return err
 	}
+	// The same tokens, each time under another RoleSessionName (1,000 names; a token comes
+	// back with a name other than its last one, as 3,072 mod 1,000 is not 0): the token cache
+	// spares the signature check, but the decision memo never applies.
+	sessions := make([]string, 1000)
+	for i := range sessions {
+		sessions[i] = fmt.Sprintf("session-%04d", i)
+	}
+	var ring [64]verifier.Request // requests built per op without allocating
+	hitNewSession := func(i int) error {
+		req := &ring[i%len(ring)]
+		*req = *all[i%len(all)]
+		req.RoleSessionName = sessions[i%len(sessions)]
+		_, err := e.cached.AssumeRoleWithWebIdentity(ctx, req)
+		return err
+	}
 	quiet := func(name string, op func(int) error, ratios map[string]string) {
 		b.Run(name, func(b *testing.B) { e.timed(b, name, op, ratios) })
 	}
@@ -890,6 +907,7 @@ func BenchmarkAccounts(b *testing.B) {
 		}
 		quiet("tokencache/hit", hit, nil)
 		writes("tokencache/hit-writes", hit, map[string]string{"quiet": "tokencache/hit"})
+		quiet("tokencache/hit-new-session", hitNewSession, nil)
 	}
 	b.Run("memory", func(b *testing.B) {
 		for b.Loop() {
