@@ -232,7 +232,7 @@ func (c *Cache) Registered(issuer string) bool {
 func (c *Cache) Key(ctx context.Context, issuer, kid string) (*Key, error) {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		if snap := st.snap.Load(); snap != nil {
-			if key, ok := snap.byKid[kid]; ok {
+			if key, ok := snap.key(kid); ok {
 				now := c.now()
 				if snap.fresh(now) {
 					st.touch()
@@ -266,7 +266,7 @@ func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (*Key, error) {
 		}
 		return nil, err
 	}
-	if key, ok := snap.byKid[kid]; ok {
+	if key, ok := snap.key(kid); ok {
 		return key, nil
 	}
 	return st.missRefresh(ctx, kid)
