@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -230,23 +231,45 @@ func (c *Cache) Registered(issuer string) bool {
 //
 // Key is safe for concurrent use.
 func (c *Cache) Key(ctx context.Context, issuer, kid string) (*Key, error) {
+	if key := c.cachedKey(issuer, kid); key != nil {
+		return key, nil
+	}
+	return c.keySlow(ctx, issuer, kid)
+}
+
+// CachedKey returns the issuer's key with the given kid when Key would return it from the
+// cache as it is, and nil, false when Key would have to fetch, wait or fail (then call Key).
+// It makes no network request, allocates nothing and keeps nothing of kid, so kid may be a
+// view of scratch memory; like Key, it takes no lock but to start a background refresh of keys
+// past their refresh point. It is safe for concurrent use.
+func (c *Cache) CachedKey(issuer string, kid []byte) (*Key, bool) {
+	if len(kid) == 0 {
+		return nil, false
+	}
+	key := c.cachedKey(issuer, unsafe.String(&kid[0], len(kid)))
+	return key, key != nil
+}
+
+// cachedKey is Key's hit: the key when the issuer's keys are cached and may be served now.
+// It keeps nothing of kid.
+func (c *Cache) cachedKey(issuer, kid string) *Key {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		if snap := st.snap.Load(); snap != nil {
-			if key, ok := snap.byKid[kid]; ok {
+			if key, ok := snap.key(kid); ok {
 				now := c.now()
 				if snap.fresh(now) {
 					st.touch()
-					return key, nil
+					return key
 				}
 				if now < snap.staleUntil {
 					st.touch()
 					st.refreshAhead(now, snap)
-					return key, nil
+					return key
 				}
 			}
 		}
 	}
-	return c.keySlow(ctx, issuer, kid)
+	return nil
 }
 
 func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (*Key, error) {
@@ -266,7 +289,7 @@ func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (*Key, error) {
 		}
 		return nil, err
 	}
-	if key, ok := snap.byKid[kid]; ok {
+	if key, ok := snap.key(kid); ok {
 		return key, nil
 	}
 	return st.missRefresh(ctx, kid)

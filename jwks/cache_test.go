@@ -951,3 +951,46 @@ func TestRegistered(t *testing.T) {
 	require.NoError(t, c.Register(IssuerConfig{Issuer: "https://b.example.com"}))
 	assert.True(t, c.Registered("https://b.example.com"))
 }
+
+// CachedKey answers as Key's hit does and never fetches: nothing before the first fetch,
+// the key Key returns once cached, nothing for an unknown or empty kid or an unknown issuer,
+// the key (and a background refresh) past the refresh point, nothing past MaxStale.
+func TestCachedKey(t *testing.T) {
+	e := newEnv(t, testissuer.Options{}, func(o *Options) { o.MaxStale = time.Hour })
+	iss, kid := e.iss.URL(), e.iss.Kids()[0]
+	k, ok := e.cache.CachedKey(iss, []byte(kid))
+	assert.False(t, ok)
+	assert.Nil(t, k)
+	assert.Equal(t, 0, e.iss.Requests(testissuer.JWKS), "CachedKey never fetches")
+
+	want, err := e.cache.Key(bg, iss, kid)
+	require.NoError(t, err)
+	buf := []byte(kid)
+	k, ok = e.cache.CachedKey(iss, buf)
+	assert.True(t, ok)
+	assert.Same(t, want, k)
+	buf[0] ^= 1 // the cache kept nothing of the caller's bytes
+	k, ok = e.cache.CachedKey(iss, []byte(kid))
+	assert.True(t, ok)
+	assert.Same(t, want, k)
+
+	for _, miss := range []struct{ iss, kid string }{{iss, "nope"}, {iss, ""}, {iss + "/other", kid}} {
+		k, ok := e.cache.CachedKey(miss.iss, []byte(miss.kid))
+		assert.False(t, ok, miss)
+		assert.Nil(t, k, miss)
+	}
+	assert.Equal(t, 1, e.iss.Requests(testissuer.JWKS), "no fetch for a miss")
+
+	e.clock.Advance(4 * time.Minute) // past the refresh point of the 5-minute MinTTL
+	k, ok = e.cache.CachedKey(iss, []byte(kid))
+	assert.True(t, ok)
+	assert.Same(t, want, k)
+	waitFetch(t, e.cache, iss)
+	assert.Equal(t, 2, e.iss.Requests(testissuer.JWKS), "refresh ahead")
+
+	e.iss.SetFault(testissuer.JWKS, testissuer.Fault{Status: http.StatusInternalServerError})
+	e.clock.Advance(3 * time.Hour) // past expiry and MaxStale
+	k, ok = e.cache.CachedKey(iss, []byte(kid))
+	assert.False(t, ok)
+	assert.Nil(t, k)
+}

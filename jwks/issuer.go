@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -18,29 +19,89 @@ const farFuture = time.Duration(math.MaxInt64)
 
 // snapshot is an immutable view of one issuer's usable keys. It is shared
 // by all readers through issuer.snap and never modified after publication.
+//
+// Layout: a lookup of a random issuer's key finds the snapshot cold in memory, so what Key
+// and CheckThumbprints read sits in the snapshot itself, in a few neighbouring cache lines,
+// rather than behind more pointers: the freshness window, the first keys by kid with their
+// kids' bytes (inline, for sets of up to inlineKids keys with kids of up to inlineKidBytes
+// bytes in all) and the TLS chain's fingerprints (inline up to inlineChain certificates).
 type snapshot struct {
-	// What Key reads, in its first cache line: the map, then the freshness window.
-	byKid map[string]*Key // kid → key; the first in document order for kids shared across kty
-
 	// Points in time, as durations since Cache.base (see Cache.now).
 	fetched    time.Duration
 	refreshAt  time.Duration // refresh ahead in the background from here
 	expires    time.Duration // freshness lifetime ends
 	staleUntil time.Duration // expires + MaxStale: no serving from here
 
+	// kids holds byKid's entries in document order when it has at most inlineKids of them
+	// and their kids fit kidBytes; nKids < 0: they did not, look in byKid.
+	nKids    int
+	kids     [inlineKids]kidEntry
+	kidBytes [inlineKidBytes]byte  // backing of the inline kids' strings
+	chainBuf [inlineChain][20]byte // backing of chain, when it fits
+
+	byKid map[string]*Key // kid → key; the first in document order for kids shared across kty
+
 	all []*Key // every usable key in document order (capacity clipped)
 	// chain holds the SHA-1 fingerprints of the certificates of the verified TLS chains that
-	// the JWKS fetch producing this snapshot connected through (nil for static keys).
+	// the JWKS fetch producing this snapshot connected through (nil for static keys); it
+	// points into chainBuf when they fit there (see setChain).
 	chain [][20]byte
 	ids   map[identity]*Key
 }
 
+// Sizes of a snapshot's inline tables: enough for an issuer that rotates between two or three
+// keys with kube-apiserver's 43-byte kids, and for a chain of leaf, intermediate and root.
+const (
+	inlineKids     = 4
+	inlineKidBytes = 176
+	inlineChain    = 3
+)
+
+// kidEntry is one key by kid, inline in its snapshot.
+type kidEntry struct {
+	kid string // points into the snapshot's kidBytes
+	key *Key
+}
+
+// key returns the key with kid: byKid's answer, read from the inline entries when they hold
+// them.
+func (s *snapshot) key(kid string) (*Key, bool) {
+	if s.nKids < 0 {
+		k, ok := s.byKid[kid]
+		return k, ok
+	}
+	for i := range s.kids[:s.nKids] {
+		if e := &s.kids[i]; e.kid == kid {
+			return e.key, true
+		}
+	}
+	return nil, false
+}
+
+// setChain records the TLS chain's fingerprints, copied inline when they fit.
+func (s *snapshot) setChain(chain [][20]byte) {
+	if chain != nil && len(chain) <= len(s.chainBuf) {
+		s.chain = s.chainBuf[:copy(s.chainBuf[:], chain):len(chain)]
+		return
+	}
+	s.chain = chain
+}
+
 // has reports whether key is one of the snapshot's keys, by identity (as Key and Keys return
-// them). For the few keys of a usual set it compares the pointers of all, one or two cache
-// lines read in order, rather than hashing the key's identity (which reads the key) into ids.
+// them). The inline entries come first (a key just returned by Key is there, in lines the
+// lookup read); then, for the few keys of a usual set, it compares the pointers of all, one
+// or two cache lines read in order, rather than hashing the key's identity (which reads the
+// key) into ids.
 func (s *snapshot) has(key *Key) bool {
 	if key == nil {
 		return false
+	}
+	if s.nKids > 0 {
+		for i := range s.kids[:s.nKids] {
+			if s.kids[i].key == key {
+				return true
+			}
+		}
 	}
 	if len(s.all) <= 16 {
 		for _, k := range s.all {
@@ -88,7 +149,31 @@ func newSnapshot(keys []*Key, prev *snapshot) *snapshot {
 		}
 	}
 	s.all = slices.Clip(s.all)
+	s.inlineKids()
 	return s
+}
+
+// inlineKids fills the inline entries from byKid, in document order, if they fit.
+func (s *snapshot) inlineKids() {
+	s.nKids = -1
+	if len(s.byKid) > inlineKids {
+		return
+	}
+	n, off := 0, 0
+	for _, key := range s.all {
+		kid := key.kid
+		if kid == "" || s.byKid[kid] != key {
+			continue // no kid, or not the key Key serves for it
+		}
+		if off+len(kid) > len(s.kidBytes) {
+			s.kids = [inlineKids]kidEntry{}
+			return
+		}
+		copy(s.kidBytes[off:], kid)
+		s.kids[n] = kidEntry{kid: unsafe.String(&s.kidBytes[off], len(kid)), key: key}
+		n, off = n+1, off+len(kid)
+	}
+	s.nKids = n
 }
 
 // fresh reports whether the snapshot may be served without a refresh at
@@ -271,7 +356,7 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (*Key, error) {
 	now := st.c.now()
 	st.mu.Lock()
 	if snap := st.snap.Load(); snap != nil && now < snap.staleUntil {
-		if key, ok := snap.byKid[kid]; ok { // a fetch landed meanwhile
+		if key, ok := snap.key(kid); ok { // a fetch landed meanwhile
 			st.mu.Unlock()
 			return key, nil
 		}
@@ -308,7 +393,7 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (*Key, error) {
 	if err := st.wait(ctx, f, kid); err != nil {
 		return nil, err
 	}
-	if key, ok := f.snap.byKid[kid]; ok {
+	if key, ok := f.snap.key(kid); ok {
 		return key, nil
 	}
 	if !own {
@@ -419,7 +504,7 @@ func (st *issuer) fetch(ctx context.Context, prev *snapshot) (*snapshot, error) 
 	}
 	ttl := freshness(resp.header, st.c.base.Add(start), set.minTTL, set.maxTTL)
 	snap := newSnapshot(keys, prev)
-	snap.chain = resp.chain
+	snap.setChain(resp.chain)
 	snap.setTimes(start, ttl, set.maxStale)
 	ev.Latency, ev.TTL = st.c.now()-start, ttl
 	obs.Fetched(ev)

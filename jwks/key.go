@@ -29,14 +29,40 @@ import (
 // with the same kid, alg, use and public material (RFC 7638 thumbprint), so callers may
 // cache by pointer what they derive from, or verified with, a key.
 type Key struct {
-	kid   string
-	alg   string
-	use   string
+	// What a verifier reads per token comes first (type, curve, alg, public key: one or two
+	// cache lines, as the allocator places the Key), and the strings among them are the
+	// package's constants (see intern), whose bytes are shared and stay in the CPU caches:
+	// comparing them with a verifier's own constants of the same text compares pointers.
 	kty   string
 	crv   string
-	bits  int
+	alg   string
 	pub   crypto.PublicKey
+	kid   string
+	use   string
+	bits  int
 	thumb [32]byte
+}
+
+// interned lists the texts of kty, crv, alg and use that keys hold as the constants below,
+// not as the strings a parse produced (which sit anywhere in the heap, cold when a token of
+// a random issuer reads them).
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		"RSA", "EC", "OKP", "P-256", "P-384", "P-521", "Ed25519", "sig",
+		"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+	} {
+		m[s] = s
+	}
+	return m
+}()
+
+// intern returns s as one of the package's constant strings when it has one's text, else s.
+func intern(s string) string {
+	if c, ok := interned[s]; ok {
+		return c
+	}
+	return s
 }
 
 // KeyID returns the key's kid, "" if it has none.
@@ -134,7 +160,7 @@ func NewKey(pub crypto.PublicKey, kid, alg string) (*Key, error) {
 	if !algFits(k.kty, k.crv, alg) {
 		return nil, &KeyError{Kid: kid, Reason: SkipAlgorithm, Err: fmt.Errorf("alg %q on %s key", alg, k.kty)}
 	}
-	k.alg = alg
+	k.alg = intern(alg)
 	return k, nil
 }
 
@@ -169,15 +195,15 @@ func keyFromJWK(jk jwk.Key) (*Key, SkipReason, error) {
 	if err != nil || len(tp) != 32 {
 		return nil, SkipMalformed, fmt.Errorf("thumbprint: %w", err)
 	}
-	k := &Key{kid: jk.KeyID(), use: jk.KeyUsage(), thumb: [32]byte(tp)}
+	k := &Key{kid: jk.KeyID(), use: intern(jk.KeyUsage()), thumb: [32]byte(tp)}
 	if a := jk.Algorithm(); a != nil {
-		k.alg = a.String()
+		k.alg = intern(a.String())
 	}
 	switch pub := raw.(type) {
 	case *rsa.PublicKey:
 		k.kty, k.pub, k.bits = "RSA", pub, pub.N.BitLen()
 	case *ecdsa.PublicKey:
-		k.kty, k.pub, k.crv = "EC", pub, pub.Curve.Params().Name
+		k.kty, k.pub, k.crv = "EC", pub, intern(pub.Curve.Params().Name)
 	case ed25519.PublicKey:
 		k.kty, k.pub, k.crv = "OKP", pub, "Ed25519"
 	default:

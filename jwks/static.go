@@ -45,7 +45,7 @@ func (s *Static) Key(_ context.Context, issuer, kid string) (*Key, error) {
 	if issuer != s.issuer {
 		return nil, &Error{Reason: ReasonUnknownIssuer, Issuer: issuer}
 	}
-	if key, ok := s.snap.byKid[kid]; ok && kid != "" {
+	if key, ok := s.snap.key(kid); ok && kid != "" {
 		return key, nil
 	}
 	return nil, &Error{Reason: ReasonUnknownKey, Issuer: issuer, Kid: kid}

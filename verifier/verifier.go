@@ -585,15 +585,29 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 		}
 	}
 
-	var kid string
+	var (
+		kid   string
+		found *jwks.Key // the key for kid, found in the key cache by the kid's bytes
+	)
 	if hd.kid.kind != kindNone {
-		if hd.kid.esc {
+		switch {
+		case hd.kid.esc:
 			kid = string(unescape(nil, hdr[hd.kid.start:hd.kid.end]))
-		} else {
+		case v.cache != nil:
+			// The key cache is the key source: a cached key is found by the kid's bytes in
+			// scratch memory (kept by nothing), and its own kid, equal to them, is the
+			// token's KeyID: no string to make or to intern, and no look into the kid table,
+			// one more cold map for a random issuer.
+			if k, ok := v.cache.CachedKey(p.URL, hdr[hd.kid.start:hd.kid.end]); ok {
+				found, kid = k, k.KeyID()
+				break
+			}
+			fallthrough
+		default:
 			kid = v.kids.kid(hdr[hd.kid.start:hd.kid.end])
 		}
 	}
-	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig, &sc.sig)
+	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig, &sc.sig, found)
 	if e != nil {
 		return e
 	}
@@ -626,7 +640,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	if e := v.admit(out); e != nil {
 		return e
 	}
-	if kid != "" {
+	if kid != "" && found == nil {
 		v.kids.intern(kid)
 	}
 	return nil
@@ -634,10 +648,15 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 
 // verifySignature finds the key (pickKey) and checks the signature: at most one signature
 // check whatever the token, so that a forged token never costs more than a genuine one.
-func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch) (*jwks.Key, *Error) {
-	key, e := v.pickKey(ctx, iss, kid, hasKid, alg, nil)
-	if e != nil {
-		return nil, e
+// found, when non-nil, is the key source's current key for kid: when it fits alg it is the
+// key pickKey would pick, and pickKey is not asked (it would look the key up again).
+func (v *Verifier) verifySignature(ctx context.Context, iss, kid string, hasKid bool, alg *algorithm, input, sig []byte, ss *sigScratch, found *jwks.Key) (*jwks.Key, *Error) {
+	key := found
+	if key == nil || !canVerify(key, alg) {
+		var e *Error
+		if key, e = v.pickKey(ctx, iss, kid, hasKid, alg, nil); e != nil {
+			return nil, e
+		}
 	}
 	if err := verifySignature(alg, key.Public(), input, sig, ss); err != nil {
 		return nil, newError(ReasonBadSignature, err)
