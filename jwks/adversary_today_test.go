@@ -47,9 +47,9 @@ func advOKP(t *testing.T, kidJSON, extra string) advKey {
 func advEC(t *testing.T, kidJSON, extra string) advKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.X.FillBytes(x)
-	k.Y.FillBytes(y)
+	b, err := k.PublicKey.Bytes() // 0x04 || X || Y
+	require.NoError(t, err)
+	x, y := b[1:33], b[33:]
 	return advKey{`{"kty":"EC","crv":"P-256","x":"` + advB64(x) + `","y":"` + advB64(y) + `","kid":` + kidJSON + extra + `}`, &k.PublicKey}
 }
 

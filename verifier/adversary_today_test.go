@@ -56,9 +56,9 @@ func (k *todayKey) jwk(t *testing.T) string {
 	}
 	switch pub := k.tk.signer.Public().(type) {
 	case *ecdsa.PublicKey:
-		x, y := make([]byte, 32), make([]byte, 32)
-		pub.X.FillBytes(x)
-		pub.Y.FillBytes(y)
+		b, err := pub.Bytes() // 0x04 || X || Y
+		require.NoError(t, err)
+		x, y := b[1:33], b[33:]
 		return `{"kty":"EC","crv":"P-256","x":"` + b64e.EncodeToString(x) + `","y":"` + b64e.EncodeToString(y) + `","kid":` + kid + k.extra + `}`
 	case ed25519.PublicKey:
 		return `{"kty":"OKP","crv":"Ed25519","x":"` + b64e.EncodeToString(pub) + `","kid":` + kid + k.extra + `}`
