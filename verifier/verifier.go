@@ -807,37 +807,7 @@ type evaluation struct {
 // trust policy refuses, the Result is returned too, so that its Decision can be logged; never
 // show it to the caller. It is safe for concurrent use.
 func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) (*Result, error) {
-	var start time.Time
-	if v.observer != nil {
-		start = time.Now() // latency on the monotonic clock, not v.now
-	}
-	res, ev, m, e := v.assume(ctx, req)
-	if m != nil {
-		out := m.result()
-		if v.observer != nil {
-			v.observed(ctx, OpAssumeRoleWithWebIdentity, start, m.provider.URL, true, nil)
-		}
-		return out, nil
-	}
-	if v.observer != nil {
-		var vt *verified
-		if ev != nil {
-			vt = &ev.vt
-		}
-		v.observe(ctx, OpAssumeRoleWithWebIdentity, start, vt, e)
-	}
-	var out *Result
-	if res != nil {
-		// The evaluation goes back to the pool: the caller gets a Result and Token of its own.
-		out = ownResult(res, &ev.vt.tok)
-	}
-	if ev != nil {
-		evalPool.Put(ev)
-	}
-	if e != nil {
-		return out, e
-	}
-	return out, nil
+	return v.assumeCall(ctx, req, nil)
 }
 
 // callerResult is what a caller of AssumeRoleWithWebIdentity gets: a Result with a Token of
