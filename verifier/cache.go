@@ -28,8 +28,10 @@ type tokenCache struct {
 	// removal, a re-insertion after a Peek (see lookup).
 	mu   sync.Mutex
 	hits atomic.Uint64 // hits used, for tests and debugging
-	// memoHits counts the hits answered from a decision memo (also counted in hits).
-	memoHits atomic.Uint64
+	// memoHits counts the hits answered from a decision memo (also counted in hits);
+	// vouched those of the full path whose provider, key and admission a memo vouched for
+	// (see decisionMemo.vouches; also counted in hits).
+	memoHits, vouched atomic.Uint64
 	// ticks counts the changes that can move an entry toward eviction (adds, removals and
 	// promotions); a hit promotes its entry (moves it to the front of the LRU list, a write
 	// of cold list neighbours) only once promoteAfter ticks passed since its last promotion.

@@ -54,7 +54,7 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 			out = a.fromMemo(m)
 		}
 		if v.observer != nil {
-			v.observed(ctx, OpAssumeRoleWithWebIdentity, start, m.provider.URL, true, nil)
+			v.observed(ctx, OpAssumeRoleWithWebIdentity, start, m.route.p.URL, true, nil)
 		}
 		return out, nil
 	}

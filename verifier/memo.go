@@ -64,8 +64,12 @@ type decisionMemo struct {
 	// out.res.RoleARN and RoleSessionName, all pointing into it.
 	request            string
 	partition, account string
-	provider           *iam.OIDCProvider // for the observer
-	inline             [memoInline]byte  // written once, before the memo is published
+	// route is the provider the decision used (route.p is the observer's), and policy the
+	// trust policy: a later decision with the token reuses the route while the memo
+	// vouches for it (see vouches) and skips memoisable for the same policy and provider.
+	route  route
+	policy *policy.Policy
+	inline [memoInline]byte // written once, before the memo is published
 	// out is what each caller gets a copy of (see result), laid out as it is copied: the
 	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
 	// slices are the memo's own. out.res.Token is nil: each copy points at its own. Its
@@ -84,6 +88,18 @@ func (m *decisionMemo) sameRequest(req *Request) bool {
 	return len(req.RoleARN) == a && len(req.RoleSessionName) == n && len(req.SourceIP) == len(m.request)-a-n &&
 		req.DurationSeconds == int(m.durationSeconds) && req.ProviderID == "" &&
 		m.request[:a] == req.RoleARN && m.request[a:a+n] == req.RoleSessionName && m.request[a+n:] == req.SourceIP
+}
+
+// vouches reports whether m vouches for what a decision of its token for a role of the
+// account sel names would now find before the policy: the provider (m.route), the key
+// (the entry's) and the token's admission (client IDs, thumbprints). It does when the
+// registry's epoch of that account is still m's (epoch was read before this decision's
+// lookups) and the key cache still serves m's key set: the provider lookup would return the
+// same provider, pickKey the same key, and admit, which passed for m, would pass again.
+// Token times are not covered (the caller checks them).
+func (m *decisionMemo) vouches(sel *selector, epoch uint64) bool {
+	return epoch == m.epoch && !sel.static && sel.url == "" && sel.account == m.account && sel.partition == m.partition &&
+		m.keys.Current()
 }
 
 // memoTrace is what a decision needs to be memoised, gathered along the full path: the
@@ -158,8 +174,15 @@ func (m *decisionMemo) result() *Result {
 // depended on is covered (see decisionMemo).
 func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	tr := &ev.trace
-	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) || !memoisable(role.TrustPolicy, &ev.vt.route) {
+	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) {
 		return
+	}
+	// The policy's keys were judged for the previous memo of the token when it has the same
+	// policy and provider (an *iam.Registry's policies and providers are immutable).
+	if prev := tr.entry.memo.Load(); prev == nil || prev.policy != role.TrustPolicy || prev.route.p != ev.vt.route.p {
+		if !memoisable(role.TrustPolicy, &ev.vt.route) {
+			return
+		}
 	}
 	a, n := len(req.RoleARN), len(req.RoleSessionName)
 	tok := &tr.entry.v.tok
@@ -169,7 +192,8 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 		durationSeconds: int32(req.DurationSeconds), // checkRequest bounds it
 		arnLen:          int32(a),                   // and these
 		sessionNameLen:  int32(n),
-		provider:        ev.vt.route.p,
+		route:           ev.vt.route,
+		policy:          role.TrustPolicy,
 	}
 	if a+n+len(req.SourceIP) <= len(m.inline) {
 		b := m.inline[:0]

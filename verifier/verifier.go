@@ -445,11 +445,27 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 	if v.tokens != nil {
 		var hit *cacheEntry
 		hit, h = v.tokens.lookup(token)
-		if hit != nil {
-			if tr != nil {
-				tr.entry = hit
-				tr.keys, tr.stamped = v.stamps.Stamp(hit.v.tok.Issuer)
+		if hit != nil && tr != nil {
+			tr.entry = hit
+			if m := hit.memo.Load(); m != nil && m.vouches(sel, tr.epoch) {
+				// The last decision with the token vouches for its provider, key and
+				// admission (another session name, say): only the times are checked again.
+				tr.keys, tr.stamped = m.keys, true
+				*out = hit.v
+				out.route = m.route
+				out.fixAudience()
+				out.cacheHit = true
+				if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
+					v.tokens.remove(h)
+					return e
+				}
+				v.tokens.hits.Add(1)
+				v.tokens.vouched.Add(1)
+				return nil
 			}
+			tr.keys, tr.stamped = v.stamps.Stamp(hit.v.tok.Issuer)
+		}
+		if hit != nil {
 			if e := v.selectProvider(sel, hit.v.tok.Issuer, &out.route); e != nil {
 				return e
 			}
