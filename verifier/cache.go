@@ -43,16 +43,19 @@ type tokenCache struct {
 }
 
 // indexWays is how many entries an index bucket holds.
-const indexWays = 4
+const indexWays = 3
 
 // indexBucket is one cache line of the index: the tags (a part of each entry's hash, never
-// zero; zero marks a free way) and the entries. Readers load both without a lock; a tag only
-// filters, the entry's own hash and token decide, so a reader that sees a tag and an entry of
-// different writes at worst misses.
+// zero; zero marks a free way), the entries and their decision memos (each also the entry's
+// memo, here so that a lookup reads the memo and the entry at once, not one after the
+// other). Readers load them without a lock; a tag only filters, the entry's own hash and
+// token decide, and a memo is used only for the entry it names (decisionMemo.entry), so a
+// reader that sees a tag, an entry and a memo of different writes at worst misses.
 type indexBucket struct {
 	tags    [indexWays]atomic.Uint32
+	_       uint32
 	entries [indexWays]atomic.Pointer[cacheEntry]
-	_       [64 - indexWays*(4+8)]byte
+	memos   [indexWays]atomic.Pointer[decisionMemo]
 }
 
 type cacheEntry struct {
@@ -74,8 +77,8 @@ func newTokenCache(size int) *tokenCache {
 		panic(err) // only for a non-positive size, which New rules out
 	}
 	c.lru = l
-	// About one entry per bucket when full: a bucket overflows (and its extra entries are
-	// found through the LRU's map) for fewer than 1 % of them.
+	// At most one entry per bucket on average: a bucket overflows (and its extra entries
+	// are found through the LRU's map) for about 2 % of them when the cache is full.
 	n := 1
 	for n < size {
 		n <<= 1
@@ -105,40 +108,69 @@ func (c *tokenCache) hash(raw string) uint64 {
 // tag is the index tag of hash h: bits the bucket number does not use, never zero.
 func tag(h uint64) uint32 { return uint32(h>>32) | 1 }
 
-// find returns the entry of hash h that the index holds, or nil.
-func (c *tokenCache) find(h uint64) *cacheEntry {
+// find returns the entry of hash h that the index holds, with the memo its way holds, or
+// nil.
+func (c *tokenCache) find(h uint64) (*cacheEntry, *decisionMemo) {
 	b := &c.index[h&c.mask]
 	t := tag(h)
 	for i := range b.tags {
 		if b.tags[i].Load() == t {
+			m := b.memos[i].Load()
 			if e := b.entries[i].Load(); e != nil && e.hash == h {
-				return e
+				return e, m
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // lookup returns the entry for raw, or nil, and raw's hash.
 func (c *tokenCache) lookup(raw string) (*cacheEntry, uint64) {
+	e, _, h := c.entry(raw)
+	if e == nil || e.raw != raw {
+		return nil, h
+	}
+	c.used(e, h)
+	return e, h
+}
+
+// entry returns the entry of raw's hash, or nil, its memo as the index holds it (perhaps
+// nil, or another entry's: see indexBucket), and the hash. The caller compares the entry's
+// token with raw and, when they are equal, calls used.
+func (c *tokenCache) entry(raw string) (*cacheEntry, *decisionMemo, uint64) {
 	h := c.hash(raw)
-	e := c.find(h)
+	e, m := c.find(h)
 	if e == nil {
 		// Not in the index (its bucket overflowed): the LRU's map holds every entry.
 		var ok bool
 		if e, ok = c.lru.Peek(h); !ok {
-			return nil, h
+			return nil, nil, h
 		}
 		c.reindex(h)
 	}
-	if e.raw != raw {
-		return nil, h
-	}
+	return e, m, h
+}
+
+// used records a hit of e (of hash h): it promotes e in the LRU when promoteAfter ticks
+// passed since its last promotion.
+func (c *tokenCache) used(e *cacheEntry, h uint64) {
 	if c.ticks.Load()-e.tick.Load() >= c.promoteAfter {
 		c.lru.Get(h)
 		e.tick.Store(c.ticks.Add(1))
 	}
-	return e, h
+}
+
+// setMemo publishes m as e's memo, in e and in e's way of the index.
+func (c *tokenCache) setMemo(e *cacheEntry, m *decisionMemo) {
+	e.memo.Store(m)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := &c.index[e.hash&c.mask]
+	for i := range b.entries {
+		if b.entries[i].Load() == e {
+			b.memos[i].Store(m)
+		}
+	}
 }
 
 // reindex puts the LRU's entry of hash h back in the index. The Peek is repeated under mu, so
@@ -173,6 +205,7 @@ func (c *tokenCache) insert(e *cacheEntry) {
 	}
 	b.tags[way].Store(0)
 	b.entries[way].Store(e)
+	b.memos[way].Store(e.memo.Load())
 	b.tags[way].Store(tag(e.hash))
 }
 
@@ -186,6 +219,7 @@ func (c *tokenCache) evicted(h uint64, e *cacheEntry) {
 		if b.entries[i].Load() == e {
 			b.tags[i].Store(0)
 			b.entries[i].Store(nil)
+			b.memos[i].Store(nil)
 		}
 	}
 }

@@ -69,6 +69,7 @@ type decisionMemo struct {
 	// vouches for it (see vouches) and skips memoisable for the same policy and provider.
 	route  route
 	policy *policy.Policy
+	entry  *cacheEntry // the token's
 	inline [memoInline]byte // written once, before the memo is published
 	// out is what each caller gets a copy of (see result), laid out as it is copied: the
 	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
@@ -114,15 +115,23 @@ type memoTrace struct {
 // memoAnswer answers req from the decision memo of its token, or returns nil. A memo that
 // answers stands for checkRequest too (see decisionMemo).
 func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
-	if len(req.WebIdentityToken) > maxTokenLen {
+	raw := req.WebIdentityToken
+	if len(raw) > maxTokenLen {
 		return nil
 	}
-	e, _ := v.tokens.lookup(req.WebIdentityToken)
+	c := v.tokens
+	e, m, h := c.entry(raw)
 	if e == nil {
 		return nil
 	}
-	m := e.memo.Load()
-	if m == nil || !m.sameRequest(req) {
+	if m == nil || m.entry != e {
+		m = e.memo.Load()
+	}
+	if m == nil || e.raw != raw {
+		return nil
+	}
+	c.used(e, h)
+	if !m.sameRequest(req) {
 		return nil
 	}
 	if v.epochs.ChangeEpoch(m.partition, m.account) != m.epoch || !m.keys.Current() {
@@ -216,7 +225,8 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	} else {
 		o.tok.Audience = slices.Clone(tok.Audience)
 	}
-	tr.entry.memo.Store(m)
+	m.entry = tr.entry
+	v.tokens.setMemo(tr.entry, m)
 }
 
 // concat returns the strings one after the other, always in a new string of its own (+ may
