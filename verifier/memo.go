@@ -69,7 +69,7 @@ type decisionMemo struct {
 	// vouches for it (see vouches) and skips memoisable for the same policy and provider.
 	route  route
 	policy *policy.Policy
-	entry  *cacheEntry // the token's
+	entry  *cacheEntry      // the token's
 	inline [memoInline]byte // written once, before the memo is published
 	// out is what each caller gets a copy of (see result), laid out as it is copied: the
 	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
