@@ -52,35 +52,35 @@ func memoSource(p ProviderSource, r RoleSource) *iam.Registry {
 //     memoised (memoisable).
 //
 // It is immutable once published in its cacheEntry, and laid out in the order a use reads
-// it, in one allocation: the checks, the request (inline when it fits), then the Result each
-// caller gets a copy of.
+// it, in one allocation of 768 bytes: the checks (the first line), the request (inline when
+// it fits), the Result each caller gets a copy of, then what only the full path reads.
 type decisionMemo struct {
+	entry                  *cacheEntry // the token's
 	epoch                  uint64
 	keys                   jwks.Stamp
-	durationSeconds        int32 // checkRequest bounds it (900..43200)
 	arnLen, sessionNameLen int32 // of RoleARN and RoleSessionName, the first parts of request
+	durationSeconds        int32 // checkRequest bounds it (900..43200)
 	// request is the request's RoleARN, RoleSessionName and SourceIP, one after the other
 	// (in inline when they fit); partition and account are the role ARN's, and
 	// out.res.RoleARN and RoleSessionName, all pointing into it.
 	request            string
 	partition, account string
-	// route is the provider the decision used (route.p is the observer's), and policy the
-	// trust policy: a later decision with the token reuses the route while the memo
-	// vouches for it (see vouches) and skips memoisable for the same policy and provider.
-	route  route
-	policy *policy.Policy
-	entry  *cacheEntry      // the token's
-	inline [memoInline]byte // written once, before the memo is published
+	inline             [memoInline]byte // written once, before the memo is published
 	// out is what each caller gets a copy of (see result), laid out as it is copied: the
 	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
 	// slices are the memo's own. out.res.Token is nil: each copy points at its own. Its
 	// Token's ExpiresAt, NotBefore and IssuedAt are checked on every use.
 	out resultCopy
+	// route is the provider the decision used (route.p is the observer's), and policy the
+	// trust policy: a later decision with the token reuses the route while the memo
+	// vouches for it (see vouches) and skips memoisable for the same policy and provider.
+	route  route
+	policy *policy.Policy
 }
 
-// memoInline is the room for the request's strings inside a memo: an EKS role ARN, a session
-// name and an IPv6 address.
-const memoInline = 160
+// memoInline is the room for the request's strings inside a memo: an EKS role ARN, a
+// session name and an IP address, mostly.
+const memoInline = 128
 
 // sameRequest reports whether req's fields that reach the decision or the Result are
 // byte-identical to those the memo was made for (the token is the entry's).
