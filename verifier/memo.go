@@ -3,7 +3,7 @@ package verifier
 import (
 	"slices"
 	"strings"
-	"time"
+	"unsafe"
 
 	"github.com/webidentity/webidentity/iam"
 	"github.com/webidentity/webidentity/jwks"
@@ -44,29 +44,43 @@ func memoSource(p ProviderSource, r RoleSource) *iam.Registry {
 //   - the keys: the key cache still serves the stamped key set, without a refresh due (which
 //     also covers the thumbprint check, made against that set's chains and the provider's
 //     pins);
-//   - the request: every field that reaches the decision or the Result is byte-identical;
+//   - the request: every field that reaches the decision or the Result is byte-identical
+//     (so checkRequest, a function of those fields and of the token, which is the entry's,
+//     accepts it as it accepted the request the memo was made for);
 //   - time: exp, nbf and the maximum lifetime are checked on every use, and a policy whose
 //     conditions read anything but the token, the request and the provider is never
 //     memoised (memoisable).
 //
-// It is immutable once published in its cacheEntry.
+// It is immutable once published in its cacheEntry, and laid out in the order a use reads
+// it, in one allocation of 768 bytes: the checks (the first line), the request (inline when
+// it fits), the Result each caller gets a copy of, then what only the full path reads.
 type decisionMemo struct {
-	// What a use reads first, together (the first line): the checks, the request's
-	// lengths; then the request and the token's times.
+	entry                  *cacheEntry // the token's
 	epoch                  uint64
 	keys                   jwks.Stamp
-	durationSeconds        int32 // checkRequest bounds it (900..43200)
 	arnLen, sessionNameLen int32 // of RoleARN and RoleSessionName, the first parts of request
+	durationSeconds        int32 // checkRequest bounds it (900..43200)
 	// request is the request's RoleARN, RoleSessionName and SourceIP, one after the other
-	// in one string (read in one go); out.res.RoleARN and RoleSessionName point into it.
-	request       string
-	exp, nbf, iat time.Time         // the token's
-	provider      *iam.OIDCProvider // for the observer
+	// (in inline when they fit); partition and account are the role ARN's, and
+	// out.res.RoleARN and RoleSessionName, all pointing into it.
+	request            string
+	partition, account string
+	inline             [memoInline]byte // written once, before the memo is published
 	// out is what each caller gets a copy of (see result), laid out as it is copied: the
 	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
-	// slices are the memo's own. out.res.Token is nil: each copy points at its own.
-	out callerResult
+	// slices are the memo's own. out.res.Token is nil: each copy points at its own. Its
+	// Token's ExpiresAt, NotBefore and IssuedAt are checked on every use.
+	out resultCopy
+	// route is the provider the decision used (route.p is the observer's), and policy the
+	// trust policy: a later decision with the token reuses the route while the memo
+	// vouches for it (see vouches) and skips memoisable for the same policy and provider.
+	route  route
+	policy *policy.Policy
 }
+
+// memoInline is the room for the request's strings inside a memo: an EKS role ARN, a
+// session name and an IP address, mostly.
+const memoInline = 128
 
 // sameRequest reports whether req's fields that reach the decision or the Result are
 // byte-identical to those the memo was made for (the token is the entry's).
@@ -75,6 +89,18 @@ func (m *decisionMemo) sameRequest(req *Request) bool {
 	return len(req.RoleARN) == a && len(req.RoleSessionName) == n && len(req.SourceIP) == len(m.request)-a-n &&
 		req.DurationSeconds == int(m.durationSeconds) && req.ProviderID == "" &&
 		m.request[:a] == req.RoleARN && m.request[a:a+n] == req.RoleSessionName && m.request[a+n:] == req.SourceIP
+}
+
+// vouches reports whether m vouches for what a decision of its token for a role of the
+// account sel names would now find before the policy: the provider (m.route), the key
+// (the entry's) and the token's admission (client IDs, thumbprints). It does when the
+// registry's epoch of that account is still m's (epoch was read before this decision's
+// lookups) and the key cache still serves m's key set: the provider lookup would return the
+// same provider, pickKey the same key, and admit, which passed for m, would pass again.
+// Token times are not covered (the caller checks them).
+func (m *decisionMemo) vouches(sel *selector, epoch uint64) bool {
+	return epoch == m.epoch && !sel.static && sel.url == "" && sel.account == m.account && sel.partition == m.partition &&
+		m.keys.Current()
 }
 
 // memoTrace is what a decision needs to be memoised, gathered along the full path: the
@@ -86,33 +112,57 @@ type memoTrace struct {
 	stamped bool
 }
 
-// memoized answers req from the decision memo of its token, or returns nil; partition and
-// account are the role ARN's. The caller checks req (checkRequest) before using the answer.
-func (v *Verifier) memoized(req *Request, partition, account string) (*decisionMemo, *cacheEntry) {
-	if len(req.WebIdentityToken) > maxTokenLen {
-		return nil, nil
+// memoAnswer answers req from the decision memo of its token, or returns nil. A memo that
+// answers stands for checkRequest too (see decisionMemo).
+func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
+	raw := req.WebIdentityToken
+	if len(raw) > maxTokenLen {
+		return nil
 	}
-	e, _ := v.tokens.lookup(req.WebIdentityToken)
+	c := v.tokens
+	e, m, h := c.entry(raw)
 	if e == nil {
-		return nil, nil
+		return nil
 	}
-	m := e.memo.Load()
-	if m == nil || !m.sameRequest(req) {
-		return nil, nil
+	if m == nil || m.entry != e {
+		m = e.memo.Load()
 	}
-	if v.epochs.ChangeEpoch(partition, account) != m.epoch || !m.keys.Current() {
-		return nil, nil
+	if m == nil || e.raw != raw {
+		return nil
 	}
-	if checkTokenTimes(m.exp, m.nbf, m.iat, v.now(), v.leeway, v.maxLifetime) != nil {
-		return nil, nil // the full path refuses it, and drops the entry
+	c.used(e, h)
+	if !m.sameRequest(req) {
+		return nil
 	}
-	return m, e
+	if v.epochs.ChangeEpoch(m.partition, m.account) != m.epoch || !m.keys.Current() {
+		return nil
+	}
+	t := &m.out.tok
+	if checkTokenTimes(t.ExpiresAt, t.NotBefore, t.IssuedAt, v.now(), v.leeway, v.maxLifetime) != nil {
+		return nil // the full path refuses it, and drops the entry
+	}
+	return m
+}
+
+// memoized is memoAnswer as assume calls it (assume runs only with the memo off: see
+// assumeMemo).
+func (v *Verifier) memoized(req *Request, _, _ string) (*decisionMemo, *cacheEntry) {
+	return v.memoAnswer(req), nil
+}
+
+// resultCopy is a Result with a Token of its own, allocated together: what a caller gets
+// from a decision memo, and the memo's template of it. 448 bytes, a size class of its own:
+// room for one aud value inline (IRSA's, GitHub's), more are cloned.
+type resultCopy struct {
+	res Result
+	tok Token
+	aud [1]string
 }
 
 // result returns the caller's own copy of the memoised Result, with a Token of its own: one
 // allocation and one copy of out, then the copy's own pointers.
 func (m *decisionMemo) result() *Result {
-	c := new(callerResult)
+	c := new(resultCopy)
 	*c = m.out
 	c.res.Token = &c.tok
 	if n := len(c.tok.Audience); n <= len(c.aud) {
@@ -133,8 +183,15 @@ func (m *decisionMemo) result() *Result {
 // depended on is covered (see decisionMemo).
 func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	tr := &ev.trace
-	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) || !memoisable(role.TrustPolicy, &ev.vt.route) {
+	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) {
 		return
+	}
+	// The policy's keys were judged for the previous memo of the token when it has the same
+	// policy and provider (an *iam.Registry's policies and providers are immutable).
+	if prev := tr.entry.memo.Load(); prev == nil || prev.policy != role.TrustPolicy || prev.route.p != ev.vt.route.p {
+		if !memoisable(role.TrustPolicy, &ev.vt.route) {
+			return
+		}
 	}
 	a, n := len(req.RoleARN), len(req.RoleSessionName)
 	tok := &tr.entry.v.tok
@@ -144,12 +201,17 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 		durationSeconds: int32(req.DurationSeconds), // checkRequest bounds it
 		arnLen:          int32(a),                   // and these
 		sessionNameLen:  int32(n),
-		request:         concat(req.RoleARN, req.RoleSessionName, req.SourceIP),
-		exp:             tok.ExpiresAt,
-		nbf:             tok.NotBefore,
-		iat:             tok.IssuedAt,
-		provider:        ev.vt.route.p,
+		route:           ev.vt.route,
+		policy:          role.TrustPolicy,
 	}
+	if a+n+len(req.SourceIP) <= len(m.inline) {
+		b := m.inline[:0]
+		b = append(append(append(b, req.RoleARN...), req.RoleSessionName...), req.SourceIP...)
+		m.request = unsafe.String(&m.inline[0], len(b)) // never written again
+	} else {
+		m.request = concat(req.RoleARN, req.RoleSessionName, req.SourceIP)
+	}
+	m.partition, m.account = roleAccount(m.request[:a])
 	// Own copies: the request's strings may sit in a caller's larger buffer, and the Result
 	// handed to this caller shares its slices.
 	o := &m.out
@@ -163,7 +225,8 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	} else {
 		o.tok.Audience = slices.Clone(tok.Audience)
 	}
-	tr.entry.memo.Store(m)
+	m.entry = tr.entry
+	v.tokens.setMemo(tr.entry, m)
 }
 
 // concat returns the strings one after the other, always in a new string of its own (+ may

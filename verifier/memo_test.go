@@ -542,3 +542,81 @@ func TestValidARNOnePass(t *testing.T) {
 }
 
 func sha1Of(b []byte) [20]byte { return sha1.Sum(b) }
+
+// newSession is req under another session name each call: the memo never answers, but the
+// token's last memo may vouch for its provider, key and admission.
+func newSession(req *Request) func() *Request {
+	n := 0
+	return func() *Request {
+		n++
+		r := *req
+		r.RoleSessionName = fmt.Sprintf("s-new-%d", n)
+		return &r
+	}
+}
+
+// vouched runs req through both verifiers, asserts the same outcome and whether the token's
+// memo vouched for the full path's provider, key and admission.
+func (w *memoWorld) vouched(t *testing.T, step string, req *Request, want bool) error {
+	t.Helper()
+	before := w.memo.tokens.vouched.Load()
+	r1, e1 := w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
+	r2, e2 := w.plain.AssumeRoleWithWebIdentity(context.Background(), req)
+	assert.Equal(t, want, w.memo.tokens.vouched.Load() > before, "%s: vouched", step)
+	sameOutcome(t, step, r1, e1, r2, e2)
+	return e1
+}
+
+// A token's memo vouches for a full decision of another session only while the account's
+// registry and the key set are unchanged and for the same account: a registry write of the
+// account, a new key, another account, the token's expiry each take the full checks, which
+// decide as a verifier without token cache.
+func TestMemoVouchesForNewSession(t *testing.T) {
+	w, req, p := memoTarget(t, "basic", nil)
+	next := newSession(req)
+	w.warm(t, req)
+	w.vouched(t, "another session", next(), true)
+	w.vouched(t, "and another", next(), true) // the memo it made vouches too
+
+	_, err := w.reg.AddClientIDToOIDCProvider(p.ARN, "other")
+	require.NoError(t, err)
+	_, err = w.reg.RemoveClientIDFromOIDCProvider(p.ARN, "sts.amazonaws.com")
+	require.NoError(t, err)
+	err = w.vouched(t, "client ID removed", next(), false)
+	assert.ErrorIs(t, err, ReasonAudience)
+	_, err = w.reg.AddClientIDToOIDCProvider(p.ARN, "sts.amazonaws.com")
+	require.NoError(t, err)
+	w.vouched(t, "client ID back: no memo yet", next(), false)
+	w.vouched(t, "the memo made again", next(), true)
+
+	_, err = w.reg.UpdateOIDCProviderThumbprint(p.ARN, []string{"0000000000000000000000000000000000000000"})
+	require.NoError(t, err)
+	err = w.vouched(t, "pinned to another certificate", next(), false)
+	assert.ErrorIs(t, err, ReasonThumbprint)
+	_, err = w.reg.UpdateOIDCProviderThumbprint(p.ARN, []string{fmt.Sprintf("%x", sha1Of(w.iss[0].Certificate().Raw))})
+	require.NoError(t, err)
+	w.vouched(t, "pin right", next(), false)
+	w.vouched(t, "pin right, memo", next(), true)
+
+	_, err = w.iss[0].AddKey("ES256")
+	require.NoError(t, err)
+	require.NoError(t, w.cache.Register(jwks.IssuerConfig{Issuer: w.iss[0].URL()}))
+	w.vouched(t, "new key set", next(), false)
+	w.vouched(t, "new key set, hit", next(), false)
+	w.vouched(t, "new key set, memo", next(), true)
+
+	// The same token for a role of another account, which registers the provider too.
+	_, err = w.reg.CreateOIDCProvider(&iam.OIDCProvider{Account: acctB, URL: w.iss[0].URL(), ClientIDs: []string{"sts.amazonaws.com"}})
+	require.NoError(t, err)
+	rb, err := w.reg.CreateRole(&iam.Role{Account: acctB, Name: "app", TrustPolicyDocument: memoDoc(w.iss[0], acctB, "basic")})
+	require.NoError(t, err)
+	other := *req
+	other.RoleARN = rb.ARN
+	w.vouched(t, "another account", &other, false)
+	w.vouched(t, "another account, a session of its own", newSession(&other)(), true)
+	w.vouched(t, "back in the first account", next(), false)
+
+	w.clk.add(time.Hour + DefaultLeeway)
+	err = w.vouched(t, "expired", next(), false)
+	assert.ErrorIs(t, err, ReasonExpired)
+}

@@ -433,9 +433,11 @@ func (v *Verifier) verifyCall(ctx context.Context, token string, sel *selector, 
 
 // verify fills out from token, using the verified-token cache when it can. The cache holds
 // what is the issuer's (signature, claims, the key); what is the provider's (client IDs,
-// thumbprints) is checked on every call against the provider sel picks now. tr, when
-// non-nil, gathers what a decision memo needs (the cache entry, a stamp of the issuer's
-// keys taken before they are looked up).
+// thumbprints) is checked on every call against the provider sel picks now, unless the
+// token's last decision memo vouches for it (decisionMemo.vouches: same account, its
+// registry epoch and the key set unchanged since). tr, when non-nil, gathers what a
+// decision memo needs (the cache entry, a stamp of the issuer's keys taken before they are
+// looked up).
 func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel *selector, out *verified, tr *memoTrace) *Error {
 	c, e := splitCompact(token)
 	if e != nil {
@@ -445,11 +447,27 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 	if v.tokens != nil {
 		var hit *cacheEntry
 		hit, h = v.tokens.lookup(token)
-		if hit != nil {
-			if tr != nil {
-				tr.entry = hit
-				tr.keys, tr.stamped = v.stamps.Stamp(hit.v.tok.Issuer)
+		if hit != nil && tr != nil {
+			tr.entry = hit
+			if m := hit.memo.Load(); m != nil && m.vouches(sel, tr.epoch) {
+				// The last decision with the token vouches for its provider, key and
+				// admission (another session name, say): only the times are checked again.
+				tr.keys, tr.stamped = m.keys, true
+				*out = hit.v
+				out.route = m.route
+				out.fixAudience()
+				out.cacheHit = true
+				if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
+					v.tokens.remove(h)
+					return e
+				}
+				v.tokens.hits.Add(1)
+				v.tokens.vouched.Add(1)
+				return nil
 			}
+			tr.keys, tr.stamped = v.stamps.Stamp(hit.v.tok.Issuer)
+		}
+		if hit != nil {
 			if e := v.selectProvider(sel, hit.v.tok.Issuer, &out.route); e != nil {
 				return e
 			}
@@ -826,37 +844,7 @@ type evaluation struct {
 // trust policy refuses, the Result is returned too, so that its Decision can be logged; never
 // show it to the caller. It is safe for concurrent use.
 func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) (*Result, error) {
-	var start time.Time
-	if v.observer != nil {
-		start = time.Now() // latency on the monotonic clock, not v.now
-	}
-	res, ev, m, e := v.assume(ctx, req)
-	if m != nil {
-		out := m.result()
-		if v.observer != nil {
-			v.observed(ctx, OpAssumeRoleWithWebIdentity, start, m.provider.URL, true, nil)
-		}
-		return out, nil
-	}
-	if v.observer != nil {
-		var vt *verified
-		if ev != nil {
-			vt = &ev.vt
-		}
-		v.observe(ctx, OpAssumeRoleWithWebIdentity, start, vt, e)
-	}
-	var out *Result
-	if res != nil {
-		// The evaluation goes back to the pool: the caller gets a Result and Token of its own.
-		out = ownResult(res, &ev.vt.tok)
-	}
-	if ev != nil {
-		evalPool.Put(ev)
-	}
-	if e != nil {
-		return out, e
-	}
-	return out, nil
+	return v.assumeCall(ctx, req, nil)
 }
 
 // callerResult is what a caller of AssumeRoleWithWebIdentity gets: a Result with a Token of

@@ -1,0 +1,152 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Answer is room for what AssumeRoleWithWebIdentityInto returns: a Result, its Token and the
+// backing of their slices, for a caller that recycles them (in a sync.Pool, say), so that an
+// answer from the token cache allocates nothing. The zero Answer is ready for use. An Answer
+// serves one call at a time; the Result a call returns points into it and stays valid until
+// the Answer is used again (its strings stay valid for good: they are never written).
+type Answer struct {
+	c resultCopy
+	// Backing kept across uses, for what c does not hold inline.
+	aud  []string
+	tags []Tag
+	keys []string
+}
+
+// AssumeRoleWithWebIdentityInto is AssumeRoleWithWebIdentity writing its Result into a
+// instead of allocating one: the same decision, errors and Result (field for field), and the
+// returned Result, when not nil, is &a's; nothing of a's previous use is left in it. Editing
+// it changes nothing for other callers or later decisions, as with AssumeRoleWithWebIdentity;
+// the next use of a overwrites it. A nil a allocates, as AssumeRoleWithWebIdentity does. It
+// is safe for concurrent use with distinct Answers.
+func (v *Verifier) AssumeRoleWithWebIdentityInto(ctx context.Context, req *Request, a *Answer) (*Result, error) {
+	return v.assumeCall(ctx, req, a)
+}
+
+// assumeCall is AssumeRoleWithWebIdentity (a nil) and AssumeRoleWithWebIdentityInto.
+func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Result, error) {
+	var start time.Time
+	if v.observer != nil {
+		start = time.Now() // latency on the monotonic clock, not v.now
+	}
+	var (
+		res *Result
+		ev  *evaluation
+		m   *decisionMemo
+		e   *Error
+	)
+	if v.epochs != nil {
+		res, ev, m, e = v.assumeMemo(ctx, req)
+	} else {
+		res, ev, m, e = v.assume(ctx, req)
+	}
+	if m != nil {
+		var out *Result
+		if a == nil {
+			out = m.result()
+		} else {
+			out = a.fromMemo(m)
+		}
+		if v.observer != nil {
+			v.observed(ctx, OpAssumeRoleWithWebIdentity, start, m.route.p.URL, true, nil)
+		}
+		return out, nil
+	}
+	if v.observer != nil {
+		var vt *verified
+		if ev != nil {
+			vt = &ev.vt
+		}
+		v.observe(ctx, OpAssumeRoleWithWebIdentity, start, vt, e)
+	}
+	var out *Result
+	switch {
+	case res == nil:
+		if a != nil {
+			a.c = resultCopy{} // keep nothing of the previous use alive
+		}
+	case a == nil:
+		// The evaluation goes back to the pool: the caller gets a Result and Token of its own.
+		out = ownResult(res, &ev.vt.tok)
+	default:
+		out = a.fromFull(res, &ev.vt.tok)
+	}
+	if ev != nil {
+		evalPool.Put(ev)
+	}
+	if e != nil {
+		return out, e
+	}
+	return out, nil
+}
+
+// assumeMemo is assume with the decision memo on (v.epochs set): the memo first, without
+// checkRequest, for which a memo that answers stands (see decisionMemo), and without
+// reading the role ARN's account, which the memo keeps; else assume's full path.
+func (v *Verifier) assumeMemo(ctx context.Context, req *Request) (res *Result, ev *evaluation, m *decisionMemo, e *Error) {
+	if req == nil {
+		return nil, nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
+	}
+	if m := v.memoAnswer(req); m != nil {
+		v.tokens.hits.Add(1)
+		v.tokens.memoHits.Add(1)
+		return nil, nil, m, nil
+	}
+	if e := checkRequest(req); e != nil {
+		return nil, nil, nil, e
+	}
+	// STS picks the provider from the role's partition and account and the token's iss.
+	partition, account := roleAccount(req.RoleARN)
+	// Read before the lookups: a memo made from them is good while it stays the same.
+	epoch := v.epochs.ChangeEpoch(partition, account)
+	res, ev, e = v.decideFull(ctx, req, partition, account, epoch)
+	return res, ev, nil, e
+}
+
+// fromMemo fills a with a copy of m's Result, as m.result does, and returns it.
+func (a *Answer) fromMemo(m *decisionMemo) *Result {
+	aud, tags, keys := a.aud, a.tags, a.keys
+	c := &a.c
+	*c = m.out
+	c.res.Token = &c.tok
+	if n := len(c.tok.Audience); n <= len(c.aud) {
+		c.tok.Audience = c.aud[:n:n]
+	} else {
+		a.aud = append(aud[:0], c.tok.Audience...)
+		c.tok.Audience = a.aud[:n:n]
+	}
+	if t := c.res.SessionTags; len(t) > 0 {
+		a.tags = append(tags[:0], t...)
+		c.res.SessionTags = a.tags[:len(t):len(t)]
+	} else if t != nil {
+		c.res.SessionTags = t[:0:0] // empty, as a clone of it is
+	}
+	if k := c.res.TransitiveTagKeys; len(k) > 0 {
+		a.keys = append(keys[:0], k...)
+		c.res.TransitiveTagKeys = a.keys[:len(k):len(k)]
+	} else if k != nil {
+		c.res.TransitiveTagKeys = k[:0:0]
+	}
+	return &c.res
+}
+
+// fromFull fills a with a copy of the full path's res and tok, as ownResult does, and
+// returns it. res's slices are the evaluation's own (parsed for it), as ownResult leaves them.
+func (a *Answer) fromFull(res *Result, tok *Token) *Result {
+	c := &a.c
+	c.res, c.tok = *res, *tok
+	if n := len(tok.Audience); n <= len(c.aud) {
+		c.tok.Audience = c.aud[:copy(c.aud[:], tok.Audience):n]
+	} else {
+		a.aud = append(a.aud[:0], tok.Audience...)
+		c.tok.Audience = a.aud[:n:n]
+	}
+	c.res.Token = &c.tok
+	return &c.res
+}
