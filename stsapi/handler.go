@@ -20,7 +20,9 @@ import (
 )
 
 // Decider decides AssumeRoleWithWebIdentity requests. *verifier.Verifier implements it;
-// errors must be *verifier.Error (anything else is answered with InternalFailure).
+// errors must be *verifier.Error (anything else is answered with InternalFailure). A Decider
+// that also has *verifier.Verifier's AssumeRoleWithWebIdentityInto is called through it, with
+// an Answer the handler recycles (see IssueRequest.Result).
 type Decider interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, req *verifier.Request) (*verifier.Result, error)
 }

@@ -433,9 +433,11 @@ func (v *Verifier) verifyCall(ctx context.Context, token string, sel *selector, 
 
 // verify fills out from token, using the verified-token cache when it can. The cache holds
 // what is the issuer's (signature, claims, the key); what is the provider's (client IDs,
-// thumbprints) is checked on every call against the provider sel picks now. tr, when
-// non-nil, gathers what a decision memo needs (the cache entry, a stamp of the issuer's
-// keys taken before they are looked up).
+// thumbprints) is checked on every call against the provider sel picks now, unless the
+// token's last decision memo vouches for it (decisionMemo.vouches: same account, its
+// registry epoch and the key set unchanged since). tr, when non-nil, gathers what a
+// decision memo needs (the cache entry, a stamp of the issuer's keys taken before they are
+// looked up).
 func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel *selector, out *verified, tr *memoTrace) *Error {
 	c, e := splitCompact(token)
 	if e != nil {
