@@ -28,9 +28,8 @@ type IssueRequest struct {
 	// RequestID is the STS request id, for correlating logs.
 	RequestID string
 	// Result is the verifier's decision: role, session name, subject, audience, provider,
-	// session tags, source identity and granted Duration. It is shared and recycled: read
-	// it during Issue, never modify it, and copy what is to outlive the call (its strings
-	// may be kept as they are: they are never written).
+	// session tags, source identity and granted Duration. It is shared: read it, never
+	// modify it.
 	Result *verifier.Result
 	// RoleID is the role's RoleId (from Options.RoleIDs), and AssumedRoleUser the session's
 	// names as the answer shows them.

@@ -20,26 +20,12 @@ import (
 )
 
 // Decider decides AssumeRoleWithWebIdentity requests. *verifier.Verifier implements it;
-// errors must be *verifier.Error (anything else is answered with InternalFailure). A Decider
-// that also has *verifier.Verifier's AssumeRoleWithWebIdentityInto is called through it, with
-// an Answer the handler recycles (see IssueRequest.Result).
+// errors must be *verifier.Error (anything else is answered with InternalFailure).
 type Decider interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, req *verifier.Request) (*verifier.Result, error)
 }
 
 var _ Decider = (*verifier.Verifier)(nil)
-
-// intoDecider is a Decider that writes its Result into a recycled verifier.Answer
-// (*verifier.Verifier does): the handler then allocates no Result per request.
-type intoDecider interface {
-	AssumeRoleWithWebIdentityInto(ctx context.Context, req *verifier.Request, a *verifier.Answer) (*verifier.Result, error)
-}
-
-var _ intoDecider = (*verifier.Verifier)(nil)
-
-// answers recycles the verifier's Answers: one is taken per request and put back once the
-// response is written and logged (the CredentialIssuer reads the Result only during Issue).
-var answers = sync.Pool{New: func() any { return new(verifier.Answer) }}
 
 // Options configures a Handler. Verifier and Issuer are required; every other zero value is
 // safe.
@@ -94,7 +80,6 @@ const (
 // X-Forwarded-For: aws:SourceIp is the TCP peer's address.
 type Handler struct {
 	verifier Decider
-	into     intoDecider // verifier, when it is one
 	issuer   CredentialIssuer
 	roleIDs  RoleIDs
 	// explicitIDs: Options.RoleIDs was set, and wins over the verifier's RoleID.
@@ -124,7 +109,6 @@ func NewHandler(opts Options) (*Handler, error) {
 		log: opts.Logger, maxBody: opts.MaxBodyBytes, timeout: opts.DecisionTimeout,
 		forward: opts.Forward,
 	}
-	h.into, _ = opts.Verifier.(intoDecider)
 	h.explicitIDs = h.roleIDs != nil
 	if h.roleIDs == nil {
 		h.roleIDs = derivedRoleIDs{}
@@ -193,15 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := newDecisionContext(r.Context(), start, h.timeout)
 	defer ctx.release()
-	var res *verifier.Result
-	var err error
-	if h.into != nil {
-		a := answers.Get().(*verifier.Answer)
-		defer answers.Put(a)
-		res, err = h.into.AssumeRoleWithWebIdentityInto(ctx, req, a)
-	} else {
-		res, err = h.verifier.AssumeRoleWithWebIdentity(ctx, req)
-	}
+	res, err := h.verifier.AssumeRoleWithWebIdentity(ctx, req)
 	if err != nil {
 		var verr *verifier.Error
 		if !errors.As(err, &verr) {

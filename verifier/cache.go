@@ -242,6 +242,10 @@ func (c *tokenCache) store(h uint64, raw string, v *verified) *cacheEntry {
 	c.insert(e)
 	c.mu.Unlock()
 	c.lru.Add(h, e)
+	// Two stores of one token can reach the index and the LRU in opposite orders (the LRU
+	// replaces a value without an eviction, so nothing would take the loser out of the
+	// index): put back what the LRU holds now. The last reindex comes after the last Add.
+	c.reindex(h)
 	return e
 }
 

@@ -2,7 +2,6 @@ package verifier
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -41,11 +40,7 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 		m   *decisionMemo
 		e   *Error
 	)
-	if v.epochs != nil {
-		res, ev, m, e = v.assumeMemo(ctx, req)
-	} else {
-		res, ev, m, e = v.assume(ctx, req)
-	}
+	res, ev, m, e = v.assume(ctx, req)
 	if m != nil {
 		var out *Result
 		if a == nil {
@@ -84,29 +79,6 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 		return out, e
 	}
 	return out, nil
-}
-
-// assumeMemo is assume with the decision memo on (v.epochs set): the memo first, without
-// checkRequest, for which a memo that answers stands (see decisionMemo), and without
-// reading the role ARN's account, which the memo keeps; else assume's full path.
-func (v *Verifier) assumeMemo(ctx context.Context, req *Request) (res *Result, ev *evaluation, m *decisionMemo, e *Error) {
-	if req == nil {
-		return nil, nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
-	}
-	if m := v.memoAnswer(req); m != nil {
-		v.tokens.hits.Add(1)
-		v.tokens.memoHits.Add(1)
-		return nil, nil, m, nil
-	}
-	if e := checkRequest(req); e != nil {
-		return nil, nil, nil, e
-	}
-	// STS picks the provider from the role's partition and account and the token's iss.
-	partition, account := roleAccount(req.RoleARN)
-	// Read before the lookups: a memo made from them is good while it stays the same.
-	epoch := v.epochs.ChangeEpoch(partition, account)
-	res, ev, e = v.decideFull(ctx, req, partition, account, epoch)
-	return res, ev, nil, e
 }
 
 // fromMemo fills a with a copy of m's Result, as m.result does, and returns it.

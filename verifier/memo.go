@@ -144,12 +144,6 @@ func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
 	return m
 }
 
-// memoized is memoAnswer as assume calls it (assume runs only with the memo off: see
-// assumeMemo).
-func (v *Verifier) memoized(req *Request, _, _ string) (*decisionMemo, *cacheEntry) {
-	return v.memoAnswer(req), nil
-}
-
 // resultCopy is a Result with a Token of its own, allocated together: what a caller gets
 // from a decision memo, and the memo's template of it. 448 bytes, a size class of its own:
 // room for one aud value inline (IRSA's, GitHub's), more are cloned.

@@ -877,18 +877,15 @@ var evalPool = sync.Pool{New: func() any { return new(evaluation) }}
 // assume is AssumeRoleWithWebIdentity without the observer. ev is nil when the request was
 // refused before its token was looked at; res is set on success and on policy denials. m,
 // when non-nil, is the decision memo that answered the request (and nothing else is set).
+// With the memo on (v.epochs set) the memo is asked first, before checkRequest: a memo answers
+// only for byte-identical request fields and the same token, which passed it when the memo was
+// made (see decisionMemo), and it keeps the role ARN's account, so it is not read again.
 func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *evaluation, m *decisionMemo, e *Error) {
 	if req == nil {
 		return nil, nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
 	}
-	// STS picks the provider from the role's partition and account and the token's iss.
-	partition, account := roleAccount(req.RoleARN)
 	if v.epochs != nil {
-		// The memo first, then checkRequest as always: the memo's comparisons read the
-		// request's strings together with the memo's, so that their cache misses overlap, and
-		// checkRequest then finds them cached. A request checkRequest refuses takes the full
-		// path, which refuses it.
-		if m, _ := v.memoized(req, partition, account); m != nil && checkRequest(req) == nil {
+		if m := v.memoAnswer(req); m != nil {
 			v.tokens.hits.Add(1)
 			v.tokens.memoHits.Add(1)
 			return nil, nil, m, nil
@@ -897,6 +894,8 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if e := checkRequest(req); e != nil {
 		return nil, nil, nil, e
 	}
+	// STS picks the provider from the role's partition and account and the token's iss.
+	partition, account := roleAccount(req.RoleARN)
 	var epoch uint64
 	if v.epochs != nil {
 		// Read before the lookups: a memo made from them is good while it stays the same.
