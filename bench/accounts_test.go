@@ -802,6 +802,8 @@ const hotTenants = 64
 //	<alg>/assume-writes      the same under 1,000 writes per second (x-quiet: × assume)
 //	tokencache/hit           AssumeRoleWithWebIdentity of tokens already in the token cache
 //	tokencache/hit-writes    the same under writes
+//	tokencache/hit-into      tokencache/hit through AssumeRoleWithWebIdentityInto, one Answer
+//	                         recycled
 //	tokencache/hit-new-session  the same tokens under a RoleSessionName other than their last:
 //	                         no decision memo, the token cache alone
 //	memory                   B/provider, B/role: the registry's heap per entity (after GC);
@@ -862,6 +864,12 @@ func BenchmarkAccounts(b *testing.B) {
 	for i := range sessions {
 		sessions[i] = fmt.Sprintf("session-%04d", i)
 	}
+	// The same requests as hit through AssumeRoleWithWebIdentityInto, one Answer recycled.
+	var answer verifier.Answer
+	hitInto := func(i int) error {
+		_, err := e.cached.AssumeRoleWithWebIdentityInto(ctx, all[i%len(all)], &answer)
+		return err
+	}
 	var ring [64]verifier.Request // requests built per op without allocating
 	hitNewSession := func(i int) error {
 		req := &ring[i%len(ring)]
@@ -907,6 +915,7 @@ func BenchmarkAccounts(b *testing.B) {
 		}
 		quiet("tokencache/hit", hit, nil)
 		writes("tokencache/hit-writes", hit, map[string]string{"quiet": "tokencache/hit"})
+		quiet("tokencache/hit-into", hitInto, nil)
 		quiet("tokencache/hit-new-session", hitNewSession, nil)
 	}
 	b.Run("memory", func(b *testing.B) {
