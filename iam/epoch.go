@@ -2,7 +2,6 @@ package iam
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync/atomic"
 )
 
@@ -49,23 +48,10 @@ func (r *Registry) epochBucket(partition, account string) uint64 {
 func (r *Registry) setCur(ns *state, c *Change) {
 	r.cur.Store(ns)
 	if c.Kind != Loaded {
-		if part, acct, ok := arnAccount(c.ARN); ok {
+		if part, acct, _, err := splitIAMARN(c.ARN); err == nil {
 			r.epochs.buckets[r.epochBucket(part, acct)].Add(1)
 			return
 		}
 	}
 	r.epochs.all.Add(1)
-}
-
-// arnAccount returns the partition and account of arn:PARTITION:iam::ACCOUNT:...
-func arnAccount(arn string) (partition, account string, ok bool) {
-	rest, ok := strings.CutPrefix(arn, "arn:")
-	if !ok {
-		return "", "", false
-	}
-	partition, rest, ok1 := strings.Cut(rest, ":")
-	_, rest, ok2 := strings.Cut(rest, ":") // service
-	_, rest, ok3 := strings.Cut(rest, ":") // region
-	account, _, ok4 := strings.Cut(rest, ":")
-	return partition, account, ok1 && ok2 && ok3 && ok4
 }
