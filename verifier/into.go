@@ -81,44 +81,12 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 	return out, nil
 }
 
+// spill lends a's recycled slices to its resultCopy.
+func (a *Answer) spill() spill { return spill{aud: &a.aud, tags: &a.tags, keys: &a.keys} }
+
 // fromMemo fills a with a copy of m's Result, as m.result does, and returns it.
-func (a *Answer) fromMemo(m *decisionMemo) *Result {
-	aud, tags, keys := a.aud, a.tags, a.keys
-	c := &a.c
-	*c = m.out
-	c.res.Token = &c.tok
-	if n := len(c.tok.Audience); n <= len(c.aud) {
-		c.tok.Audience = c.aud[:n:n]
-	} else {
-		a.aud = append(aud[:0], c.tok.Audience...)
-		c.tok.Audience = a.aud[:n:n]
-	}
-	if t := c.res.SessionTags; len(t) > 0 {
-		a.tags = append(tags[:0], t...)
-		c.res.SessionTags = a.tags[:len(t):len(t)]
-	} else if t != nil {
-		c.res.SessionTags = t[:0:0] // empty, as a clone of it is
-	}
-	if k := c.res.TransitiveTagKeys; len(k) > 0 {
-		a.keys = append(keys[:0], k...)
-		c.res.TransitiveTagKeys = a.keys[:len(k):len(k)]
-	} else if k != nil {
-		c.res.TransitiveTagKeys = k[:0:0]
-	}
-	return &c.res
-}
+func (a *Answer) fromMemo(m *decisionMemo) *Result { return a.c.fromMemo(m, a.spill()) }
 
 // fromFull fills a with a copy of the full path's res and tok, as ownResult does, and
-// returns it. res's slices are the evaluation's own (parsed for it), as ownResult leaves them.
-func (a *Answer) fromFull(res *Result, tok *Token) *Result {
-	c := &a.c
-	c.res, c.tok = *res, *tok
-	if n := len(tok.Audience); n <= len(c.aud) {
-		c.tok.Audience = c.aud[:copy(c.aud[:], tok.Audience):n]
-	} else {
-		a.aud = append(a.aud[:0], tok.Audience...)
-		c.tok.Audience = a.aud[:n:n]
-	}
-	c.res.Token = &c.tok
-	return &c.res
-}
+// returns it.
+func (a *Answer) fromFull(res *Result, tok *Token) *Result { return a.c.fromFull(res, tok, a.spill()) }

@@ -155,21 +155,50 @@ type resultCopy struct {
 
 // result returns the caller's own copy of the memoised Result, with a Token of its own: one
 // allocation and one copy of out, then the copy's own pointers.
-func (m *decisionMemo) result() *Result {
-	c := new(resultCopy)
-	*c = m.out
-	c.res.Token = &c.tok
-	if n := len(c.tok.Audience); n <= len(c.aud) {
-		c.tok.Audience = c.aud[:n:n]
+func (m *decisionMemo) result() *Result { return new(resultCopy).fromMemo(m, spill{}) }
+
+// spill is where a resultCopy puts what it does not hold inline: an Answer's recycled
+// slices, or (nil fields) new ones.
+type spill struct {
+	aud  *[]string
+	tags *[]Tag
+	keys *[]string
+}
+
+// cloneInto returns a copy of src in *buf (grown as needed) or, with a nil buf, in a new
+// slice; nil stays nil and empty stays empty, as with slices.Clone.
+func cloneInto[T any](src []T, buf *[]T) []T {
+	if buf == nil || len(src) == 0 {
+		return slices.Clone(src)
+	}
+	*buf = append((*buf)[:0], src...)
+	return (*buf)[:len(src):len(src)]
+}
+
+// setAudience gives c's Token its own copy of aud: inline when it fits, else in sp.aud.
+func (c *resultCopy) setAudience(aud []string, sp spill) {
+	if n := len(aud); n <= len(c.aud) {
+		c.tok.Audience = c.aud[:copy(c.aud[:], aud):n]
 	} else {
-		c.tok.Audience = slices.Clone(c.tok.Audience)
+		c.tok.Audience = cloneInto(aud, sp.aud)
 	}
-	if c.res.SessionTags != nil {
-		c.res.SessionTags = slices.Clone(c.res.SessionTags)
-	}
-	if c.res.TransitiveTagKeys != nil {
-		c.res.TransitiveTagKeys = slices.Clone(c.res.TransitiveTagKeys)
-	}
+	c.res.Token = &c.tok
+}
+
+// fromMemo fills c with a copy of m's Result, its slices its own, and returns it.
+func (c *resultCopy) fromMemo(m *decisionMemo, sp spill) *Result {
+	*c = m.out
+	c.setAudience(c.tok.Audience, sp)
+	c.res.SessionTags = cloneInto(c.res.SessionTags, sp.tags)
+	c.res.TransitiveTagKeys = cloneInto(c.res.TransitiveTagKeys, sp.keys)
+	return &c.res
+}
+
+// fromFull fills c with a copy of the full path's res and tok and returns it. res's slices
+// are the evaluation's own (parsed for it) and are kept; the Audience is copied.
+func (c *resultCopy) fromFull(res *Result, tok *Token, sp spill) *Result {
+	c.res, c.tok = *res, *tok
+	c.setAudience(tok.Audience, sp)
 	return &c.res
 }
 

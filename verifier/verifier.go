@@ -847,28 +847,10 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 	return v.assumeCall(ctx, req, nil)
 }
 
-// callerResult is what a caller of AssumeRoleWithWebIdentity gets: a Result with a Token of
-// its own, allocated together.
-type callerResult struct {
-	res Result
-	tok Token
-	aud [2]string // backing for tok.Audience when it has one or two values
-}
-
 // ownResult returns a copy of res whose Token is a copy of tok, its Audience the copy's own:
 // a caller may edit all of it without reaching the token cache's copy, a decision memo or
 // another caller's Result.
-func ownResult(res *Result, tok *Token) *Result {
-	c := new(callerResult)
-	c.res, c.tok = *res, *tok
-	if n := len(tok.Audience); n <= len(c.aud) {
-		c.tok.Audience = c.aud[:copy(c.aud[:], tok.Audience):n]
-	} else {
-		c.tok.Audience = slices.Clone(tok.Audience)
-	}
-	c.res.Token = &c.tok
-	return &c.res
-}
+func ownResult(res *Result, tok *Token) *Result { return new(resultCopy).fromFull(res, tok, spill{}) }
 
 // evalPool recycles evaluations (1.4 KB each): AssumeRoleWithWebIdentity copies out what the
 // caller keeps (the Result, and the Token unless the cache holds it).
