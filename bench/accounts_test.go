@@ -687,6 +687,62 @@ func (e *accountsEnv) timed(b *testing.B, name string, op func(i int) error, rat
 	}
 }
 
+// pairBlock is how many ops of one side paired runs before it turns to the other: 16 ops of
+// 35-90 µs, a millisecond or so, short against the drift of a shared machine's load.
+const pairBlock = 16
+
+// paired runs floor and assume in alternating blocks of pairBlock ops within one run (each
+// b.Loop iteration is one op of the side whose turn it is) and reports assume's time and CPU
+// per op over floor's (x-floor, x-floor-cpu), each side's CPU time being the process's CPU
+// time between the block boundaries. Both sides see the same machine at the same moments, so
+// the ratio is not moved by the load of the neighbours changing between two runs, as the
+// ratio of <alg>/assume to the <alg>/floor run before it is (rounds of those differ by up to
+// ±10 % on this kind of machine). B/op and allocs/op are over both sides' ops.
+func (e *accountsEnv) paired(b *testing.B, floor, assume func(i int) error) {
+	b.ReportAllocs()
+	var (
+		cpu  [2]time.Duration
+		wall [2]time.Duration
+		ops  [2]int
+	)
+	side, n := 0, 0
+	c0, w0 := cputime.Process(), time.Now()
+	turn := func() {
+		c1, w1 := cputime.Process(), time.Now()
+		cpu[side] += c1 - c0
+		wall[side] += w1.Sub(w0)
+		ops[side] += n
+		side, n, c0, w0 = 1-side, 0, c1, w1
+	}
+	i := 0
+	for b.Loop() {
+		op := floor
+		if side == 1 {
+			op = assume
+		}
+		if err := op(i); err != nil {
+			b.Fatal(err)
+		}
+		i++
+		if n++; n == pairBlock {
+			turn()
+		}
+	}
+	turn()
+	if ops[0] == 0 || ops[1] == 0 {
+		return // a run too short to have both sides
+	}
+	per := func(d time.Duration, k int) float64 { return float64(d) / float64(k) }
+	b.ReportMetric(per(wall[0], ops[0]), "floor-ns/op")
+	b.ReportMetric(per(wall[1], ops[1]), "assume-ns/op")
+	b.ReportMetric(per(wall[1], ops[1])/per(wall[0], ops[0]), "x-floor")
+	if cpu[0] > 0 && cpu[1] > 0 {
+		b.ReportMetric(per(cpu[0], ops[0]), "floor-cpu-ns/op")
+		b.ReportMetric(per(cpu[1], ops[1]), "assume-cpu-ns/op")
+		b.ReportMetric(per(cpu[1], ops[1])/per(cpu[0], ops[0]), "x-floor-cpu")
+	}
+}
+
 // writer makes paced registry writes on the writer's accounts (never read by the benchmarks):
 // UpdateAssumeRolePolicy of a role, AddClientIDToOIDCProvider and then
 // RemoveClientIDFromOIDCProvider of a provider, in turn.
@@ -800,6 +856,9 @@ const hotTenants = 64
 //	<alg>/floor              the bare signature check of the same tokens (internal/floor)
 //	<alg>/assume             AssumeRoleWithWebIdentity, token cache off (x-floor: × floor)
 //	<alg>/assume-writes      the same under 1,000 writes per second (x-quiet: × assume)
+//	<alg>/paired             floor and assume in alternating blocks of 16 ops within one run:
+//	                         assume over floor (x-floor, x-floor-cpu) with both measured at the
+//	                         same moments, the ratio the goals are judged on
 //	tokencache/hit           AssumeRoleWithWebIdentity of tokens already in the token cache
 //	tokencache/hit-writes    the same under writes
 //	tokencache/hit-into      tokencache/hit through AssumeRoleWithWebIdentityInto, one Answer
@@ -912,6 +971,7 @@ func BenchmarkAccounts(b *testing.B) {
 			quiet(alg+"/floor", floorOps[alg], nil)
 			quiet(alg+"/assume", assumeOps[alg], map[string]string{"floor": alg + "/floor"})
 			writes(alg+"/assume-writes", assumeOps[alg], map[string]string{"quiet": alg + "/assume", "floor": alg + "/floor"})
+			b.Run(alg+"/paired", func(b *testing.B) { e.paired(b, floorOps[alg], assumeOps[alg]) })
 		}
 		quiet("tokencache/hit", hit, nil)
 		writes("tokencache/hit-writes", hit, map[string]string{"quiet": "tokencache/hit"})

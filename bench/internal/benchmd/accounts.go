@@ -18,9 +18,11 @@ type goal struct {
 // accountGoals maps row names (without the "Accounts/" prefix) to their goal.
 var accountGoals = map[string]goal{
 	"lookup/quiet":   {units: []string{"cpu-sec/op", "sec/op"}, max: 150e-9, text: "≤ 150 ns, 0 allocs", zeroAllocs: true},
-	"RS256/assume":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.10, text: "≤ 1.10× floor"},
-	"ES256/assume":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.05, text: "≤ 1.05× floor"},
-	"EdDSA/assume":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.05, text: "≤ 1.05× floor"},
+	// The decision ratios are judged on the paired rows (floor and assume interleaved in one
+	// run); the assume rows' ratio to the floor run before them is shown beside.
+	"RS256/paired":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.10, text: "≤ 1.10× floor"},
+	"ES256/paired":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.05, text: "≤ 1.05× floor"},
+	"EdDSA/paired":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.05, text: "≤ 1.05× floor"},
 	"tokencache/hit": {units: []string{"cpu-sec/op", "sec/op"}, max: 1e-6, text: "≤ 1 µs"},
 }
 
@@ -88,6 +90,15 @@ func accountsMarkdown(t *table) string {
 		if c, ok := r["cpu-sec/op"]; ok {
 			cpu = ns(c.value) + ci(c)
 		}
+		wall := ns(r["sec/op"].value) + ci(r["sec/op"])
+		if a, ok := r["assume-sec/op"]; ok {
+			// A paired row: its ns/op mixes both sides; show assume's and floor's figures.
+			f, fc := r["floor-sec/op"], r["floor-cpu-sec/op"]
+			wall = ns(a.value) + " (floor " + ns(f.value) + ")"
+			if c, ok := r["assume-cpu-sec/op"]; ok {
+				cpu = ns(c.value) + " (floor " + ns(fc.value) + ")"
+			}
+		}
 		gc := ""
 		if c, ok := r["gc-est-sec/op"]; ok {
 			gc = ns(c.value)
@@ -100,8 +111,8 @@ func accountsMarkdown(t *table) string {
 		if gl, ok := goalOf(name); ok {
 			g = verdict(gl, r)
 		}
-		fmt.Fprintf(&b, "| %s | %s%s | %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n",
-			strings.TrimPrefix(name, "Accounts/"), ns(r["sec/op"].value), ci(r["sec/op"]), cpu, gc,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n",
+			strings.TrimPrefix(name, "Accounts/"), wall, cpu, gc,
 			r["B/op"].value, r["allocs/op"].value, ratio(r, "x-floor"), ratio(r, "x-quiet"), writes, g)
 	}
 	if mem == nil {
