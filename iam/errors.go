@@ -1,5 +1,7 @@
 package iam
 
+import "errors"
+
 // ErrorCode is an IAM error code, spelled as the IAM Query API spells it, so
 // that a control plane can answer with it unchanged.
 type ErrorCode string
@@ -94,6 +96,18 @@ func (e *Error) Is(target error) bool {
 	}
 	return t.Code == e.Code && t.Field == "" && t.Entity == "" && t.Message == "" && t.Err == nil
 }
+
+// ErrStale is what a durability hook (Options.Commit, Options.CommitBatch)
+// wraps in its error to say that it made nothing durable because its store
+// is ahead of the registry: another replica of a fleet committed changes
+// that this registry has not installed yet, so the change, validated
+// against the older state, cannot be committed on top of the store's. With
+// Options.CatchUp set, the registry then catches up and runs the write
+// again (its validation included) against the newer state, instead of
+// failing it; without CatchUp, or once the attempts are spent, the write
+// fails with CodeServiceFailure wrapping the hook's error, so errors.Is(err,
+// ErrStale) holds for it.
+var ErrStale = errors.New("iam: the store is ahead of the registry")
 
 // Preallocated lookup misses: the read path returns these as they are, so
 // that a miss costs no allocation. They name no entity.

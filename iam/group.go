@@ -43,6 +43,11 @@ type pending struct {
 	resolved bool
 	err      error
 	aborted  bool
+	// stale, if not 0, numbers the batch's failure when its hook said
+	// that the store is ahead (ErrStale) and Options.CatchUp is set: the
+	// batch's writers and those queued behind it catch up (once for all
+	// of them, see catchUp) before they start again.
+	stale uint64
 	// settled, if made by a waiter that depends on this change without
 	// owning it (see write), is closed when it is resolved; observers
 	// counts such waiters.
@@ -116,11 +121,20 @@ func serviceFailure(arn string, err error) *Error {
 }
 
 // lockWrites takes r.mu for a write or a read of the write side, waiting
-// while an exclusive operation (Load, Apply) drains the queue.
-func (r *Registry) lockWrites() {
+// while an exclusive operation (Load, Apply, a catch-up) drains the queue or
+// runs, and while the registry is known to be behind its store (a stale
+// failure that no catch-up has served yet: the write would fail as well). A
+// write's first attempt (prio false) also waits for the writes that start
+// again after a catch-up, which go first (see catchUp).
+func (r *Registry) lockWrites(prio bool) {
 	r.mu.Lock()
-	for r.exclusive > 0 {
+	for r.exclusive > 0 || r.staleGen > r.served || !prio && r.retrying > 0 {
 		r.idle.Wait()
+	}
+	if prio {
+		if r.retrying--; r.retrying == 0 {
+			r.idle.Broadcast()
+		}
 	}
 }
 
@@ -150,38 +164,187 @@ func (r *Registry) unlockExclusive() {
 // EntityAlreadyExists because of a queued create, say, or a no-op) holds
 // only if those changes become durable: write waits for the last of them,
 // and if it failed, starts again against the restored state.
+//
+// A write whose hook said that the store is ahead (ErrStale, with
+// Options.CatchUp set) catches up and starts again, up to MaxStaleAttempts
+// attempts; so does, without counting an attempt, one that was queued behind
+// such a batch or whose answer depended on it. What the catch-up holds for
+// the next attempt is released once that attempt is over.
 func (r *Registry) write(locked func() (*pending, error)) error {
+	attempts := 0
+	prio := false      // the attempt follows a catch-up
+	var release func() // the hold of the catch-up before this attempt
+	defer func() {
+		if release != nil {
+			release() // the hook panicked
+		}
+	}()
 	for {
-		w, tail, lead, err := r.runLocked(locked)
-		switch {
-		case err == errRedo:
-			return err
-		case w != nil:
+		w, tail, lead, gen, err := r.runLocked(locked, prio)
+		prio = false
+		if w != nil {
 			if lead {
 				r.lead(w)
 			} else if <-w.wake {
 				r.lead(w)
 			}
-			if w.aborted {
-				continue
-			}
-			return w.err
-		case tail != nil:
-			if !r.await(tail) {
-				continue
-			}
+			err = w.err
 		}
-		return err
+		if release != nil {
+			release()
+			release = nil
+		}
+		switch {
+		case err == errRedo:
+			return err
+		case gen != 0: // Commit's hook said stale
+		case w != nil && w.stale != 0:
+			gen = w.stale
+		case w != nil && w.aborted:
+			continue
+		case w == nil && tail != nil:
+			ok, stale := r.awaitStale(tail)
+			if ok {
+				return err
+			}
+			if stale != 0 {
+				release, prio = r.catchUpQuietly(stale)
+			}
+			continue
+		default:
+			return err
+		}
+		if w != nil && w.aborted {
+			// Queued behind a stale batch: nothing was tried.
+			release, prio = r.catchUpQuietly(gen)
+			continue
+		}
+		if attempts++; attempts >= MaxStaleAttempts {
+			r.serve(gen) // no catch-up for it: let the others try
+			return err
+		}
+		rel, cerr := r.catchUp(gen)
+		if cerr != nil {
+			return catchUpFailed(err, cerr)
+		}
+		release, prio = rel, true
 	}
 }
 
-// runLocked runs locked under the write lock and returns its pending, the
+// catchUpQuietly is catchUp for a write that was not tried (queued behind a
+// stale batch, or waiting for one): if the catch-up fails, the write starts
+// again all the same, and its own attempt tells. It reports whether the
+// write goes first.
+func (r *Registry) catchUpQuietly(gen uint64) (release func(), prio bool) {
+	release, err := r.catchUp(gen)
+	return release, err == nil
+}
+
+// isStale reports whether err is the hook's saying that its store is ahead
+// of the registry, which the registry catches up with.
+func (r *Registry) isStale(err error) bool {
+	return err != nil && r.catchUpFn != nil && errors.Is(err, ErrStale)
+}
+
+// catchUpFailed is the error of a write whose hook failed with err (a
+// ServiceFailure) as stale and whose catch-up then failed with cerr: a
+// ServiceFailure wrapping both.
+func catchUpFailed(err, cerr error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeServiceFailure {
+		return serviceFailure(e.Entity, errors.Join(e.Err, cerr))
+	}
+	return serviceFailure("", errors.Join(err, cerr))
+}
+
+// newStale numbers a stale failure of the hook; r.mu is held. Until a
+// catch-up serves it, writes wait (lockWrites).
+func (r *Registry) newStale() uint64 {
+	r.staleGen++
+	return r.staleGen
+}
+
+// serve records that the stale failures up to gen are served: by a
+// catch-up, or by the writer that gave up on it.
+func (r *Registry) serve(gen uint64) {
+	r.mu.Lock()
+	r.served = max(r.served, gen)
+	r.idle.Broadcast()
+	r.mu.Unlock()
+}
+
+// catchUp runs Options.CatchUp for the stale failure numbered gen, unless a
+// catch-up that started after that failure has run already (or is running:
+// catchUp waits for it), in which case its outcome is gen's too. So the
+// writers of one failed batch, and every writer that failed before a
+// catch-up started, share it. release is the hold CatchUp returned, for
+// the writer that ran it (nil for the others). Called without r.mu held.
+//
+// From the failure until the catch-up that serves it has run, writes wait
+// (no hook call is running or starts: a store may take a lock for the
+// catch-up without a writer of its own waiting for it under the write
+// lock, which the catch-up's Apply needs; and a write would fail the same
+// way meanwhile). After it, the writer that ran it and those it served go
+// first: they were validated against a state known to be old, and their
+// turn is the one the catch-up prepared (a store's hold is for the next
+// commit).
+func (r *Registry) catchUp(gen uint64) (release func(), err error) {
+	c := &r.catching
+	c.Lock()
+	defer c.Unlock()
+	switch {
+	case c.done >= gen:
+		r.mu.Lock()
+		r.retrying++
+		r.mu.Unlock()
+		return nil, nil
+	case c.failed >= gen:
+		return nil, c.err
+	}
+	r.mu.Lock()
+	r.exclusive++ // writers wait in lockWrites
+	for r.committing {
+		r.idle.Wait()
+	}
+	// Every failure numbered up to now (they are numbered under r.mu)
+	// happened before this call starts.
+	upTo := r.staleGen
+	r.mu.Unlock()
+	ok := false
+	defer func() {
+		r.mu.Lock()
+		r.exclusive--
+		r.served = max(r.served, upTo)
+		if ok {
+			r.retrying++
+		}
+		r.idle.Broadcast()
+		r.mu.Unlock()
+	}()
+	release, err = r.catchUpFn()
+	if err != nil {
+		if release != nil {
+			release()
+		}
+		c.failed, c.err = upTo, err
+		return nil, err
+	}
+	c.done, ok = upTo, true
+	return release, nil
+}
+
+// runLocked runs locked under the write lock (first if prio: see
+// lockWrites) and returns its pending, the number of its stale failure if
+// the Commit hook said stale, the
 // last change not yet published when it ran (its own, if any), and whether
 // the writer must commit the queue itself.
-func (r *Registry) runLocked(locked func() (*pending, error)) (w, tail *pending, lead bool, err error) {
-	r.lockWrites()
+func (r *Registry) runLocked(locked func() (*pending, error), prio bool) (w, tail *pending, lead bool, stale uint64, err error) {
+	r.lockWrites(prio)
 	defer r.mu.Unlock()
 	w, err = locked()
+	if w == nil && r.isStale(err) {
+		stale = r.newStale()
+	}
 	tail = r.lastUnpublished()
 	if w != nil {
 		r.queue = append(r.queue, w)
@@ -191,11 +354,17 @@ func (r *Registry) runLocked(locked func() (*pending, error)) (w, tail *pending,
 			w.wake = make(chan bool, 1)
 		}
 	}
-	return w, tail, lead, err
+	return w, tail, lead, stale, err
 }
 
 // await waits until p is resolved and reports whether it was committed.
 func (r *Registry) await(p *pending) bool {
+	ok, _ := r.awaitStale(p)
+	return ok
+}
+
+// awaitStale is await that also returns p.stale.
+func (r *Registry) awaitStale(p *pending) (ok bool, stale uint64) {
 	r.mu.Lock()
 	if !p.resolved {
 		if p.settled == nil {
@@ -207,9 +376,9 @@ func (r *Registry) await(p *pending) bool {
 		<-ch
 		r.mu.Lock()
 	}
-	ok := p.err == nil && !p.aborted
+	ok, stale = p.err == nil && !p.aborted, p.stale
 	r.mu.Unlock()
-	return ok
+	return ok, stale
 }
 
 // lastUnpublished returns the last change queued or being committed, or
@@ -292,12 +461,16 @@ func (r *Registry) settle(self *pending, batch []*pending, err error) {
 	defer r.mu.Unlock()
 	r.inflight = nil
 	if err != nil {
+		var stale uint64
+		if r.isStale(err) {
+			stale = r.newStale() // one catch-up for the whole batch
+		}
 		for _, p := range batch {
-			p.err = serviceFailure(p.c.ARN, err)
+			p.err, p.stale = serviceFailure(p.c.ARN, err), stale
 			r.resolve(p, self)
 		}
 		for _, p := range r.queue {
-			p.aborted = true
+			p.aborted, p.stale = true, stale
 			r.resolve(p, self)
 		}
 		r.queue = nil

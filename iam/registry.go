@@ -94,7 +94,51 @@ type Options struct {
 	// the registry's write methods: they would wait for the batch that is
 	// waiting for them.
 	CommitBatch func([]Change) error
+
+	// CatchUp, if set, makes a write that lost a race with another replica
+	// start again instead of failing. When the Commit or CommitBatch hook
+	// returns an error that wraps ErrStale (it made nothing durable: its
+	// store holds changes that this registry has not installed yet), the
+	// registry calls CatchUp, which must install those changes (with
+	// Apply) before it returns, and then runs the write again against the
+	// caught-up state, checking it anew (names, quotas, role IDs, the
+	// entity it updates or deletes): so the write succeeds, or fails as
+	// IAM would fail it against the fleet's current state
+	// (EntityAlreadyExists if the other replica created the same role,
+	// NoSuchEntity if it deleted it), rather than with a ServiceFailure.
+	// A write's validation always sees the state it is committed on top
+	// of, and nothing is published that the hook did not commit. A hook
+	// that wraps ErrStale must have made nothing durable.
+	//
+	// So that the write run again does not lose the race once more,
+	// CatchUp may hold the store for this registry (pgstore locks the
+	// fleet's revision row, so that the next revision is this replica's)
+	// and return a release function: the registry calls it once the
+	// attempt after the catch-up is over, whether that committed, failed
+	// or needed no commit; meanwhile the hook's next call may use the hold.
+	// release may be nil.
+	//
+	// CatchUp is called without the write lock held, so it may call Apply
+	// (not the write methods: the write waits for it). While it runs, the
+	// registry's writes wait: no Commit or CommitBatch call of a write is
+	// running or starts (a Load's may), so a store may lock for the
+	// catch-up what its hook would wait for. The writers of one failed
+	// CommitBatch call, and the writes queued behind it, share one CatchUp
+	// call, as do writers that failed before a running CatchUp started;
+	// after it, they go before writes that have not tried yet. A write makes at most MaxStaleAttempts attempts: if the
+	// last one is stale as well, it fails with CodeServiceFailure wrapping
+	// the hook's error, as without CatchUp; if CatchUp fails, the write
+	// fails at once with CodeServiceFailure wrapping both the hook's error
+	// and CatchUp's. Load is not retried: a stale Load fails as without
+	// CatchUp. If CatchUp is nil, a stale hook error fails the write as
+	// any other.
+	CatchUp func() (release func(), err error)
 }
+
+// MaxStaleAttempts bounds the attempts of a write whose durability hook
+// says that its store is ahead (ErrStale, Options.CatchUp): the first and
+// up to four more, each after a catch-up.
+const MaxStaleAttempts = 5
 
 // shards is the number of copy-on-write shards per entity kind. A write
 // copies one shard's table (about 200 providers or 400 roles at 100,000 and
@@ -158,6 +202,16 @@ type Registry struct {
 	commitFn            func(Change) error
 	allowPort           bool
 	commitBatchFn       func([]Change) error
+	catchUpFn           func() (func(), error)
+
+	// catching guards the catch-ups that serve the hook's stale failures
+	// (ErrStale; see catchUp).
+	catching struct {
+		sync.Mutex
+		done   uint64 // the failures up to done are served by a catch-up that succeeded
+		failed uint64 // the failures up to failed, by one that failed with err
+		err    error
+	}
 
 	// mu serialises writes and guards the write side below: head, the
 	// state that includes every change queued for CommitBatch (cur itself
@@ -173,7 +227,10 @@ type Registry struct {
 	queue      []*pending        // changes queued for the next CommitBatch call
 	inflight   []*pending        // the changes of the CommitBatch call running
 	committing bool              // a writer is making (or about to make) the call
-	exclusive  int               // Load or Apply waiting for the queue to drain
+	exclusive  int               // Load, Apply or a catch-up waiting for the queue to drain, or running
+	retrying   int               // writes that start again after a catch-up, and go first
+	staleGen   uint64            // numbers the hook's stale failures
+	served     uint64            // the stale failures up to served are caught up with
 	idle       *sync.Cond        // on mu: committing became false, or exclusive fell
 
 	watchMu  sync.Mutex
@@ -196,6 +253,7 @@ func New(opts Options) *Registry {
 		commitFn:            opts.Commit,
 		allowPort:           opts.AllowURLPort,
 		commitBatchFn:       opts.CommitBatch,
+		catchUpFn:           opts.CatchUp,
 	}
 	r.idle = sync.NewCond(&r.mu)
 	r.hseed = maphash.String(r.seed, "iam index")

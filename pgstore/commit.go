@@ -15,7 +15,8 @@ import (
 // commit is the registry's Commit hook, called under the registry's write
 // lock with the change at the registry's revision + 1: one transaction that
 // advances the revision row from c.Revision-1 to c.Revision (or finds that
-// another replica did first: ErrConflict), writes the current-state tables
+// another replica did first: ErrConflict, which makes the registry catch up
+// and try again), writes the current-state tables
 // and the change log, and notifies the fleet. The write returns once the
 // transaction has committed.
 func (s *Store) commit(c iam.Change) error {
@@ -32,8 +33,16 @@ func (s *Store) commit(c iam.Change) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: encoding revision %d: %w", c.Revision, err)
 	}
+	h, err := s.useHold(c.Revision)
+	if err != nil {
+		return err // nothing written: the catch-up of a conflict is running
+	}
 	for attempt := 1; ; attempt++ {
-		err := s.commitOnce(ctx, c, entity)
+		var held pgx.Tx
+		if h != nil && attempt == 1 {
+			held = h.tx
+		}
+		err := s.commitOnce(ctx, c, entity, held)
 		var ce *commitError
 		switch {
 		case err == nil:
@@ -79,10 +88,15 @@ func changeEntity(c iam.Change) ([]byte, error) {
 	return nil, fmt.Errorf("unknown change kind %v", c.Kind)
 }
 
-func (s *Store) commitOnce(ctx context.Context, c iam.Change, entity []byte) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
+// commitOnce makes c durable in one transaction: held, which holds the
+// revision row since a catch-up (hold.go), or a new one.
+func (s *Store) commitOnce(ctx context.Context, c iam.Change, entity []byte, held pgx.Tx) error {
+	tx := held
+	if tx == nil {
+		var err error
+		if tx, err = s.pool.Begin(ctx); err != nil {
+			return err
+		}
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
@@ -98,10 +112,12 @@ func (s *Store) commitOnce(ctx context.Context, c iam.Change, entity []byte) err
 		if err := tx.QueryRow(ctx, s.sql.readRevision).Scan(&dbRev); err != nil {
 			return err
 		}
-		s.poke() // catch up as soon as this write has released the registry
 		if uint64(dbRev) < c.Revision-1 {
+			s.poke() // the follower records that the replica cannot follow
 			return fmt.Errorf("%w: the database is at revision %d, this replica at %d", ErrDiverged, dbRev, c.Revision-1)
 		}
+		// The registry catches up (catchUpForWrite) once this write has
+		// released its write lock, and runs the write again.
 		return fmt.Errorf("%w: the database is at revision %d, this replica at %d", ErrConflict, dbRev, c.Revision-1)
 	}
 

@@ -16,8 +16,10 @@ import (
 // Following the fleet. Two goroutines per store: listen holds a LISTEN
 // connection and wakes follow on every notification of a revision the
 // registry does not have; follow catches up when woken, after every
-// (re)connection of the listener, when a write of this replica found the
-// database ahead (ErrConflict), and every ResyncInterval in any case.
+// (re)connection of the listener, and every ResyncInterval in any case. A
+// write of this replica that found the database ahead (ErrConflict) catches
+// up itself, through the registry's Options.CatchUp (catchUpForWrite, in
+// hold.go).
 const (
 	// maxReplay is how far behind a replica replays the change log; further
 	// behind, it loads the whole state, which is then cheaper.

@@ -38,10 +38,12 @@ const maxNameLength = 63
 // database error) in an *iam.Error with iam.CodeServiceFailure.
 var (
 	// ErrConflict: another replica committed a change first; this replica
-	// was behind the database and the write changed nothing. The replica
-	// catches up at once (it is woken by the failure), so a retry of the
-	// write is decided on the fleet's current state.
-	ErrConflict = errors.New("pgstore: another replica changed the registry first; retry")
+	// was behind the database and the write changed nothing. It wraps
+	// iam.ErrStale: the registry catches up and runs the write again, so
+	// a caller sees ErrConflict only when iam.MaxStaleAttempts attempts in
+	// a row lost the race (or the catch-up failed, and then the error
+	// wraps the catch-up's failure too).
+	ErrConflict error = &wrapping{"pgstore: another replica changed the registry first", iam.ErrStale}
 	// ErrUnavailable: the database could not be reached, or a transaction
 	// could not be completed. A write that fails so changed nothing, with
 	// one exception that the message names: if the connection broke while
@@ -56,7 +58,9 @@ var (
 	ErrUnsupportedVersion = errors.New("pgstore: unsupported schema version")
 	// ErrDiverged: the database is at an earlier revision than this
 	// replica (restored from a backup, or another database behind the same
-	// address). The replica cannot go back: restart it.
+	// address). The replica cannot go back: restart it. Unlike
+	// ErrConflict, it does not wrap iam.ErrStale: catching up cannot
+	// help, so a write that finds it fails at once.
 	ErrDiverged = errors.New("pgstore: the database is behind this replica")
 	// ErrCannotFollow: this replica's registry refuses a change that
 	// another replica committed (their iam.Options differ, such as quotas,
@@ -70,6 +74,16 @@ var (
 	// ErrClosed: the store is closed.
 	ErrClosed = errors.New("pgstore: closed")
 )
+
+// wrapping is a sentinel error with a message of its own that wraps another
+// sentinel.
+type wrapping struct {
+	msg string
+	err error
+}
+
+func (e *wrapping) Error() string { return e.msg }
+func (e *wrapping) Unwrap() error { return e.err }
 
 // Options configures a Store. The zero value is fine.
 type Options struct {
@@ -133,6 +147,9 @@ type Store struct {
 
 	syncMu   sync.Mutex // one catch-up at a time
 	catchups atomic.Uint64
+
+	holdMu sync.Mutex // guards hold
+	hold   *rowHold   // the revision row held or being taken (hold.go)
 
 	hmu       sync.Mutex // guards the health fields
 	listening bool
@@ -241,25 +258,31 @@ func (s *Store) Origin() string { return s.origin }
 
 // Registry reads the whole state (every provider and role, at the
 // database's revision, from one snapshot) and returns a registry holding it,
-// at that revision, with the store as its Options.Commit hook; then it starts
+// at that revision, with the store as its Options.Commit hook and its
+// catch-up as Options.CatchUp; then it starts
 // following the fleet: a LISTEN connection and a resynchronisation every
 // Options.ResyncInterval install other replicas' changes with Apply.
 //
 // From then on, every write of the registry is one database transaction,
-// committed before the write returns; a write fails with
-// iam.CodeServiceFailure, changing nothing, when the database cannot be
-// reached (ErrUnavailable) or another replica committed first (ErrConflict).
+// committed before the write returns. A write that another replica's write
+// beat (the replica was behind: ErrConflict, which wraps iam.ErrStale) is
+// not failed: the registry catches up (as Sync) and runs it again against
+// the fleet's current state, so the caller gets success or the answer IAM
+// gives against that state (EntityAlreadyExists, NoSuchEntity, ...). A
+// write fails with iam.CodeServiceFailure, changing nothing, when the
+// database cannot be reached (ErrUnavailable), when the catch-up fails, or
+// when iam.MaxStaleAttempts attempts in a row lost the race (ErrConflict).
 // Lookups never touch the database: when it is down, the replica keeps
 // deciding from its last state and catches up when it returns.
 //
-// opts are the registry's options; their Commit and Revision must be zero
-// (the store sets them). Every replica of a fleet should use the same quotas:
+// opts are the registry's options; their Commit, CommitBatch, CatchUp and
+// Revision must be zero (the store sets Commit, CatchUp and Revision). Every replica of a fleet should use the same quotas:
 // a replica whose quotas refuse another's change cannot follow
 // (ErrCannotFollow). A store serves one registry: a second call fails with
 // ErrRegistryOpen.
 func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
-	if opts.Commit != nil || opts.Revision != 0 {
-		return nil, errors.New("pgstore: Options.Commit and Options.Revision are set by the store")
+	if opts.Commit != nil || opts.CommitBatch != nil || opts.CatchUp != nil || opts.Revision != 0 {
+		return nil, errors.New("pgstore: Options.Commit, CommitBatch, CatchUp and Revision are set by the store")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -286,7 +309,7 @@ func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
 	}
 	_ = tx.Rollback(ctx)
 
-	opts.Commit = s.commit
+	opts.Commit, opts.CatchUp = s.commit, s.catchUpForWrite
 	reg := iam.New(opts)
 	if rev > 0 {
 		if err := reg.Apply(iam.Change{Revision: uint64(rev), Kind: iam.Loaded, Providers: provs, Roles: roles}); err != nil {
@@ -322,6 +345,9 @@ func (s *Store) Close() error {
 	//lint:ignore SA2001 the critical section waits for a Registry call in progress
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.holdMu.Lock()
+	s.dropHoldLocked()
+	s.holdMu.Unlock()
 	s.pool.Close()
 	return nil
 }
