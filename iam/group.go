@@ -48,6 +48,9 @@ type pending struct {
 	// batch's writers and those queued behind it catch up (once for all
 	// of them, see catchUp) before they start again.
 	stale uint64
+	// final is set for a writer's last allowed attempt (MaxStaleAttempts):
+	// if it fails as stale, the writer gives up rather than catch up.
+	final bool
 	// settled, if made by a waiter that depends on this change without
 	// owning it (see write), is closed when it is resolved; observers
 	// counts such waiters.
@@ -145,6 +148,7 @@ func (r *Registry) lockWrites(prio bool) {
 func (r *Registry) lockExclusive() {
 	r.mu.Lock()
 	r.exclusive++
+	r.idle.Broadcast() // a committer waiting for retried writes stops waiting (lead)
 	for r.committing {
 		r.idle.Wait()
 	}
@@ -172,7 +176,7 @@ func (r *Registry) unlockExclusive() {
 // the next attempt is released once that attempt is over.
 func (r *Registry) write(locked func() (*pending, error)) error {
 	attempts := 0
-	prio := false      // the attempt follows a catch-up
+	prio := false      // the attempt follows a catch-up, and goes first
 	var release func() // the hold of the catch-up before this attempt
 	defer func() {
 		if release != nil {
@@ -180,7 +184,8 @@ func (r *Registry) write(locked func() (*pending, error)) error {
 		}
 	}()
 	for {
-		w, tail, lead, gen, err := r.runLocked(locked, prio)
+		final := attempts+1 >= MaxStaleAttempts // no catch-up after this one
+		w, tail, lead, gen, err := r.runLocked(locked, prio, final)
 		prio = false
 		if w != nil {
 			if lead {
@@ -208,36 +213,29 @@ func (r *Registry) write(locked func() (*pending, error)) error {
 				return err
 			}
 			if stale != 0 {
-				release, prio = r.catchUpQuietly(stale)
+				// Not counted among the stale writers: no priority.
+				release, _, _ = r.catchUp(stale, false)
 			}
 			continue
 		default:
 			return err
 		}
 		if w != nil && w.aborted {
-			// Queued behind a stale batch: nothing was tried.
-			release, prio = r.catchUpQuietly(gen)
+			// Queued behind a stale batch: nothing was tried, and if the
+			// catch-up fails, the write's own attempt tells.
+			release, prio, _ = r.catchUp(gen, true)
 			continue
 		}
-		if attempts++; attempts >= MaxStaleAttempts {
+		if attempts++; final {
 			r.serve(gen) // no catch-up for it: let the others try
 			return err
 		}
-		rel, cerr := r.catchUp(gen)
+		rel, p, cerr := r.catchUp(gen, true)
 		if cerr != nil {
 			return catchUpFailed(err, cerr)
 		}
-		release, prio = rel, true
+		release, prio = rel, p
 	}
-}
-
-// catchUpQuietly is catchUp for a write that was not tried (queued behind a
-// stale batch, or waiting for one): if the catch-up fails, the write starts
-// again all the same, and its own attempt tells. It reports whether the
-// write goes first.
-func (r *Registry) catchUpQuietly(gen uint64) (release func(), prio bool) {
-	release, err := r.catchUp(gen)
-	return release, err == nil
 }
 
 // isStale reports whether err is the hook's saying that its store is ahead
@@ -258,7 +256,9 @@ func catchUpFailed(err, cerr error) error {
 }
 
 // newStale numbers a stale failure of the hook; r.mu is held. Until a
-// catch-up serves it, writes wait (lockWrites).
+// catch-up serves it, writes wait (lockWrites). The caller counts the
+// writers that will catch up (not on their last attempt, or not tried)
+// among the stalled, who go first after the catch-up.
 func (r *Registry) newStale() uint64 {
 	r.staleGen++
 	return r.staleGen
@@ -278,36 +278,37 @@ func (r *Registry) serve(gen uint64) {
 // catchUp waits for it), in which case its outcome is gen's too. So the
 // writers of one failed batch, and every writer that failed before a
 // catch-up started, share it. release is the hold CatchUp returned, for
-// the writer that ran it (nil for the others). Called without r.mu held.
+// the writer that ran it (nil for the others); prio, whether the write
+// goes first (if counted: the writer is among the stalled). Called without
+// r.mu held.
 //
 // From the failure until the catch-up that serves it has run, writes wait
 // (no hook call is running or starts: a store may take a lock for the
 // catch-up without a writer of its own waiting for it under the write
 // lock, which the catch-up's Apply needs; and a write would fail the same
-// way meanwhile). After it, the writer that ran it and those it served go
-// first: they were validated against a state known to be old, and their
-// turn is the one the catch-up prepared (a store's hold is for the next
-// commit).
-func (r *Registry) catchUp(gen uint64) (release func(), err error) {
+// way meanwhile). After it, the stalled writers go first, and under
+// CommitBatch in one batch: they were validated against a state known to
+// be old, and their turn is the one the catch-up prepared (a store's hold
+// is for its next commit).
+func (r *Registry) catchUp(gen uint64, counted bool) (release func(), prio bool, err error) {
 	c := &r.catching
 	c.Lock()
 	defer c.Unlock()
 	switch {
 	case c.done >= gen:
-		r.mu.Lock()
-		r.retrying++
-		r.mu.Unlock()
-		return nil, nil
+		return nil, counted, nil
 	case c.failed >= gen:
-		return nil, c.err
+		return nil, false, c.err
 	}
 	r.mu.Lock()
 	r.exclusive++ // writers wait in lockWrites
+	r.idle.Broadcast()
 	for r.committing {
 		r.idle.Wait()
 	}
 	// Every failure numbered up to now (they are numbered under r.mu)
-	// happened before this call starts.
+	// happened before this call starts, and no other can happen before it
+	// ends: writes wait.
 	upTo := r.staleGen
 	r.mu.Unlock()
 	ok := false
@@ -316,8 +317,9 @@ func (r *Registry) catchUp(gen uint64) (release func(), err error) {
 		r.exclusive--
 		r.served = max(r.served, upTo)
 		if ok {
-			r.retrying++
+			r.retrying += r.stalled
 		}
+		r.stalled = 0
 		r.idle.Broadcast()
 		r.mu.Unlock()
 	}()
@@ -327,10 +329,10 @@ func (r *Registry) catchUp(gen uint64) (release func(), err error) {
 			release()
 		}
 		c.failed, c.err = upTo, err
-		return nil, err
+		return nil, false, err
 	}
 	c.done, ok = upTo, true
-	return release, nil
+	return release, counted, nil
 }
 
 // runLocked runs locked under the write lock (first if prio: see
@@ -338,12 +340,18 @@ func (r *Registry) catchUp(gen uint64) (release func(), err error) {
 // the Commit hook said stale, the
 // last change not yet published when it ran (its own, if any), and whether
 // the writer must commit the queue itself.
-func (r *Registry) runLocked(locked func() (*pending, error), prio bool) (w, tail *pending, lead bool, stale uint64, err error) {
+func (r *Registry) runLocked(locked func() (*pending, error), prio, final bool) (w, tail *pending, lead bool, stale uint64, err error) {
 	r.lockWrites(prio)
 	defer r.mu.Unlock()
 	w, err = locked()
 	if w == nil && r.isStale(err) {
 		stale = r.newStale()
+		if !final {
+			r.stalled++
+		}
+	}
+	if w != nil {
+		w.final = final
 	}
 	tail = r.lastUnpublished()
 	if w != nil {
@@ -411,6 +419,12 @@ func (r *Registry) unpublished(fn func(c *Change) bool) {
 // committer's role to the first writer queued since.
 func (r *Registry) lead(self *pending) {
 	r.mu.Lock()
+	// The writes that start again after a catch-up share one batch, the
+	// commit the catch-up prepared (a store's hold is for one call), unless
+	// an exclusive operation comes first.
+	for r.retrying > 0 && r.exclusive == 0 {
+		r.idle.Wait()
+	}
 	n := min(len(r.queue), maxBatch)
 	batch := r.queue[:n:n]
 	if n == len(r.queue) {
@@ -467,10 +481,16 @@ func (r *Registry) settle(self *pending, batch []*pending, err error) {
 		}
 		for _, p := range batch {
 			p.err, p.stale = serviceFailure(p.c.ARN, err), stale
+			if stale != 0 && !p.final {
+				r.stalled++
+			}
 			r.resolve(p, self)
 		}
 		for _, p := range r.queue {
 			p.aborted, p.stale = true, stale
+			if stale != 0 {
+				r.stalled++
+			}
 			r.resolve(p, self)
 		}
 		r.queue = nil

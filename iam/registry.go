@@ -231,6 +231,7 @@ type Registry struct {
 	retrying   int               // writes that start again after a catch-up, and go first
 	staleGen   uint64            // numbers the hook's stale failures
 	served     uint64            // the stale failures up to served are caught up with
+	stalled    int               // writers of stale failures that will catch up
 	idle       *sync.Cond        // on mu: committing became false, or exclusive fell
 
 	watchMu  sync.Mutex
