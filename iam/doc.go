@@ -119,4 +119,19 @@
 // with Apply: the Change as the other replica's hook saw it, published at
 // its own revision, without calling Commit; a change at or below Revision()
 // is ignored as applied already.
+//
+// Replicas race: a write validated against a replica's state may find the
+// shared store ahead of it, another replica having committed since. The
+// hook then writes nothing and returns an error wrapping ErrStale; with
+// Options.CatchUp set, the registry does not fail the write but catches up
+// (CatchUp installs the newer changes with Apply) and runs it again against
+// the newer state, its checks included, so the caller sees success or the
+// answer IAM gives against the fleet's current state (EntityAlreadyExists
+// if the other replica created the same role, NoSuchEntity if it deleted
+// it), never a ServiceFailure for a mere race. Writes wait while the
+// registry is known to be behind, the writes that lost go first once it has
+// caught up, and CatchUp may hold the store for their next commit (pgstore
+// locks the fleet's revision row) so that they do not lose again. After
+// MaxStaleAttempts attempts, or if CatchUp fails, the write fails with
+// CodeServiceFailure as before.
 package iam

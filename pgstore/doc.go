@@ -62,18 +62,31 @@
 // revision.
 //
 // A replica behind the database (another replica committed since its last
-// catch-up) matches no row: nothing is written, the write fails with
-// iam.CodeServiceFailure wrapping ErrConflict, and the follower is woken to
-// catch up, which it does as soon as the failed write has released the
-// registry's write lock. The change cannot be applied to the newer state
-// from inside the hook: it was validated against the old state (uniqueness,
-// quotas, the old value of an update), and Apply needs the write lock the
-// hook runs under; so the caller retries, and the retry is validated
-// against the fleet's current state. IAM's ServiceFailure is HTTP 500, which
-// the AWS SDKs retry. Conflicts need two writes to the same database within
-// the notification latency (milliseconds); of two replicas creating the
-// same role at once exactly one succeeds and the other gets ErrConflict or,
-// once caught up, EntityAlreadyExists.
+// catch-up) matches no row: nothing is written and the hook fails with
+// ErrConflict, which wraps iam.ErrStale. The change cannot be applied to
+// the newer state from inside the hook: it was validated against the old
+// state (uniqueness, quotas, the old value of an update), and Apply needs
+// the write lock the hook runs under. So the registry does it (the store is
+// its iam.Options.CatchUp): once the failed write has released the write
+// lock, and while the replica's other writes wait, the catch-up takes the
+// revision row (SELECT ... FOR UPDATE, queueing behind the transaction that
+// holds it), installs the changes up to the revision it holds, and keeps
+// the row; the registry runs the write again against the caught-up state,
+// ahead of the replica's other writes, and its commit, at the next
+// revision, is made in the transaction that holds the row, so it cannot
+// lose the race a second time (when several writes lost the same race, the
+// first of them to commit has the row, and the others follow). If the write
+// needs no commit any more (the other replica created the same role:
+// EntityAlreadyExists; it deleted the role being updated: NoSuchEntity),
+// the row is given up at once. Other replicas' writers wait on the row
+// meanwhile, as they wait for any write of the fleet. So a caller never sees
+// the race: of two replicas creating the same role at once exactly one
+// succeeds and the other gets EntityAlreadyExists. A write fails with
+// iam.CodeServiceFailure wrapping ErrConflict only after
+// iam.MaxStaleAttempts attempts in a row lost, and wrapping ErrConflict and
+// the catch-up's error when the catch-up fails (the database went away:
+// ErrUnavailable). ErrDiverged (the database behind the replica) is not a
+// race, and does not wrap iam.ErrStale: catching up cannot help.
 //
 // # Following: notifications and resynchronisation
 //

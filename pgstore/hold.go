@@ -43,6 +43,7 @@ type rowHold struct {
 // commit until release. If the row cannot be taken or the catch-up fails,
 // the error is the write's.
 func (s *Store) catchUpForWrite() (release func(), err error) {
+	s.races.Add(1)
 	h := &rowHold{}
 	s.holdMu.Lock()
 	if s.closed.Load() {

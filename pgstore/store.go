@@ -147,6 +147,7 @@ type Store struct {
 
 	syncMu   sync.Mutex // one catch-up at a time
 	catchups atomic.Uint64
+	races    atomic.Uint64 // catch-ups of writes (catchUpForWrite)
 
 	holdMu sync.Mutex // guards hold
 	hold   *rowHold   // the revision row held or being taken (hold.go)
@@ -404,15 +405,19 @@ type Status struct {
 	// Listening reports whether the LISTEN connection is up.
 	Listening bool
 	// Catchups counts the catch-up rounds run (Sync calls, the follower's
-	// included), successful or not.
+	// and the writes' included), successful or not.
 	Catchups uint64
+	// Races counts the catch-ups of writes that found the database ahead
+	// (another replica's write beat them: ErrConflict), each followed by
+	// the registry running the write again.
+	Races uint64
 	// Err is WritesReady's answer.
 	Err error
 }
 
 // Status returns the replica's status. It does no I/O.
 func (s *Store) Status() Status {
-	st := Status{Err: s.WritesReady(), Catchups: s.catchups.Load()}
+	st := Status{Err: s.WritesReady(), Catchups: s.catchups.Load(), Races: s.races.Load()}
 	if reg := s.registry(); reg != nil {
 		st.Revision = reg.Revision()
 	}

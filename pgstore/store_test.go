@@ -278,6 +278,7 @@ func TestBehindReplicaWriteIsRetried(t *testing.T) {
 	assert.Equal(t, testTime, second.CreateDate)
 	assert.EqualValues(t, 2, b.Revision())
 	assert.True(t, hasRole(b, first.ARN), "B caught up before its write")
+	assert.EqualValues(t, 1, sb.Status().Races, "B's write lost the race once, and B caught up for it")
 	assert.EqualValues(t, 2, dbRev())
 	assert.NoError(t, sb.WritesReady(), "a lost race is no outage")
 
