@@ -39,8 +39,8 @@ type rowHold struct {
 
 // catchUpForWrite is the registry's Options.CatchUp: after a write found the
 // database ahead (ErrConflict), it takes the revision row, installs what the
-// fleet committed up to it (as Sync) and keeps it for the registry's next
-// commit until release. If the row cannot be taken or the catch-up fails,
+// fleet committed up to it (read in the transaction that holds the row, or
+// by Sync) and keeps it for the registry's next commit until release. If the row cannot be taken or the catch-up fails,
 // the error is the write's.
 func (s *Store) catchUpForWrite() (release func(), err error) {
 	s.races.Add(1)
@@ -66,7 +66,7 @@ func (s *Store) catchUpForWrite() (release func(), err error) {
 		return nil, ErrClosed
 	}
 	s.holdMu.Unlock()
-	if err := s.Sync(s.ctx); err != nil {
+	if err := s.catchUpHolding(tx, rev); err != nil {
 		s.releaseHold(h)
 		rollback(tx)
 		return nil, err
@@ -82,6 +82,43 @@ func (s *Store) catchUpForWrite() (release func(), err error) {
 	}
 	h.tx, h.rev, h.ready = tx, rev, true
 	return func() { s.releaseHold(h) }, nil
+}
+
+// catchUpHolding brings the registry to revision rev, which tx holds: from
+// the change log read in tx itself (with the row held, no change can commit
+// meanwhile, so what tx reads is the whole story up to rev), else, when the
+// log cannot be replayed or the replica is stuck, by Sync.
+func (s *Store) catchUpHolding(tx pgx.Tx, rev uint64) error {
+	reg := s.registry()
+	s.syncMu.Lock()
+	ok := func() bool {
+		s.hmu.Lock()
+		stuck := s.stuck
+		s.hmu.Unlock()
+		local := reg.Revision()
+		switch {
+		case stuck != nil || local > rev || rev-local > replayBatch:
+			return false
+		case local == rev:
+			return true
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
+		defer cancel()
+		changes, err := s.readChanges(ctx, tx, local)
+		if err != nil || changes == nil || replay(reg, changes) != nil {
+			return false
+		}
+		return reg.Revision() == rev
+	}()
+	if ok {
+		s.catchups.Add(1)
+		s.noteSynced(rev)
+	}
+	s.syncMu.Unlock()
+	if ok {
+		return nil
+	}
+	return s.Sync(s.ctx)
 }
 
 // takeRow begins a transaction that locks the revision row, waiting (at
