@@ -178,7 +178,7 @@ func (c *child) ask(t *testing.T, cmd string) childLine {
 
 // TestSecondProcess: a replica in another process; each enforces the
 // other's changes within a second, and of a role created by both at once,
-// exactly one creation succeeds.
+// exactly one creation succeeds and the other is EntityAlreadyExists.
 func TestSecondProcess(t *testing.T) {
 	t.Parallel()
 	dsn, _ := testDB(t)
