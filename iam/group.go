@@ -22,6 +22,16 @@ import (
 // CodeServiceFailure, the writers queued behind it (validated against its
 // changes) start again, and the write side is rebuilt from the last
 // published state.
+//
+// Stale failures (Options.CatchUp). A hook error wrapping ErrStale is
+// numbered under r.mu (staleGen) and, until a catch-up has served it
+// (served), writes wait in lockWrites: the registry is known to be behind.
+// The writers of the failure that will try again are counted (stalled);
+// the first of them to call catchUp runs Options.CatchUp, with writes kept
+// out and no commit running, and the others share its outcome. Then the
+// stalled writers go before first attempts (retrying), and under
+// CommitBatch the committer waits for all of them so that they share one
+// batch: the one commit that a store's hold is for.
 
 // maxBatch bounds the changes of one CommitBatch call; a longer queue is
 // committed in several batches, one after the other.

@@ -48,7 +48,9 @@ type Options struct {
 	// revision order. If it returns an error, nothing is published, the
 	// revision does not advance, no watcher is called, and the write
 	// returns an *Error with Code CodeServiceFailure wrapping it
-	// (errors.Is(err, ErrServiceFailure); errors.As reaches the cause).
+	// (errors.Is(err, ErrServiceFailure); errors.As reaches the cause),
+	// unless the error wraps ErrStale and CatchUp is set: then the write
+	// catches up and runs again (see CatchUp).
 	//
 	// So a write that returns success is both durable and visible. Commit
 	// must not call the registry's write methods, RoleByName or the List
@@ -83,8 +85,9 @@ type Options struct {
 	//
 	// If CommitBatch returns an error, none of the batch is published, the
 	// revision does not advance, no watcher is called, and every write of
-	// the batch returns an *Error with Code CodeServiceFailure wrapping it;
-	// writes queued behind the batch, which were validated against its
+	// the batch returns an *Error with Code CodeServiceFailure wrapping it
+	// (if it wraps ErrStale and CatchUp is set, they catch up and run
+	// again instead); writes queued behind the batch, which were validated against its
 	// changes, start again against the state before it. So, as with
 	// Commit, a write that returns success is durable and visible, and one
 	// that fails left nothing behind. RoleByName and the List methods

@@ -40,8 +40,9 @@ type rowHold struct {
 // catchUpForWrite is the registry's Options.CatchUp: after a write found the
 // database ahead (ErrConflict), it takes the revision row, installs what the
 // fleet committed up to it (read in the transaction that holds the row, or
-// by Sync) and keeps it for the registry's next commit until release. If the row cannot be taken or the catch-up fails,
-// the error is the write's.
+// by Sync) and keeps the row for the registry's next commit until release.
+// If the row cannot be taken or the catch-up fails, the error is the
+// write's.
 func (s *Store) catchUpForWrite() (release func(), err error) {
 	s.races.Add(1)
 	h := &rowHold{}
@@ -66,59 +67,52 @@ func (s *Store) catchUpForWrite() (release func(), err error) {
 		return nil, ErrClosed
 	}
 	s.holdMu.Unlock()
-	if err := s.catchUpHolding(tx, rev); err != nil {
+	if !s.replayHolding(tx, rev) {
+		// The log cannot be replayed here, the replica is stuck, or tx
+		// failed: catch up as the follower does, without the row.
 		s.releaseHold(h)
 		rollback(tx)
-		return nil, err
+		return nil, s.Sync(s.ctx)
 	}
 	s.holdMu.Lock()
-	defer s.holdMu.Unlock()
-	if s.hold != h || s.registry().Revision() != rev {
-		if s.hold == h {
-			s.hold = nil
-		}
+	if s.hold != h { // dropped by Close
+		s.holdMu.Unlock()
 		rollback(tx)
-		return nil, nil // caught up, without a hold
+		return nil, nil
 	}
 	h.tx, h.rev, h.ready = tx, rev, true
+	s.holdMu.Unlock()
 	return func() { s.releaseHold(h) }, nil
 }
 
-// catchUpHolding brings the registry to revision rev, which tx holds: from
+// replayHolding brings the registry to revision rev, which tx holds, from
 // the change log read in tx itself (with the row held, no change can commit
-// meanwhile, so what tx reads is the whole story up to rev), else, when the
-// log cannot be replayed or the replica is stuck, by Sync.
-func (s *Store) catchUpHolding(tx pgx.Tx, rev uint64) error {
+// meanwhile, so what tx reads is the whole story up to rev), and reports
+// whether it did: not when the replica is stuck, the log cannot be replayed
+// (compacted, a Load, too far behind), a change does not apply, or the read
+// failed (tx is then of no use).
+func (s *Store) replayHolding(tx pgx.Tx, rev uint64) bool {
 	reg := s.registry()
-	s.syncMu.Lock()
-	ok := func() bool {
-		s.hmu.Lock()
-		stuck := s.stuck
-		s.hmu.Unlock()
-		local := reg.Revision()
-		switch {
-		case stuck != nil || local > rev || rev-local > replayBatch:
-			return false
-		case local == rev:
-			return true
-		}
+	s.syncMu.Lock() // one catch-up at a time, the follower's included
+	defer s.syncMu.Unlock()
+	s.hmu.Lock()
+	stuck := s.stuck
+	s.hmu.Unlock()
+	local := reg.Revision()
+	switch {
+	case stuck != nil || local > rev || rev-local > replayBatch:
+		return false
+	case local < rev:
 		ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 		defer cancel()
 		changes, err := s.readChanges(ctx, tx, local)
-		if err != nil || changes == nil || replay(reg, changes) != nil {
+		if err != nil || changes == nil || replay(reg, changes) != nil || reg.Revision() != rev {
 			return false
 		}
-		return reg.Revision() == rev
-	}()
-	if ok {
-		s.catchups.Add(1)
-		s.noteSynced(rev)
 	}
-	s.syncMu.Unlock()
-	if ok {
-		return nil
-	}
-	return s.Sync(s.ctx)
+	s.catchups.Add(1)
+	s.noteSynced(rev)
+	return true
 }
 
 // takeRow begins a transaction that locks the revision row, waiting (at

@@ -294,6 +294,10 @@ func TestBehindReplicaWriteIsRetried(t *testing.T) {
 		got, err := b.RoleByName("aws", acctA, "dup")
 		require.NoError(t, err)
 		assert.Equal(t, dup.RoleID, got.RoleID)
+		// The revision row B took for its retry, which needed no commit,
+		// is given up: no transaction of B's is left open.
+		assert.Zero(t, queryInt(t, dsn, `SELECT count(*) FROM pg_stat_activity
+			WHERE state LIKE 'idle in transaction%' AND application_name = $1`, "webidentity-pgstore "+sb.Origin()))
 	})
 	t.Run("update over an update", func(t *testing.T) {
 		_, err := a.TagRole(second.ARN, []iam.Tag{{Key: "by", Value: "a"}})
