@@ -353,6 +353,7 @@ func TestStaleRetrySeesTheCaughtUpState(t *testing.T) {
 		write  func(r *Registry) error
 		code   ErrorCode // "" for success
 		events []string
+		check  func(t *testing.T, r *Registry) // after the write, if set
 	}{
 		{
 			name:  "created by both",
@@ -393,6 +394,23 @@ func TestStaleRetrySeesTheCaughtUpState(t *testing.T) {
 			},
 			events: []string{"stale", "catch-up", "commit 2", "release"},
 		},
+		{
+			// PutRole keeps an existing role's RoleID and CreateDate: the retry must not
+			// keep what the first attempt, which saw no role, generated.
+			name:  "put over their create",
+			other: []Change{{Revision: 1, Kind: RoleCreated, ARN: arn, NewRole: theirs}},
+			write: func(r *Registry) error {
+				_, err := r.PutRole(testRole(acctA, "app"))
+				return err
+			},
+			events: []string{"stale", "catch-up", "commit 2", "release"},
+			check: func(t *testing.T, r *Registry) {
+				got, err := r.Role(arn)
+				require.NoError(t, err)
+				assert.Equal(t, theirs.RoleID, got.RoleID)
+				assert.True(t, got.CreateDate.Equal(theirs.CreateDate), "CreateDate %v", got.CreateDate)
+			},
+		},
 	} {
 		eachHook(t, func(t *testing.T, batch bool) {
 			t.Run(tc.name, func(t *testing.T) {
@@ -410,6 +428,9 @@ func TestStaleRetrySeesTheCaughtUpState(t *testing.T) {
 				}
 				assert.Equal(t, tc.events, h.events)
 				assert.EqualValues(t, 1, h.releases.Load())
+				if tc.check != nil {
+					tc.check(t, r)
+				}
 			})
 		})
 	}

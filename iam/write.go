@@ -40,10 +40,11 @@ func (r *Registry) putProvider(in *OIDCProvider, create bool) (*OIDCProvider, er
 }
 
 // attemptProvider is the validated p for one attempt of a write: p itself,
-// or under CommitBatch, where a write may start again, a copy, since an
-// attempt fills fields from the state it saw.
+// or where a write may start again (under CommitBatch, or with CatchUp after
+// a stale commit) a copy, since an attempt fills fields from the state it
+// saw.
 func (r *Registry) attemptProvider(p *OIDCProvider) *OIDCProvider {
-	if r.batched() {
+	if r.batched() || r.catchUpFn != nil {
 		return p.clone()
 	}
 	return p
@@ -323,7 +324,7 @@ func (r *Registry) putRole(in *Role, create bool) (*Role, error) {
 
 // attemptRole is attemptProvider for a role.
 func (r *Registry) attemptRole(ro *Role) *Role {
-	if r.batched() {
+	if r.batched() || r.catchUpFn != nil {
 		return ro.clone()
 	}
 	return ro
