@@ -105,8 +105,14 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 	}{
 		{
 			name: "roles per account quota", quota: 2,
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "one")); require.NoError(t, err) },
-			ahead: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "two")); require.NoError(t, err) },
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "one"))
+				require.NoError(t, err)
+			},
+			ahead: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "two"))
+				require.NoError(t, err)
+			},
 			write: func(b *iam.Registry) error { _, err := b.CreateRole(newRole(acctA, "three")); return err },
 			code:  iam.CodeLimitExceeded,
 			check: func(t *testing.T, b *iam.Registry, _ *string) {
@@ -115,19 +121,28 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
-			name:  "name taken ignoring case",
-			ahead: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "App")); require.NoError(t, err) },
+			name: "name taken ignoring case",
+			ahead: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "App"))
+				require.NoError(t, err)
+			},
 			write: func(b *iam.Registry) error { _, err := b.CreateRole(newRole(acctA, "APP")); return err },
 			code:  iam.CodeEntityAlreadyExists,
 		},
 		{
-			name:  "tag over their policy update",
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "app")); require.NoError(t, err) },
+			name: "tag over their policy update",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "app"))
+				require.NoError(t, err)
+			},
 			ahead: func(t *testing.T, a *iam.Registry) {
 				_, err := a.UpdateAssumeRolePolicy(arn, trustDoc(acctA, eksURL, "theirs"))
 				require.NoError(t, err)
 			},
-			write: func(b *iam.Registry) error { _, err := b.TagRole(arn, []iam.Tag{{Key: "mine", Value: "1"}}); return err },
+			write: func(b *iam.Registry) error {
+				_, err := b.TagRole(arn, []iam.Tag{{Key: "mine", Value: "1"}})
+				return err
+			},
 			check: func(t *testing.T, b *iam.Registry, _ *string) {
 				ro, err := b.Role(arn)
 				require.NoError(t, err)
@@ -136,8 +151,11 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
-			name:  "policy update over their tags",
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "app")); require.NoError(t, err) },
+			name: "policy update over their tags",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "app"))
+				require.NoError(t, err)
+			},
 			ahead: func(t *testing.T, a *iam.Registry) {
 				_, err := a.TagRole(arn, []iam.Tag{{Key: "theirs", Value: "1"}})
 				require.NoError(t, err)
@@ -154,8 +172,11 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
-			name:  "tags added by both",
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "app")); require.NoError(t, err) },
+			name: "tags added by both",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "app"))
+				require.NoError(t, err)
+			},
 			ahead: func(t *testing.T, a *iam.Registry) {
 				_, err := a.TagRole(arn, []iam.Tag{{Key: "k", Value: "theirs"}, {Key: "a", Value: "1"}})
 				require.NoError(t, err)
@@ -194,14 +215,20 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
-			name:  "tag of a role deleted and created again",
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "app")); require.NoError(t, err) },
+			name: "tag of a role deleted and created again",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "app"))
+				require.NoError(t, err)
+			},
 			ahead: func(t *testing.T, a *iam.Registry) {
 				require.NoError(t, a.DeleteRole(arn))
 				_, err := a.CreateRole(newRole(acctA, "app"))
 				require.NoError(t, err)
 			},
-			write: func(b *iam.Registry) error { _, err := b.TagRole(arn, []iam.Tag{{Key: "mine", Value: "1"}}); return err },
+			write: func(b *iam.Registry) error {
+				_, err := b.TagRole(arn, []iam.Tag{{Key: "mine", Value: "1"}})
+				return err
+			},
 			check: func(t *testing.T, b *iam.Registry, theirs *string) {
 				ro, err := b.Role(arn)
 				require.NoError(t, err)
@@ -210,8 +237,11 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
-			name:  "put over a role deleted and created again",
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "app")); require.NoError(t, err) },
+			name: "put over a role deleted and created again",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "app"))
+				require.NoError(t, err)
+			},
 			ahead: func(t *testing.T, a *iam.Registry) {
 				require.NoError(t, a.DeleteRole(arn))
 				_, err := a.CreateRole(newRole(acctA, "app"))
@@ -231,8 +261,11 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
-			name:  "update of a role they deleted",
-			setup: func(t *testing.T, a *iam.Registry) { _, err := a.CreateRole(newRole(acctA, "app")); require.NoError(t, err) },
+			name: "update of a role they deleted",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "app"))
+				require.NoError(t, err)
+			},
 			ahead: func(t *testing.T, a *iam.Registry) { require.NoError(t, a.DeleteRole(arn)) },
 			write: func(b *iam.Registry) error {
 				d := "mine"
@@ -611,12 +644,12 @@ func TestAdversaryCatchUpFailureIsAServiceFailure(t *testing.T) {
 	assert.False(t, hasRole(b, roleARN(acctB, "mine")))
 }
 
-// TestAdversaryWatcherPanicInRetryReleasesTheRow: a watcher that panics
-// during the retried attempt (Commit publishes under the write lock) must
-// not leave the row held nor the registry locked: the other replica's
-// write, with a timeout shorter than the server's idle timeout, commits,
-// and this replica writes again.
-func TestAdversaryWatcherPanicInRetryReleasesTheRow(t *testing.T) {
+// TestAdversaryWatcherPanicAfterRetriedCommit: a watcher that panics when
+// the retried attempt publishes (Commit publishes under the write lock)
+// leaves neither the row held nor the registry locked: the other
+// replica's write, with a timeout shorter than the server's idle timeout,
+// commits, and this replica writes again.
+func TestAdversaryWatcherPanicAfterRetriedCommit(t *testing.T) {
 	t.Parallel()
 	dsn, _ := testDB(t)
 	_, a := replicaWith(t, dsn, Options{Timeout: time.Second}, testOptions())
@@ -735,4 +768,141 @@ func TestAdversaryHolderFrozen(t *testing.T) {
 	require.NoError(t, err)
 	var ie *iam.Error
 	assert.False(t, errors.As(err, &ie))
+}
+
+// TestAdversaryWatcherPanicDuringCatchUpReleasesTheRow: a watcher that
+// panics while the write's catch-up applies the other replica's change
+// (the revision row held, in catchUpForWrite): the panic reaches the
+// writer, and the row must be given up with it. Otherwise the other
+// replica's writes wait for the server's idle timeout of this replica
+// (twice its Options.Timeout), and fail meanwhile if their timeout is
+// shorter; and the pooled connection of the held transaction is never
+// returned.
+func TestAdversaryWatcherPanicDuringCatchUpReleasesTheRow(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	_, a := replicaWith(t, dsn, Options{Timeout: 500 * time.Millisecond}, testOptions())
+	// b's Close is bounded below: with the connection of a leaked
+	// transaction, pgxpool's Close waits for it forever.
+	sb, err := Open(context.Background(), dsn, Options{Channel: "adversary_deaf", ResyncInterval: time.Hour, Timeout: 2 * time.Second}) // idle timeout 4 s
+	require.NoError(t, err)
+	b, err := sb.Registry(testOptions())
+	require.NoError(t, err)
+	quiet(t, sb)
+	defer func() {
+		closed := make(chan struct{})
+		go func() { _ = sb.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			t.Error("Close hangs: the held transaction's connection was never returned to the pool")
+		}
+	}()
+	_, err = a.CreateRole(newRole(acctA, "theirs"))
+	require.NoError(t, err)
+	var armed sync.Once
+	stop := b.Watch(func(c iam.Change) {
+		if c.ARN == roleARN(acctA, "theirs") {
+			armed.Do(func() { panic("watcher") })
+		}
+	})
+	defer stop()
+	func() {
+		defer func() { assert.NotNil(t, recover(), "the watcher's panic reaches the writer") }()
+		_, _ = b.CreateRole(newRole(acctA, "mine"))
+	}()
+	assert.EqualValues(t, 1, sb.Status().Races)
+	assert.Zero(t, queryInt(t, dsn, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state LIKE 'idle in transaction%'`,
+		"webidentity-pgstore "+sb.Origin()), "no transaction of this replica left open")
+	_, err = a.CreateRole(newRole(acctA, "after"))
+	assert.NoError(t, err, "the other replica writes within its timeout: the row was given up: %v", cause(err))
+	_, err = b.CreateRole(newRole(acctA, "again"))
+	assert.NoError(t, err, "this replica writes again: %v", cause(err))
+}
+
+// TestAdversarySlowWatcherDuringCatchUp: a watcher slower than twice the
+// store's Options.Timeout while the write's catch-up applies the other
+// replica's change: the server ends the held transaction's session for
+// idling (idle_in_transaction_session_timeout) before the retried attempt
+// commits in it. The write must still succeed (on a new connection, or
+// caught up again), not fail as a database error.
+func TestAdversarySlowWatcherDuringCatchUp(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	_, a := replicaWith(t, dsn, Options{}, testOptions())
+	sb, err := Open(context.Background(), dsn, Options{Channel: "adversary_deaf", ResyncInterval: time.Hour, Timeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	b, err := sb.Registry(testOptions())
+	require.NoError(t, err)
+	quiet(t, sb)
+	_, err = a.CreateRole(newRole(acctA, "theirs"))
+	require.NoError(t, err)
+	stop := b.Watch(func(c iam.Change) {
+		if c.ARN != roleARN(acctA, "theirs") {
+			return
+		}
+		// Wait until the server has ended the idle held session.
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) && queryInt(t, dsn,
+			`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state LIKE 'idle in transaction%'`,
+			"webidentity-pgstore "+sb.Origin()) > 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	defer stop()
+	_, err = b.CreateRole(newRole(acctA, "mine"))
+	assert.NoError(t, err, "the retried write after the server ended its held session: %v", cause(err))
+	assert.True(t, hasRole(b, roleARN(acctA, "theirs")))
+	requireLikeDatabase(t, dsn, []*Store{sb}, []*iam.Registry{b})
+}
+
+// TestAdversaryIdleHoldThenOwnWrite: the replica's hold sits unused until
+// the server ends its session (a pause of the process, say), and the
+// replica's next commit is at the held revision + 1, so it is made in the
+// dead transaction: it must succeed on a new connection.
+func TestAdversaryIdleHoldThenOwnWrite(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	sh, h := replicaWith(t, dsn, Options{Timeout: 200 * time.Millisecond}, testOptions())
+	_, err := sh.catchUpForWrite()
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, "the server ends the idle held session", func() bool {
+		return queryInt(t, dsn, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state LIKE 'idle in transaction%'`,
+			"webidentity-pgstore "+sh.Origin()) == 0
+	})
+	_, err = h.CreateRole(newRole(acctA, "after-pause"))
+	assert.NoError(t, err, "%v", cause(err))
+}
+
+// TestAdversaryWriteBehindAFrozenHolderFailsInItsTimeout: a replica frozen
+// while holding the row, whose idle timeout is far longer than another
+// replica's write timeout: that write does not wait beyond its timeout,
+// and fails as unavailable (a ServiceFailure), not as a race, changing
+// nothing.
+func TestAdversaryWriteBehindAFrozenHolderFailsInItsTimeout(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	sb, b := replicaWith(t, dsn, Options{Timeout: 500 * time.Millisecond}, testOptions())
+	cmd := startHolder(t, dsn, 10*time.Second)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGSTOP))
+	_, err := b.CreateRole(newRole(acctA, "blocked"))
+	require.ErrorIs(t, err, iam.ErrServiceFailure)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.False(t, hasRole(b, roleARN(acctA, "blocked")))
+	require.NoError(t, cmd.Process.Kill())
+	eventually(t, 10*time.Second, "writes again once the holder is gone", func() bool {
+		_, err := b.CreateRole(newRole(acctA, "after"))
+		return err == nil
+	})
+	assert.Zero(t, sb.Status().Races)
+}
+
+// cause is the cause an *iam.Error wraps, for failure messages.
+func cause(err error) error {
+	var ie *iam.Error
+	if errors.As(err, &ie) {
+		return ie.Err
+	}
+	return err
 }
