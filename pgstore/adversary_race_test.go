@@ -275,6 +275,37 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			code: iam.CodeNoSuchEntity,
 		},
 		{
+			// The log holds a Loaded change: the catch-up cannot replay it
+			// in the held transaction, and loads the whole state instead.
+			name: "create after their Load",
+			setup: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "old"))
+				require.NoError(t, err)
+			},
+			ahead: func(t *testing.T, a *iam.Registry) {
+				require.NoError(t, a.Load(nil, []*iam.Role{newRole(acctA, "loaded")}))
+			},
+			write: func(b *iam.Registry) error { _, err := b.CreateRole(newRole(acctA, "mine")); return err },
+			check: func(t *testing.T, b *iam.Registry, _ *string) {
+				assert.False(t, hasRole(b, roleARN(acctA, "old")), "replaced by the Load")
+				assert.True(t, hasRole(b, roleARN(acctA, "loaded")))
+				assert.True(t, hasRole(b, roleARN(acctA, "mine")))
+			},
+		},
+		{
+			// A Load is not retried: stale, it fails as the race.
+			name: "their write before my Load",
+			ahead: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateRole(newRole(acctA, "theirs"))
+				require.NoError(t, err)
+			},
+			write: func(b *iam.Registry) error { return b.Load(nil, []*iam.Role{newRole(acctA, "mine")}) },
+			code:  iam.CodeServiceFailure,
+			check: func(t *testing.T, b *iam.Registry, _ *string) {
+				assert.False(t, hasRole(b, roleARN(acctA, "mine")))
+			},
+		},
+		{
 			name: "create with the RoleID of their role",
 			ahead: func(t *testing.T, a *iam.Registry) {
 				ro := newRole(acctA, "theirs")
@@ -318,8 +349,12 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 				require.ErrorAs(t, err, &ie)
 				assert.Equal(t, tc.code, ie.Code, "%v", err)
 			}
-			assert.NotErrorIs(t, err, ErrConflict)
-			assert.Equal(t, races+1, sb.Status().Races, "one lost race, one catch-up")
+			if tc.code == iam.CodeServiceFailure {
+				assert.ErrorIs(t, err, ErrConflict)
+			} else {
+				assert.NotErrorIs(t, err, ErrConflict)
+				assert.Equal(t, races+1, sb.Status().Races, "one lost race, one catch-up")
+			}
 			if tc.check != nil {
 				tc.check(t, b, &theirs)
 			}
@@ -905,4 +940,37 @@ func cause(err error) error {
 		return ie.Err
 	}
 	return err
+}
+
+// TestAdversaryCloseWhileWaitingForTheRow: Close of a replica whose write
+// waits for the revision row that a frozen replica holds: the write
+// returns (ErrClosed, a ServiceFailure) and Close returns, without waiting
+// for the write's timeout or the holder's idle timeout.
+func TestAdversaryCloseWhileWaitingForTheRow(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	sb, b := replicaWith(t, dsn, Options{Timeout: time.Minute}, testOptions())
+	cmd := startHolder(t, dsn, time.Minute)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGSTOP))
+	write := make(chan error, 1)
+	go func() { _, err := b.CreateRole(newRole(acctA, "waiting")); write <- err }()
+	eventually(t, 10*time.Second, "the write waits for the row", func() bool {
+		return queryInt(t, dsn, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+			"webidentity-pgstore "+sb.Origin()) > 0
+	})
+	closed := make(chan error, 1)
+	go func() { closed <- sb.Close() }()
+	select {
+	case err := <-write:
+		assert.ErrorIs(t, err, iam.ErrServiceFailure)
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the write waits on after Close")
+	}
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close hangs")
+	}
 }
