@@ -974,3 +974,107 @@ func TestAdversaryCloseWhileWaitingForTheRow(t *testing.T) {
 		t.Fatal("Close hangs")
 	}
 }
+
+// TestAdversaryThreeReplicasSameNames: three replicas whose writers
+// create, tag, update and delete roles of the same few names (spelled in
+// different cases): every write succeeds or gets IAM's answer against the
+// fleet's state (EntityAlreadyExists, NoSuchEntity), never a
+// ServiceFailure; afterwards every replica holds the database's state,
+// every replica's feed is the change log, and each role's RoleID is that
+// of its last create.
+func TestAdversaryThreeReplicasSameNames(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	var stores []*Store
+	var regs []*iam.Registry
+	for i := range 3 {
+		s, r := replicaWith(t, dsn, Options{ResyncInterval: time.Duration(1+i*200) * time.Millisecond}, testOptions())
+		stores, regs = append(stores, s), append(regs, r)
+	}
+	feeds := make([]func() []feedRecord, len(regs))
+	for i, r := range regs {
+		feeds[i] = watchFeed(r)
+	}
+	spellings := []string{"app", "APP", "App"}
+	const writers, rounds, names = 3, 12, 2
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for ri, reg := range regs {
+		for w := range writers {
+			wg.Go(func() {
+				for i := range rounds {
+					n := strconv.Itoa((w + i) % names)
+					name := spellings[(ri+i)%len(spellings)] + n
+					arn := roleARN(acctA, "app"+n) // ARNs keep the name's case: look it up
+					var err error
+					switch (ri + w + i) % 4 {
+					case 0:
+						_, err = reg.CreateRole(newRole(acctA, name))
+					case 1:
+						if ro, e := reg.RoleByName("aws", acctA, name); e == nil {
+							arn = ro.ARN
+						}
+						_, err = reg.TagRole(arn, []iam.Tag{{Key: "w" + strconv.Itoa(ri) + strconv.Itoa(w), Value: strconv.Itoa(i)}})
+					case 2:
+						if ro, e := reg.RoleByName("aws", acctA, name); e == nil {
+							arn = ro.ARN
+						}
+						_, err = reg.UpdateAssumeRolePolicy(arn, trustDoc(acctA, eksURL, "sub-"+strconv.Itoa(ri)+"-"+strconv.Itoa(i)))
+					case 3:
+						if ro, e := reg.RoleByName("aws", acctA, name); e == nil {
+							arn = ro.ARN
+						}
+						err = reg.DeleteRole(arn)
+					}
+					if err != nil && !errors.Is(err, iam.ErrEntityAlreadyExists) && !errors.Is(err, iam.ErrNoSuchEntity) {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i < 5 {
+			t.Logf("failed write: %v: %v", err, cause(err))
+		}
+	}
+	require.Empty(t, errs)
+	requireLikeDatabase(t, dsn, stores, regs)
+	log := changeLog(t, dsn, 0)
+	for i, feed := range feeds {
+		assert.Equal(t, log, feed(), "replica %d's feed is the change log", i)
+	}
+	// The RoleID of each role is that of the create that made it.
+	lastCreate := map[string]string{}
+	for _, l := range log {
+		if l.kind == kindNames[iam.RoleCreated] {
+			lastCreate[strings.ToLower(l.arn)] = l.arn
+		}
+	}
+	for _, ro := range regs[0].ListRoles("aws", acctA, "/") {
+		assert.Equal(t, lastCreate[strings.ToLower(ro.ARN)], ro.ARN)
+		assert.Equal(t, ro.RoleID, queryString(t, dsn, `SELECT role_id FROM webidentity.roles WHERE arn = $1`, ro.ARN))
+	}
+	for i, s := range stores {
+		t.Logf("replica %d: %d races", i, s.Status().Races)
+	}
+}
+
+// queryString runs a query that answers one string.
+func queryString(t testing.TB, dsn, query string, args ...any) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var s string
+	require.NoError(t, conn.QueryRow(ctx, query, args...).Scan(&s), "%s", query)
+	return s
+}
