@@ -1078,3 +1078,74 @@ func queryString(t testing.TB, dsn, query string, args ...any) string {
 	require.NoError(t, conn.QueryRow(ctx, query, args...).Scan(&s), "%s", query)
 	return s
 }
+
+// TestAdversaryRacingReplicaKilled: two replica processes and this one
+// create roles as fast as they can, racing (so their writes catch up and
+// hold the revision row often); one process is SIGKILLed mid-burst. The
+// other process's writes and this one's go on succeeding (a burst child
+// exits at its first failed write), and every acknowledged write of the
+// three is in the database.
+func TestAdversaryRacingReplicaKilled(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	s, reg := replicaWith(t, dsn, Options{}, testOptions())
+	victim := startChild(t, "burst", dsn, childRoundEnv+"=v")
+	survivor := startChild(t, "burst", dsn, childRoundEnv+"=s")
+	var acked []childLine
+	collect := func(c *child, n int) {
+		for done := 0; done < n; {
+			l := c.next(t)
+			if l.Op == "done" {
+				acked = append(acked, l)
+				done++
+			}
+		}
+	}
+	var mine []string
+	for i := range 30 {
+		ro, err := reg.CreateRole(newRole(acctA, "parent-"+strconv.Itoa(i)))
+		require.NoError(t, err)
+		mine = append(mine, ro.ARN)
+		if i == 10 {
+			collect(victim, 5)
+			require.NoError(t, victim.cmd.Process.Kill())
+		}
+	}
+	for l := range victim.lines {
+		if l.Op == "done" {
+			acked = append(acked, l)
+		}
+	}
+	// What the survivor wrote so far, then 20 writes made after the kill
+	// and after this replica's writes: it still writes.
+	for drained := false; !drained; {
+		select {
+		case l, ok := <-survivor.lines:
+			require.True(t, ok, "the survivor exited: a write of it failed")
+			if l.Op == "done" {
+				acked = append(acked, l)
+			}
+		default:
+			drained = true
+		}
+	}
+	collect(survivor, 20)
+	require.NoError(t, survivor.cmd.Process.Kill())
+	for l := range survivor.lines {
+		if l.Op == "done" {
+			acked = append(acked, l)
+		}
+	}
+	_ = survivor.cmd.Wait()
+	require.NoError(t, s.Sync(context.Background()))
+	_, check := replica(t, dsn, Options{})
+	for _, l := range acked {
+		ro, err := check.Role(l.ARN)
+		require.NoError(t, err, "acknowledged write %s lost", l.ARN)
+		assert.Equal(t, l.RoleID, ro.RoleID)
+	}
+	for _, arn := range mine {
+		assert.True(t, hasRole(check, arn), "%s lost", arn)
+	}
+	t.Logf("%d acknowledged child writes; this replica's races: %d", len(acked), s.Status().Races)
+}
