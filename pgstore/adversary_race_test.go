@@ -95,13 +95,14 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 		return out
 	}
 	for _, tc := range []struct {
-		name  string
-		quota int
-		setup func(t *testing.T, a *iam.Registry)                 // before b catches up
-		ahead func(t *testing.T, a *iam.Registry)                 // a's writes that b has not seen
-		write func(b *iam.Registry) error                         // b's write, which loses the race
-		code  iam.ErrorCode                                       // "" for success
-		check func(t *testing.T, b *iam.Registry, theirs *string) // after the write
+		name      string
+		quota     int
+		provQuota int
+		setup     func(t *testing.T, a *iam.Registry)                 // before b catches up
+		ahead     func(t *testing.T, a *iam.Registry)                 // a's writes that b has not seen
+		write     func(b *iam.Registry) error                         // b's write, which loses the race
+		code      iam.ErrorCode                                       // "" for success
+		check     func(t *testing.T, b *iam.Registry, theirs *string) // after the write
 	}{
 		{
 			name: "roles per account quota", quota: 2,
@@ -306,6 +307,34 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			},
 		},
 		{
+			name: "provider of their URL in another account",
+			ahead: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: eksURL, ClientIDs: []string{"a"}})
+				require.NoError(t, err)
+			},
+			write: func(b *iam.Registry) error {
+				_, err := b.CreateOIDCProvider(&iam.OIDCProvider{Account: acctB, URL: eksURL, ClientIDs: []string{"b"}})
+				return err
+			},
+			check: func(t *testing.T, b *iam.Registry, _ *string) {
+				assert.Equal(t, []string{eksURL}, b.Issuers())
+				require.NoError(t, b.DeleteOIDCProvider(provARN))
+				assert.Equal(t, []string{eksURL}, b.Issuers(), "still acctB's issuer")
+			},
+		},
+		{
+			name: "providers per account quota", provQuota: 1,
+			ahead: func(t *testing.T, a *iam.Registry) {
+				_, err := a.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: eksURL, ClientIDs: []string{"a"}})
+				require.NoError(t, err)
+			},
+			write: func(b *iam.Registry) error {
+				_, err := b.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: ghURL, ClientIDs: []string{"b"}})
+				return err
+			},
+			code: iam.CodeLimitExceeded,
+		},
+		{
 			name: "create with the RoleID of their role",
 			ahead: func(t *testing.T, a *iam.Registry) {
 				ro := newRole(acctA, "theirs")
@@ -327,6 +356,7 @@ func TestAdversaryRetryValidatesAgainstTheFleet(t *testing.T) {
 			dsn, _ := testDB(t)
 			opts := testOptions()
 			opts.MaxRolesPerAccount = tc.quota
+			opts.MaxOIDCProvidersPerAccount = tc.provQuota
 			sa, a := replicaWith(t, dsn, Options{}, opts)
 			sb, b := behind(t, dsn, opts)
 			if tc.setup != nil {
