@@ -1179,3 +1179,47 @@ func TestAdversaryRacingReplicaKilled(t *testing.T) {
 	}
 	t.Logf("%d acknowledged child writes; this replica's races: %d", len(acked), s.Status().Races)
 }
+
+// TestAdversaryWritesDuringAnotherReplicasLoad: a replica's writes while
+// another replica's Load (an import of hundreds of roles, one long
+// transaction holding the revision row) commits: they wait for it, then
+// catch up with the whole state (the log holds a Loaded change) and
+// commit, on top of the Load.
+func TestAdversaryWritesDuringAnotherReplicasLoad(t *testing.T) {
+	t.Parallel()
+	dsn, _ := testDB(t)
+	sa, a := behind(t, dsn, testOptions()) // no catch-up of its own in the way
+	sb, b := replicaWith(t, dsn, Options{}, testOptions())
+	var roles []*iam.Role
+	for i := range 5000 {
+		roles = append(roles, newRole(fmt.Sprintf("1000000000%02d", i%6), "imported-"+strconv.Itoa(i)))
+	}
+	var wg sync.WaitGroup
+	var loadErr error
+	wg.Go(func() { loadErr = a.Load(nil, roles) })
+	// b's writes start once the Load's transaction is open (or over).
+	eventually(t, 30*time.Second, "the Load's transaction", func() bool {
+		return a.Revision() > 0 || queryInt(t, dsn, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND xact_start IS NOT NULL`,
+			"webidentity-pgstore "+sa.Origin()) > 0
+	})
+	inTx := a.Revision() == 0
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = b.CreateRole(newRole(acctB, "during-"+strconv.Itoa(i))) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err, "%v", cause(err))
+	}
+	if loadErr != nil {
+		// The Load lost the race to b's writes: it is not retried.
+		assert.ErrorIs(t, loadErr, ErrConflict)
+	}
+	requireLikeDatabase(t, dsn, []*Store{sa, sb}, []*iam.Registry{a, b})
+	for i := range errs {
+		// A Load replaces everything, but one that commits before b's
+		// writes comes before them, and one after them is stale.
+		assert.True(t, hasRole(a, roleARN(acctB, "during-"+strconv.Itoa(i))), "b's write %d survives", i)
+	}
+	t.Logf("b's writes started during the Load's transaction: %v; load: %v; b's races: %d", inTx, loadErr, sb.Status().Races)
+}
