@@ -144,7 +144,9 @@ func (r *Registry) lockWrites(prio bool) {
 	for r.exclusive > 0 || r.staleGen > r.served || !prio && r.retrying > 0 {
 		r.idle.Wait()
 	}
-	if prio {
+	if prio && r.retrying > 0 {
+		// (A writer whose own catch-up failed but that a later one served
+		// was not counted: the count never goes below zero.)
 		if r.retrying--; r.retrying == 0 {
 			r.idle.Broadcast()
 		}

@@ -53,6 +53,17 @@ func (s *Store) commit(c iam.Change) error {
 		case errors.Is(err, ErrConflict), errors.Is(err, ErrDiverged):
 			s.noteDB(nil, 0) // the database answered
 			return err
+		case held != nil && ctx.Err() == nil && !s.closed.Load():
+			// The held transaction failed before COMMIT was sent (the
+			// server ended its idle session, say: it waited through a slow
+			// watcher or a paused process), so it did not happen and the
+			// row is no longer held: try once more in a new transaction,
+			// which commits at the revision or finds another replica's
+			// change there (ErrConflict, retried by the registry).
+			if unavailable(err) {
+				s.pool.Reset()
+			}
+			continue
 		case unavailable(err) && attempt == 1 && ctx.Err() == nil && !s.closed.Load():
 			// The connection failed before COMMIT was sent, so the
 			// transaction did not happen. A restart of the server or a

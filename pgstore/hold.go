@@ -55,34 +55,50 @@ func (s *Store) catchUpForWrite() (release func(), err error) {
 	s.hold = h         // from now on, commits of other revisions fail fast
 	s.holdMu.Unlock()
 
-	tx, rev, err := s.takeRow()
-	if err != nil {
-		s.releaseHold(h)
+	// Until the hold is handed out ready, any way out (an error, the replay's
+	// Sync, a panic of a watcher during the replay) gives the row up: a row
+	// left locked would stop the fleet's writers until the server ends the
+	// idle session, and its connection would never return to the pool.
+	var tx pgx.Tx
+	handed := false
+	defer func() {
+		if !handed {
+			s.releaseHold(h)
+			if tx != nil {
+				rollback(tx)
+			}
+		}
+	}()
+	var rev uint64
+	if tx, rev, err = s.takeRow(); err != nil {
 		return nil, err
 	}
-	s.holdMu.Lock()
-	if s.hold != h { // dropped by Close
-		s.holdMu.Unlock()
-		rollback(tx)
+	if !s.holding(h) { // dropped by Close
 		return nil, ErrClosed
 	}
-	s.holdMu.Unlock()
 	if !s.replayHolding(tx, rev) {
 		// The log cannot be replayed here, the replica is stuck, or tx
 		// failed: catch up as the follower does, without the row.
 		s.releaseHold(h)
 		rollback(tx)
+		tx = nil
 		return nil, s.Sync(s.ctx)
 	}
 	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
 	if s.hold != h { // dropped by Close
-		s.holdMu.Unlock()
-		rollback(tx)
 		return nil, nil
 	}
 	h.tx, h.rev, h.ready = tx, rev, true
-	s.holdMu.Unlock()
+	handed = true
 	return func() { s.releaseHold(h) }, nil
+}
+
+// holding reports whether h is still the replica's hold.
+func (s *Store) holding(h *rowHold) bool {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	return s.hold == h
 }
 
 // replayHolding brings the registry to revision rev, which tx holds, from

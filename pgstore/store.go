@@ -476,6 +476,8 @@ func unavailable(err error) bool {
 			return true
 		case pe.Code == "53300": // too many connections
 			return true
+		case pe.Code == "25P03": // idle_in_transaction_session_timeout: the server ended the session
+			return true
 		}
 		return false
 	}
