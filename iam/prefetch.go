@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/webidentity/webidentity/internal/prefetch"
+	"github.com/webidentity/webidentity/policy"
 )
 
 // Prefetch hints. A request's lookups (the provider for the token's issuer, the role) each
@@ -29,9 +30,11 @@ const roleHotBytes = unsafe.Offsetof(Role{}.ARN) + unsafe.Sizeof(Role{}.ARN)
 // own to hint; see policy's packing).
 const policyHeadBytes = 256
 
-// PrefetchRole asks for the memory Role(roleARN) reads: depth 0 the role's index slot; depth
-// 1 reads the slot and asks for the role's record; depth 2 reads the record too and asks for
-// the first lines of its compiled trust policy. A hint: see above.
+// PrefetchRole asks for the memory Role(roleARN) and the evaluation of its trust policy read:
+// depth 0 the role's index slot; depth 1 reads the slot and asks for the role's record; depth
+// 2 reads the record too and asks for the first lines of its compiled trust policy; depth 3
+// reads those and asks for the rest of what Evaluate reads (policy.Policy.HotBytes). A hint:
+// see above.
 func (r *Registry) PrefetchRole(roleARN string, depth int) {
 	k, ok := parseRoleKey(roleARN)
 	if !ok {
@@ -61,10 +64,25 @@ func (r *Registry) PrefetchRole(roleARN string, depth int) {
 	}
 	switch {
 	case ro == nil:
-	case depth == 1:
+	case depth == 1: // the record only: reading it now would wait for it
 		prefetch.Lines(unsafe.Pointer(ro), roleHotBytes)
-	case ro.TrustPolicy != nil:
-		prefetch.Lines(unsafe.Pointer(ro.TrustPolicy), policyHeadBytes)
+	case depth == 2:
+		prefetchPolicy(ro.TrustPolicy, false)
+	default:
+		prefetchPolicy(ro.TrustPolicy, true)
+	}
+}
+
+// prefetchPolicy asks for pol's first lines or (rest) the rest of its hot bytes, which reads
+// the first ones.
+func prefetchPolicy(pol *policy.Policy, rest bool) {
+	switch {
+	case pol == nil:
+	case !rest:
+		prefetch.Lines(unsafe.Pointer(pol), policyHeadBytes)
+	case pol.HotBytes() > policyHeadBytes:
+		p := unsafe.Add(unsafe.Pointer(pol), policyHeadBytes) // inside the policy's block
+		prefetch.Lines(p, pol.HotBytes()-policyHeadBytes)
 	}
 }
 
