@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/prefetch"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
@@ -274,13 +275,13 @@ type hints struct {
 }
 
 // step asks each chain for link depth (the provider and key chains) and depth+1 (the role
-// chain, which the request's start began, has two more).
+// chain, which the request's start began).
 func (h *hints) step(depth int) {
 	v := h.v
 	if h.provider {
 		v.hintProviders.PrefetchOIDCProvider(h.sel.partition, h.sel.account, h.iss, depth)
 	}
-	if v.hintRoles != nil && h.sel.roleARN != "" && depth < 2 {
+	if v.hintRoles != nil && h.sel.roleARN != "" {
 		v.hintRoles.PrefetchRole(h.sel.roleARN, depth+1)
 	}
 	if v.hintKeys != nil {
@@ -933,6 +934,9 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if v.hintRoles != nil {
 		// The first link of the role's chain (see hints): the token's checks come first.
 		v.hintRoles.PrefetchRole(req.RoleARN, 0)
+	}
+	if t := req.WebIdentityToken; t != "" {
+		prefetch.Lines(unsafe.Pointer(unsafe.StringData(t)), uintptr(len(t)))
 	}
 	// STS picks the provider from the role's partition and account and the token's iss.
 	partition, account := roleAccount(req.RoleARN)
