@@ -25,6 +25,10 @@ import (
 // MaxSessionDuration and ARN, the first fields.
 const roleHotBytes = unsafe.Offsetof(Role{}.ARN) + unsafe.Sizeof(Role{}.ARN)
 
+// providerHotBytes is how much of an OIDCProvider a request reads: the fields up to its one
+// inline thumbprint (Tags and CreateDate are for IAM's API).
+const providerHotBytes = unsafe.Offsetof(OIDCProvider{}.thumb0) + unsafe.Sizeof(OIDCProvider{}.thumb0)
+
 // policyHeadBytes is how much of a compiled trust policy the role hint asks for: its first
 // lines, where a packed policy keeps what its common decision reads (the rest is the policy's
 // own to hint; see policy's packing).
@@ -120,7 +124,7 @@ func (r *Registry) PrefetchOIDCProvider(partition, account, issuerURL string, de
 			prefetch.Lines(unsafe.Pointer(unsafe.StringData(is.url)), uintptr(len(is.url)))
 		}
 		if p != nil {
-			prefetch.Lines(unsafe.Pointer(p), unsafe.Sizeof(OIDCProvider{}))
+			prefetch.Lines(unsafe.Pointer(p), providerHotBytes)
 		}
 		return
 	}

@@ -20,7 +20,9 @@ func (p *Policy) HotBytes() uintptr {
 		return own
 	}
 	start := uintptr(unsafe.Pointer(p))
-	end := uintptr(unsafe.Pointer(&p.stmts[0])) + unsafe.Sizeof(statement{})
+	// The statement's labels (its Sid and explanations) are the one field of it that the
+	// fast form's decision reads.
+	end := uintptr(unsafe.Pointer(&p.stmts[0].labels)) + unsafe.Sizeof(p.stmts[0].labels)
 	if end <= start || end-start > maxHotBytes {
 		return own // not in p's block (never for a packed policy)
 	}

@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// TestHotBytes: a packed IRSA policy's hot bytes run from the Policy through its statement,
+// TestHotBytes: a packed IRSA policy's hot bytes run from the Policy to its statement's labels,
 // inside its block; an unpacked policy's are the Policy value; nil has none.
 func TestHotBytes(t *testing.T) {
 	irsa := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
@@ -24,7 +24,7 @@ func TestHotBytes(t *testing.T) {
 	start := uintptr(unsafe.Pointer(p))
 	for _, q := range []uintptr{
 		uintptr(unsafe.Pointer(p.fast)),
-		uintptr(unsafe.Pointer(&p.stmts[0])) + unsafe.Sizeof(statement{}) - 1,
+		uintptr(unsafe.Pointer(&p.stmts[0].labels)),
 		uintptr(unsafe.Pointer(unsafe.StringData(p.fast.str(p.fast.conds[0].lit)))),
 	} {
 		if q < start || q >= start+n {
