@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"bytes"
 	"time"
 	"unicode/utf8"
 )
@@ -240,24 +239,4 @@ func checkTokenTimes(exp, nbf, iat, now time.Time, leeway, maxLifetime time.Dura
 		}
 	}
 	return nil
-}
-
-// issMember is how a compact payload's iss member starts.
-var issMember = []byte(`"iss":"`)
-
-// guessIssuer returns the bytes of the payload's first "iss":"..." string as they stand, or nil
-// when there is none or it has an escape: a guess at iss made before parseClaims reads the
-// payload properly, for prefetch hints only (see hints). It may be wrong (an "iss" inside
-// another member's value); nothing but a hint ever reads it.
-func guessIssuer(pay []byte) []byte {
-	i := bytes.Index(pay, issMember)
-	if i < 0 {
-		return nil
-	}
-	rest := pay[i+len(issMember):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-		return nil
-	}
-	return rest[:j]
 }

@@ -598,16 +598,6 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	if err != nil {
 		return segmentError(raw[c.dot1+1:c.dot2], err)
 	}
-	// The lookups' chains (see hints) start from a guess at iss, so that their first lines
-	// arrive while the signature is decoded and the claims parsed; a wrong guess (or none)
-	// only means that the first step is asked for again with the iss parseClaims finds.
-	hs := hints{v: v, sel: sel, provider: v.hintProviders != nil && !sel.static}
-	if v.hintProviders != nil || v.hintKeys != nil {
-		if g := guessIssuer(pay); g != nil {
-			hs.iss = scratchString(g) // our own sources' hints keep nothing of it
-			hs.step(0)
-		}
-	}
 	buf, sig, err := decodeInto(buf, raw[c.dot2+1:])
 	if err != nil {
 		return segmentError(raw[c.dot2+1:], err)
@@ -639,13 +629,11 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	}
 	// The lookups' chains, in lock step (see hints): this step's lines arrive while the next
 	// step's hints compute their hashes.
+	hs := hints{v: v, sel: sel, iss: iss, provider: v.hintProviders != nil && !sel.static}
 	if hd.kid.kind != kindNone && !hd.kid.esc {
 		hs.kid = hdr[hd.kid.start:hd.kid.end]
 	}
-	if hs.iss != iss {
-		hs.iss = iss
-		hs.step(0)
-	}
+	hs.step(0)
 	hs.step(1)
 	if e := v.selectProvider(sel, iss, &out.route); e != nil {
 		return e
