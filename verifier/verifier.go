@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/prefetch"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
@@ -34,6 +35,11 @@ type Verifier struct {
 	// ownSource: providers is an *iam.Registry, whose lookups keep nothing of their
 	// arguments (so the hot path may pass them strings into scratch memory).
 	ownSource bool
+	// hintProviders and hintRoles are the provider and role sources when they are
+	// *iam.Registry values (else nil), and hintKeys the key cache: the full path asks them for
+	// prefetch hints (see hints), which change no result.
+	hintProviders, hintRoles *iam.Registry
+	hintKeys                 *jwks.Cache
 
 	// cache is keys as a *jwks.Cache (the default one or the caller's): issuers are registered
 	// in it when a provider of theirs is first used, and dropped when the registry reports
@@ -93,7 +99,8 @@ func New(opts Options) (*Verifier, error) {
 			return nil, err
 		}
 	}
-	_, v.ownSource = v.providers.(*iam.Registry)
+	v.hintProviders, v.ownSource = v.providers.(*iam.Registry)
+	v.hintRoles, _ = v.roles.(*iam.Registry)
 	switch {
 	case v.leeway == 0:
 		v.leeway = DefaultLeeway
@@ -134,6 +141,7 @@ func New(opts Options) (*Verifier, error) {
 		_ = v.Close()
 		return nil, err
 	}
+	v.hintKeys = v.cache
 	if w, ok := v.providers.(watcher); ok && v.cache != nil && opts.ProviderSource != nil {
 		v.stopWatch = w.Watch(func(c iam.Change) {
 			if len(c.IssuersRemoved) > 0 {
@@ -244,6 +252,41 @@ type selector struct {
 	partition, account string
 	url                string // from a provider ARN: the token's iss must be this
 	static             bool   // Verify: the one static provider of the token's iss
+	// roleARN is the role AssumeRoleWithWebIdentity looks up once the token is judged (""
+	// for Verify): for prefetch hints only (see hints), never for a decision.
+	roleARN string
+}
+
+// hints are the prefetch hints of the full path (see iam.Registry.PrefetchRole,
+// iam.Registry.PrefetchOIDCProvider, jwks.Cache.PrefetchKey): at full size the memory a
+// decision reads beyond the signature check is tens of cache lines in three chains, each
+// line cold (provider slot, record, its strings; the issuer's key state, snapshot, key; the
+// role's slot, record, trust policy). Each step asks each chain for its next link, so that
+// their misses overlap, and the last links are asked for before the signature check, which
+// hides them. The sources are asked only when they are our own (*iam.Registry, *jwks.Cache),
+// whose hints read nothing that could block and change no result. kid is the header's kid
+// bytes (nil for none).
+type hints struct {
+	v        *Verifier
+	sel      *selector
+	iss      string
+	kid      []byte
+	provider bool // the provider chain applies (not Verify's static providers)
+}
+
+// step asks each chain for link depth (the provider and key chains) and depth+1 (the role
+// chain, which the request's start began).
+func (h *hints) step(depth int) {
+	v := h.v
+	if h.provider {
+		v.hintProviders.PrefetchOIDCProvider(h.sel.partition, h.sel.account, h.iss, depth)
+	}
+	if v.hintRoles != nil && h.sel.roleARN != "" {
+		v.hintRoles.PrefetchRole(h.sel.roleARN, depth+1)
+	}
+	if v.hintKeys != nil {
+		v.hintKeys.PrefetchKey(h.iss, h.kid, depth)
+	}
 }
 
 // selectProvider fills r with the provider sel picks for the token's (unverified) iss, or
@@ -584,9 +627,18 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	default:
 		iss = string(pay[issSpan.start:issSpan.end])
 	}
+	// The lookups' chains, in lock step (see hints): this step's lines arrive while the next
+	// step's hints compute their hashes.
+	hs := hints{v: v, sel: sel, iss: iss, provider: v.hintProviders != nil && !sel.static}
+	if hd.kid.kind != kindNone && !hd.kid.esc {
+		hs.kid = hdr[hd.kid.start:hd.kid.end]
+	}
+	hs.step(0)
+	hs.step(1)
 	if e := v.selectProvider(sel, iss, &out.route); e != nil {
 		return e
 	}
+	hs.step(2)
 	rt := &out.route
 	p := rt.p
 	if !rt.set.algs[hd.alg] {
@@ -624,6 +676,9 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 		default:
 			kid = v.kids.kid(hdr[hd.kid.start:hd.kid.end])
 		}
+	}
+	if v.hintKeys != nil && hs.kid != nil {
+		v.hintKeys.PrefetchKey(iss, hs.kid, 3) // the key's public material
 	}
 	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig, &sc.sig, found)
 	if e != nil {
@@ -876,6 +931,13 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if e := checkRequest(req); e != nil {
 		return nil, nil, nil, e
 	}
+	if v.hintRoles != nil {
+		// The first link of the role's chain (see hints): the token's checks come first.
+		v.hintRoles.PrefetchRole(req.RoleARN, 0)
+	}
+	if t := req.WebIdentityToken; t != "" {
+		prefetch.Lines(unsafe.Pointer(unsafe.StringData(t)), uintptr(len(t)))
+	}
 	// STS picks the provider from the role's partition and account and the token's iss.
 	partition, account := roleAccount(req.RoleARN)
 	var epoch uint64
@@ -892,7 +954,7 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 	now := v.now()
 	ev = evalPool.Get().(*evaluation)
 	*ev = evaluation{}
-	ev.sel.partition, ev.sel.account = partition, account
+	ev.sel.partition, ev.sel.account, ev.sel.roleARN = partition, account, req.RoleARN
 	var tr *memoTrace
 	if v.epochs != nil {
 		tr = &ev.trace

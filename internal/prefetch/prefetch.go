@@ -1,0 +1,28 @@
+package prefetch
+
+import "unsafe"
+
+// LineSize is the cache line size the hints assume (64 bytes on the processors Go targets most;
+// on one with larger lines, Lines asks for some lines twice, which costs nothing more).
+const LineSize = 64
+
+// maxLines bounds one Lines call: a hint for a few records, not a way to stream memory.
+const maxLines = 64
+
+// Line asks for the cache line holding the byte at p. nil is ignored.
+func Line(p unsafe.Pointer) {
+	if p != nil {
+		line(p)
+	}
+}
+
+// Lines asks for every cache line holding a byte of [p, p+n), at most 64 lines (4 KiB); n
+// zero or p nil asks for nothing.
+func Lines(p unsafe.Pointer, n uintptr) {
+	if p == nil || n == 0 {
+		return
+	}
+	// The count of lines from p's line to the line of the last byte.
+	k := ((uintptr(p) & (LineSize - 1)) + n + LineSize - 1) / LineSize
+	lines(p, min(k, maxLines))
+}

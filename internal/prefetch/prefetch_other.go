@@ -1,0 +1,9 @@
+//go:build !amd64 && !arm64
+
+package prefetch
+
+import "unsafe"
+
+func line(p unsafe.Pointer) {}
+
+func lines(p unsafe.Pointer, k uintptr) {}
