@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package verifier
+
+import "unsafe"
+
+// prefetch is the amd64 hint (see prefetch_amd64.go); elsewhere it does nothing.
+func prefetch(unsafe.Pointer, uintptr) {}
