@@ -142,6 +142,8 @@ func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
 	// the index for the hash.
 	prefetch(unsafe.Pointer(unsafe.StringData(raw)), uintptr(min(len(raw), prefetchMax)))
 	prefetch(unsafe.Pointer(unsafe.StringData(req.RoleARN)), uintptr(min(len(req.RoleARN), prefetchMax)))
+	prefetch(unsafe.Pointer(unsafe.StringData(req.RoleSessionName)), 1)
+	prefetch(unsafe.Pointer(unsafe.StringData(req.SourceIP)), 1)
 	c := v.tokens
 	e, m, h := c.entry(raw)
 	if e == nil {
