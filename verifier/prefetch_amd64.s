@@ -2,9 +2,9 @@
 
 #include "textflag.h"
 
-// func prefetch(p unsafe.Pointer, n uintptr)
+// func prefetch(addr, n uintptr)
 TEXT ·prefetch(SB), NOSPLIT|NOFRAME, $0-16
-	MOVQ p+0(FP), AX
+	MOVQ addr+0(FP), AX
 	MOVQ n+8(FP), CX
 	LEAQ (AX)(CX*1), CX
 	ANDQ $~63, AX

@@ -2,7 +2,5 @@
 
 package verifier
 
-import "unsafe"
-
 // prefetch is the amd64 hint (see prefetch_amd64.go); elsewhere it does nothing.
-func prefetch(unsafe.Pointer, uintptr) {}
+func prefetch(_, _ uintptr) {}
