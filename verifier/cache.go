@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -140,7 +141,11 @@ func (c *tokenCache) lookup(raw string) (*cacheEntry, uint64) {
 func (c *tokenCache) entry(raw string) (*cacheEntry, *decisionMemo, uint64) {
 	h := c.hash(raw)
 	e, m := c.find(h)
-	if e == nil {
+	if e != nil {
+		// The entry's token, which follows it when it fits (see newEntry) and, for a hit,
+		// is as long as raw: its lines arrive while the caller reads the entry's.
+		prefetch(addr(unsafe.Pointer(e))+entrySize, uintptr(min(len(raw), prefetchMax)))
+	} else {
 		// Not in the index (its bucket overflowed): the LRU's map holds every entry.
 		var ok bool
 		if e, ok = c.lru.Peek(h); !ok {
@@ -231,11 +236,12 @@ func (c *tokenCache) remove(h uint64) {
 	}
 }
 
-// store remembers a verified token. The token string is cloned so that the cache does not pin
-// a caller's larger buffer. The entry enters the index before the LRU, so that its eviction,
+// store remembers a verified token. The token string is copied (see newEntry) so that the
+// cache does not pin a caller's larger buffer. The entry enters the index before the LRU, so that its eviction,
 // however soon, finds it there.
 func (c *tokenCache) store(h uint64, raw string, v *verified) *cacheEntry {
-	e := &cacheEntry{hash: h, raw: strings.Clone(raw), v: *v}
+	e := newEntry(raw)
+	e.hash, e.v = h, *v
 	e.v.fixAudience()
 	e.tick.Store(c.ticks.Add(1))
 	c.mu.Lock()
@@ -247,6 +253,60 @@ func (c *tokenCache) store(h uint64, raw string, v *verified) *cacheEntry {
 	// index): put back what the LRU holds now. The last reindex comes after the last Add.
 	c.reindex(h)
 	return e
+}
+
+// entrySize is a cacheEntry's size: where its token's bytes start when they follow it.
+const entrySize = unsafe.Sizeof(cacheEntry{})
+
+// withToken is a cacheEntry with its token's bytes right after it, in one allocation, so
+// that a lookup that finds the entry knows where the token is without reading the entry
+// first. B is a byte array that fills the object up to a size class (see newEntry).
+type withToken[B any] struct {
+	e   cacheEntry
+	raw B
+}
+
+// Room for a token after an entry, so that the entry and its token fill a size class.
+const (
+	room1024 = max(1024-int(entrySize), 0)
+	room1280 = max(1280-int(entrySize), 0)
+	room1536 = max(1536-int(entrySize), 0)
+	room2048 = max(2048-int(entrySize), 0)
+	room3072 = max(3072-int(entrySize), 0)
+	room4096 = max(4096-int(entrySize), 0)
+)
+
+// newEntry returns a new entry holding a copy of raw: with raw's bytes right after it in
+// one allocation (of the smallest size class among those of withToken that has room),
+// or in a string of its own for a longer token. Either way the cache does not pin a
+// caller's larger buffer.
+func newEntry(raw string) *cacheEntry {
+	switch n := len(raw); {
+	case n == 0:
+		return &cacheEntry{}
+	case n <= room1024:
+		return inlineEntry[[room1024]byte](raw)
+	case n <= room1280:
+		return inlineEntry[[room1280]byte](raw)
+	case n <= room1536:
+		return inlineEntry[[room1536]byte](raw)
+	case n <= room2048:
+		return inlineEntry[[room2048]byte](raw)
+	case n <= room3072:
+		return inlineEntry[[room3072]byte](raw)
+	case n <= room4096:
+		return inlineEntry[[room4096]byte](raw)
+	}
+	return &cacheEntry{raw: strings.Clone(raw)}
+}
+
+// inlineEntry returns the entry of a new withToken[B] whose raw is a copy of raw, in the
+// bytes after the entry (B, a byte array, has room for it).
+func inlineEntry[B any](raw string) *cacheEntry {
+	w := new(withToken[B])
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&w.raw)), unsafe.Sizeof(w.raw))
+	w.e.raw = unsafe.String(&b[0], copy(b, raw)) // never written again
+	return &w.e
 }
 
 // current reports whether the key that verified the cached token is still the one the full

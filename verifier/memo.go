@@ -1,8 +1,10 @@
 package verifier
 
 import (
+	"math"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/webidentity/webidentity/iam"
@@ -47,29 +49,35 @@ func memoSource(p ProviderSource, r RoleSource) *iam.Registry {
 //   - the request: every field that reaches the decision or the Result is byte-identical
 //     (so checkRequest, a function of those fields and of the token, which is the entry's,
 //     accepts it as it accepted the request the memo was made for);
-//   - time: exp, nbf and the maximum lifetime are checked on every use, and a policy whose
-//     conditions read anything but the token, the request and the provider is never
-//     memoised (memoisable).
+//   - time: exp, nbf and iat are checked on every use (through validFrom and validUntil,
+//     see setTimes; the maximum lifetime, a function of the token alone, passed when the
+//     memo was made), and a policy whose conditions read anything but the token, the
+//     request and the provider is never memoised (memoisable).
 //
 // It is immutable once published in its cacheEntry, and laid out in the order a use reads
-// it, in one allocation of 768 bytes: the checks (the first line), the request (inline when
-// it fits), the Result each caller gets a copy of, then what only the full path reads.
+// it, in one allocation of 768 bytes (TestMemoSizes pins it): the checks (the first two
+// lines: entry, epoch, keys, the token's validity, the request's lengths and the account's
+// place in it), the request (inline when it fits), the Result each caller gets a copy of,
+// then what only the full path reads.
 type decisionMemo struct {
-	entry                  *cacheEntry // the token's
-	epoch                  uint64
-	keys                   jwks.Stamp
+	entry *cacheEntry // the token's
+	epoch uint64
+	keys  jwks.Stamp
+	// validFrom and validUntil bound the instants (Unix nanoseconds) at which the token's
+	// times pass checkTokenTimes: validFrom <= now < validUntil (see setTimes).
+	validFrom, validUntil  int64
 	arnLen, sessionNameLen int32 // of RoleARN and RoleSessionName, the first parts of request
 	durationSeconds        int32 // checkRequest bounds it (900..43200)
+	// partition and account are where the role ARN's partition and account sit in request
+	// ([0]:[1]; checkRequest bounds the ARN to 2048 bytes).
+	partitionAt, accountAt [2]uint16
 	// request is the request's RoleARN, RoleSessionName and SourceIP, one after the other
-	// (in inline when they fit); partition and account are the role ARN's, and
-	// out.res.RoleARN and RoleSessionName, all pointing into it.
-	request            string
-	partition, account string
-	inline             [memoInline]byte // written once, before the memo is published
+	// (in inline when they fit); out.res.RoleARN and RoleSessionName point into it.
+	request string
+	inline  [memoInline]byte // written once, before the memo is published
 	// out is what each caller gets a copy of (see result), laid out as it is copied: the
 	// Result, then its Token (the cache entry's, Audience in out.aud or cloned), whose
-	// slices are the memo's own. out.res.Token is nil: each copy points at its own. Its
-	// Token's ExpiresAt, NotBefore and IssuedAt are checked on every use.
+	// slices are the memo's own. out.res.Token is nil: each copy points at its own.
 	out resultCopy
 	// route is the provider the decision used (route.p is the observer's), and policy the
 	// trust policy: a later decision with the token reuses the route while the memo
@@ -77,6 +85,10 @@ type decisionMemo struct {
 	route  route
 	policy *policy.Policy
 }
+
+// partition and account return the role ARN's partition and account.
+func (m *decisionMemo) partition() string { return m.request[m.partitionAt[0]:m.partitionAt[1]] }
+func (m *decisionMemo) account() string   { return m.request[m.accountAt[0]:m.accountAt[1]] }
 
 // memoInline is the room for the request's strings inside a memo: an EKS role ARN, a
 // session name and an IP address, mostly.
@@ -99,7 +111,7 @@ func (m *decisionMemo) sameRequest(req *Request) bool {
 // same provider, pickKey the same key, and admit, which passed for m, would pass again.
 // Token times are not covered (the caller checks them).
 func (m *decisionMemo) vouches(sel *selector, epoch uint64) bool {
-	return epoch == m.epoch && !sel.static && sel.url == "" && sel.account == m.account && sel.partition == m.partition &&
+	return epoch == m.epoch && !sel.static && sel.url == "" && sel.account == m.account() && sel.partition == m.partition() &&
 		m.keys.Current()
 }
 
@@ -114,34 +126,103 @@ type memoTrace struct {
 
 // memoAnswer answers req from the decision memo of its token, or returns nil. A memo that
 // answers stands for checkRequest too (see decisionMemo).
+//
+// Every check must pass, and their order does not change the answer; it is chosen for cold
+// memory, where each line that misses costs about 200 ns and only misses in flight together
+// overlap. The index gives the entry and the memo after two misses one after the other (the
+// caller's token end for the hash, then the bucket); from there, what the checks read is
+// independent: the memo's lines, the cached token's, the caller's token and request strings
+// (asked for at the start) and the registry's epoch counter. So the code asks for all the
+// lines it knows (prefetch) before it reads any, reads the clock while they arrive (a clock
+// read waits for the loads before it, not for prefetches), and then checks, the key set's
+// state last (it marks the issuer used).
 func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
 	raw := req.WebIdentityToken
 	if len(raw) > maxTokenLen {
 		return nil
 	}
+	// The caller's token and request strings, while the hash waits for the token's end and
+	// the index for the hash.
+	prefetch(addr(unsafe.Pointer(unsafe.StringData(raw))), uintptr(min(len(raw), prefetchMax)))
+	prefetch(addr(unsafe.Pointer(unsafe.StringData(req.RoleARN))), uintptr(min(len(req.RoleARN), prefetchMax)))
+	prefetch(addr(unsafe.Pointer(unsafe.StringData(req.RoleSessionName))), 1)
+	prefetch(addr(unsafe.Pointer(unsafe.StringData(req.SourceIP))), 1)
 	c := v.tokens
 	e, m, h := c.entry(raw)
 	if e == nil {
 		return nil
 	}
 	if m == nil || m.entry != e {
-		m = e.memo.Load()
+		if m = e.memo.Load(); m == nil {
+			return nil
+		}
 	}
-	if m == nil || e.raw != raw {
+	prefetch(addr(unsafe.Pointer(m)), unsafe.Sizeof(*m))
+	er := e.raw
+	if p := addr(unsafe.Pointer(unsafe.StringData(er))); p != addr(unsafe.Pointer(e))+entrySize {
+		prefetch(p, uintptr(min(len(er), prefetchMax))) // not after the entry (see newEntry)
+	}
+	now := v.now()
+	if !m.sameRequest(req) || v.epochs.ChangeEpoch(m.partition(), m.account()) != m.epoch || er != raw {
 		return nil
 	}
 	c.used(e, h)
-	if !m.sameRequest(req) {
-		return nil
-	}
-	if v.epochs.ChangeEpoch(m.partition, m.account) != m.epoch || !m.keys.Current() {
-		return nil
-	}
-	t := &m.out.tok
-	if checkTokenTimes(t.ExpiresAt, t.NotBefore, t.IssuedAt, v.now(), v.leeway, v.maxLifetime) != nil {
-		return nil // the full path refuses it, and drops the entry
+	if !m.keys.Current() || !m.valid(now) {
+		return nil // on times, the full path refuses it, and drops the entry
 	}
 	return m
+}
+
+// prefetchMax bounds what memoAnswer prefetches of a string.
+const prefetchMax = 4096
+
+// Instants whose Unix time in nanoseconds an int64 holds, in whole seconds.
+const (
+	minNanoSec = math.MinInt64/int64(time.Second) + 1
+	maxNanoSec = math.MaxInt64/int64(time.Second) - 1
+)
+
+// unixNano returns t's Unix time in nanoseconds, or the int64 bound on its side when that
+// does not fit.
+func unixNano(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s < minNanoSec:
+		return math.MinInt64
+	case s > maxNanoSec:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// setTimes sets m's validity from the token's times, for a verifier of that leeway and
+// maximum lifetime, so that valid(now) holds exactly when checkTokenTimes(exp, nbf, iat,
+// now, ...) passes, for every now whose Unix nanoseconds fit an int64 (valid refuses the
+// others: the full path decides them). checkTokenTimes passes when now < exp+leeway,
+// nbf-leeway <= now and iat-leeway <= now (for those present), and the lifetime bound, a
+// function of the token alone, holds: setTimes reports false when it does not (no memo).
+// Bounds beyond the int64 range clamp to it, which keeps them exact: an instant inside
+// the range is before a bound after it and after a bound before it.
+func (m *decisionMemo) setTimes(t *Token, leeway, maxLifetime time.Duration) bool {
+	if maxLifetime > 0 && (t.IssuedAt.IsZero() || t.ExpiresAt.Sub(t.IssuedAt) > maxLifetime) {
+		return false
+	}
+	m.validUntil = unixNano(t.ExpiresAt.Add(leeway))
+	m.validFrom = math.MinInt64
+	for _, at := range [...]time.Time{t.NotBefore, t.IssuedAt} {
+		if !at.IsZero() {
+			m.validFrom = max(m.validFrom, unixNano(at.Add(-leeway)))
+		}
+	}
+	return true
+}
+
+// valid reports whether the token's times pass at now (see setTimes).
+func (m *decisionMemo) valid(now time.Time) bool {
+	if s := now.Unix(); s < minNanoSec || s > maxNanoSec {
+		return false
+	}
+	n := now.UnixNano()
+	return m.validFrom <= n && n < m.validUntil
 }
 
 // resultCopy is a Result with a Token of its own, allocated together: what a caller gets
@@ -234,7 +315,11 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	} else {
 		m.request = concat(req.RoleARN, req.RoleSessionName, req.SourceIP)
 	}
-	m.partition, m.account = roleAccount(m.request[:a])
+	part, acct := roleAccount(m.request[:a])
+	m.partitionAt, m.accountAt = spanIn(m.request, part), spanIn(m.request, acct)
+	if m.partition() != part || m.account() != acct || !m.setTimes(tok, v.leeway, v.maxLifetime) {
+		return
+	}
 	// Own copies: the request's strings may sit in a caller's larger buffer, and the Result
 	// handed to this caller shares its slices.
 	o := &m.out
@@ -250,6 +335,16 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	}
 	m.entry = tr.entry
 	v.tokens.setMemo(tr.entry, m)
+}
+
+// spanIn returns where sub, a substring of s (or empty), sits in s: sub is
+// s[at[0]:at[1]]. checkRequest bounds the ARNs it is used for to 2048 bytes.
+func spanIn(s, sub string) (at [2]uint16) {
+	if len(sub) == 0 {
+		return at
+	}
+	i := int(uintptr(unsafe.Pointer(unsafe.StringData(sub))) - uintptr(unsafe.Pointer(unsafe.StringData(s))))
+	return [2]uint16{uint16(i), uint16(i + len(sub))}
 }
 
 // concat returns the strings one after the other, always in a new string of its own (+ may
