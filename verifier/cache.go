@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/webidentity/webidentity/internal/prefetch"
 )
 
 // tokenCache remembers tokens that verified, so that a token presented again skips the
@@ -144,7 +146,7 @@ func (c *tokenCache) entry(raw string) (*cacheEntry, *decisionMemo, uint64) {
 	if e != nil {
 		// The entry's token, which follows it when it fits (see newEntry) and, for a hit,
 		// is as long as raw: its lines arrive while the caller reads the entry's.
-		prefetch(addr(unsafe.Pointer(e))+entrySize, uintptr(min(len(raw), prefetchMax)))
+		prefetch.At(addr(unsafe.Pointer(e))+entrySize, uintptr(min(len(raw), prefetchMax)))
 	} else {
 		// Not in the index (its bucket overflowed): the LRU's map holds every entry.
 		var ok bool

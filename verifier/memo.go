@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/prefetch"
 	"github.com/webidentity/webidentity/jwks"
 	"github.com/webidentity/webidentity/policy"
 )
@@ -143,10 +144,10 @@ func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
 	}
 	// The caller's token and request strings, while the hash waits for the token's end and
 	// the index for the hash.
-	prefetch(addr(unsafe.Pointer(unsafe.StringData(raw))), uintptr(min(len(raw), prefetchMax)))
-	prefetch(addr(unsafe.Pointer(unsafe.StringData(req.RoleARN))), uintptr(min(len(req.RoleARN), prefetchMax)))
-	prefetch(addr(unsafe.Pointer(unsafe.StringData(req.RoleSessionName))), 1)
-	prefetch(addr(unsafe.Pointer(unsafe.StringData(req.SourceIP))), 1)
+	prefetch.At(addr(unsafe.Pointer(unsafe.StringData(raw))), uintptr(min(len(raw), prefetchMax)))
+	prefetch.At(addr(unsafe.Pointer(unsafe.StringData(req.RoleARN))), uintptr(min(len(req.RoleARN), prefetchMax)))
+	prefetch.At(addr(unsafe.Pointer(unsafe.StringData(req.RoleSessionName))), 1)
+	prefetch.At(addr(unsafe.Pointer(unsafe.StringData(req.SourceIP))), 1)
 	c := v.tokens
 	e, m, h := c.entry(raw)
 	if e == nil {
@@ -157,10 +158,10 @@ func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
 			return nil
 		}
 	}
-	prefetch(addr(unsafe.Pointer(m)), unsafe.Sizeof(*m))
+	prefetch.At(addr(unsafe.Pointer(m)), unsafe.Sizeof(*m))
 	er := e.raw
 	if p := addr(unsafe.Pointer(unsafe.StringData(er))); p != addr(unsafe.Pointer(e))+entrySize {
-		prefetch(p, uintptr(min(len(er), prefetchMax))) // not after the entry (see newEntry)
+		prefetch.At(p, uintptr(min(len(er), prefetchMax))) // not after the entry (see newEntry)
 	}
 	now := v.now()
 	if !m.sameRequest(req) || v.epochs.ChangeEpoch(m.partition(), m.account()) != m.epoch || er != raw {

@@ -26,3 +26,15 @@ func Lines(p unsafe.Pointer, n uintptr) {
 	k := ((uintptr(p) & (LineSize - 1)) + n + LineSize - 1) / LineSize
 	lines(p, min(k, maxLines))
 }
+
+// At is Lines for an address rather than a pointer, for memory that may lie past the object
+// an address was computed from (the bytes that follow an object when they belong to the same
+// allocation, say: a hint that guesses they do): a prefetch never faults, and an address
+// keeps nothing alive. addr zero or n zero asks for nothing; at most 64 lines.
+func At(addr, n uintptr) {
+	if addr == 0 || n == 0 {
+		return
+	}
+	k := ((addr & (LineSize - 1)) + n + LineSize - 1) / LineSize
+	linesAt(addr, min(k, maxLines))
+}

@@ -13,3 +13,8 @@ func line(p unsafe.Pointer)
 //
 //go:noescape
 func lines(p unsafe.Pointer, k uintptr)
+
+// linesAt prefetches k lines from addr's line on.
+//
+//go:noescape
+func linesAt(addr, k uintptr)

@@ -35,7 +35,12 @@ func TestCallable(t *testing.T) {
 	Lines(unsafe.Pointer(unsafe.StringData(str)), uintptr(len(str)))
 	Lines(unsafe.Pointer(&local), 0)
 	Lines(nil, 64)
-	Lines(unsafe.Pointer(rec), 1<<40) // clipped to maxLines
+	Lines(unsafe.Pointer(rec), 1<<40)                         // clipped to maxLines
+	At(uintptr(unsafe.Pointer(rec))+unsafe.Sizeof(*rec), 512) // the bytes after an object
+	At(0x1000, 64)                                            // unmapped: a prefetch never faults
+	At(^uintptr(0)&^63, 64)                                   // the last line of the address space
+	At(0, 64)
+	At(uintptr(unsafe.Pointer(&s[0])), 0)
 
 	if rec.pad[7] != 42 || rec.next == nil || s[999] != 7 || local[1] != 5 || str[4] != 'a' {
 		t.Fatal("a prefetch changed memory")
