@@ -1,0 +1,333 @@
+package verifier
+
+// Adversary tests of the token cache's entry layout (newEntry: the token inline after its
+// entry up to a size class, a copy of its own beyond; the index hashing the token's tail),
+// of the decision memo's time bounds (setTimes, valid) and offsets, and of the prefetch
+// hints on the full path. Each compares a verifier with token cache and memo against one
+// without (TokenCacheSize -1) over the same sources, key cache and clock. A test FAILS when
+// the attack succeeds. "// FINDING:" marks the attacks that succeed, "// HOLDS:" the ones
+// the code withstands (kept as regression tests).
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webidentity/webidentity/iam"
+	"github.com/webidentity/webidentity/internal/testissuer"
+	"github.com/webidentity/webidentity/jwks"
+)
+
+// set sets the clock.
+func (c *memoClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// longKeys keeps the key cache's sets fresh for 1000 hours, so that clock moves of a test
+// leave the memo's key stamp current and only the token's times decide.
+func longKeys(o *jwks.Options) { o.MinTTL, o.MaxTTL, o.MaxStale = 1000*time.Hour, 1000*time.Hour, -1 }
+
+// b64Len is the length of the unpadded base64 of n bytes.
+func b64Len(n int) int { return n/3*4 + [3]int{0, 2, 3}[n%3] }
+
+// b64Inverse returns the byte count whose unpadded base64 is l characters long, or false
+// (no count has a length of 1 modulo 4).
+func b64Inverse(l int) (int, bool) {
+	switch l % 4 {
+	case 0:
+		return l / 4 * 3, true
+	case 2:
+		return l/4*3 + 1, true
+	case 3:
+		return l/4*3 + 2, true
+	}
+	return 0, false
+}
+
+// mintLen mints, with iss, a token of claims (edited to carry a pad) exactly n bytes long,
+// padding a claim and a header member.
+func mintLen(t *testing.T, iss *testissuer.Issuer, claims map[string]any, n int) string {
+	t.Helper()
+	c := with(claims, map[string]any{"pad": ""})
+	base := iss.MustMint(t, c, testissuer.MintOptions{Header: map[string]any{"pad": ""}})
+	parts := strings.Split(base, ".")
+	require.Len(t, parts, 3)
+	h, err := base64.RawURLEncoding.DecodeString(parts[0])
+	require.NoError(t, err)
+	p, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	for hk := range 4 {
+		pl := n - 2 - len(parts[2]) - b64Len(len(h)+hk)
+		pn, ok := b64Inverse(pl)
+		if !ok || pn < len(p) {
+			continue
+		}
+		tok := iss.MustMint(t, with(claims, map[string]any{"pad": strings.Repeat("p", pn-len(p))}),
+			testissuer.MintOptions{Header: map[string]any{"pad": strings.Repeat("h", hk)}})
+		require.Len(t, tok, n)
+		return tok
+	}
+	t.Fatalf("no token of %d bytes", n)
+	return ""
+}
+
+// newLayoutWorld is newAdvWorld with an issuer that signs with alg (EdDSA's short
+// signatures reach the smallest room) and key sets kept fresh (longKeys).
+func newLayoutWorld(t *testing.T, alg string, edit func(*Options)) *memoWorld {
+	t.Helper()
+	w := &memoWorld{clk: &memoClock{t: time.Now().Truncate(time.Second)}}
+	w.iss = append(w.iss, testissuer.Start(t, testissuer.Options{Path: "/L", Algorithms: []string{alg}, Now: w.clk.now}))
+	w.reg = iam.New(iam.Options{AllowURLPort: true})
+	jo := jwks.Options{HTTPClient: w.iss[0].Client(), AllowPrivateAddresses: true, Now: w.clk.now}
+	longKeys(&jo)
+	var err error
+	w.cache, err = jwks.New(jo)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.cache.Close() })
+	opts := Options{ProviderSource: w.reg, Roles: w.reg, Keys: w.cache, Now: w.clk.now}
+	if edit != nil {
+		edit(&opts)
+	}
+	w.memo, err = New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.memo.Close() })
+	require.NotNil(t, w.memo.epochs)
+	opts.TokenCacheSize = -1
+	w.plain, err = New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.plain.Close() })
+	return w
+}
+
+// mutable returns a string whose bytes the test may overwrite later (a caller that builds
+// its token in a buffer it reuses), and the buffer.
+func mutable(s string) (string, []byte) {
+	b := []byte(s)
+	return unsafe.String(&b[0], len(b)), b
+}
+
+// HOLDS: tokens at, below and above every size class edge of newEntry (the inline rooms),
+// and at and above maxTokenLen: each is answered as the plain verifier answers it, twice
+// more from its memo, its entry's bytes are the token's and sit after the entry exactly up
+// to the last room. The caller's buffer is overwritten after every call (one byte of the
+// signature, then of the payload): the overwritten token is refused by both verifiers and the
+// token, presented again from a fresh string, is still answered from its memo: the cache
+// keeps a copy of its own, never the caller's bytes.
+func TestAdvLayoutSizeClassEdgesAndCallerBuffer(t *testing.T) {
+	w := newLayoutWorld(t, "EdDSA", nil)
+	req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	iss := w.iss[0]
+	claims := iss.Claims(irsaSub, "sts.amazonaws.com")
+	require.Less(t, len(req.WebIdentityToken), room1024-8, "the smallest room is reachable")
+	var lengths []int
+	for _, r := range []int{room1024, room1280, room1536, room2048, room3072, room4096} {
+		lengths = append(lengths, r-1, r, r+1)
+	}
+	lengths = append(lengths, maxTokenLen-1, maxTokenLen)
+	for _, n := range lengths {
+		orig := mintLen(t, iss, claims, n)
+		tok, buf := mutable(orig)
+		r := *req
+		r.WebIdentityToken = tok
+		step := fmt.Sprintf("length %d", n)
+		memo, err := w.compare(t, step+" first", &r)
+		require.NoError(t, err, step)
+		assert.False(t, memo, step)
+		_, err = w.compare(t, step+" hit", &r) // the first hit makes the memo
+		assert.NoError(t, err, step)
+		memo, err = w.compare(t, step+" memo", &r)
+		assert.NoError(t, err, step)
+		assert.True(t, memo, "%s: the memo answers", step)
+		e, _ := w.memo.tokens.lookup(orig)
+		require.NotNil(t, e, step)
+		assert.Equal(t, orig, e.raw, step)
+		inline := uintptr(unsafe.Pointer(unsafe.StringData(e.raw))) == uintptr(unsafe.Pointer(e))+entrySize
+		assert.Equal(t, n <= room4096, inline, "%s: inline", step)
+		assert.NotEqual(t, uintptr(unsafe.Pointer(unsafe.StringData(tok))), uintptr(unsafe.Pointer(unsafe.StringData(e.raw))), "%s: the cache's own copy", step)
+
+		for _, at := range []int{n - 5, n / 2} { // a signature byte, a payload byte
+			old := buf[at]
+			buf[at] ^= 0x01 // stays in the base64 alphabet for letters and digits
+			if buf[at] == '.' || buf[at] == old {
+				buf[at] = old + 1
+			}
+			memo, err = w.compare(t, fmt.Sprintf("%s overwritten at %d", step, at), &r)
+			assert.False(t, memo, step)
+			assert.Error(t, err, "%s: the overwritten token is refused", step)
+			buf[at] = old
+		}
+		for i := range len(buf) {
+			buf[i] = 'A' // the caller reuses its buffer
+		}
+		fresh := *req
+		fresh.WebIdentityToken = strings.Clone(orig)
+		memo, err = w.compare(t, step+" fresh copy", &fresh)
+		assert.NoError(t, err, step)
+		assert.True(t, memo, "%s: the memo survives the caller's buffer", step)
+	}
+	over := *req
+	over.WebIdentityToken = mintLen(t, iss, claims, maxTokenLen+1)
+	for i := range 2 {
+		_, err := w.compare(t, "over maxTokenLen "+strconv.Itoa(i), &over)
+		assert.ErrorIs(t, err, ReasonTokenSize)
+	}
+	assert.LessOrEqual(t, w.memo.tokens.lru.Len(), DefaultTokenCacheSize)
+}
+
+// HOLDS: the request's strings (role ARN, session name, source IP) in a buffer the caller
+// overwrites after the call: the memo keeps copies (inline, or concatenated for a long ARN),
+// so the memo answers for the original request only, with the original's Result, and the
+// overwritten request is answered as the plain verifier answers it.
+func TestAdvLayoutRequestBufferOverwritten(t *testing.T) {
+	w := newAdvWorld(t, advWorldOptions{cache: longKeys})
+	req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	long, err := w.reg.CreateRole(&iam.Role{Account: acctA, Name: strings.Repeat("n", 60), Path: "/" + strings.Repeat("p/", 200),
+		TrustPolicyDocument: advTrust(w.iss[0], acctA, "")})
+	require.NoError(t, err)
+	for _, arn := range []string{req.RoleARN, long.ARN} {
+		all := arn + "s-one" + "10.1.2.3"
+		s, buf := mutable(all)
+		a, n := len(arn), len("s-one")
+		r := *req
+		r.RoleARN, r.RoleSessionName, r.SourceIP = s[:a], s[a:a+n], s[a+n:]
+		want, err := w.plain.AssumeRoleWithWebIdentity(context.Background(), &Request{RoleARN: arn, RoleSessionName: "s-one", SourceIP: "10.1.2.3", WebIdentityToken: req.WebIdentityToken})
+		require.NoError(t, err)
+		w.compare(t, "warm", &r)
+		w.compare(t, "warm 2", &r)
+		copy(buf, strings.Repeat("x", len(buf))) // the caller reuses the buffer
+		memo, err := w.compare(t, "overwritten", &r)
+		assert.False(t, memo)
+		assert.ErrorIs(t, err, ReasonRoleARN)
+		orig := &Request{RoleARN: strings.Clone(arn), RoleSessionName: "s-one", SourceIP: "10.1.2.3", WebIdentityToken: req.WebIdentityToken}
+		before := w.memo.tokens.memoHits.Load()
+		got, err := w.memo.AssumeRoleWithWebIdentity(context.Background(), orig)
+		require.NoError(t, err)
+		assert.Greater(t, w.memo.tokens.memoHits.Load(), before, "the memo answers the original request")
+		assert.Equal(t, want, got, "the memo's Result is the original's")
+	}
+}
+
+// timeCase is a token's times (Unix seconds with nine decimals, "" for absent) and the
+// verifier's leeway and lifetime bound.
+type timeCase struct {
+	exp, nbf, iat string
+	leeway        time.Duration // Options.Leeway: 0 for the default, negative for none
+	maxLifetime   time.Duration
+}
+
+// parseDate is numericDate for a test's literal.
+func parseDate(t *testing.T, s string) time.Time {
+	t.Helper()
+	d, ok := numericDate([]byte(s), span{start: 0, end: int32(len(s)), kind: kindNumber})
+	require.True(t, ok, s)
+	return d
+}
+
+// HOLDS: on every bound of a token's validity (exp+leeway, nbf-leeway, iat-leeway) at a
+// fractional instant, at the bound and 1 ns either side, with the default leeway, none, 1 ns
+// and a huge one, exp equal to nbf, iat in the future within the leeway, absent nbf and iat,
+// and a MaxTokenLifetime met exactly or missed by 1 ns: the memo verifier answers each
+// instant as the plain one, and its memo answers exactly where the plain one accepts (the
+// token is warmed at an instant inside its window first, the clock then jumps there, forward
+// or back).
+func TestAdvLayoutMemoTimesOnBounds(t *testing.T) {
+	base := time.Now().Truncate(time.Second)
+	sec := func(d time.Duration, frac string) string {
+		return strconv.FormatInt(base.Add(d).Unix(), 10) + "." + frac
+	}
+	cases := map[string]timeCase{
+		"default leeway":       {exp: sec(10*time.Minute, "123456789"), nbf: sec(-time.Minute, "987654321"), iat: sec(-time.Minute, "5")},
+		"no leeway":            {exp: sec(10*time.Minute, "000000001"), nbf: sec(-time.Minute, "999999999"), iat: sec(-2*time.Minute, "5"), leeway: -1},
+		"1ns leeway":           {exp: sec(10*time.Minute, "5"), nbf: sec(-time.Minute, "5"), iat: sec(-time.Minute, "4"), leeway: 1},
+		"iat in the future":    {exp: sec(10*time.Minute, "5"), iat: sec(3*time.Minute, "25")},
+		"exp equals nbf":       {exp: sec(10*time.Minute, "5"), nbf: sec(10*time.Minute, "5"), iat: sec(-time.Minute, "0")},
+		"no nbf no iat":        {exp: sec(10*time.Minute, "75")},
+		"lifetime met":         {exp: sec(10*time.Minute, "5"), iat: sec(-5*time.Minute, "5"), maxLifetime: 15 * time.Minute},
+		"lifetime missed 1ns":  {exp: sec(10*time.Minute, "500000001"), iat: sec(-5*time.Minute, "5"), maxLifetime: 15 * time.Minute},
+		"lifetime without iat": {exp: sec(10*time.Minute, "5"), nbf: sec(-time.Minute, "0"), maxLifetime: time.Hour},
+		"huge leeway":          {exp: sec(10*time.Minute, "5"), nbf: sec(-time.Minute, "3"), leeway: 100 * 365 * 24 * time.Hour},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newAdvWorld(t, advWorldOptions{cache: longKeys, edit: func(o *Options) {
+				o.Leeway, o.MaxTokenLifetime = c.leeway, c.maxLifetime
+			}})
+			w.clk.set(base)
+			leeway := w.memo.leeway
+			var exp, nbf, iat time.Time
+			claims := w.iss[0].Claims(irsaSub, "sts.amazonaws.com")
+			delete(claims, "nbf")
+			delete(claims, "iat")
+			exp = parseDate(t, c.exp)
+			claims["exp"] = json.Number(c.exp)
+			if c.nbf != "" {
+				nbf = parseDate(t, c.nbf)
+				claims["nbf"] = json.Number(c.nbf)
+			}
+			if c.iat != "" {
+				iat = parseDate(t, c.iat)
+				claims["iat"] = json.Number(c.iat)
+			}
+			tok := w.iss[0].MustMint(t, claims, testissuer.MintOptions{})
+			req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+			req.WebIdentityToken = tok
+			// An instant inside the window, to warm at: the latest lower bound (or base).
+			inside := base
+			for _, b := range []time.Time{nbf, iat} {
+				if !b.IsZero() && b.Add(-leeway).After(inside) {
+					inside = b.Add(-leeway)
+				}
+			}
+			if inside.Add(leeway).After(exp) {
+				inside = exp.Add(leeway).Add(-time.Nanosecond)
+			}
+			var bounds []time.Time
+			bounds = append(bounds, exp.Add(leeway))
+			for _, b := range []time.Time{nbf, iat} {
+				if !b.IsZero() {
+					bounds = append(bounds, b.Add(-leeway))
+				}
+			}
+			// The key set is fetched at the earliest instant the test visits: a clock stepped
+			// back before the fetch makes the memo's key stamp stale, which is not what this
+			// test is about (TestAdvMemoClockSteppedBack).
+			earliest := inside
+			for _, b := range bounds {
+				if b.Add(-1).Before(earliest) {
+					earliest = b.Add(-1)
+				}
+			}
+			w.clk.set(earliest)
+			w.compare(t, "first fetch", req)
+			for _, b := range bounds {
+				for _, d := range []time.Duration{-1, 0, 1} {
+					at := b.Add(d)
+					w.clk.set(inside)
+					w.compare(t, "warm", req)
+					w.compare(t, "warm again", req)
+					w.clk.set(at)
+					full := checkTokenTimes(exp, nbf, iat, at, leeway, c.maxLifetime) == nil
+					step := fmt.Sprintf("at %v %+dns (passes: %v)", b.Format(time.RFC3339Nano), d, full)
+					memo, err := w.compare(t, step, req)
+					assert.Equal(t, full, err == nil, step)
+					if jump := at.Sub(inside); jump.Abs() < 900*time.Hour { // the key set still current
+						assert.Equal(t, full, memo, "%s: the memo answers exactly where the full path passes", step)
+					} else {
+						assert.False(t, memo && !full, step)
+					}
+				}
+			}
+		})
+	}
+}
