@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"fmt"
 	"strconv"
 	"strings"
@@ -325,6 +326,52 @@ func TestAdvLayoutMemoTimesOnBounds(t *testing.T) {
 						assert.Equal(t, full, memo, "%s: the memo answers exactly where the full path passes", step)
 					} else {
 						assert.False(t, memo && !full, step)
+					}
+				}
+			}
+		})
+	}
+}
+
+// HOLDS: a clock at the ends of int64 nanoseconds (years 1677 and 2262), on and next to the
+// second where valid stops trusting its bounds (maxNanoSec, minNanoSec), at the last
+// representable nanosecond and past it, the zero time, and jumps between them, forward and
+// back, with a token valid until year 9999 (exp at maxNumericDate, no nbf or iat) and a
+// huge or no leeway: every instant is answered as the plain verifier answers it, and the
+// memo never answers an instant its bounds cannot represent.
+func TestAdvLayoutMemoClockAtInt64Edges(t *testing.T) {
+	for _, leeway := range []time.Duration{0, -1, math.MaxInt64} {
+		t.Run(fmt.Sprint(leeway), func(t *testing.T) {
+			w := newLayoutWorld(t, "ES256", func(o *Options) { o.Leeway = leeway })
+			claims := w.iss[0].Claims(irsaSub, "sts.amazonaws.com")
+			delete(claims, "nbf")
+			delete(claims, "iat")
+			claims["exp"] = maxNumericDate
+			req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+			req.WebIdentityToken = w.iss[0].MustMint(t, claims, testissuer.MintOptions{})
+			top := time.Unix(0, math.MaxInt64)
+			bottom := time.Unix(0, math.MinInt64)
+			instants := []time.Time{
+				time.Unix(maxNanoSec, 0).Add(-time.Hour),
+				time.Unix(maxNanoSec, 0), time.Unix(maxNanoSec, 999999999), time.Unix(maxNanoSec+1, 0),
+				top.Add(-1), top, top.Add(1), top.Add(time.Hour),
+				time.Unix(maxNanoSec, 0).Add(-time.Minute),
+				time.Unix(minNanoSec, 0).Add(time.Hour),
+				time.Unix(minNanoSec, 0), time.Unix(minNanoSec, 0).Add(-1), time.Unix(minNanoSec-1, 0),
+				bottom.Add(1), bottom, bottom.Add(-1),
+				{}, time.Unix(minNanoSec, 0).Add(time.Minute), time.Now(),
+			}
+			for i, at := range instants {
+				w.clk.set(at)
+				for j := range 3 {
+					step := fmt.Sprintf("instant %d (%v) call %d", i, at, j)
+					memo, err := w.compare(t, step, req)
+					if i == 0 {
+						require.NoError(t, err, step)
+						require.Equal(t, j == 2, memo, "%s: the memo answers in year 2262", step)
+					}
+					if s := at.Unix(); s < minNanoSec || s > maxNanoSec {
+						assert.False(t, memo, "%s: the memo answered outside int64 nanoseconds", step)
 					}
 				}
 			}
