@@ -12,10 +12,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"math"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -376,5 +379,90 @@ func TestAdvLayoutMemoClockAtInt64Edges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// HOLDS: the full path's prefetch hints (roles, providers, keys) racing registry writes that
+// replace what they walk: roles created and deleted (the role tables grow and are copied),
+// the target role's policy flipped, the provider deleted (its issuer dropped from the key
+// cache through the watch) and created again, under -race. Every answer is one a full
+// evaluation could give at some point of the writes, nothing faults, and once the writes stop
+// both verifiers answer alike, the plain one (hints, no cache) and the memo one.
+func TestAdvLayoutHintsRaceRegistryWrites(t *testing.T) {
+	w := newAdvWorld(t, advWorldOptions{cache: longKeys})
+	req, p := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	require.NotNil(t, w.plain.hintRoles, "the hints are on")
+	require.NotNil(t, w.plain.hintKeys)
+	iss := w.iss[0]
+	allowed := []Reason{ReasonDenied, ReasonUnknownIssuer, ReasonUnknownRole}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }); wg.Wait() }
+	defer halt() // before the cleanups close the key cache, also on a failed require
+	var calls atomic.Int64
+	check := func(err error) {
+		calls.Add(1)
+		if err == nil {
+			return
+		}
+		for _, r := range allowed {
+			if errors.Is(err, r) {
+				return
+			}
+		}
+		assert.Fail(t, "unexpected refusal", "%v", err)
+	}
+	for g := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := *req
+				r.RoleSessionName = fmt.Sprintf("s-%d-%d", g, i%7)
+				if i%3 == 0 {
+					r.RoleARN = fmt.Sprintf("arn:aws:iam::%s:role/r-%d", acctA, i%50)
+				}
+				v := w.plain
+				if g == 1 {
+					v = w.memo
+				}
+				_, err := v.AssumeRoleWithWebIdentity(context.Background(), &r)
+				check(err)
+			}
+		})
+	}
+	for i := range 150 {
+		name := "r-" + strconv.Itoa(i%50)
+		_, err := w.reg.PutRole(&iam.Role{Account: acctA, Name: name, TrustPolicyDocument: advTrust(iss, acctA, "")})
+		require.NoError(t, err)
+		if i%4 == 0 {
+			_ = w.reg.DeleteRole(fmt.Sprintf("arn:aws:iam::%s:role/r-%d", acctA, (i+25)%50)) // perhaps not there yet
+		}
+		doc := advTrust(iss, acctA, "")
+		if i%2 == 0 {
+			doc = memoDoc(iss, acctA, "deny")
+		}
+		_, err = w.reg.UpdateAssumeRolePolicy(req.RoleARN, doc)
+		require.NoError(t, err)
+		if i%10 == 5 {
+			require.NoError(t, w.reg.DeleteOIDCProvider(p.ARN))
+			p, err = w.reg.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: iss.URL(), ClientIDs: []string{"sts.amazonaws.com"}})
+			require.NoError(t, err)
+		}
+	}
+	halt()
+	t.Logf("%d calls during the writes", calls.Load())
+	_, err := w.reg.UpdateAssumeRolePolicy(req.RoleARN, advTrust(iss, acctA, ""))
+	require.NoError(t, err)
+	for i := range 3 {
+		for _, arn := range []string{req.RoleARN, "arn:aws:iam::" + acctA + ":role/r-7", "arn:aws:iam::" + acctA + ":role/r-26"} {
+			r := *req
+			r.RoleARN = arn
+			w.compare(t, fmt.Sprintf("after the writes %d %s", i, arn), &r)
+		}
 	}
 }
