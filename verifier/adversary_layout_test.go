@@ -466,3 +466,56 @@ func TestAdvLayoutHintsRaceRegistryWrites(t *testing.T) {
 		}
 	}
 }
+
+// HOLDS: requests that differ from the memoised one in exactly one field, each after the
+// memo is warm and followed by the memoised request again: the role ARN naming another
+// account (whose own provider and role allow the token), another partition, another case
+// of the partition, the account or the role name, a byte moved between the ARN and the
+// session name, the session name in another case, SourceIP absent, empty, an equivalent
+// spelling (IPv4-mapped IPv6) and another address under a policy that reads it,
+// DurationSeconds 0 against 3600 (the same granted hour), ProviderID a space. Every one is
+// answered as the plain verifier answers it, the first time not from the memo, and the memoised request
+// keeps its answer.
+func TestAdvLayoutRequestOneFieldApart(t *testing.T) {
+	w := newAdvWorld(t, advWorldOptions{cache: longKeys})
+	iss := w.iss[0]
+	req, _ := advTarget(t, w, advTrust(iss, acctA, `"IpAddressIfExists":{"aws:SourceIp":"10.0.0.0/8"}`), nil)
+	_, err := w.reg.CreateOIDCProvider(&iam.OIDCProvider{Account: acctB, URL: iss.URL(), ClientIDs: []string{"sts.amazonaws.com"}})
+	require.NoError(t, err)
+	_, err = w.reg.CreateRole(&iam.Role{Account: acctB, Name: "app", TrustPolicyDocument: advTrust(iss, acctB, "")})
+	require.NoError(t, err)
+	_, err = w.reg.CreateRole(&iam.Role{Account: acctA, Name: "ap", TrustPolicyDocument: advTrust(iss, acctA, "")})
+	require.NoError(t, err)
+	req.SourceIP = "10.1.2.3"
+	req.DurationSeconds = 3600
+	edits := map[string]func(r *Request){
+		"other account":         func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, acctA, acctB, 1) },
+		"other partition":       func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "arn:aws:", "arn:aws-cn:", 1) },
+		"partition case":        func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "arn:aws:", "arn:AWS:", 1) },
+		"service case":          func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, ":iam:", ":IAM:", 1) },
+		"role name case":        func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "/app", "/App", 1) },
+		"byte moved to session": func(r *Request) { r.RoleARN, r.RoleSessionName = strings.TrimSuffix(r.RoleARN, "p"), "p"+r.RoleSessionName },
+		"session case":          func(r *Request) { r.RoleSessionName = "S-one" },
+		"no source IP":          func(r *Request) { r.SourceIP = "" },
+		"mapped source IP":      func(r *Request) { r.SourceIP = "::ffff:10.1.2.3" },
+		"other source IP":       func(r *Request) { r.SourceIP = "192.0.2.1" },
+		"default duration":      func(r *Request) { r.DurationSeconds = 0 },
+		"provider ID space":     func(r *Request) { r.ProviderID = " " },
+		"token with a newline":  func(r *Request) { r.WebIdentityToken += "\n" },
+	}
+	for i := range 3 {
+		w.compare(t, "warm "+strconv.Itoa(i), req)
+	}
+	for name, edit := range edits {
+		r := *req
+		edit(&r)
+		for i := range 2 {
+			memo, _ := w.compare(t, name+" "+strconv.Itoa(i), &r)
+			if i == 0 { // an Allow of the first makes a memo of its own
+				assert.False(t, memo, "%s: the memo answered another request", name)
+			}
+		}
+		w.compare(t, name+": the memoised one", req)
+		w.compare(t, name+": the memoised one again", req)
+	}
+}
