@@ -519,3 +519,60 @@ func TestAdvLayoutRequestOneFieldApart(t *testing.T) {
 		w.compare(t, name+": the memoised one again", req)
 	}
 }
+
+// HOLDS: concurrent hits, stores and evictions of entries of every layout under -race, in
+// caches of one and two tokens: tokens that fill the smallest room but one byte, the largest
+// room exactly, one byte more (a copy of its own) and of 10,000 bytes, two of them of one
+// length, from six goroutines, each call differential. Afterwards every entry the index or
+// the LRU holds has its own token's bytes under its own hash, and the LRU holds at most
+// TokenCacheSize.
+func TestAdvLayoutConcurrentMixedLayouts(t *testing.T) {
+	for _, size := range []int{1, 2} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			w := newLayoutWorld(t, "EdDSA", func(o *Options) { o.TokenCacheSize = size })
+			req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+			iss := w.iss[0]
+			var toks []string
+			for i, n := range []int{room1024 - 1, room4096, room4096 + 1, 10000, 10000} {
+				c := iss.Claims(irsaSub, "sts.amazonaws.com")
+				c["jti"] = strconv.Itoa(i)
+				toks = append(toks, mintLen(t, iss, c, n))
+			}
+			var wg sync.WaitGroup
+			for g := range 6 {
+				wg.Go(func() {
+					for i := range 30 {
+						r := *req
+						r.WebIdentityToken = toks[(g*7+i)%len(toks)]
+						r.RoleSessionName = "s-" + strconv.Itoa((g+i)%2)
+						w.compare(t, fmt.Sprintf("g%d/%d", g, i), &r)
+					}
+				})
+			}
+			wg.Wait()
+			c := w.memo.tokens
+			assert.LessOrEqual(t, c.lru.Len(), size)
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			check := func(e *cacheEntry) {
+				assert.Contains(t, toks, e.raw)
+				assert.Equal(t, c.hash(e.raw), e.hash)
+				if m := e.memo.Load(); m != nil {
+					assert.Same(t, e, m.entry)
+				}
+			}
+			for i := range c.index {
+				for j := range c.index[i].entries {
+					if e := c.index[i].entries[j].Load(); e != nil {
+						check(e)
+					}
+				}
+			}
+			for _, h := range c.lru.Keys() {
+				e, ok := c.lru.Peek(h)
+				require.True(t, ok)
+				check(e)
+			}
+		})
+	}
+}
