@@ -576,3 +576,63 @@ func TestAdvLayoutConcurrentMixedLayouts(t *testing.T) {
 		})
 	}
 }
+
+// revokingKeys is how an embedder might add a kill switch to the key cache: it embeds
+// *jwks.Cache (keeping its refreshes, thumbprint checks and, by method promotion, Stamp)
+// and refuses the keys it has revoked. It says nothing about Stamp.
+type revokingKeys struct {
+	*jwks.Cache
+	revoked sync.Map // kid -> true
+}
+
+func (k *revokingKeys) Key(ctx context.Context, iss, kid string) (*jwks.Key, error) {
+	if _, off := k.revoked.Load(kid); off {
+		return nil, jwks.ErrUnknownKey
+	}
+	return k.Cache.Key(ctx, iss, kid)
+}
+
+func (k *revokingKeys) Keys(ctx context.Context, iss string) ([]*jwks.Key, error) {
+	ks, err := k.Cache.Keys(ctx, iss)
+	var out []*jwks.Key
+	for _, key := range ks {
+		if _, off := k.revoked.Load(key.KeyID()); !off {
+			out = append(out, key)
+		}
+	}
+	return out, err
+}
+
+// FINDING: a key source that wraps *jwks.Cache by embedding inherits Stamp through method
+// promotion, so New switches the decision memo on (v.stamps is an interface assertion,
+// keyStamper) although the wrapper's Key answers change without the cache's stamp moving:
+// the memo checks only Stamp.Current, never the wrapper, so a key the wrapper revoked keeps
+// admitting the token that it signed, from the memo (and from hits the memo vouches for,
+// under other session names), while the full evaluation (the plain verifier) refuses it.
+// The same shape as TestAdvMemoEmbeddedSourceInheritsChangeEpoch, fixed for the registry by
+// memoSource's concrete-type check; the key source needs one too (v.keys.(*jwks.Cache), or
+// v.cache != nil). The prefetch hints are off for the wrapper (v.cache is nil), as they must.
+func TestAdvLayoutEmbeddedKeySourceInheritsStamp(t *testing.T) {
+	var keys *revokingKeys
+	w := newAdvWorld(t, advWorldOptions{cache: longKeys, edit: func(o *Options) {
+		keys = &revokingKeys{Cache: o.Keys.(*jwks.Cache)}
+		o.Keys = keys
+	}})
+	assert.Nil(t, w.memo.hintKeys, "no key hints through a wrapper")
+	assert.True(t, w.memo.epochs == nil, "the memo is off for a wrapper of the key cache")
+	require.NoError(t, keys.Register(jwks.IssuerConfig{Issuer: w.iss[0].URL()})) // the verifier registers only in a cache of its own type
+	req, _ := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	for i := range 3 {
+		w.compare(t, "warm "+strconv.Itoa(i), req)
+	}
+	res, err := w.plain.AssumeRoleWithWebIdentity(context.Background(), req)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Token.KeyID)
+	keys.revoked.Store(res.Token.KeyID, true)
+	memo, err := w.compare(t, "key revoked", req)
+	assert.False(t, memo, "the memo answered with a revoked key")
+	assert.Error(t, err, "the full evaluation refuses the revoked key")
+	memo, err = w.compare(t, "key revoked, another session", session(req, "s-two"))
+	assert.False(t, memo)
+	assert.Error(t, err)
+}
