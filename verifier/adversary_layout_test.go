@@ -489,19 +489,21 @@ func TestAdvLayoutRequestOneFieldApart(t *testing.T) {
 	req.SourceIP = "10.1.2.3"
 	req.DurationSeconds = 3600
 	edits := map[string]func(r *Request){
-		"other account":         func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, acctA, acctB, 1) },
-		"other partition":       func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "arn:aws:", "arn:aws-cn:", 1) },
-		"partition case":        func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "arn:aws:", "arn:AWS:", 1) },
-		"service case":          func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, ":iam:", ":IAM:", 1) },
-		"role name case":        func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "/app", "/App", 1) },
-		"byte moved to session": func(r *Request) { r.RoleARN, r.RoleSessionName = strings.TrimSuffix(r.RoleARN, "p"), "p"+r.RoleSessionName },
-		"session case":          func(r *Request) { r.RoleSessionName = "S-one" },
-		"no source IP":          func(r *Request) { r.SourceIP = "" },
-		"mapped source IP":      func(r *Request) { r.SourceIP = "::ffff:10.1.2.3" },
-		"other source IP":       func(r *Request) { r.SourceIP = "192.0.2.1" },
-		"default duration":      func(r *Request) { r.DurationSeconds = 0 },
-		"provider ID space":     func(r *Request) { r.ProviderID = " " },
-		"token with a newline":  func(r *Request) { r.WebIdentityToken += "\n" },
+		"other account":   func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, acctA, acctB, 1) },
+		"other partition": func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "arn:aws:", "arn:aws-cn:", 1) },
+		"partition case":  func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "arn:aws:", "arn:AWS:", 1) },
+		"service case":    func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, ":iam:", ":IAM:", 1) },
+		"role name case":  func(r *Request) { r.RoleARN = strings.Replace(r.RoleARN, "/app", "/App", 1) },
+		"byte moved to session": func(r *Request) {
+			r.RoleARN, r.RoleSessionName = strings.TrimSuffix(r.RoleARN, "p"), "p"+r.RoleSessionName
+		},
+		"session case":         func(r *Request) { r.RoleSessionName = "S-one" },
+		"no source IP":         func(r *Request) { r.SourceIP = "" },
+		"mapped source IP":     func(r *Request) { r.SourceIP = "::ffff:10.1.2.3" },
+		"other source IP":      func(r *Request) { r.SourceIP = "192.0.2.1" },
+		"default duration":     func(r *Request) { r.DurationSeconds = 0 },
+		"provider ID space":    func(r *Request) { r.ProviderID = " " },
+		"token with a newline": func(r *Request) { r.WebIdentityToken += "\n" },
 	}
 	for i := range 3 {
 		w.compare(t, "warm "+strconv.Itoa(i), req)
