@@ -638,3 +638,50 @@ func TestAdvLayoutEmbeddedKeySourceInheritsStamp(t *testing.T) {
 	assert.False(t, memo)
 	assert.Error(t, err)
 }
+
+// HOLDS: Verify and VerifyFor (no role: the full path's hints without the role chain, and
+// the cache's hit path without memo or vouching) on a token whose memo is warm, interleaved
+// with AssumeRoleWithWebIdentity: for the role's account, another account without a provider,
+// a provider ARN (its own, another account's, another issuer's URL, malformed), an empty
+// partition and another partition. Each answer is the plain verifier's (Token compared), and
+// the memo keeps answering the role's request afterwards.
+func TestAdvLayoutVerifyForNextToMemo(t *testing.T) {
+	w := newAdvWorld(t, advWorldOptions{cache: longKeys})
+	req, p := advTarget(t, w, advTrust(w.iss[0], acctA, ""), nil)
+	for i := range 3 {
+		w.compare(t, "warm "+strconv.Itoa(i), req)
+	}
+	ctx := context.Background()
+	vreqs := map[string]*VerifyRequest{
+		"account":            {Account: acctA},
+		"other account":      {Account: acctB},
+		"provider ARN":       {ProviderARN: p.ARN},
+		"other account ARN":  {ProviderARN: strings.Replace(p.ARN, acctA, acctB, 1)},
+		"other issuer ARN":   {ProviderARN: p.ARN + "x"},
+		"malformed ARN":      {ProviderARN: "arn:aws:iam::" + acctA + ":oidc-provider/"},
+		"partition aws-cn":   {Partition: "aws-cn", Account: acctA},
+		"partition explicit": {Partition: "aws", Account: acctA},
+		"nothing":            {},
+	}
+	for round := range 2 {
+		for name, vr := range vreqs {
+			vr.WebIdentityToken = req.WebIdentityToken
+			t1, e1 := w.memo.VerifyFor(ctx, vr)
+			t2, e2 := w.plain.VerifyFor(ctx, vr)
+			step := fmt.Sprintf("%s %d", name, round)
+			if assert.Equal(t, e2 == nil, e1 == nil, "%s: %v / %v", step, e1, e2) && e1 != nil {
+				var v1, v2 *Error
+				require.ErrorAs(t, e1, &v1)
+				require.ErrorAs(t, e2, &v2)
+				assert.Equal(t, v2.Reason, v1.Reason, step)
+			}
+			assert.Equal(t, t2, t1, step)
+			_, e1 = w.memo.Verify(ctx, req.WebIdentityToken)
+			_, e2 = w.plain.Verify(ctx, req.WebIdentityToken)
+			assert.Equal(t, e2 == nil, e1 == nil, step)
+			memo, err := w.compare(t, step+": the role's request", req)
+			assert.True(t, memo, step)
+			assert.NoError(t, err, step)
+		}
+	}
+}
