@@ -685,3 +685,22 @@ func TestAdvLayoutVerifyForNextToMemo(t *testing.T) {
 		}
 	}
 }
+
+// FINDING (a fault, at New): TokenCacheSize is documented as a bound, any positive int, and
+// the LRU behind it allocates per entry as entries come; but newTokenCache sizes the index up
+// front, one 64-byte bucket per entry rounded up to a power of two, with a doubling loop.
+// A bound of 1<<43 makes New panic (makeslice: len out of range); 1<<30 would ask for 64 GiB
+// at once (a fatal out-of-memory, not even a panic), 10 million for 1 GiB before the first
+// token; and a bound above 1<<62 (math.MaxInt, say) never leaves the loop (n <<= 1 overflows
+// to 0): New hangs. Not run here, as it would spin a core until the test binary exits. New
+// should clamp the index (to what the LRU can hold in practice) or refuse such a size.
+func TestAdvLayoutHugeTokenCacheSize(t *testing.T) {
+	var err error
+	assert.NotPanics(t, func() {
+		var v *Verifier
+		v, err = New(Options{Providers: []Provider{testProvider()}, Keys: staticKeys(t, newTestKey(t, "ES256", "k1")), TokenCacheSize: 1 << 43})
+		if err == nil {
+			_ = v.Close()
+		}
+	}, "New with a large TokenCacheSize")
+}
