@@ -704,3 +704,57 @@ func TestAdvLayoutHugeTokenCacheSize(t *testing.T) {
 		}
 	}, "New with a large TokenCacheSize")
 }
+
+// HOLDS: kids whose header spells them with JSON escapes (the full path unescapes them and
+// gives them no prefetch hint and no CachedKey lookup): a kid with '<' written raw, as
+// \u003c and as \u003C, each its own token and cache entry for one key; an escaped kid that
+// names the other key; the other key's kid over this key's signature. Static keys in a
+// *jwks.Cache (so the memo is on). Each token is answered three times as the plain verifier
+// answers it, the genuine ones from their memos by the third time.
+func TestAdvLayoutEscapedKids(t *testing.T) {
+	k1, k2 := newTestKey(t, "ES256", "k<1"), newTestKey(t, "EdDSA", "k2") // the helpers reuse one private key per alg
+	cache, err := jwks.New(jwks.Options{Issuers: []jwks.IssuerConfig{{Issuer: testIssuer, Keys: []*jwks.Key{k1.key, k2.key}}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cache.Close() })
+	reg := iam.New(iam.Options{})
+	_, err = reg.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: testIssuer, ClientIDs: []string{testClientID}})
+	require.NoError(t, err)
+	host := strings.TrimPrefix(testIssuer, "https://")
+	role, err := reg.CreateRole(&iam.Role{Account: acctA, Name: "app", TrustPolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` +
+		acctA + `:oidc-provider/` + host + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + host + `:aud":"` + testClientID + `"}}}]}`})
+	require.NoError(t, err)
+	w := &memoWorld{reg: reg, cache: cache}
+	opts := Options{ProviderSource: reg, Roles: reg, Keys: cache, Now: testClock}
+	w.memo, err = New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.memo.Close() })
+	require.NotNil(t, w.memo.epochs, "the memo is on")
+	opts.TokenCacheSize = -1
+	w.plain, err = New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.plain.Close() })
+	payload := mustJSON(t, baseClaims())
+	toks := map[string]struct {
+		tok     string
+		genuine bool
+	}{
+		"raw":             {compactJWS(t, k1, "ES256", `{"alg":"ES256","kid":"k<1"}`, payload), true},
+		"escaped":         {compactJWS(t, k1, "ES256", `{"alg":"ES256","kid":"k\u003c1"}`, payload), true},
+		"escaped upper":   {compactJWS(t, k1, "ES256", `{"alg":"ES256","kid":"k\u003C1"}`, payload), true},
+		"escaped other":   {compactJWS(t, k2, "EdDSA", `{"alg":"EdDSA","kid":"\u006b2"}`, payload), true},
+		"other kid":       {compactJWS(t, k1, "ES256", `{"alg":"ES256","kid":"k2"}`, payload), false},
+		"escaped, other":  {compactJWS(t, k2, "EdDSA", `{"alg":"EdDSA","kid":"k\u003c1"}`, payload), false},
+		"bad escape":      {compactJWS(t, k1, "ES256", `{"alg":"ES256","kid":"k\u003g1"}`, payload), false},
+		"escaped nothing": {compactJWS(t, k1, "ES256", `{"alg":"ES256","kid":"k\u0000<1"}`, payload), false},
+	}
+	for round := range 3 {
+		for name, c := range toks {
+			req := &Request{RoleARN: role.ARN, RoleSessionName: "s-one", WebIdentityToken: c.tok}
+			memo, err := w.compare(t, fmt.Sprintf("%s %d", name, round), req)
+			assert.Equal(t, c.genuine, err == nil, "%s: %v", name, err)
+			if round == 2 {
+				assert.Equal(t, c.genuine, memo, name)
+			}
+		}
+	}
+}
