@@ -81,14 +81,19 @@ func newTokenCache(size int) *tokenCache {
 	}
 	c.lru = l
 	// At most one entry per bucket on average: a bucket overflows (and its extra entries
-	// are found through the LRU's map) for about 2 % of them when the cache is full.
+	// are found through the LRU's map) for about 2 % of them when the cache is full. The
+	// index is made here, whole, so it is bounded (64 MiB) whatever the size: a larger cache
+	// finds its further entries through the LRU's map, which grows only as tokens arrive.
 	n := 1
-	for n < size {
+	for n < size && n < maxIndexBuckets {
 		n <<= 1
 	}
 	c.index, c.mask = make([]indexBucket, n), uint64(n-1)
 	return c
 }
+
+// maxIndexBuckets bounds the token cache's index: 2^20 buckets of one cache line.
+const maxIndexBuckets = 1 << 20
 
 // hashTail is how many bytes of the end of a longer token the cache's hash reads.
 const hashTail = 32

@@ -132,7 +132,13 @@ func New(opts Options) (*Verifier, error) {
 	v.thumbs, _ = v.keys.(ThumbprintChecker)
 	if v.tokens != nil && v.static == nil {
 		if v.epochs = memoSource(v.providers, v.roles); v.epochs != nil {
-			if v.stamps, _ = v.keys.(keyStamper); v.stamps == nil {
+			// The key source must be a *jwks.Cache itself, as the registry must be an
+			// *iam.Registry (memoSource): a type embedding one inherits Stamp by method
+			// promotion, but its own Key may refuse a key (revoked, say) while the cache's
+			// stamp stands still, and the memo would go on answering with it.
+			if c, ok := v.keys.(*jwks.Cache); ok && c != nil {
+				v.stamps = c
+			} else {
 				v.epochs = nil
 			}
 		}

@@ -17,7 +17,7 @@ type goal struct {
 
 // accountGoals maps row names (without the "Accounts/" prefix) to their goal.
 var accountGoals = map[string]goal{
-	"lookup/quiet":   {units: []string{"cpu-sec/op", "sec/op"}, max: 150e-9, text: "≤ 150 ns, 0 allocs", zeroAllocs: true},
+	"lookup/quiet": {units: []string{"cpu-sec/op", "sec/op"}, max: 150e-9, text: "≤ 150 ns, 0 allocs", zeroAllocs: true},
 	// The decision ratios are judged on the paired rows (floor and assume interleaved in one
 	// run); the assume rows' ratio to the floor run before them is shown beside.
 	"RS256/paired":   {units: []string{"x-floor-cpu", "x-floor"}, max: 1.10, text: "≤ 1.10× floor"},
