@@ -22,9 +22,7 @@ func Lines(p unsafe.Pointer, n uintptr) {
 	if p == nil || n == 0 {
 		return
 	}
-	// The count of lines from p's line to the line of the last byte.
-	k := ((uintptr(p) & (LineSize - 1)) + n + LineSize - 1) / LineSize
-	lines(p, min(k, maxLines))
+	At(uintptr(p), n) // an address: a prefetch keeps nothing alive
 }
 
 // At is Lines for an address rather than a pointer, for memory that may lie past the object
@@ -35,6 +33,7 @@ func At(addr, n uintptr) {
 	if addr == 0 || n == 0 {
 		return
 	}
+	// The count of lines from addr's line to the line of the last byte.
 	k := ((addr & (LineSize - 1)) + n + LineSize - 1) / LineSize
 	linesAt(addr, min(k, maxLines))
 }

@@ -9,11 +9,6 @@ import "unsafe"
 //go:noescape
 func line(p unsafe.Pointer)
 
-// lines prefetches k lines from p's line on.
-//
-//go:noescape
-func lines(p unsafe.Pointer, k uintptr)
-
 // linesAt prefetches k lines from addr's line on.
 //
 //go:noescape

@@ -6,6 +6,4 @@ import "unsafe"
 
 func line(p unsafe.Pointer) {}
 
-func lines(p unsafe.Pointer, k uintptr) {}
-
 func linesAt(addr, k uintptr) {}

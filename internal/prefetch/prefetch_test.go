@@ -35,7 +35,7 @@ func TestCallable(t *testing.T) {
 	Lines(unsafe.Pointer(unsafe.StringData(str)), uintptr(len(str)))
 	Lines(unsafe.Pointer(&local), 0)
 	Lines(nil, 64)
-	Lines(unsafe.Pointer(rec), 1<<40)                         // clipped to maxLines
+	Lines(unsafe.Pointer(rec), 1<<30)                         // clipped to maxLines
 	At(uintptr(unsafe.Pointer(rec))+unsafe.Sizeof(*rec), 512) // the bytes after an object
 	At(0x1000, 64)                                            // unmapped: a prefetch never faults
 	At(^uintptr(0)&^63, 64)                                   // the last line of the address space
