@@ -33,7 +33,11 @@ func At(addr, n uintptr) {
 	if addr == 0 || n == 0 {
 		return
 	}
-	// The count of lines from addr's line to the line of the last byte.
-	k := ((addr & (LineSize - 1)) + n + LineSize - 1) / LineSize
-	linesAt(addr, min(k, maxLines))
+	linesAt(addr, lineCount(addr, n))
+}
+
+// lineCount is how many lines At asks for: from addr's line to the line of the byte at
+// addr+n-1, at most maxLines.
+func lineCount(addr, n uintptr) uintptr {
+	return min(((addr&(LineSize-1))+n+LineSize-1)/LineSize, maxLines)
 }

@@ -55,9 +55,12 @@ func TestLineCount(t *testing.T) {
 		{0, 1, 1}, {0, 64, 1}, {0, 65, 2}, {63, 1, 1}, {63, 2, 2}, {1, 64, 2}, {32, 128, 3},
 		{0, 4096, 64}, {0, 1 << 20, 64},
 	} {
-		k := min((c.off+c.n+LineSize-1)/LineSize, maxLines)
-		if k != c.want {
+		if k := lineCount(0x1000+c.off, c.n); k != c.want {
 			t.Errorf("off %d n %d: %d lines, want %d", c.off, c.n, k, c.want)
+		}
+		// The same count wherever the line starts.
+		if k := lineCount(0x7f3a_0000+c.off, c.n); k != c.want {
+			t.Errorf("high address, off %d n %d: %d lines, want %d", c.off, c.n, k, c.want)
 		}
 	}
 }
