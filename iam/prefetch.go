@@ -40,32 +40,19 @@ const policyHeadBytes = 256
 // reads those and asks for the rest of what Evaluate reads (policy.Policy.HotBytes). A hint:
 // see above.
 func (r *Registry) PrefetchRole(roleARN string, depth int) {
-	k, ok := parseRoleKey(roleARN)
-	if !ok {
+	k, h, t, ok := r.roleProbe(r.cur.Load(), roleARN)
+	if !ok || len(t) == 0 {
 		return
 	}
-	s := r.cur.Load()
-	h := r.roleHash(&k)
-	t := s.roles.at(shardOf(h))
-	if len(t) == 0 {
-		return
-	}
-	m := uint64(len(t) - 1)
-	i := h & m
 	if depth <= 0 {
-		prefetch.Line(unsafe.Pointer(&t[i]))
+		prefetch.Line(unsafe.Pointer(&t[h&uint64(len(t)-1)]))
 		return
 	}
 	// findRole's probe, without its comparison of a long tail's rest with the role's ARN
-	// (bytes of another line): a wrong guess only asks for the wrong lines.
-	w := roleWord(&k, h)
-	var ro *Role
-	for ; t[i].p != nil; i = (i + 1) & m {
-		if s := &t[i]; s.word == w && s.n0 == k.n0 && s.n1 == k.n1 {
-			ro = s.p
-			break
-		}
-	}
+	// (bytes of another line; the hash covers the rest): a wrong guess only asks for the
+	// wrong lines.
+	k.rest = ""
+	ro := findRole(t, &k, h, "")
 	switch {
 	case ro == nil:
 	case depth == 1: // the record only: reading it now would wait for it
@@ -96,16 +83,9 @@ func prefetchPolicy(pol *policy.Policy, rest bool) {
 // them); depth 2 reads the record too and asks for what a request reads through it: the bytes
 // of its ARN, key prefix and first client ID and thumbprint. A hint: see above.
 func (r *Registry) PrefetchOIDCProvider(partition, account, issuerURL string, depth int) {
-	pid, ok := partitionID(partition)
-	acct, ok2 := parseAccount(account)
-	if !ok || !ok2 {
-		return
-	}
 	s := r.cur.Load()
-	uh := r.urlHash(issuerURL)
-	h := r.provHash(uh, acctPart(pid, acct))
-	t := s.prov.at(shardOf(h))
-	if len(t) == 0 || s.iss == nil {
+	_, uh, h, t, ok := r.provProbe(s, partition, account, issuerURL)
+	if !ok || len(t) == 0 || s.iss == nil {
 		return
 	}
 	home := &t[h&uint64(len(t)-1)]
