@@ -1099,14 +1099,7 @@ func TestAdversaryThreeReplicasSameNames(t *testing.T) {
 // queryString runs a query that answers one string.
 func queryString(t testing.TB, dsn, query string, args ...any) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	var s string
-	require.NoError(t, conn.QueryRow(ctx, query, args...).Scan(&s), "%s", query)
-	return s
+	return queryOne[string](t, dsn, query, args...)
 }
 
 // TestAdversaryRacingReplicaKilled: two replica processes and this one

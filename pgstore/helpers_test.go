@@ -199,14 +199,20 @@ func admin(t testing.TB, dsn string, stmts ...string) {
 // queryInt runs a query that answers one integer.
 func queryInt(t testing.TB, dsn, query string, args ...any) int64 {
 	t.Helper()
+	return queryOne[int64](t, dsn, query, args...)
+}
+
+// queryOne runs a query that answers one value, on a connection of its own.
+func queryOne[T any](t testing.TB, dsn, query string, args ...any) T {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	var n int64
-	require.NoError(t, conn.QueryRow(ctx, query, args...).Scan(&n), "%s", query)
-	return n
+	var v T
+	require.NoError(t, conn.QueryRow(ctx, query, args...).Scan(&v), "%s", query)
+	return v
 }
 
 // withDatabase returns dsn naming another database.
