@@ -57,7 +57,8 @@ func (r *Registry) Apply(c Change) error {
 	case RoleDeleted:
 		return r.deleteRole(c.ARN, c.Revision)
 	case Loaded:
-		return r.load(c.Providers, c.Roles, c.Revision)
+		_, err := r.load(c.Providers, c.Roles, c.Revision)
+		return err
 	}
 	return newError(CodeInvalidInput, c.ARN, "Kind", "unknown change kind "+strconv.Itoa(int(c.Kind)))
 }

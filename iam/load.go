@@ -30,13 +30,44 @@ const maxLoadErrors = 20
 // input leaves them empty, and a role whose trust policy document is
 // unchanged keeps its compiled policy (no parse), so reloading a
 // configuration is cheap. Trust policies are parsed in parallel.
+//
+// With Options.CatchUp set, a Load whose hook says that the store is ahead
+// (ErrStale: another replica committed first) catches up and runs again,
+// validation included, as a write does (up to MaxStaleAttempts attempts),
+// so that it replaces the fleet's current state rather than failing.
 func (r *Registry) Load(providers []*OIDCProvider, roles []*Role) error {
-	return r.load(providers, roles, 0)
+	var release func() // the hold of the catch-up before this attempt
+	defer func() {
+		if release != nil {
+			release() // the hook panicked
+		}
+	}()
+	for attempt := 1; ; attempt++ {
+		stale, err := r.load(providers, roles, 0)
+		if release != nil {
+			release()
+			release = nil
+		}
+		if stale == 0 {
+			return err
+		}
+		if attempt >= MaxStaleAttempts {
+			r.serve(stale) // no catch-up for it: let the writes try
+			return err
+		}
+		rel, _, cerr := r.catchUp(stale, false)
+		if cerr != nil {
+			return catchUpFailed(err, cerr)
+		}
+		release = rel
+	}
 }
 
 // load is Load: a local write if applied is 0, else the Loaded change of
-// that revision made by another replica (see Apply).
-func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64) error {
+// that revision made by another replica (see Apply). stale is the number of
+// the stale failure (see newStale) when the hook said that the store is
+// ahead and Options.CatchUp is set, else 0.
+func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64) (stale uint64, err error) {
 	var errs []error
 	addErr := func(err error) {
 		if len(errs) < maxLoadErrors {
@@ -56,14 +87,14 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		addErr(err)
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return 0, errors.Join(errs...)
 	}
 
 	r.lockExclusive()
 	defer r.unlockExclusive()
 	s := r.head
 	if isApplied(s, applied) {
-		return nil
+		return 0, nil
 	}
 	accounts := map[acctKey]*accountIndex{}
 	account := func(k acctKey) *accountIndex {
@@ -153,7 +184,7 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 		ns.nRoles++
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return 0, errors.Join(errs...)
 	}
 	// The issuers are numbered in order of first appearance.
 	for id, u := range issuerOrder {
@@ -172,7 +203,10 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 	c := Change{Revision: ns.rev, Kind: Loaded, IssuersAdded: added, IssuersRemoved: removed, Providers: provs, Roles: rs}
 	if applied == 0 {
 		if err := r.commitNow(c); err != nil {
-			return err
+			if r.isStale(err) {
+				stale = r.newStale() // writes wait until a catch-up serves it
+			}
+			return stale, err
 		}
 	}
 	r.accounts, r.issuerRefs, r.roleIDs = accounts, refs, roleIDs
@@ -180,7 +214,7 @@ func (r *Registry) load(providers []*OIDCProvider, roles []*Role, applied uint64
 	r.head = ns
 	r.setCur(ns, &c)
 	r.emit(c)
-	return nil
+	return 0, nil
 }
 
 // packURLs returns the providers' distinct URLs, each mapped to its copy in

@@ -128,12 +128,12 @@ type Options struct {
 	// catch-up what its hook would wait for. The writers of one failed
 	// CommitBatch call, and the writes queued behind it, share one CatchUp
 	// call, as do writers that failed before a running CatchUp started;
-	// after it, they go before writes that have not tried yet. A write makes at most MaxStaleAttempts attempts: if the
-	// last one is stale as well, it fails with CodeServiceFailure wrapping
-	// the hook's error, as without CatchUp; if CatchUp fails, the write
-	// fails at once with CodeServiceFailure wrapping both the hook's error
-	// and CatchUp's. Load is not retried: a stale Load fails as without
-	// CatchUp. If CatchUp is nil, a stale hook error fails the write as
+	// after it, they go before writes that have not tried yet. A write
+	// (Load included) makes at most MaxStaleAttempts attempts: if the last
+	// one is stale as well, it fails with CodeServiceFailure wrapping the
+	// hook's error, as without CatchUp; if CatchUp fails, the write fails
+	// at once with CodeServiceFailure wrapping both the hook's error and
+	// CatchUp's. If CatchUp is nil, a stale hook error fails the write as
 	// any other.
 	CatchUp func() (release func(), err error)
 }
