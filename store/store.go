@@ -218,12 +218,16 @@ func (s *Store) Revision() (uint64, error) {
 // transaction.
 //
 // opts are the registry's options; their Commit, CommitBatch and Revision
-// must be zero (the store sets them). The quotas must admit what the store holds, or the
+// must be zero (the store sets them), and so must CatchUp (one process owns
+// the store: its hook is never stale, and a CatchUp would never run). The quotas must admit what the store holds, or the
 // start-up load fails. A store serves one registry: a second call fails
 // with ErrRegistryOpen.
 func (s *Store) Registry(opts iam.Options) (*iam.Registry, error) {
 	if opts.Commit != nil || opts.CommitBatch != nil || opts.Revision != 0 {
 		return nil, errors.New("store: Options.Commit, CommitBatch and Revision are set by the store")
+	}
+	if opts.CatchUp != nil {
+		return nil, errors.New("store: Options.CatchUp has no use: the store has one writer, never ahead of its registry")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -221,14 +221,19 @@ func TestRegistryRefusesHookOptions(t *testing.T) {
 		{"Commit", iam.Options{Commit: func(iam.Change) error { return nil }}},
 		{"CommitBatch", iam.Options{CommitBatch: func([]iam.Change) error { return nil }}},
 		{"Revision", iam.Options{Revision: 3}},
+		{"CatchUp", iam.Options{CatchUp: func() (func(), error) { return nil, nil }}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(t.TempDir(), Options{})
 			require.NoError(t, err)
 			defer s.Close()
-			_, err = s.Registry(tc.opts)
+			reg, err := s.Registry(tc.opts)
 			assert.Error(t, err)
+			assert.Nil(t, reg)
+			// Refused for the option: the store still serves a registry.
+			_, err = s.Registry(testOptions())
+			assert.NoError(t, err)
 		})
 	}
 }
