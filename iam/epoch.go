@@ -34,7 +34,17 @@ func (r *Registry) ChangeEpoch(partition, account string) uint64 {
 	return e.all.Load() + e.buckets[r.epochBucket(partition, account)].Load()
 }
 
+// epochBucket is the bucket of the account's counter. An account of a known
+// partition (every stored entity's) hashes as the index does, from its
+// number, without a pass over the strings: ChangeEpoch runs on every answer
+// of the decision memo. Anything else takes maphash; the two may share a
+// bucket, which costs only a memo that another account's write retires.
 func (r *Registry) epochBucket(partition, account string) uint64 {
+	if pid, ok := partitionID(partition); ok {
+		if acct, ok := parseAccount(account); ok {
+			return mix(acctPart(pid, acct)^r.hseed) % epochBuckets
+		}
+	}
 	var h maphash.Hash
 	h.SetSeed(r.seed)
 	h.WriteString(partition)

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,4 +165,45 @@ func TestChangeEpochMovesOnApply(t *testing.T) {
 		require.NoError(t, dst.Apply(c))
 		assert.NotEqual(t, before, dst.ChangeEpoch("aws", acctA), "Apply of %v", c.Kind)
 	}
+}
+
+// TestEpochBucketsSpread: the accounts' counters spread over the buckets
+// (a write retires the memos of the accounts sharing its bucket only), on
+// the numeric path of stored accounts and on maphash's for anything else,
+// and a bucket is a function of its (partition, account).
+func TestEpochBucketsSpread(t *testing.T) {
+	r := newTestRegistry(t, Options{})
+	for _, part := range []string{"aws", "aws-cn", "not-a-partition"} {
+		seen := map[uint64]bool{}
+		const n = 10000
+		for a := range n {
+			acct := fmt.Sprintf("%012d", 100000000000+a*7919)
+			b := r.epochBucket(part, acct)
+			require.Less(t, b, uint64(epochBuckets))
+			require.Equal(t, b, r.epochBucket(part, acct))
+			seen[b] = true
+		}
+		// 10,000 accounts in 16,384 buckets fill about 7,500 of them when spread at random.
+		assert.Greater(t, len(seen), 7000, part)
+	}
+	assert.NotEqual(t, r.epochBucket("aws", acctA), r.epochBucket("aws-cn", acctA), "the partition counts")
+	other := newTestRegistry(t, Options{})
+	same := 0
+	for a := range 64 {
+		acct := fmt.Sprintf("%012d", 200000000000+a)
+		if r.epochBucket("aws", acct) == other.epochBucket("aws", acct) {
+			same++
+		}
+	}
+	assert.Less(t, same, 8, "each registry hashes with a seed of its own")
+}
+
+// BenchmarkChangeEpoch is the epoch read of every decision-memo answer.
+func BenchmarkChangeEpoch(b *testing.B) {
+	r := newTestRegistry(b, Options{})
+	var sink uint64
+	for b.Loop() {
+		sink += r.ChangeEpoch("aws", acctA)
+	}
+	_ = sink
 }
