@@ -1,5 +1,7 @@
 package jwks
 
+import "time"
+
 // retiredEpoch is set in an issuer state's epoch when the state leaves the cache: terminal,
 // so that no Stamp of it is current again, whatever happens to the issuer afterwards.
 const retiredEpoch = 1 << 63
@@ -63,11 +65,34 @@ func (s *Stamp) Current() bool {
 	if st == nil || st.epoch.Load() != s.epoch || st.snap.Load() != s.snap {
 		return false
 	}
-	now := int64(st.c.now())
+	return s.currentOn(int64(st.c.now()))
+}
+
+// CurrentAt is Current for a caller that has just read the clock, which it
+// saves reading it again: now is a reading of time.Now, taken just before
+// the call. The cache uses it only when its own clock is the real one (no
+// Options.Now) and now carries the monotonic clock reading time.Now gives;
+// otherwise it reads its own clock, as Current does. A now older than the
+// call by more than the caller's own work between the two would let the
+// stamp look current a little past the refresh point; no longer than that.
+func (s *Stamp) CurrentAt(now time.Time) bool {
+	st := s.st
+	if st == nil || st.epoch.Load() != s.epoch || st.snap.Load() != s.snap {
+		return false
+	}
+	c := st.c
+	if !c.realClock || now == now.Round(0) { // Round(0) strips the monotonic reading
+		return s.currentOn(int64(c.now()))
+	}
+	return s.currentOn(int64(now.Sub(c.base)))
+}
+
+// currentOn is the rest of Current, at now on the cache's clock.
+func (s *Stamp) currentOn(now int64) bool {
 	if now >= s.refreshAt || now < s.fetched {
 		return false
 	}
-	st.touch()
+	s.st.touch()
 	return true
 }
 

@@ -94,3 +94,46 @@ func TestStamp(t *testing.T) {
 		assert.True(t, s.Holds(key))
 	})
 }
+
+// CurrentAt takes the caller's reading of time.Now instead of reading the clock: on a cache
+// with the real clock, that reading decides (a time past the refresh point is not current,
+// nor one before the fetch), but only when it carries the monotonic clock; a time without
+// one, or any time on a cache with a clock of its own (Options.Now), is ignored for the
+// cache's clock, as Current reads it.
+func TestStampCurrentAt(t *testing.T) {
+	t.Run("real clock", func(t *testing.T) {
+		e := newEnv(t, testissuer.Options{}, func(o *Options) { o.Now = nil })
+		iss := e.iss.URL()
+		_, err := e.cache.Key(bg, iss, e.iss.Kids()[0])
+		require.NoError(t, err)
+		s, ok := e.cache.Stamp(iss)
+		require.True(t, ok)
+		now := time.Now()
+		assert.True(t, s.CurrentAt(now))
+		assert.False(t, s.CurrentAt(now.Add(DefaultMaxTTL)), "past the refresh point")
+		assert.False(t, s.CurrentAt(now.Add(-time.Hour)), "before the fetch")
+		wall := now.Round(0) // no monotonic reading: the cache reads its own clock
+		assert.True(t, s.CurrentAt(wall.Add(DefaultMaxTTL)))
+		assert.True(t, s.CurrentAt(time.Unix(0, 0)))
+		assert.True(t, s.Current())
+
+		require.Equal(t, 1, e.cache.Unregister(iss))
+		assert.False(t, s.CurrentAt(time.Now()), "the key set left the cache")
+	})
+	t.Run("own clock", func(t *testing.T) {
+		e := newEnv(t, testissuer.Options{}, nil)
+		iss := e.iss.URL()
+		_, err := e.cache.Key(bg, iss, e.iss.Kids()[0])
+		require.NoError(t, err)
+		s, ok := e.cache.Stamp(iss)
+		require.True(t, ok)
+		assert.True(t, s.CurrentAt(time.Now().Add(DefaultMaxTTL)), "the cache's clock decides")
+		e.clock.Advance(DefaultMaxTTL)
+		assert.False(t, s.CurrentAt(time.Now()))
+		assert.False(t, s.Current())
+	})
+	t.Run("zero", func(t *testing.T) {
+		var s Stamp
+		assert.False(t, s.CurrentAt(time.Now()))
+	})
+}

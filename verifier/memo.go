@@ -168,10 +168,20 @@ func (v *Verifier) memoAnswer(req *Request) *decisionMemo {
 		return nil
 	}
 	c.used(e, h)
-	if !m.keys.Current() || !m.valid(now) {
+	if !m.keysCurrent(v, now) || !m.valid(now) {
 		return nil // on times, the full path refuses it, and drops the entry
 	}
 	return m
+}
+
+// keysCurrent reports whether m's key set is still the one the key cache serves (see
+// jwks.Stamp.Current). now is the verifier's clock reading of this call: with the real
+// clock, the key cache reads it instead of the clock (one clock read less per answer).
+func (m *decisionMemo) keysCurrent(v *Verifier, now time.Time) bool {
+	if v.realClock {
+		return m.keys.CurrentAt(now)
+	}
+	return m.keys.Current()
 }
 
 // prefetchMax bounds what memoAnswer prefetches of a string.

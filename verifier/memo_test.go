@@ -50,19 +50,30 @@ type memoWorld struct {
 
 func newMemoWorld(t *testing.T, issuers int, edit func(*Options)) *memoWorld {
 	t.Helper()
+	return newMemoWorldClock(t, issuers, edit, false)
+}
+
+// newMemoWorldClock is newMemoWorld, on the real clock if real (the verifier's, the key
+// cache's and the issuers' Options.Now unset; w.clk is then unused).
+func newMemoWorldClock(t *testing.T, issuers int, edit func(*Options), real bool) *memoWorld {
+	t.Helper()
 	w := &memoWorld{clk: &memoClock{t: time.Now().Truncate(time.Second)}}
+	now := w.clk.now
+	if real {
+		now = nil
+	}
 	algs := []string{"RS256", "ES256", "EdDSA"}
 	for i := range issuers {
 		w.iss = append(w.iss, testissuer.Start(t, testissuer.Options{
-			Path: fmt.Sprintf("/id/MEMO%d", i), Algorithms: []string{algs[i%len(algs)]}, Now: w.clk.now,
+			Path: fmt.Sprintf("/id/MEMO%d", i), Algorithms: []string{algs[i%len(algs)]}, Now: now,
 		}))
 	}
 	w.reg = iam.New(iam.Options{AllowURLPort: true})
 	var err error
-	w.cache, err = jwks.New(jwks.Options{HTTPClient: w.iss[0].Client(), AllowPrivateAddresses: true, Now: w.clk.now})
+	w.cache, err = jwks.New(jwks.Options{HTTPClient: w.iss[0].Client(), AllowPrivateAddresses: true, Now: now})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.cache.Close() })
-	opts := Options{ProviderSource: w.reg, Roles: w.reg, Keys: w.cache, Now: w.clk.now}
+	opts := Options{ProviderSource: w.reg, Roles: w.reg, Keys: w.cache, Now: now}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -278,7 +289,12 @@ func memoDifferential(t *testing.T, seed uint64) {
 // memoTarget is a memo world with one provider in acctA, one role of kind and a token.
 func memoTarget(t *testing.T, kind string, edit func(*Options)) (*memoWorld, *Request, *iam.OIDCProvider) {
 	t.Helper()
-	w := newMemoWorld(t, 1, edit)
+	return memoTargetIn(t, newMemoWorld(t, 1, edit), kind)
+}
+
+// memoTargetIn is memoTarget in w, a world of one issuer.
+func memoTargetIn(t *testing.T, w *memoWorld, kind string) (*memoWorld, *Request, *iam.OIDCProvider) {
+	t.Helper()
 	iss := w.iss[0]
 	p, err := w.reg.CreateOIDCProvider(&iam.OIDCProvider{Account: acctA, URL: iss.URL(), ClientIDs: []string{"sts.amazonaws.com"}})
 	require.NoError(t, err)
@@ -431,6 +447,27 @@ func TestMemoKeys(t *testing.T) {
 	w.clk.add(time.Hour + DefaultLeeway)
 	_, err = w.memo.AssumeRoleWithWebIdentity(context.Background(), req)
 	assert.ErrorIs(t, err, ReasonExpired)
+}
+
+// On the real clock the memo hands its clock reading to the key cache (jwks.Stamp.CurrentAt)
+// instead of the cache reading the clock again: a key set swapped or dropped still retires
+// the memo at once.
+func TestMemoKeysRealClock(t *testing.T) {
+	w, req, _ := memoTargetIn(t, newMemoWorldClock(t, 1, nil, true), "basic")
+	require.True(t, w.memo.realClock)
+	iss := w.iss[0]
+	w.warm(t, req)
+	w.used(t, req, true)
+
+	require.NoError(t, w.cache.Register(jwks.IssuerConfig{Issuer: iss.URL()})) // dropped
+	w.used(t, req, false)
+	w.used(t, req, false)
+	w.used(t, req, true)
+
+	w.cache.Unregister(iss.URL())
+	w.used(t, req, false)
+	w.used(t, req, false)
+	w.used(t, req, true)
 }
 
 // A policy whose conditions read the clock, or a key the verifier does not know as fixed, is

@@ -53,6 +53,7 @@ type Verifier struct {
 	leeway      time.Duration
 	maxLifetime time.Duration
 	now         func() time.Time
+	realClock   bool // now is time.Now (Options.Now was nil)
 	kids        kidTable
 	tokens      *tokenCache // nil when disabled
 	// epochs and stamps, both set only with a token cache, enable the decision memo (see
@@ -108,7 +109,7 @@ func New(opts Options) (*Verifier, error) {
 		v.leeway = 0
 	}
 	if v.now == nil {
-		v.now = time.Now
+		v.now, v.realClock = time.Now, true
 	}
 	switch {
 	case opts.TokenCacheSize == 0:
