@@ -101,8 +101,9 @@ type Options struct {
 	// change by at most that; each round is one indexed one-row read).
 	ResyncInterval time.Duration
 	// Timeout bounds each database round: a write's transaction, a
-	// catch-up, a connection attempt. A Load's transaction, the start-up
-	// read of the whole state and full reloads get 60 times as long. If
+	// catch-up, a connection attempt. A Load's transaction, Open's check
+	// or creation of the schema, the start-up read of the whole state and
+	// full reloads get 60 times as long. If
 	// zero, DefaultTimeout (5 s). While a write waits for the database, the
 	// registry's write lock is held: other writes wait, lookups do not.
 	Timeout time.Duration
@@ -243,7 +244,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts Options) (*Store,
 	}
 	s.pool = pool
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	openCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	openCtx, cancel := context.WithTimeout(ctx, 60*s.timeout) // DDL, once: a start-up step
 	defer cancel()
 	if err := s.initSchema(openCtx); err != nil {
 		s.cancel()
