@@ -32,12 +32,11 @@ type RoleLookup struct {
 // PrepareRole returns the prepared lookup of the role with the ARN. It allocates nothing and
 // reads no table.
 func (r *Registry) PrepareRole(roleARN string) RoleLookup {
-	l := RoleLookup{r: r, arn: roleARN}
-	if k, ok := parseRoleKey(roleARN); ok {
-		l.k, l.ok = k, true
-		l.h = r.roleHash(&l.k)
+	k, ok := parseRoleKey(roleARN)
+	if !ok {
+		return RoleLookup{r: r, arn: roleARN}
 	}
-	return l
+	return RoleLookup{r: r, arn: roleARN, k: k, h: r.roleHash(&k), ok: true}
 }
 
 // Prefetch is Registry.PrefetchRole(arn, depth) without parsing or hashing the ARN again: a
