@@ -342,25 +342,9 @@ func findProvider(t []provSlot, key, h uint64) *OIDCProvider {
 	}
 }
 
-// provProbe is where a provider lookup of (partition, account, url) in s
-// starts, for the prefetch hints (provider writes the steps out): the account and partition's key part, the URL's hash, the slot
-// hash and the shard table; ok is false for a partition or account that no
-// provider can have.
-func (r *Registry) provProbe(s *state, partition, account, url string) (ap, uh, h uint64, t []provSlot, ok bool) {
-	pid, ok := partitionID(partition)
-	acct, ok2 := parseAccount(account)
-	if !ok || !ok2 {
-		return 0, 0, 0, nil, false
-	}
-	ap = acctPart(pid, acct)
-	uh = r.urlHash(url)
-	h = r.provHash(uh, ap)
-	return ap, uh, h, s.prov.at(shardOf(h)), true
-}
-
 // provider is the provider of (partition, account, url) in s, or nil.
 func (r *Registry) provider(s *state, partition, account, url string) *OIDCProvider {
-	// provProbe's steps, written out: this is the hot lookup, and the call is not inlined.
+	// ProviderLookup's steps, written out: this is the hot lookup.
 	pid, ok := partitionID(partition)
 	acct, ok2 := parseAccount(account)
 	if !ok || !ok2 {
@@ -611,19 +595,8 @@ func findRole(t []roleSlot, k *roleKey, h uint64, arn string) *Role {
 	}
 }
 
-// roleProbe is where a role lookup of arn in s starts, for the prefetch
-// hints (role writes the steps out): its key, the slot
-// hash and the shard table; ok is false for an ARN that no role can have.
-func (r *Registry) roleProbe(s *state, arn string) (k roleKey, h uint64, t []roleSlot, ok bool) {
-	if k, ok = parseRoleKey(arn); !ok {
-		return k, 0, nil, false
-	}
-	h = r.roleHash(&k)
-	return k, h, s.roles.at(shardOf(h)), true
-}
-
-// role is the role with the ARN in s, or nil (roleProbe's steps, written
-// out: this is the hot lookup, and the call is not inlined).
+// role is the role with the ARN in s, or nil (RoleLookup's steps, written
+// out: this is the hot lookup).
 func (r *Registry) role(s *state, arn string) *Role {
 	k, ok := parseRoleKey(arn)
 	if !ok {

@@ -40,28 +40,8 @@ const policyHeadBytes = 256
 // reads those and asks for the rest of what Evaluate reads (policy.Policy.HotBytes). A hint:
 // see above.
 func (r *Registry) PrefetchRole(roleARN string, depth int) {
-	k, h, t, ok := r.roleProbe(r.cur.Load(), roleARN)
-	if !ok || len(t) == 0 {
-		return
-	}
-	if depth <= 0 {
-		prefetch.Line(unsafe.Pointer(&t[h&uint64(len(t)-1)]))
-		return
-	}
-	// findRole's probe, without its comparison of a long tail's rest with the role's ARN
-	// (bytes of another line; the hash covers the rest): a wrong guess only asks for the
-	// wrong lines.
-	k.rest = ""
-	ro := findRole(t, &k, h, "")
-	switch {
-	case ro == nil:
-	case depth == 1: // the record only: reading it now would wait for it
-		prefetch.Lines(unsafe.Pointer(ro), roleHotBytes)
-	case depth == 2:
-		prefetchPolicy(ro.TrustPolicy, false)
-	default:
-		prefetchPolicy(ro.TrustPolicy, true)
-	}
+	l := r.PrepareRole(roleARN)
+	l.Prefetch(depth)
 }
 
 // prefetchPolicy asks for pol's first lines or (rest) the rest of its hot bytes, which reads
@@ -83,40 +63,8 @@ func prefetchPolicy(pol *policy.Policy, rest bool) {
 // them); depth 2 reads the record too and asks for what a request reads through it: the bytes
 // of its ARN, key prefix and first client ID and thumbprint. A hint: see above.
 func (r *Registry) PrefetchOIDCProvider(partition, account, issuerURL string, depth int) {
-	s := r.cur.Load()
-	_, uh, h, t, ok := r.provProbe(s, partition, account, issuerURL)
-	if !ok || len(t) == 0 || s.iss == nil {
-		return
-	}
-	home := &t[h&uint64(len(t)-1)]
-	ih := r.hashOf(uh)
-	is := &s.iss.slots[ih&uint64(len(s.iss.slots)-1)]
-	if depth <= 0 {
-		prefetch.Line(unsafe.Pointer(home))
-		prefetch.Line(unsafe.Pointer(is))
-		return
-	}
-	// The home slot's provider: the lookup's answer but for a collision (then the hint asks
-	// for another provider's lines, no harm).
-	p := home.p
-	if depth == 1 {
-		if is.url != "" {
-			prefetch.Lines(unsafe.Pointer(unsafe.StringData(is.url)), uintptr(len(is.url)))
-		}
-		if p != nil {
-			prefetch.Lines(unsafe.Pointer(p), providerHotBytes)
-		}
-		return
-	}
-	if p == nil {
-		return
-	}
-	lineOf(p.ARN)
-	lineOf(p.keyPrefix)
-	lineOf(p.clientID0)
-	if len(p.Thumbprints) > 0 {
-		lineOf(p.Thumbprints[0])
-	}
+	l := r.PrepareOIDCProvider(partition, account, issuerURL)
+	l.Prefetch(depth)
 }
 
 // lineOf asks for the first line of s's bytes.

@@ -256,18 +256,26 @@ func (c *Cache) cachedKey(issuer, kid string) *Key {
 	if st := (*c.hot.Load())[issuer]; st != nil {
 		if snap := st.snap.Load(); snap != nil {
 			if key, ok := snap.key(kid); ok {
-				now := c.now()
-				if snap.fresh(now) {
-					st.touch()
-					return key
-				}
-				if now < snap.staleUntil {
-					st.touch()
-					st.refreshAhead(now, snap)
-					return key
-				}
+				return c.serve(st, snap, key)
 			}
 		}
+	}
+	return nil
+}
+
+// serve is cachedKey's end, once the issuer's snapshot holds key for the kid: key when the
+// snapshot may be served now (marking the issuer used, and starting a background refresh past
+// the refresh point), else nil.
+func (c *Cache) serve(st *issuer, snap *snapshot, key *Key) *Key {
+	now := c.now()
+	if snap.fresh(now) {
+		st.touch()
+		return key
+	}
+	if now < snap.staleUntil {
+		st.touch()
+		st.refreshAhead(now, snap)
+		return key
 	}
 	return nil
 }

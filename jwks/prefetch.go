@@ -1,13 +1,6 @@
 package jwks
 
-import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"unsafe"
-
-	"github.com/webidentity/webidentity/internal/prefetch"
-)
+import "unsafe"
 
 // keyHotBytes is how much of a Key a verifier reads per token: kty, crv, alg, the public key
 // and kid, the first fields.
@@ -25,41 +18,6 @@ const keyHotBytes = unsafe.Offsetof(Key{}.kid) + unsafe.Sizeof(Key{}.kid)
 // starts no refresh): it allocates nothing, takes no lock, never blocks, and ignores an
 // issuer or kid the cache does not hold. It keeps nothing of kid. Safe for concurrent use.
 func (c *Cache) PrefetchKey(iss string, kid []byte, depth int) {
-	st := (*c.hot.Load())[iss]
-	if st == nil {
-		return
-	}
-	if depth <= 0 {
-		prefetch.Lines(unsafe.Pointer(st), unsafe.Offsetof(issuer{}.epoch))
-		return
-	}
-	snap := st.snap.Load()
-	if snap == nil {
-		return
-	}
-	if depth == 1 {
-		prefetch.Lines(unsafe.Pointer(snap), unsafe.Sizeof(snapshot{}))
-		return
-	}
-	if len(kid) == 0 {
-		return
-	}
-	key, ok := snap.key(unsafe.String(&kid[0], len(kid)))
-	if !ok || key == nil {
-		return
-	}
-	if depth == 2 {
-		prefetch.Lines(unsafe.Pointer(key), keyHotBytes)
-		return
-	}
-	switch pub := key.pub.(type) {
-	case *rsa.PublicKey:
-		prefetch.Line(unsafe.Pointer(pub))
-	case *ecdsa.PublicKey:
-		prefetch.Line(unsafe.Pointer(pub))
-	case ed25519.PublicKey:
-		if len(pub) > 0 {
-			prefetch.Line(unsafe.Pointer(&pub[0]))
-		}
-	}
+	l := c.PrepareKey(iss, kid)
+	l.Prefetch(depth)
 }

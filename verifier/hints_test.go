@@ -137,20 +137,54 @@ func BenchmarkHints(b *testing.B) {
 		b.Fatal(err)
 	}
 	kid := []byte(w.iss.Kids()[0])
-	sel := &selector{partition: "aws", account: acctA, roleARN: ro.ARN}
 	iss0 := w.iss.URL()
+	// prepared is the full path's hints: the request start's role hint and token lines, the
+	// three steps and the key's public material.
+	var (
+		rl  iam.RoleLookup
+		sel selector
+		hs  hints
+	)
+	prepared := func() {
+		rl = v.hintRoles.PrepareRole(req.RoleARN)
+		rl.Prefetch(0)
+		prefetch.Lines(unsafe.Pointer(unsafe.StringData(tok)), uintptr(len(tok)))
+		sel = selector{partition: "aws", account: acctA, role: &rl}
+		hs = hints{sel: &sel, prov: v.hintProviders.PrepareOIDCProvider("aws", acctA, iss0), key: v.hintKeys.PrepareKey(iss0, kid), keyIss: iss0}
+		hs.step(0)
+		hs.step(1)
+		hs.step(2)
+		hs.key.Prefetch(3)
+	}
+	var sink *Role
 	for _, c := range []struct {
 		name string
 		op   func()
 	}{
-		{"all", func() {
+		{"all", prepared},
+		// The hints and the three lookups that follow them (provider, cached key, role),
+		// through the prepared lookups as the full path makes them ...
+		{"with-lookups", func() {
+			prepared()
+			_, _ = hs.prov.OIDCProvider()
+			_, _ = hs.key.CachedKey()
+			sink, _ = rl.Role()
+		}},
+		// ... and as they were made before them: each hint and lookup from the strings.
+		{"with-lookups-by-string", func() {
 			v.hintRoles.PrefetchRole(req.RoleARN, 0)
 			prefetch.Lines(unsafe.Pointer(unsafe.StringData(tok)), uintptr(len(tok)))
-			hs := hints{v: v, sel: sel, iss: iss0, kid: kid, provider: true}
-			hs.step(0)
-			hs.step(1)
-			hs.step(2)
-			v.hintKeys.PrefetchKey(hs.iss, kid, 3)
+			for d := range 3 {
+				v.hintProviders.PrefetchOIDCProvider("aws", acctA, iss0, d)
+				v.hintRoles.PrefetchRole(req.RoleARN, d+1)
+				v.hintKeys.PrefetchKey(iss0, kid, d)
+				if d == 1 {
+					_, _ = v.hintProviders.OIDCProvider("aws", acctA, iss0)
+				}
+			}
+			v.hintKeys.PrefetchKey(iss0, kid, 3)
+			_, _ = v.hintKeys.CachedKey(iss0, kid)
+			sink, _ = v.hintRoles.Role(req.RoleARN)
 		}},
 		{"role", func() {
 			for d := range 4 {
@@ -176,4 +210,5 @@ func BenchmarkHints(b *testing.B) {
 			}
 		})
 	}
+	_ = sink
 }

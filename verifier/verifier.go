@@ -259,9 +259,10 @@ type selector struct {
 	partition, account string
 	url                string // from a provider ARN: the token's iss must be this
 	static             bool   // Verify: the one static provider of the token's iss
-	// roleARN is the role AssumeRoleWithWebIdentity looks up once the token is judged (""
-	// for Verify): for prefetch hints only (see hints), never for a decision.
-	roleARN string
+	// role is the prepared lookup of the role AssumeRoleWithWebIdentity looks up once the
+	// token is judged, when the role source is an *iam.Registry (nil otherwise, and for
+	// Verify): the hints and the lookup share its parse and hash of the ARN.
+	role *iam.RoleLookup
 }
 
 // hints are the prefetch hints of the full path (see iam.Registry.PrefetchRole,
@@ -271,34 +272,40 @@ type selector struct {
 // role's slot, record, trust policy). Each step asks each chain for its next link, so that
 // their misses overlap, and the last links are asked for before the signature check, which
 // hides them. The sources are asked only when they are our own (*iam.Registry, *jwks.Cache),
-// whose hints read nothing that could block and change no result. kid is the header's kid
-// bytes (nil for none).
+// whose hints read nothing that could block and change no result.
+//
+// The chains are prepared lookups (iam.ProviderLookup, iam.RoleLookup, jwks.KeyLookup): the
+// provider key, the role ARN and the issuer are parsed, hashed and looked up once for every
+// step and for the lookups that follow (selectProvider, the role, the cached key), which
+// answer as the sources do at the time they are made. A zero lookup hints nothing.
 type hints struct {
-	v        *Verifier
-	sel      *selector
-	iss      string
-	kid      []byte
-	provider bool // the provider chain applies (not Verify's static providers)
+	sel  *selector
+	prov iam.ProviderLookup // zero unless the provider chain applies (not Verify's static providers)
+	key  jwks.KeyLookup     // zero without our own key cache
+	// keyIss is the issuer key was prepared for ("" for none): the cached key is looked up
+	// through key only for that issuer.
+	keyIss string
 }
 
 // step asks each chain for link depth (the provider and key chains) and depth+1 (the role
 // chain, which the request's start began).
 func (h *hints) step(depth int) {
-	v := h.v
-	if h.provider {
-		v.hintProviders.PrefetchOIDCProvider(h.sel.partition, h.sel.account, h.iss, depth)
+	h.prov.Prefetch(depth)
+	if h.sel.role != nil {
+		h.sel.role.Prefetch(depth + 1)
 	}
-	if v.hintRoles != nil && h.sel.roleARN != "" {
-		v.hintRoles.PrefetchRole(h.sel.roleARN, depth+1)
-	}
-	if v.hintKeys != nil {
-		v.hintKeys.PrefetchKey(h.iss, h.kid, depth)
-	}
+	h.key.Prefetch(depth)
 }
 
 // selectProvider fills r with the provider sel picks for the token's (unverified) iss, or
 // refuses: no provider there (InvalidIdentityToken, worded as STS words it), a source failure.
 func (v *Verifier) selectProvider(sel *selector, iss string, r *route) *Error {
+	return v.selectProviderVia(sel, iss, r, nil)
+}
+
+// selectProviderVia is selectProvider looking the provider up through pl when it is not nil:
+// the prepared lookup of (sel.partition, sel.account, iss) in v.providers, an *iam.Registry.
+func (v *Verifier) selectProviderVia(sel *selector, iss string, r *route, pl *iam.ProviderLookup) *Error {
 	var p *iam.OIDCProvider
 	principal := ""
 	if sel.static {
@@ -314,7 +321,11 @@ func (v *Verifier) selectProvider(sel *selector, iss string, r *route) *Error {
 			return noProvider(iss)
 		}
 		var err error
-		p, err = v.providers.OIDCProvider(sel.partition, sel.account, iss)
+		if pl != nil {
+			p, err = pl.OIDCProvider()
+		} else {
+			p, err = v.providers.OIDCProvider(sel.partition, sel.account, iss)
+		}
 		switch {
 		case err != nil || p == nil:
 			if err != nil && !errors.Is(err, iam.ErrNoSuchEntity) {
@@ -636,13 +647,24 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	}
 	// The lookups' chains, in lock step (see hints): this step's lines arrive while the next
 	// step's hints compute their hashes.
-	hs := hints{v: v, sel: sel, iss: iss, provider: v.hintProviders != nil && !sel.static}
-	if hd.kid.kind != kindNone && !hd.kid.esc {
-		hs.kid = hdr[hd.kid.start:hd.kid.end]
+	hs := hints{sel: sel}
+	var pl *iam.ProviderLookup
+	if v.hintProviders != nil && !sel.static {
+		hs.prov = v.hintProviders.PrepareOIDCProvider(sel.partition, sel.account, iss)
+		if v.providers == ProviderSource(v.hintProviders) {
+			pl = &hs.prov // the lookup of v.providers, prepared
+		}
+	}
+	if v.hintKeys != nil {
+		var kid []byte
+		if hd.kid.kind != kindNone && !hd.kid.esc {
+			kid = hdr[hd.kid.start:hd.kid.end]
+		}
+		hs.key, hs.keyIss = v.hintKeys.PrepareKey(iss, kid), iss
 	}
 	hs.step(0)
 	hs.step(1)
-	if e := v.selectProvider(sel, iss, &out.route); e != nil {
+	if e := v.selectProviderVia(sel, iss, &out.route, pl); e != nil {
 		return e
 	}
 	hs.step(2)
@@ -675,7 +697,14 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 			// scratch memory (kept by nothing), and its own kid, equal to them, is the
 			// token's KeyID: no string to make or to intern, and no look into the kid table,
 			// one more cold map for a random issuer.
-			if k, ok := v.cache.CachedKey(p.URL, hdr[hd.kid.start:hd.kid.end]); ok {
+			var k *jwks.Key
+			var ok bool
+			if v.hintKeys == v.cache && hs.keyIss != "" && hs.keyIss == p.URL {
+				k, ok = hs.key.CachedKey() // prepared with these kid bytes
+			} else {
+				k, ok = v.cache.CachedKey(p.URL, hdr[hd.kid.start:hd.kid.end])
+			}
+			if ok {
 				found, kid = k, k.KeyID()
 				break
 			}
@@ -684,9 +713,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 			kid = v.kids.kid(hdr[hd.kid.start:hd.kid.end])
 		}
 	}
-	if v.hintKeys != nil && hs.kid != nil {
-		v.hintKeys.PrefetchKey(iss, hs.kid, 3) // the key's public material
-	}
+	hs.key.Prefetch(3) // the key's public material
 	key, e := v.verifySignature(ctx, p.URL, kid, hd.kid.kind != kindNone, alg, input, sig, &sc.sig, found)
 	if e != nil {
 		return e
@@ -892,6 +919,7 @@ type evaluation struct {
 	res   Result
 	vt    verified
 	sel   selector
+	role  iam.RoleLookup // sel.role's, when set
 	cc    condContext
 	preq  policy.Request
 	trace memoTrace
@@ -938,9 +966,13 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if e := checkRequest(req); e != nil {
 		return nil, nil, nil, e
 	}
+	ev = evalPool.Get().(*evaluation)
+	*ev = evaluation{}
 	if v.hintRoles != nil {
 		// The first link of the role's chain (see hints): the token's checks come first.
-		v.hintRoles.PrefetchRole(req.RoleARN, 0)
+		ev.role = v.hintRoles.PrepareRole(req.RoleARN)
+		ev.sel.role = &ev.role
+		ev.role.Prefetch(0)
 	}
 	if t := req.WebIdentityToken; t != "" {
 		prefetch.Lines(unsafe.Pointer(unsafe.StringData(t)), uintptr(len(t)))
@@ -952,23 +984,22 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 		// Read before the lookups: a memo made from them is good while it stays the same.
 		epoch = v.epochs.ChangeEpoch(partition, account)
 	}
-	res, ev, e = v.decideFull(ctx, req, partition, account, epoch)
+	res, e = v.decideFull(ctx, req, ev, partition, account, epoch)
 	return res, ev, nil, e
 }
 
 // decideFull is assume's full evaluation, which memoises an Allow when it can.
-func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, account string, epoch uint64) (res *Result, ev *evaluation, e *Error) {
+// ev is fresh from evalPool (its role lookup prepared when the role source is our own).
+func (v *Verifier) decideFull(ctx context.Context, req *Request, ev *evaluation, partition, account string, epoch uint64) (res *Result, e *Error) {
 	now := v.now()
-	ev = evalPool.Get().(*evaluation)
-	*ev = evaluation{}
-	ev.sel.partition, ev.sel.account, ev.sel.roleARN = partition, account, req.RoleARN
+	ev.sel.partition, ev.sel.account = partition, account
 	var tr *memoTrace
 	if v.epochs != nil {
 		tr = &ev.trace
 		tr.epoch = epoch
 	}
 	if e := v.verify(ctx, req.WebIdentityToken, now, &ev.sel, &ev.vt, tr); e != nil {
-		return nil, ev, e
+		return nil, e
 	}
 	tok, p := &ev.vt.tok, &ev.vt.route
 	res = &ev.res
@@ -986,7 +1017,7 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 	if sp := spans[cTags]; sp.kind != kindNone {
 		st, e := parseSessionTags(tok.Claims, sp)
 		if e != nil {
-			return nil, ev, e
+			return nil, e
 		}
 		cc.tags = st
 		res.SessionTags, res.TransitiveTagKeys = st.tags, st.transitive
@@ -994,28 +1025,36 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 	if sp := spans[cSourceIdentity]; sp.kind != kindNone {
 		si, e := parseSourceIdentity(tok.Claims, sp)
 		if e != nil {
-			return nil, ev, e
+			return nil, e
 		}
 		cc.sourceIdentity, res.SourceIdentity = si, si
 	}
 
 	if v.roles == nil {
-		return nil, ev, errorf(ReasonUnknownRole, "no role source")
+		return nil, errorf(ReasonUnknownRole, "no role source")
 	}
-	role, err := v.roles.Role(req.RoleARN)
+	var (
+		role *Role
+		err  error
+	)
+	if ev.sel.role != nil && v.roles == RoleSource(v.hintRoles) {
+		role, err = ev.sel.role.Role() // the lookup of v.roles, prepared
+	} else {
+		role, err = v.roles.Role(req.RoleARN)
+	}
 	if err != nil || role == nil {
 		switch {
 		case err == nil:
 			err = ErrRoleNotFound
 		case !errors.Is(err, ErrRoleNotFound) && !errors.Is(err, iam.ErrNoSuchEntity):
-			return nil, ev, newError(ReasonSourceFailure, err)
+			return nil, newError(ReasonSourceFailure, err)
 		}
-		return nil, ev, newError(ReasonUnknownRole, err)
+		return nil, newError(ReasonUnknownRole, err)
 	}
 	res.RoleID = role.RoleID
 
 	if role.TrustPolicy == nil {
-		return nil, ev, errorf(ReasonDenied, "role has no trust policy")
+		return nil, errorf(ReasonDenied, "role has no trust policy")
 	}
 	ev.preq = policy.Request{
 		Action:    ActionAssumeRoleWithWebIdentity,
@@ -1024,29 +1063,29 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, partition, acco
 		Context:   cc,
 	}
 	if e := v.decide(role, ev, ActionAssumeRoleWithWebIdentity, ReasonDenied); e != nil {
-		return res, ev, e
+		return res, e
 	}
 	allowed := res.Decision
 	if cc.tags != nil {
 		if e := v.decide(role, ev, ActionTagSession, ReasonTagSessionDenied); e != nil {
-			return res, ev, e
+			return res, e
 		}
 	}
 	if cc.sourceIdentity != "" {
 		if e := v.decide(role, ev, ActionSetSourceIdentity, ReasonSourceIdentityDenied); e != nil {
-			return res, ev, e
+			return res, e
 		}
 	}
 	res.Decision = allowed
 	d, ok := grantDuration(req, role)
 	if !ok {
-		return nil, ev, errorf(ReasonDuration, "DurationSeconds exceeds the role's maximum session duration")
+		return nil, errorf(ReasonDuration, "DurationSeconds exceeds the role's maximum session duration")
 	}
 	res.Duration = d
 	if tr != nil {
 		v.remember(ev, req, role)
 	}
-	return res, ev, nil
+	return res, nil
 }
 
 // decide evaluates the trust policy for action and records the decision.
