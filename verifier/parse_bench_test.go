@@ -31,7 +31,7 @@ func eksClaims() map[string]any {
 // BenchmarkParse measures the full path's token work before any lookup: decoding the three
 // base64url segments of an EdDSA-signed EKS token (decode), reading its header (header) and
 // its claims (claims), and the three together (all), as verifyFull does them, on pooled
-// scratch memory.
+// scratch memory. Compare cpu-ns/op: on a shared machine ns/op counts waiting for a CPU too.
 func BenchmarkParse(b *testing.B) {
 	k := newTestKey(b, "EdDSA", "kZ3yWqV9vJ0xQy1cO2p8m3b4R5s6T7u8V9w0X1y2Z3a")
 	tok := mint(b, k, eksClaims(), nil)
@@ -62,6 +62,7 @@ func BenchmarkParse(b *testing.B) {
 	r := &sc.reader
 	b.Run("decode", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		b.SetBytes(int64(len(tok)))
 		for b.Loop() {
 			decode()
@@ -69,6 +70,7 @@ func BenchmarkParse(b *testing.B) {
 	})
 	b.Run("header", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, e := parseHeader(r, hdr); e != nil {
 				b.Fatal(e)
@@ -77,6 +79,7 @@ func BenchmarkParse(b *testing.B) {
 	})
 	b.Run("claims", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, e := parseClaims(r, pay); e != nil {
 				b.Fatal(e)
@@ -85,6 +88,7 @@ func BenchmarkParse(b *testing.B) {
 	})
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b)()
 		for b.Loop() {
 			hdr, pay, _ := decode()
 			if _, e := parseHeader(r, hdr); e != nil {
