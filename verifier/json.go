@@ -175,9 +175,11 @@ func (s *scanner) memberName() (span, error) {
 	if err != nil {
 		return span{}, err
 	}
-	s.skipSpace()
 	if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-		return span{}, errSyntax
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return span{}, errSyntax
+		}
 	}
 	s.pos++
 	s.skipSpace()

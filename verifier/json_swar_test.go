@@ -175,3 +175,15 @@ func FuzzStringScan(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderAlg: headerAlg finds every algorithm by name, and nothing else.
+func TestHeaderAlg(t *testing.T) {
+	for i, a := range algorithms {
+		assert.Equal(t, i, headerAlg([]byte(a.name)), a.name)
+		assert.Equal(t, algorithmIndex([]byte(a.name)), headerAlg([]byte(a.name)), a.name)
+	}
+	for _, name := range []string{"", "none", "RS25", "RS2566", "rs256", "EdDSA\x00", "HS256", "RS256RS256"} {
+		assert.Equal(t, -1, headerAlg([]byte(name)), name)
+		assert.Equal(t, algorithmIndex([]byte(name)), headerAlg([]byte(name)), name)
+	}
+}
