@@ -331,17 +331,15 @@ const (
 
 // specialBytes returns a mask with the high bit set in the lane of the first byte of w (little
 // endian) that is a quote, a backslash, a control character or not ASCII, and zero when none
-// is. Lanes above the first such byte may be set too (a subtraction borrows out of the lane of
-// a match), never below it: each test is exact as long as no lane below borrowed, so the
-// lowest set bit is exact.
+// is. Lanes above the first such byte may be set too, never below it. In a lane below it the
+// byte c is in 0x20..0x7F and neither quote nor backslash, so c-0x20, c^'"'-1 and c^'\\'-1
+// are all below 0x80 and none of the subtractions borrows into the next lane; in its lane one
+// of them is 0x80 or above (a control character wraps around, a quote or a backslash gives
+// 0-1), or c is.
 func specialBytes(w uint64) uint64 {
 	q := w ^ (lanes01 * '"')
 	b := w ^ (lanes01 * '\\')
-	m := (w - lanes01*0x20) &^ w // below 0x20 (for ASCII lanes; the others are caught below)
-	m |= (q - lanes01) &^ q      // '"'
-	m |= (b - lanes01) &^ b      // '\\'
-	m |= w                       // 0x80 and above
-	return m & lanes80
+	return (w | (w - lanes01*0x20) | (q - lanes01) | (b - lanes01)) & lanes80
 }
 
 // plainASCII marks the bytes a string may contain as they are: printable ASCII but the quote
