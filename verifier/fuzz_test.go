@@ -11,6 +11,11 @@ func FuzzStrictJSON(f *testing.F) {
 	for _, seed := range []string{
 		`{}`, `{"a":1}`, `{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `{"s":"\ud83d\ude00"}`,
 		`{"o":{"p":[1,{"q":null}]}}`, `{"n":-0.5e-3}`, "{\"s\":\"\xff\"}", `{"a":[1,]}`, `{"n":1e309}`,
+		// Strings longer than a word with an escape, non-ASCII or a control byte inside, and
+		// objects around smallObject members (json.go's word path and duplicate check).
+		`{"abcdefghij\u006bl":"abcdefgh\"ijklmnop","x":"0123456789\u00e9"}`, "{\"abcdefghij\":\"abcdefghé\tjklmnop\"}",
+		"{\"abcdefghij\":\"abcdefgh\x01ijklmnop\"}", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"\u0061":10}`,
+		`{"prefix__a":1,"prefix__b":2,"prefix__\u0061":3}`,
 	} {
 		f.Add([]byte(seed))
 	}

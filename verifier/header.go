@@ -41,7 +41,7 @@ func parseHeader(r *objectReader, data []byte) (header, *Error) {
 				name = data[m.start:m.end]
 			}
 			h.hasAlg = true
-			h.alg = algorithmIndex(name)
+			h.alg = headerAlg(name)
 		case "kid":
 			if m.kind != kindString {
 				return h, errorf(ReasonHeaderMalformed, "kid is not a string")
@@ -73,4 +73,28 @@ func memberName(buf []byte, data []byte, m member) []byte {
 		raw = unescape(buf, raw)
 	}
 	return raw
+}
+
+// algKeys holds the nameKey of each algorithm's name, in the order of algorithms.
+var algKeys = func() []nameKey {
+	keys := make([]nameKey, len(algorithms))
+	for i, a := range algorithms {
+		keys[i] = keyOf([]byte(a.name))
+	}
+	return keys
+}()
+
+// headerAlg is algorithmIndex by nameKey: the names have at most 8 bytes, so comparing keys
+// compares names, without reading the algorithms.
+func headerAlg(name []byte) int {
+	if len(name) > 8 {
+		return -1
+	}
+	k := keyOf(name)
+	for i, ak := range algKeys {
+		if ak == k {
+			return i
+		}
+	}
+	return -1
 }

@@ -2,8 +2,10 @@ package verifier
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -16,9 +18,11 @@ import (
 // (compared after unescaping), invalid UTF-8, lone surrogates, control characters, leading
 // zeros, trailing data.
 //
-// Duplicate names are found with one hash table per document (see nameSet), so the work is
-// linear in the size of the document however many members its objects have and however their
-// names are escaped: the reader runs before any signature is checked.
+// Duplicate names are found by comparing each name with the earlier names of its object while
+// the object has at most smallObject members, and beyond that with one hash table per document
+// (see nameSet), so the work is linear in the size of the document however many members its
+// objects have and however their names are escaped: the reader runs before any signature is
+// checked.
 
 // Limits that keep the work per token bounded.
 const (
@@ -72,17 +76,28 @@ type scanner struct {
 // memory.
 type objectReader struct {
 	scanner
-	names nameSet
-	top   int32 // offset of the top-level object's opening brace
-	count int   // members of the top-level object read so far
+	names    nameSet
+	topNames objNames // the names of the top-level object
+	top      int32    // offset of the top-level object's opening brace
+	count    int      // members of the top-level object read so far
 }
 
 func (s *objectReader) reset(data []byte) {
 	s.data, s.pos, s.count = data, 0, 0
-	s.names.begin(data)
+	s.topNames.n = 0
+	s.names.begin()
 }
 
+// skipSpace skips whitespace; compact JSON, the common case, has none, so the first byte is
+// tested before the loop.
 func (s *scanner) skipSpace() {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return
+	}
+	s.skipSpaceLoop()
+}
+
+func (s *scanner) skipSpaceLoop() {
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -129,7 +144,7 @@ func (s *objectReader) nextMember() (m member, more bool, err error) {
 	if m.name, err = s.memberName(); err != nil {
 		return m, false, err
 	}
-	if err = s.names.add(s.data, s.top, m.name); err != nil {
+	if err = s.names.add(s.data, s.top, &s.topNames, m.name); err != nil {
 		return m, false, err
 	}
 	if s.count == maxMembers {
@@ -160,9 +175,11 @@ func (s *scanner) memberName() (span, error) {
 	if err != nil {
 		return span{}, err
 	}
-	s.skipSpace()
 	if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-		return span{}, errSyntax
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return span{}, errSyntax
+		}
 	}
 	s.pos++
 	s.skipSpace()
@@ -257,42 +274,72 @@ func (s *scanner) digits() int {
 	return n
 }
 
-// str reads a string starting at its opening quote and returns the span of its contents.
+// str reads a string starting at its opening quote and returns the span of its contents. It
+// skips eight bytes at a time while none of them needs a look (see specialBytes), and reads
+// the first one that does, and the last few bytes of the data, one at a time.
 func (s *scanner) str() (span, error) {
-	s.pos++ // opening quote
-	sp := span{start: int32(s.pos), kind: kindString}
 	d := s.data
-	for s.pos < len(d) {
-		c := d[s.pos]
-		if plainASCII[c] {
-			s.pos++
-			continue
+	pos := s.pos + 1 // after the opening quote
+	sp := span{start: int32(pos), kind: kindString}
+	for {
+		for len(d)-pos >= 8 {
+			if m := specialBytes(binary.LittleEndian.Uint64(d[pos:])); m != 0 {
+				pos += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			pos += 8
 		}
+		if pos >= len(d) {
+			s.pos = pos
+			return span{}, errSyntax
+		}
+		c := d[pos]
 		switch {
 		case c == '"':
-			sp.end = int32(s.pos)
-			s.pos++
+			sp.end = int32(pos)
+			s.pos = pos + 1
 			return sp, nil
+		case plainASCII[c]: // within the last 8 bytes
+			pos++
 		case c == '\\':
 			sp.esc = true
-			n, err := escapeLen(d[s.pos:])
+			n, err := escapeLen(d[pos:])
 			if err != nil {
+				s.pos = pos
 				return span{}, err
 			}
-			s.pos += n
+			pos += n
 		case c < 0x20:
+			s.pos = pos
 			return span{}, errSyntax
-		case c < utf8.RuneSelf:
-			s.pos++
 		default:
-			r, n := utf8.DecodeRune(d[s.pos:])
+			r, n := utf8.DecodeRune(d[pos:])
 			if r == utf8.RuneError && n <= 1 {
+				s.pos = pos
 				return span{}, errSyntax
 			}
-			s.pos += n
+			pos += n
 		}
 	}
-	return span{}, errSyntax
+}
+
+// Byte-lane constants of specialBytes.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// specialBytes returns a mask with the high bit set in the lane of the first byte of w (little
+// endian) that is a quote, a backslash, a control character or not ASCII, and zero when none
+// is. Lanes above the first such byte may be set too, never below it. In a lane below it the
+// byte c is in 0x20..0x7F and neither quote nor backslash, so c-0x20, c^'"'-1 and c^'\\'-1
+// are all below 0x80 and none of the subtractions borrows into the next lane; in its lane one
+// of them is 0x80 or above (a control character wraps around, a quote or a backslash gives
+// 0-1), or c is.
+func specialBytes(w uint64) uint64 {
+	q := w ^ (lanes01 * '"')
+	b := w ^ (lanes01 * '\\')
+	return (w | (w - lanes01*0x20) | (q - lanes01) | (b - lanes01)) & lanes80
 }
 
 // plainASCII marks the bytes a string may contain as they are: printable ASCII but the quote
@@ -379,12 +426,13 @@ func (s *objectReader) object(depth int) (span, error) {
 		s.pos++
 		return span{start: int32(start), end: int32(s.pos), kind: kindObject}, nil
 	}
+	var names objNames
 	for {
 		name, err := s.memberName()
 		if err != nil {
 			return span{}, err
 		}
-		if err := s.names.add(s.data, int32(start), name); err != nil {
+		if err := s.names.add(s.data, int32(start), &names, name); err != nil {
 			return span{}, err
 		}
 		if count == maxMembers {
@@ -444,44 +492,87 @@ func (s *objectReader) array(depth int) (span, error) {
 	}
 }
 
+// smallObject is the number of members an object may have before its names go into the hash
+// table: up to there, a name is compared with the earlier names of its object, of the same
+// length, which for the small objects of a JWT is cheaper than hashing it. The work stays
+// linear: at most smallObject-1 comparisons per name.
+const smallObject = 8
+
+// objNames holds the names of one object while it has at most smallObject members.
+type objNames struct {
+	n    int // names recorded; smallObject+1 once they are in the nameSet's hash table
+	refs [smallObject]nameRef
+	keys [smallObject]nameKey
+}
+
+// nameRef is a member name: data[off:end] of the document, or text[^off:end] of the nameSet
+// when off < 0 (an escaped name, unescaped).
+type nameRef struct {
+	off, end int32
+}
+
+// nameKey is what two names are compared by before their bytes: the length and the first 8
+// bytes, which for names of up to 8 bytes (most of a JWT's) decide equality.
+type nameKey struct {
+	n      int
+	prefix uint64
+}
+
+// keyOf returns the nameKey of b.
+func keyOf(b []byte) nameKey {
+	k := nameKey{n: len(b)}
+	if len(b) >= 8 {
+		k.prefix = binary.LittleEndian.Uint64(b)
+	} else {
+		for i, c := range b {
+			k.prefix |= uint64(c) << (8 * i)
+		}
+	}
+	return k
+}
+
 // nameSet remembers the member names of one document, each with the object it belongs to, to
-// find duplicates in constant expected time per name. It is an open-addressing table with
-// linear probing, sized at the start of each document for the most names the document can
-// hold (so it is at most half full and never grows), indexed by a hash with a per-process
-// random seed (so that a token cannot be crafted to make names collide). Escaped names are
-// unescaped once, into text; names are compared byte for byte only when they land on the same
-// slot and belong to the same object. Slots are stamped with the document's generation, so a
-// new document starts with an empty table without clearing it.
+// find duplicates in constant expected time per name in objects of more than smallObject
+// members. It is an open-addressing table with linear probing, sized when a document first
+// needs it for the most names the document can hold (so it is at most half full and never
+// grows), indexed by a hash with a per-process random seed (so that a token cannot be crafted
+// to make names collide). Escaped names are unescaped once, into text; names are compared
+// byte for byte only when they land on the same slot and belong to the same object. Slots are
+// stamped with the document's generation, so a new document starts with an empty table
+// without clearing it.
 type nameSet struct {
 	inline [128]nameSlot // enough for most tokens, without an allocation of its own
 	heap   []nameSlot    // for documents with more names; kept for reuse
-	size   int           // slots used for the current document, a power of two
-	n      int           // names of the current document
+	size   int           // slots used for the current document, a power of two; 0 until needed
+	n      int           // names of the current document in the table
 	gen    uint32        // the current document; slots of other generations are empty
 	text   []byte        // the unescaped escaped names of the current document
 }
 
-// nameSlot is one entry of a nameSet: the name's bytes are data[off:end] of the document, or
-// text[^off:end] when off < 0.
+// nameSlot is one entry of a nameSet's table.
 type nameSlot struct {
-	gen      uint32
-	obj      int32 // offset of the opening brace of the object the name belongs to
-	off, end int32
+	gen uint32
+	obj int32 // offset of the opening brace of the object the name belongs to
+	nameRef
 }
 
 // nameSeed keys the hash of member names.
 var nameSeed = maphash.MakeSeed()
 
-// begin empties the set for the document data, and sizes it to at least twice the number of
-// member names data can hold: each name takes a colon and at least four bytes ("":0).
-func (t *nameSet) begin(data []byte) {
+// begin empties the set for a new document.
+func (t *nameSet) begin() {
 	t.gen++
 	if t.gen == 0 { // wrapped around: stamps of old documents could be taken for current
 		clear(t.inline[:])
 		clear(t.heap[:cap(t.heap)])
 		t.gen = 1
 	}
-	t.n, t.text = 0, t.text[:0]
+	t.n, t.size, t.text = 0, 0, t.text[:0]
+}
+
+// sizeTable sizes the table for the document data, to at least twice the number of member
+// names data can hold: each name takes a colon and at least four bytes ("":0).
+func (t *nameSet) sizeTable(data []byte) {
 	most := min(bytes.Count(data, []byte{':'}), len(data)/4)
 	t.size = len(t.inline)
 	for t.size < 2*most {
@@ -492,22 +583,50 @@ func (t *nameSet) begin(data []byte) {
 	}
 }
 
-// add records name as a member of the object whose opening brace is at offset obj in data, and
-// reports errDuplicate if that object already has a member of the same name, compared after
-// unescaping.
-func (t *nameSet) add(data []byte, obj int32, name span) error {
-	if t.n >= t.size/2 { // cannot happen (see begin); a full table would make the probe loop spin
-		return errTooWide
-	}
+// add records name as a member of the object o whose opening brace is at offset obj in data,
+// and reports errDuplicate if that object already has a member of the same name, compared
+// after unescaping.
+func (t *nameSet) add(data []byte, obj int32, o *objNames, name span) error {
+	ref := nameRef{off: name.start, end: name.end}
 	var b []byte
-	off, end := name.start, name.end
 	if name.esc {
 		start := len(t.text)
 		t.text = unescape(t.text, data[name.start:name.end])
 		b = t.text[start:]
-		off, end = ^int32(start), int32(len(t.text))
+		ref = nameRef{off: ^int32(start), end: int32(len(t.text))}
 	} else {
 		b = data[name.start:name.end]
+	}
+	if o.n < smallObject {
+		k := keyOf(b)
+		for i, ki := range o.keys[:o.n] {
+			if ki == k && (k.n <= 8 || bytes.Equal(t.name(data, o.refs[i]), b)) {
+				return errDuplicate
+			}
+		}
+		o.refs[o.n], o.keys[o.n] = ref, k
+		o.n++
+		return nil
+	}
+	if o.n == smallObject { // the object outgrows the comparisons: its names go to the table
+		if t.size == 0 {
+			t.sizeTable(data)
+		}
+		for _, r := range o.refs {
+			if err := t.insert(data, obj, r, t.name(data, r)); err != nil {
+				return err
+			}
+		}
+		o.n++
+	}
+	return t.insert(data, obj, ref, b)
+}
+
+// insert adds the name ref, whose bytes are b, of the object at obj to the table, or reports
+// errDuplicate.
+func (t *nameSet) insert(data []byte, obj int32, ref nameRef, b []byte) error {
+	if t.n >= t.size/2 { // cannot happen (see sizeTable); a full table would make the probe loop spin
+		return errTooWide
 	}
 	slots := t.inline[:]
 	if t.size > len(t.inline) {
@@ -518,23 +637,23 @@ func (t *nameSet) add(data []byte, obj int32, name span) error {
 	for {
 		sl := &slots[i]
 		if sl.gen != t.gen {
-			*sl = nameSlot{gen: t.gen, obj: obj, off: off, end: end}
+			*sl = nameSlot{gen: t.gen, obj: obj, nameRef: ref}
 			t.n++
 			return nil
 		}
-		if sl.obj == obj && bytes.Equal(t.slotName(data, sl), b) {
+		if sl.obj == obj && bytes.Equal(t.name(data, sl.nameRef), b) {
 			return errDuplicate
 		}
 		i = (i + 1) & mask
 	}
 }
 
-// slotName returns the unescaped name a slot holds.
-func (t *nameSet) slotName(data []byte, sl *nameSlot) []byte {
-	if sl.off < 0 {
-		return t.text[^sl.off:sl.end]
+// name returns the unescaped name ref denotes.
+func (t *nameSet) name(data []byte, r nameRef) []byte {
+	if r.off < 0 {
+		return t.text[^r.off:r.end]
 	}
-	return data[sl.off:sl.end]
+	return data[r.off:r.end]
 }
 
 // nameEquals reports whether the member's name, unescaped, is name.

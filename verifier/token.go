@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"encoding/base64"
 	"strings"
 	"sync"
 	"time"
@@ -69,14 +68,6 @@ func (c *compact) header() string    { return c.token[:c.dot1] }
 func (c *compact) payload() string   { return c.token[c.dot1+1 : c.dot2] }
 func (c *compact) signature() string { return c.token[c.dot2+1:] }
 
-// b64url marks the bytes of the base64url alphabet.
-var b64url = func() (t [256]bool) {
-	for _, r := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[r] = true
-	}
-	return t
-}()
-
 // splitCompact checks size and shape without allocating: 4..20000 bytes, exactly three
 // non-empty segments, each of a length unpadded base64url can have, and none of the bytes
 // (CR, LF) that the base64 decoder would skip. The decoder, which runs next on pooled memory,
@@ -123,16 +114,12 @@ func splitCompact(token string) (compact, *Error) {
 // encoding is not canonical (nonzero trailing bits).
 func segmentError(seg []byte, err error) *Error {
 	for _, b := range seg {
-		if !b64url[b] {
+		if b64Value[b] == b64Invalid {
 			return errorf(ReasonTokenFormat, "token has a byte outside the base64url alphabet")
 		}
 	}
 	return newError(ReasonTokenEncoding, err)
 }
-
-// b64 decodes unpadded base64url and rejects nonzero trailing bits and bytes outside the
-// alphabet. splitCompact has already refused CR and LF, which the decoder would skip.
-var b64 = base64.RawURLEncoding.Strict()
 
 // scratch is per-call working memory: a copy of the signing input (the hash functions take
 // bytes), and the decoded header and signature. Pooled so that the hot path does not allocate
@@ -148,13 +135,13 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 
 // decodedLen is the number of bytes n base64url characters decode to.
 func decodedLen(n int) int { return n * 6 / 8 }
 
-// decodeInto appends the decoding of seg to dst, returning the extended slice and the decoded
-// part.
+// decodeInto appends the decoding of seg (unpadded base64url, see b64Decode) to dst, returning
+// the extended slice and the decoded part. splitCompact has already refused CR and LF.
 func decodeInto(dst []byte, seg []byte) ([]byte, []byte, error) {
 	start := len(dst)
 	n := decodedLen(len(seg))
 	dst = grow(dst, n)
-	m, err := b64.Decode(dst[start:start+n], seg)
+	m, err := b64Decode(dst[start:start+n], seg)
 	if err != nil {
 		return dst[:start], nil, err
 	}
