@@ -37,36 +37,46 @@ const (
 )
 
 // checkRequest applies STS's parameter constraints that do not depend on the role or token.
-func checkRequest(req *Request) *Error {
+// On success it returns the role ARN's partition and account (what roleAccount returns for
+// it), found by the ARN's check.
+func checkRequest(req *Request) (partition, account string, e *Error) {
 	if req.ProviderID != "" {
-		return newError(ReasonProviderID, nil)
+		return "", "", newError(ReasonProviderID, nil)
 	}
-	if !validARN(req.RoleARN) {
-		return newError(ReasonRoleARN, nil)
+	partition, account, ok := parseARN(req.RoleARN)
+	if !ok {
+		return "", "", newError(ReasonRoleARN, nil)
 	}
 	if !validName(req.RoleSessionName, minSessionName, maxSessionName) {
-		return newError(ReasonSessionName, nil)
+		return "", "", newError(ReasonSessionName, nil)
 	}
 	if d := req.DurationSeconds; d != 0 && (d < minDurationSeconds || d > maxDurationSeconds) {
-		return newError(ReasonDuration, nil)
+		return "", "", newError(ReasonDuration, nil)
 	}
 	if req.SourceIP != "" {
 		if _, err := netip.ParseAddr(req.SourceIP); err != nil {
-			return newError(ReasonSourceIP, err)
+			return "", "", newError(ReasonSourceIP, err)
 		}
 	}
 	if len(req.WebIdentityToken) < minTokenLen || len(req.WebIdentityToken) > maxTokenLen {
-		return newError(ReasonTokenSize, nil)
+		return "", "", newError(ReasonTokenSize, nil)
 	}
-	return nil
+	return partition, account, nil
 }
 
 // validARN checks length and the shape arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE with a
 // non-empty partition, service and resource, in valid UTF-8 without control characters other
 // than tab, LF and CR (the STS character class).
 func validARN(arn string) bool {
+	_, _, ok := parseARN(arn)
+	return ok
+}
+
+// parseARN is validARN returning, for a valid ARN, its partition and account as well (those
+// of roleAccount), found by the same pass.
+func parseARN(arn string) (partition, account string, ok bool) {
 	if len(arn) < minRoleARNLen || len(arn) > maxRoleARNLen || !strings.HasPrefix(arn, "arn:") {
-		return false
+		return "", "", false
 	}
 	// One pass: the characters, and the first five colons of
 	// arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (the resource may contain colons).
@@ -77,21 +87,24 @@ func validARN(arn string) bool {
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(arn[i:])
 			if r == utf8.RuneError && size == 1 {
-				return false // invalid UTF-8
+				return "", "", false // invalid UTF-8
 			}
 			i += size
 			continue
 		}
 		switch {
 		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7F:
-			return false
+			return "", "", false
 		case c == ':' && n < len(colon):
 			colon[n] = i
 			n++
 		}
 		i++
 	}
-	return n == len(colon) && colon[1] > colon[0]+1 && colon[2] > colon[1]+1 && colon[4] < len(arn)-1
+	if n != len(colon) || colon[1] <= colon[0]+1 || colon[2] <= colon[1]+1 || colon[4] >= len(arn)-1 {
+		return "", "", false
+	}
+	return arn[colon[0]+1 : colon[1]], arn[colon[3]+1 : colon[4]], true
 }
 
 // validName checks n characters of [\w+=,.@-] with minLen <= n <= maxLen.

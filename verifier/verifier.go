@@ -402,13 +402,18 @@ type verified struct {
 	tok Token
 	// spans locates the known claims inside tok.Claims (the parser's); kept beside tok rather
 	// than in it, so that the Token each caller gets a copy of stays small.
-	spans    claimSpans
-	route    route      // set as soon as the token is routed, so also on later refusals
-	key      *jwks.Key  // pointer identity: still current while the key source returns it
-	alg      *algorithm // the algorithm the signature was checked with
-	audBuf   [2]string  // backing for tok.Audience when it has one or two values
-	cacheHit bool       // found in the verified-token cache
-	hasKid   bool       // the header has a kid (perhaps an empty one): pickKey's hasKid
+	spans  claimSpans
+	route  route      // set as soon as the token is routed, so also on later refusals
+	key    *jwks.Key  // pointer identity: still current while the key source returns it
+	alg    *algorithm // the algorithm the signature was checked with
+	audBuf [2]string  // backing for tok.Audience when it has one or two values
+	// accepted is the client ID admit accepted the token for (an aud value, or azp), when
+	// admitted: admit ran for route in this call and passed. A decision the memo vouched
+	// for skips admit (and copies a stored verified whose route may be another's).
+	accepted string
+	admitted bool
+	cacheHit bool // found in the verified-token cache
+	hasKid   bool // the header has a kid (perhaps an empty one): pickKey's hasKid
 }
 
 // fixAudience gives tok.Audience backing of v's own after v was copied (audBuf for one or
@@ -516,6 +521,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 				tr.keys, tr.stamped = m.keys, true
 				*out = hit.v
 				out.route = m.route
+				out.admitted = false // admitted for the stored copy's route, not for this call
 				out.fixAudience()
 				out.cacheHit = true
 				if e := checkTokenTimes(out.tok.ExpiresAt, out.tok.NotBefore, out.tok.IssuedAt, now, v.leeway, v.maxLifetime); e != nil {
@@ -572,15 +578,16 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time, sel 
 func (v *Verifier) admit(out *verified) *Error {
 	p := out.route.p
 	t := &out.tok
+	out.admitted = false
 	match := false
 	for _, a := range t.Audience {
 		if p.AcceptsClientID(a) {
-			match = true
+			match, out.accepted = true, a
 			break
 		}
 	}
 	if !match && out.route.kind == kindGoogle && t.AuthorizedParty != "" {
-		match = p.AcceptsClientID(t.AuthorizedParty)
+		match, out.accepted = p.AcceptsClientID(t.AuthorizedParty), t.AuthorizedParty
 	}
 	if !match {
 		return errorf(ReasonAudience, "no aud value is a client ID of the provider")
@@ -593,6 +600,7 @@ func (v *Verifier) admit(out *verified) *Error {
 			return newError(ReasonThumbprint, err)
 		}
 	}
+	out.admitted = true
 	return nil
 }
 
@@ -963,7 +971,9 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 			return nil, nil, m, nil
 		}
 	}
-	if e := checkRequest(req); e != nil {
+	// STS picks the provider from the role's partition and account and the token's iss.
+	partition, account, e := checkRequest(req)
+	if e != nil {
 		return nil, nil, nil, e
 	}
 	ev = evalPool.Get().(*evaluation)
@@ -977,8 +987,6 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if t := req.WebIdentityToken; t != "" {
 		prefetch.Lines(unsafe.Pointer(unsafe.StringData(t)), uintptr(len(t)))
 	}
-	// STS picks the provider from the role's partition and account and the token's iss.
-	partition, account := roleAccount(req.RoleARN)
 	var epoch uint64
 	if v.epochs != nil {
 		// Read before the lookups: a memo made from them is good while it stays the same.
@@ -1006,7 +1014,11 @@ func (v *Verifier) decideFull(ctx context.Context, req *Request, ev *evaluation,
 	res.Provider, res.ProviderPrincipal = p.p.URL, p.principal
 	res.RoleARN, res.RoleSessionName = req.RoleARN, req.RoleSessionName
 	res.Subject = tok.Subject
-	res.Audience = matchedAudience(tok, p)
+	if ev.vt.admitted {
+		res.Audience = ev.vt.accepted
+	} else {
+		res.Audience = matchedAudience(tok, p) // vouched for by the memo: admit did not run
+	}
 	res.Token = tok
 
 	// The session claims are judged before the role is looked up, so that their errors cannot
@@ -1098,7 +1110,7 @@ func (v *Verifier) decide(role *Role, ev *evaluation, action string, denied Reas
 	return nil
 }
 
-// matchedAudience returns the client ID the token was accepted for.
+// matchedAudience returns the client ID the token was accepted for (what admit records).
 func matchedAudience(t *Token, r *route) string {
 	for _, a := range t.Audience {
 		if r.p.AcceptsClientID(a) {
