@@ -73,7 +73,7 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 		out = a.fromFull(res, &ev.vt.tok)
 	}
 	if ev != nil {
-		evalPool.Put(ev)
+		putEval(ev)
 	}
 	if e != nil {
 		return out, e

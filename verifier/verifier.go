@@ -951,8 +951,17 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 func ownResult(res *Result, tok *Token) *Result { return new(resultCopy).fromFull(res, tok, spill{}) }
 
 // evalPool recycles evaluations (1.4 KB each): AssumeRoleWithWebIdentity copies out what the
-// caller keeps (the Result, and the Token unless the cache holds it).
+// caller keeps (the Result, and the Token unless the cache holds it). Evaluations in the pool
+// are zero (putEval).
 var evalPool = sync.Pool{New: func() any { return new(evaluation) }}
+
+// putEval clears ev and returns it to the pool: a pooled evaluation keeps nothing alive (its
+// role handle would keep a whole registry state, tables and records, long after a Load
+// replaced it; its token, provider and key likewise).
+func putEval(ev *evaluation) {
+	*ev = evaluation{}
+	evalPool.Put(ev)
+}
 
 // assume is AssumeRoleWithWebIdentity without the observer. ev is nil when the request was
 // refused before its token was looked at; res is set on success and on policy denials. m,
@@ -976,8 +985,7 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	ev = evalPool.Get().(*evaluation)
-	*ev = evaluation{}
+	ev = evalPool.Get().(*evaluation) // zero: putEval cleared it
 	if v.hintRoles != nil {
 		// The first link of the role's chain (see hints): the token's checks come first.
 		ev.role = v.hintRoles.PrepareRole(req.RoleARN)
