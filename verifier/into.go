@@ -40,7 +40,7 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 		m   *decisionMemo
 		e   *Error
 	)
-	res, ev, m, e = v.assume(ctx, req)
+	res, ev, m, e = v.assume(ctx, req, a == nil)
 	if m != nil {
 		var out *Result
 		if a == nil {
@@ -68,7 +68,7 @@ func (v *Verifier) assumeCall(ctx context.Context, req *Request, a *Answer) (*Re
 		}
 	case a == nil:
 		// The evaluation goes back to the pool: the caller gets a Result and Token of its own.
-		out = ownResult(res, &ev.vt.tok)
+		out = ownResult(res, &ev.vt.tok, ev.sel.result)
 	default:
 		out = a.fromFull(res, &ev.vt.tok)
 	}

@@ -263,6 +263,11 @@ type selector struct {
 	// token is judged, when the role source is an *iam.Registry (nil otherwise, and for
 	// Verify): the hints and the lookup share its parse and hash of the ARN.
 	role *iam.RoleLookup
+	// own says the call hands its caller a Result of its own (AssumeRoleWithWebIdentity);
+	// then the full path allocates that Result's copy together with the payload's bytes
+	// (see payload), into result.
+	own    bool
+	result *resultCopy
 }
 
 // hints are the prefetch hints of the full path (see iam.Registry.PrefetchRole,
@@ -732,7 +737,7 @@ func (v *Verifier) verifyFull(ctx context.Context, c *compact, now time.Time, se
 	}
 
 	// The token is genuine: keep the payload as a string and point the claims into it.
-	payload := string(pay)
+	payload := sel.payload(pay)
 	t := &out.tok
 	*t = Token{
 		Issuer:    p.URL,
@@ -948,7 +953,14 @@ func (v *Verifier) AssumeRoleWithWebIdentity(ctx context.Context, req *Request) 
 // ownResult returns a copy of res whose Token is a copy of tok, its Audience the copy's own:
 // a caller may edit all of it without reaching the token cache's copy, a decision memo or
 // another caller's Result.
-func ownResult(res *Result, tok *Token) *Result { return new(resultCopy).fromFull(res, tok, spill{}) }
+// c, when non-nil, is the copy the full path allocated for this call with the payload (see
+// selector.payload).
+func ownResult(res *Result, tok *Token, c *resultCopy) *Result {
+	if c == nil {
+		c = new(resultCopy)
+	}
+	return c.fromFull(res, tok, spill{})
+}
 
 // evalPool recycles evaluations (1.4 KB each): AssumeRoleWithWebIdentity copies out what the
 // caller keeps (the Result, and the Token unless the cache holds it). Evaluations in the pool
@@ -969,7 +981,7 @@ func putEval(ev *evaluation) {
 // With the memo on (v.epochs set) the memo is asked first, before checkRequest: a memo answers
 // only for byte-identical request fields and the same token, which passed it when the memo was
 // made (see decisionMemo), and it keeps the role ARN's account, so it is not read again.
-func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *evaluation, m *decisionMemo, e *Error) {
+func (v *Verifier) assume(ctx context.Context, req *Request, own bool) (res *Result, ev *evaluation, m *decisionMemo, e *Error) {
 	if req == nil {
 		return nil, nil, nil, newError(ReasonRoleARN, errors.New("verifier: nil request"))
 	}
@@ -986,6 +998,7 @@ func (v *Verifier) assume(ctx context.Context, req *Request) (res *Result, ev *e
 		return nil, nil, nil, e
 	}
 	ev = evalPool.Get().(*evaluation) // zero: putEval cleared it
+	ev.sel.own = own
 	if v.hintRoles != nil {
 		// The first link of the role's chain (see hints): the token's checks come first.
 		ev.role = v.hintRoles.PrepareRole(req.RoleARN)
