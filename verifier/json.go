@@ -52,11 +52,13 @@ const (
 )
 
 // span is a value (or member name) inside the scanned data: for strings, start and end exclude
-// the quotes; esc reports whether the string contains escapes.
+// the quotes; esc reports whether the string contains escapes; strs whether every element of
+// an array is a string (true for an empty array).
 type span struct {
 	start, end int32 // tokens are at most 20,000 bytes
 	kind       kind
 	esc        bool
+	strs       bool
 }
 
 // member is one member of an object: its name and its value.
@@ -469,9 +471,11 @@ func (s *objectReader) array(depth int) (span, error) {
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
 		s.pos++
-		return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
+		return span{start: int32(start), end: int32(s.pos), kind: kindArray, strs: true}, nil
 	}
+	strs := true
 	for {
+		strs = strs && s.pos < len(s.data) && s.data[s.pos] == '"'
 		if _, err := s.value(depth); err != nil {
 			return span{}, err
 		}
@@ -485,7 +489,7 @@ func (s *objectReader) array(depth int) (span, error) {
 			s.skipSpace()
 		case ']':
 			s.pos++
-			return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
+			return span{start: int32(start), end: int32(s.pos), kind: kindArray, strs: strs}, nil
 		default:
 			return span{}, errSyntax
 		}
