@@ -39,8 +39,10 @@ type Token struct {
 // quotes, or `["a","b"]`) and whether the token has it. It reads Claims, which Verify has
 // already checked to be a strict JSON object.
 func (t *Token) Claim(name string) (raw string, ok bool) {
-	s := new(objectReader)
-	s.reset([]byte(t.Claims))
+	rs := tagReaders.Get().(*[2]objectReader)
+	defer putTagReaders(rs)
+	s := &rs[0]
+	s.reset(readOnly(t.Claims))
 	if err := s.beginObject(); err != nil {
 		return "", false
 	}
