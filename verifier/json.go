@@ -52,14 +52,18 @@ const (
 )
 
 // span is a value (or member name) inside the scanned data: for strings, start and end exclude
-// the quotes; esc reports whether the string contains escapes; strs whether every element of
-// an array is a string (true for an empty array).
+// the quotes; esc reports whether the string contains escapes, and for an array whether an
+// element is not a string (see stringsOnly). The four fields keep it small enough for the
+// compiler to hold in registers (it does not for structs of more than four fields).
 type span struct {
 	start, end int32 // tokens are at most 20,000 bytes
 	kind       kind
 	esc        bool
-	strs       bool
 }
+
+// stringsOnly reports whether sp is an array whose elements are all strings (an empty one
+// included), as the reader found while it read the array.
+func (sp span) stringsOnly() bool { return sp.kind == kindArray && !sp.esc }
 
 // member is one member of an object: its name and its value.
 type member struct {
@@ -471,11 +475,11 @@ func (s *objectReader) array(depth int) (span, error) {
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
 		s.pos++
-		return span{start: int32(start), end: int32(s.pos), kind: kindArray, strs: true}, nil
+		return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
 	}
-	strs := true
+	other := false // an element that is not a string
 	for {
-		strs = strs && s.pos < len(s.data) && s.data[s.pos] == '"'
+		other = other || s.pos >= len(s.data) || s.data[s.pos] != '"'
 		if _, err := s.value(depth); err != nil {
 			return span{}, err
 		}
@@ -489,7 +493,7 @@ func (s *objectReader) array(depth int) (span, error) {
 			s.skipSpace()
 		case ']':
 			s.pos++
-			return span{start: int32(start), end: int32(s.pos), kind: kindArray, strs: strs}, nil
+			return span{start: int32(start), end: int32(s.pos), kind: kindArray, esc: other}, nil
 		default:
 			return span{}, errSyntax
 		}
