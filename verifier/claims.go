@@ -151,7 +151,7 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 		case cSub:
 			ok = m.kind == kindString && subjectLengthOK(data, m.span)
 		case cAud, cAmr:
-			ok = m.kind == kindString || (m.kind == kindArray && stringArray(data, m.span, nil))
+			ok = m.kind == kindString || m.stringsOnly()
 		case cExp:
 			c.exp, ok = numericDate(data, m.span)
 		case cNbf:

@@ -52,12 +52,18 @@ const (
 )
 
 // span is a value (or member name) inside the scanned data: for strings, start and end exclude
-// the quotes; esc reports whether the string contains escapes.
+// the quotes; esc reports whether the string contains escapes, and for an array whether an
+// element is not a string (see stringsOnly). The four fields keep it small enough for the
+// compiler to hold in registers (it does not for structs of more than four fields).
 type span struct {
 	start, end int32 // tokens are at most 20,000 bytes
 	kind       kind
 	esc        bool
 }
+
+// stringsOnly reports whether sp is an array whose elements are all strings (an empty one
+// included), as the reader found while it read the array.
+func (sp span) stringsOnly() bool { return sp.kind == kindArray && !sp.esc }
 
 // member is one member of an object: its name and its value.
 type member struct {
@@ -471,7 +477,9 @@ func (s *objectReader) array(depth int) (span, error) {
 		s.pos++
 		return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
 	}
+	other := false // an element that is not a string
 	for {
+		other = other || s.pos >= len(s.data) || s.data[s.pos] != '"'
 		if _, err := s.value(depth); err != nil {
 			return span{}, err
 		}
@@ -485,7 +493,7 @@ func (s *objectReader) array(depth int) (span, error) {
 			s.skipSpace()
 		case ']':
 			s.pos++
-			return span{start: int32(start), end: int32(s.pos), kind: kindArray}, nil
+			return span{start: int32(start), end: int32(s.pos), kind: kindArray, esc: other}, nil
 		default:
 			return span{}, errSyntax
 		}

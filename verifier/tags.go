@@ -3,8 +3,10 @@ package verifier
 import (
 	"errors"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Tag is a session tag taken from the token's https://aws.amazon.com/tags claim.
@@ -41,8 +43,10 @@ func parseSessionTags(text string, sp span) (*sessionTags, *Error) {
 		return nil, newError(ReasonSessionTags, errTags)
 	}
 	obj := text[sp.start:sp.end]
-	r := new(objectReader)
-	r.reset([]byte(obj))
+	rs := tagReaders.Get().(*[2]objectReader)
+	defer putTagReaders(rs)
+	r := &rs[0]
+	r.reset(readOnly(obj))
 	if err := r.beginObject(); err != nil {
 		return nil, newError(ReasonSessionTags, err)
 	}
@@ -59,7 +63,7 @@ func parseSessionTags(text string, sp span) (*sessionTags, *Error) {
 		var nb [32]byte
 		switch string(memberName(nb[:0], r.data, m)) {
 		case "principal_tags":
-			if err := st.readTags(obj, m.span); err != nil {
+			if err := st.readTags(&rs[1], obj, m.span); err != nil {
 				return nil, err
 			}
 		case "transitive_tag_keys":
@@ -76,15 +80,34 @@ func parseSessionTags(text string, sp span) (*sessionTags, *Error) {
 	return st, nil
 }
 
-func (st *sessionTags) readTags(obj string, sp span) *Error {
+// tagReaders holds pairs of readers for parseSessionTags (the tags claim and its
+// principal_tags) and Token.Claim, so that a parse neither allocates nor clears their name
+// tables.
+var tagReaders = sync.Pool{New: func() any { return new([2]objectReader) }}
+
+// putTagReaders returns rs to tagReaders, keeping no reference to the token.
+func putTagReaders(rs *[2]objectReader) {
+	rs[0].data, rs[1].data = nil, nil
+	tagReaders.Put(rs)
+}
+
+// readOnly returns the bytes of s, for readers that never write them.
+func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// readTags reads the principal_tags object at sp of obj with r.
+func (st *sessionTags) readTags(r *objectReader, obj string, sp span) *Error {
 	if sp.kind != kindObject {
 		return newError(ReasonSessionTags, errTags)
 	}
-	r := new(objectReader)
-	r.reset([]byte(obj[sp.start:sp.end]))
 	text := obj[sp.start:sp.end]
+	r.reset(readOnly(text))
 	if err := r.beginObject(); err != nil {
 		return newError(ReasonSessionTags, err)
+	}
+	// Room for every tag the object can hold (each takes a colon), at most one more than
+	// allowed, in one allocation per slice; none for an empty object (the slices stay nil).
+	if n := min(strings.Count(text, ":"), maxTags+1); n > 0 {
+		st.tags, st.keys, st.values = make([]Tag, 0, n), make([]string, 0, n), make([][1]string, 0, n)
 	}
 	for {
 		m, more, err := r.nextMember()
@@ -123,7 +146,7 @@ func (st *sessionTags) readTags(obj string, sp span) *Error {
 
 func (st *sessionTags) readTransitive(obj string, sp span) *Error {
 	bad := false
-	ok := sp.kind == kindArray && stringArray([]byte(obj), sp, func(el span) {
+	ok := sp.kind == kindArray && stringArray(readOnly(obj), sp, func(el span) {
 		k := stringValue(obj, el)
 		if st.index(k) < 0 {
 			bad = true

@@ -39,8 +39,10 @@ type Token struct {
 // quotes, or `["a","b"]`) and whether the token has it. It reads Claims, which Verify has
 // already checked to be a strict JSON object.
 func (t *Token) Claim(name string) (raw string, ok bool) {
-	s := new(objectReader)
-	s.reset([]byte(t.Claims))
+	rs := tagReaders.Get().(*[2]objectReader)
+	defer putTagReaders(rs)
+	s := &rs[0]
+	s.reset(readOnly(t.Claims))
 	if err := s.beginObject(); err != nil {
 		return "", false
 	}
@@ -69,12 +71,15 @@ func (c *compact) payload() string   { return c.token[c.dot1+1 : c.dot2] }
 func (c *compact) signature() string { return c.token[c.dot2+1:] }
 
 // splitCompact checks size and shape without allocating: 4..20000 bytes, exactly three
-// non-empty segments, each of a length unpadded base64url can have, and none of the bytes
-// (CR, LF) that the base64 decoder would skip. The decoder, which runs next on pooled memory,
-// refuses every other byte outside the base64url alphabet (see segmentError), so together
-// they accept exactly three canonical base64url segments joined by two dots. This split uses
-// the vectorized strings.IndexByte rather than a byte loop: it runs on every token, forged or
-// not.
+// non-empty segments, each of a length unpadded base64url can have. The decoder, which runs
+// next on pooled memory, refuses every byte outside the base64url alphabet, CR and LF
+// included, with the reason this split gave CR and LF before the decoder ran (see
+// segmentError), so together they accept exactly three canonical base64url segments joined by
+// two dots. The token is not scanned for CR and LF where its verdict cannot depend on it: the
+// decoder finds them in the segment that has one unless it first refuses an earlier segment
+// with a reason of its own, which only a final quantum with nonzero trailing bits gives; and a
+// shape error of this split is preceded by the scan (see crlfFirst). This split uses the
+// vectorized strings.IndexByte rather than a byte loop: it runs on every token, forged or not.
 func splitCompact(token string) (compact, *Error) {
 	c := compact{token: token, dot1: -1, dot2: -1}
 	if len(token) < minTokenLen || len(token) > maxTokenLen {
@@ -95,18 +100,47 @@ func splitCompact(token string) (compact, *Error) {
 	if strings.IndexByte(token[c.dot2+1:], '.') >= 0 {
 		return c, errorf(ReasonTokenFormat, "token has more than two dots")
 	}
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return c, errorf(ReasonTokenFormat, "token has a byte outside the base64url alphabet")
-	}
 	for _, seg := range [...]string{c.header(), c.payload(), c.signature()} {
 		if len(seg) == 0 {
-			return c, errorf(ReasonTokenFormat, "token has an empty segment")
+			return c, crlfFirst(token, errorf(ReasonTokenFormat, "token has an empty segment"))
 		}
 		if len(seg)%4 == 1 {
-			return c, errorf(ReasonTokenEncoding, "segment length impossible for base64url")
+			return c, crlfFirst(token, errorf(ReasonTokenEncoding, "segment length impossible for base64url"))
 		}
 	}
+	if !canonicalEnd(c.header()) || !canonicalEnd(c.payload()) {
+		return c, crlfFirst(token, nil)
+	}
 	return c, nil
+}
+
+// errAlphabet is the error for a segment with a byte outside the base64url alphabet, the one
+// splitCompact gives a token with CR or LF.
+func errAlphabet() *Error {
+	return errorf(ReasonTokenFormat, "token has a byte outside the base64url alphabet")
+}
+
+// crlfFirst returns errAlphabet if token has CR or LF, and e (possibly nil) otherwise: a token
+// with CR or LF is refused for them before any check of its segments but the dots.
+func crlfFirst(token string, e *Error) *Error {
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return errAlphabet()
+	}
+	return e
+}
+
+// canonicalEnd reports whether decoding seg, a non-empty segment whose length is not 1 mod 4,
+// can fail only for a byte outside the alphabet: its last quantum is complete, or its last
+// character is in the alphabet and leaves no nonzero trailing bits.
+func canonicalEnd(seg string) bool {
+	v := b64Value[seg[len(seg)-1]] // b64Invalid has every low bit set
+	switch len(seg) % 4 {
+	case 2:
+		return v&0x0F == 0
+	case 3:
+		return v&0x03 == 0
+	}
+	return true
 }
 
 // segmentError classifies a decoding failure of seg: a byte outside the base64url alphabet
@@ -115,7 +149,7 @@ func splitCompact(token string) (compact, *Error) {
 func segmentError(seg []byte, err error) *Error {
 	for _, b := range seg {
 		if b64Value[b] == b64Invalid {
-			return errorf(ReasonTokenFormat, "token has a byte outside the base64url alphabet")
+			return errAlphabet()
 		}
 	}
 	return newError(ReasonTokenEncoding, err)
@@ -136,7 +170,7 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 
 func decodedLen(n int) int { return n * 6 / 8 }
 
 // decodeInto appends the decoding of seg (unpadded base64url, see b64Decode) to dst, returning
-// the extended slice and the decoded part. splitCompact has already refused CR and LF.
+// the extended slice and the decoded part.
 func decodeInto(dst []byte, seg []byte) ([]byte, []byte, error) {
 	start := len(dst)
 	n := decodedLen(len(seg))
