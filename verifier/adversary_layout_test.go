@@ -537,7 +537,9 @@ func TestAdvLayoutConcurrentMixedLayouts(t *testing.T) {
 			var toks []string
 			for i, n := range []int{room1024 - 1, room4096, room4096 + 1, 10000, 10000} {
 				c := iss.Claims(irsaSub, "sts.amazonaws.com")
-				c["jti"] = strconv.Itoa(i)
+				if n > room4096 {
+					c["jti"] = strconv.Itoa(i) // the two of one length differ (the others by length)
+				}
 				toks = append(toks, mintLen(t, iss, c, n))
 			}
 			var wg sync.WaitGroup

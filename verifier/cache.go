@@ -273,14 +273,19 @@ type withToken[B any] struct {
 	raw B
 }
 
+// mallocHeader is the word the Go runtime (1.22 and later) puts in front of an object that
+// has pointers and is larger than 512 bytes: such an object of size class C holds C-8 bytes.
+// TestBlockSizeClasses checks that the rooms below fill their classes exactly.
+const mallocHeader = 8
+
 // Room for a token after an entry, so that the entry and its token fill a size class.
 const (
-	room1024 = max(1024-int(entrySize), 0)
-	room1280 = max(1280-int(entrySize), 0)
-	room1536 = max(1536-int(entrySize), 0)
-	room2048 = max(2048-int(entrySize), 0)
-	room3072 = max(3072-int(entrySize), 0)
-	room4096 = max(4096-int(entrySize), 0)
+	room1024 = max(1024-mallocHeader-int(entrySize), 0)
+	room1280 = max(1280-mallocHeader-int(entrySize), 0)
+	room1536 = max(1536-mallocHeader-int(entrySize), 0)
+	room2048 = max(2048-mallocHeader-int(entrySize), 0)
+	room3072 = max(3072-mallocHeader-int(entrySize), 0)
+	room4096 = max(4096-mallocHeader-int(entrySize), 0)
 )
 
 // newEntry returns a new entry holding a copy of raw: with raw's bytes right after it in

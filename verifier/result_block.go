@@ -17,14 +17,15 @@ type resultBlock[B any] struct {
 // resultCopySize is the size of a resultCopy (a size class of its own: see resultCopy).
 const resultCopySize = int(unsafe.Sizeof(resultCopy{}))
 
-// Room for a payload after a resultCopy, so that the two fill a size class.
+// Room for a payload after a resultCopy, so that the two fill a size class (the runtime's
+// header of an object with pointers included: see mallocHeader).
 const (
-	payRoom1024 = max(1024-resultCopySize, 0)
-	payRoom1280 = max(1280-resultCopySize, 0)
-	payRoom1536 = max(1536-resultCopySize, 0)
-	payRoom2048 = max(2048-resultCopySize, 0)
-	payRoom3072 = max(3072-resultCopySize, 0)
-	payRoom4096 = max(4096-resultCopySize, 0)
+	payRoom1024 = max(1024-mallocHeader-resultCopySize, 0)
+	payRoom1280 = max(1280-mallocHeader-resultCopySize, 0)
+	payRoom1536 = max(1536-mallocHeader-resultCopySize, 0)
+	payRoom2048 = max(2048-mallocHeader-resultCopySize, 0)
+	payRoom3072 = max(3072-mallocHeader-resultCopySize, 0)
+	payRoom4096 = max(4096-mallocHeader-resultCopySize, 0)
 )
 
 // payload returns the verified token's payload pay as a string of its own. When the call
