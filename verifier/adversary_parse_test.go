@@ -555,7 +555,7 @@ func mutate(rng *rand.Rand, doc []byte) []byte {
 func TestAdversaryParseDifferential(t *testing.T) {
 	rng := rand.New(rand.NewPCG(0xAD, 0x5E))
 	accepted, refused := 0, 0
-	for i := range 8000 {
+	for i := range 5000 {
 		g := &docGen{rng: rng}
 		g.object(1, rng.IntN(20))
 		doc := []byte(g.b.String())
@@ -568,8 +568,8 @@ func TestAdversaryParseDifferential(t *testing.T) {
 			refused++
 		}
 	}
-	assert.Greater(t, accepted, 800)
-	assert.Greater(t, refused, 800)
+	assert.Greater(t, accepted, 500)
+	assert.Greater(t, refused, 500)
 }
 
 // FuzzAdversaryParse: the strict reader agrees with the reference on every input.
@@ -819,7 +819,7 @@ func TestAdversaryBase64Lanes(t *testing.T) {
 		checkB64Adv(t, base, false)
 		step := 1
 		if n > 40 {
-			step = 7 // fewer byte values for the long ones, still every lane
+			step = 13 // fewer byte values for the long ones, still every lane
 		}
 		for p := range n {
 			for c := 0; c < 256; c += step {
