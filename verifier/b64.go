@@ -95,8 +95,7 @@ func b64Decode(dst, src []byte) (int, error) {
 		q1 := b64Shifted[0][s[0]] | b64Shifted[1][s[1]] | b64Shifted[2][s[2]] | b64Shifted[3][s[3]]
 		q2 := b64Shifted[0][s[4]] | b64Shifted[1][s[5]] | b64Shifted[2][s[6]] | b64Shifted[3][s[7]]
 		if (q1|q2)&b64Bad != 0 {
-			si := len(src) - len(s)
-			return si / 4 * 3, base64.CorruptInputError(si + firstInvalid(s[:8]))
+			break // the quantum loop decodes the step's good first quantum and reports the bad one
 		}
 		binary.BigEndian.PutUint64(d, uint64(q1)<<40|uint64(q2)<<16)
 		s, d = s[8:], d[6:]

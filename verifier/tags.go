@@ -147,6 +147,9 @@ func (st *sessionTags) readTags(r *objectReader, obj string, sp span) *Error {
 func (st *sessionTags) readTransitive(obj string, sp span) *Error {
 	bad := false
 	ok := sp.kind == kindArray && stringArray(readOnly(obj), sp, func(el span) {
+		if bad {
+			return // refused already: the keys kept stay at most the 50 tags, the walk linear
+		}
 		k := stringValue(obj, el)
 		if st.index(k) < 0 {
 			bad = true
