@@ -116,3 +116,22 @@ func TestAppendStringsMatchesStringArray(t *testing.T) {
 		assert.Equal(t, append([]string{"before"}, want...), got, arr)
 	}
 }
+
+// BenchmarkParseARN compares parseARN with its one-character-at-a-time definition
+// (refParseARN) on a role ARN of the Many accounts benchmark's shape.
+func BenchmarkParseARN(b *testing.B) {
+	arn := "arn:aws:iam::111122223333:role/eks/payments/checkout-api-irsa-role"
+	for _, f := range []struct {
+		name string
+		fn   func(string) (string, string, bool)
+	}{{"word", parseARN}, {"ref", refParseARN}} {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, ok := f.fn(arn); !ok {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}
