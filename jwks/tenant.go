@@ -1,6 +1,7 @@
 package jwks
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -36,14 +37,30 @@ func (c *Cache) CheckThumbprints(issuer string, key *Key, thumbprints []string) 
 	if snap.chain == nil {
 		return fmt.Errorf("jwks: issuer %q: %w", issuer, errors.Join(ErrThumbprintMismatch, ErrNoTLSChain))
 	}
-	for _, fp := range snap.chain {
+	for i := range snap.chain {
+		var lo [40]byte // the certificate's thumbprint in lower-case hex, spelled once
+		hex.Encode(lo[:], snap.chain[i][:])
 		for _, t := range thumbprints {
-			if hexEqual(&fp, t) {
+			if hexFold(&lo, t) {
 				return nil
 			}
 		}
 	}
 	return fmt.Errorf("jwks: issuer %q: %w", issuer, ErrThumbprintMismatch)
+}
+
+// hexFold reports whether t is lo, a lower-case hex spelling, in either case: hexEqual of the
+// bytes lo spells, with the bytes spelled once for all of a tenant's thumbprints.
+func hexFold(lo *[40]byte, t string) bool {
+	if len(t) != len(lo) {
+		return false
+	}
+	for i, c := range lo {
+		if d := t[i]; d != c && (d < 'A' || d > 'F' || d|0x20 != c) {
+			return false
+		}
+	}
+	return true
 }
 
 // hexEqual reports whether t is the hex spelling (either case) of fp, without allocating.

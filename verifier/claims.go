@@ -183,6 +183,30 @@ func subjectLengthOK(data []byte, sp span) bool {
 	return n >= minSubject && n <= maxSubject
 }
 
+// appendStrings appends to dst the values of the array at sp in data, whose elements the
+// reader found to be strings only (span.stringsOnly), as strings of text (data's bytes as a
+// string: the values point into it). It is stringArray without the callback: aud and amr are
+// read once more, in a loop of their own.
+func appendStrings(dst []string, text string, data []byte, sp span) []string {
+	s := scanner{data: data[:sp.end], pos: int(sp.start) + 1}
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return dst // ']'
+		}
+		el, err := s.str()
+		if err != nil {
+			return dst
+		}
+		dst = append(dst, stringValue(text, el))
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ',' {
+			return dst
+		}
+		s.pos++
+	}
+}
+
 // numericDate parses a NumericDate: a JSON number of whole seconds, optionally with a fraction,
 // between minNumericDate and maxNumericDate. Strings, booleans, negative numbers, zero and
 // exponent notation are refused; a fraction below a nanosecond is dropped.

@@ -141,9 +141,7 @@ func (c *condContext) amrValues() ([]string, bool) {
 		return c.single(slotAmr, stringValue(c.tok.Claims, sp))
 	case kindArray:
 		if c.amr == nil {
-			stringArray([]byte(c.tok.Claims), sp, func(el span) {
-				c.amr = append(c.amr, stringValue(c.tok.Claims, el))
-			})
+			c.amr = appendStrings(c.amr, c.tok.Claims, []byte(c.tok.Claims), sp)
 		}
 		return c.amr, len(c.amr) > 0
 	}

@@ -872,10 +872,7 @@ func (out *verified) setAudience(pay []byte) *Error {
 		out.audBuf[0] = stringValue(t.Claims, sp)
 		t.Audience = out.audBuf[:1]
 	case kindArray:
-		t.Audience = out.audBuf[:0]
-		stringArray(pay, sp, func(el span) {
-			t.Audience = append(t.Audience, stringValue(t.Claims, el))
-		})
+		t.Audience = appendStrings(out.audBuf[:0], t.Claims, pay, sp)
 	}
 	return nil
 }
