@@ -38,3 +38,31 @@ func TestHexFoldMatchesHexEqual(t *testing.T) {
 		}
 	}
 }
+
+// hexEqual is the thumbprint comparison CheckThumbprints made before hexFold (decoding t
+// against fp): the reference hexFold is tested against.
+func hexEqual(fp *[20]byte, t string) bool {
+	if len(t) != 2*len(fp) {
+		return false
+	}
+	for i, b := range fp {
+		hi, ok1 := hexVal(t[2*i])
+		lo, ok2 := hexVal(t[2*i+1])
+		if !ok1 || !ok2 || hi<<4|lo != b {
+			return false
+		}
+	}
+	return true
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
