@@ -1,8 +1,11 @@
 package iam
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,4 +145,85 @@ func TestStaleLoadRetryBound(t *testing.T) {
 		_, err = r.CreateRole(testRole(acctA, "app"))
 		require.NoError(t, err)
 	})
+}
+
+// TestStaleLoadRetryFailsOtherwise: the attempt after the catch-up fails with another error
+// than stale (the store went down): the Load fails with that ServiceFailure, changes nothing,
+// and the catch-up's hold is released; the next write runs.
+func TestStaleLoadRetryFailsOtherwise(t *testing.T) {
+	eachHook(t, func(t *testing.T, batch bool) {
+		down := errors.New("store down")
+		var calls atomic.Int64
+		h := &staleHook{catchUpHold: true}
+		commit := func(cs []Change) error {
+			switch calls.Add(1) {
+			case 1:
+				return fmt.Errorf("hook: %w", ErrStale)
+			case 2:
+				return down
+			}
+			return nil
+		}
+		opts := Options{CatchUp: h.catchUp}
+		if batch {
+			opts.CommitBatch = commit
+		} else {
+			opts.Commit = func(c Change) error { return commit([]Change{c}) }
+		}
+		h.r = newTestRegistry(t, opts)
+		err := h.r.Load(nil, []*Role{testRole(acctA, "app")})
+		assertCode(t, err, CodeServiceFailure, "")
+		assert.ErrorIs(t, err, down)
+		assert.NotErrorIs(t, err, ErrStale, "the last attempt's error")
+		assert.EqualValues(t, 2, calls.Load())
+		assert.EqualValues(t, 1, h.catchUps.Load())
+		assert.EqualValues(t, 1, h.releases.Load(), "the hold is released")
+		assert.Zero(t, h.r.Revision())
+		_, err = h.r.Role(RoleARN("aws", acctA, "/", "app"))
+		assert.ErrorIs(t, err, ErrNoSuchEntity, "nothing published")
+
+		_, err = h.r.CreateRole(testRole(acctA, "other"))
+		require.NoError(t, err)
+	})
+}
+
+// TestStaleLoadCatchUpFailsPartway: the catch-up installs part of the store's log and then
+// fails: the Load fails with both errors, the registry keeps the changes it installed (each
+// is whole) and nothing of the Load; a later Load catches up with the rest and succeeds.
+func TestStaleLoadCatchUpFailsPartway(t *testing.T) {
+	f := newFleet()
+	a, b := f.replica(t, false), f.replica(t, false)
+	for _, name := range []string{"one", "two", "three"} {
+		_, err := a.r.CreateRole(testRole(acctA, name))
+		require.NoError(t, err)
+	}
+	cut := errors.New("connection lost")
+	failing := true
+	b.r.catchUpFn = func() (func(), error) {
+		if !failing {
+			return b.catchUp()
+		}
+		f.mu.Lock()
+		log := slices.Clone(f.log[:1]) // one change of three, then the connection drops
+		f.mu.Unlock()
+		if err := b.install(log); err != nil {
+			return nil, err
+		}
+		return nil, cut
+	}
+	err := b.r.Load(nil, []*Role{testRole(acctB, "mine")})
+	assertCode(t, err, CodeServiceFailure, "")
+	assert.ErrorIs(t, err, ErrStale)
+	assert.ErrorIs(t, err, cut)
+	assert.EqualValues(t, 1, b.r.Revision(), "the one change installed, whole")
+	_, err = b.r.Role(RoleARN("aws", acctA, "/", "one"))
+	assert.NoError(t, err)
+	_, err = b.r.Role(RoleARN("aws", acctB, "/", "mine"))
+	assert.ErrorIs(t, err, ErrNoSuchEntity, "nothing of the Load")
+
+	failing = false
+	require.NoError(t, b.r.Load(nil, []*Role{testRole(acctB, "mine")}))
+	assert.EqualValues(t, 4, b.r.Revision())
+	require.NoError(t, a.sync())
+	assert.Equal(t, roleNames(b.r), roleNames(a.r))
 }
