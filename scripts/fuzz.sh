@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target in the module for a fixed time each.
-#   scripts/fuzz.sh                # 10s per target (CI runs it with FUZZTIME=8s)
+#   scripts/fuzz.sh                # 10s per target (CI runs it with FUZZTIME=6s)
 #   FUZZTIME=10m scripts/fuzz.sh   # long run; a failing input is written to the package's testdata/fuzz/
 #
 # Go 1.26's fuzz coordinator can report a bare "context deadline exceeded" failure when -fuzztime
