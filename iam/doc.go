@@ -81,6 +81,21 @@
 // one, so a caller may keep using what it got. Once a write method returns,
 // every lookup that starts afterwards sees the change.
 //
+// In a registry of hundreds of thousands of entities a lookup's memory is
+// cold. A caller that does other work before it needs the answer (the
+// verifier parses the token and checks its signature) can prepare the
+// lookup once, ask for its memory ahead, link by link, and finish it later:
+//
+//	rl := r.PrepareRole(roleARN) // parses and hashes the ARN once
+//	rl.Prefetch(0)               // the index slot; later depths follow the chain
+//	…
+//	role, err := rl.Role()       // the same answer as r.Role(roleARN) now
+//
+// PrepareOIDCProvider does the same for a provider. Prefetching is a hint:
+// it never blocks, allocates or changes a result, and a prepared lookup
+// answers as the plain one would at the moment it is finished, whatever was
+// written since it was prepared.
+//
 // # Following changes
 //
 // Watch calls a function with every committed Change, in commit order, on
