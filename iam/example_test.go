@@ -56,3 +56,29 @@ func Example() {
 	// true
 	// true
 }
+
+// A lookup prepared once, its memory asked for ahead of the work before it, and finished
+// later: it sees every change made in between.
+func ExampleRegistry_PrepareRole() {
+	r := iam.New(iam.Options{})
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`
+	old, _ := r.CreateRole(&iam.Role{Account: "111122223333", Name: "deploy", TrustPolicyDocument: doc})
+
+	rl := r.PrepareRole(old.ARN)
+	for depth := range 4 {
+		rl.Prefetch(depth) // hints only: the slot, the record, the trust policy
+	}
+	// A write between the hints and the lookup.
+	_ = r.DeleteRole(old.ARN)
+	fresh, _ := r.CreateRole(&iam.Role{Account: "111122223333", Name: "deploy", TrustPolicyDocument: doc})
+
+	role, err := rl.Role()
+	fmt.Println(err, role.RoleID == fresh.RoleID, role.RoleID == old.RoleID)
+
+	other := r.PrepareRole("arn:aws:iam::111122223333:role/other")
+	_, err = other.Role()
+	fmt.Println(errors.Is(err, iam.ErrNoSuchEntity))
+	// Output:
+	// <nil> true false
+	// true
+}
