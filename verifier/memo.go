@@ -326,9 +326,9 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	} else {
 		m.request = concat(req.RoleARN, req.RoleSessionName, req.SourceIP)
 	}
-	part, acct := roleAccount(m.request[:a])
+	part, acct, ok := parseARN(m.request[:a]) // checkRequest's parse: it passed
 	m.partitionAt, m.accountAt = spanIn(m.request, part), spanIn(m.request, acct)
-	if m.partition() != part || m.account() != acct || !m.setTimes(tok, v.leeway, v.maxLifetime) {
+	if !ok || m.partition() != part || m.account() != acct || !m.setTimes(tok, v.leeway, v.maxLifetime) {
 		return
 	}
 	// Own copies: the request's strings may sit in a caller's larger buffer, and the Result

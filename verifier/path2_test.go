@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -94,4 +95,20 @@ func TestAssumeAudienceIsTheAcceptedOne(t *testing.T) {
 			}
 		}
 	}
+}
+
+// roleAccount is the partition and account split the verifier made before parseARN returned
+// them (kept as parseARN's reference) of a role ARN
+// (arn:PARTITION:iam::ACCOUNT:role/...), without allocating. An ARN of another shape yields
+// what sits in those places; no provider is registered under it, so the token is refused.
+func roleAccount(arn string) (partition, account string) {
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return "", ""
+	}
+	partition, rest, _ = strings.Cut(rest, ":")
+	_, rest, _ = strings.Cut(rest, ":") // service
+	_, rest, _ = strings.Cut(rest, ":") // region
+	account, _, _ = strings.Cut(rest, ":")
+	return partition, account
 }

@@ -1137,18 +1137,3 @@ func matchedAudience(t *Token, r *route) string {
 	}
 	return t.AuthorizedParty // accounts.google.com: accepted for azp
 }
-
-// roleAccount returns the partition and account of a role ARN
-// (arn:PARTITION:iam::ACCOUNT:role/...), without allocating. An ARN of another shape yields
-// what sits in those places; no provider is registered under it, so the token is refused.
-func roleAccount(arn string) (partition, account string) {
-	rest, ok := strings.CutPrefix(arn, "arn:")
-	if !ok {
-		return "", ""
-	}
-	partition, rest, _ = strings.Cut(rest, ":")
-	_, rest, _ = strings.Cut(rest, ":") // service
-	_, rest, _ = strings.Cut(rest, ":") // region
-	account, _, _ = strings.Cut(rest, ":")
-	return partition, account
-}
