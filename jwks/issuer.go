@@ -2,6 +2,7 @@ package jwks
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"math"
 	"net/http"
@@ -37,15 +38,16 @@ type snapshot struct {
 	nKids    int
 	kids     [inlineKids]kidEntry
 	kidBytes [inlineKidBytes]byte  // backing of the inline kids' strings
-	chainBuf [inlineChain][20]byte // backing of chain, when it fits
+	chainBuf [inlineChain][40]byte // backing of chain, when it fits
 
 	byKid map[string]*Key // kid → key; the first in document order for kids shared across kty
 
 	all []*Key // every usable key in document order (capacity clipped)
-	// chain holds the SHA-1 fingerprints of the certificates of the verified TLS chains that
-	// the JWKS fetch producing this snapshot connected through (nil for static keys); it
-	// points into chainBuf when they fit there (see setChain).
-	chain [][20]byte
+	// chain holds the SHA-1 fingerprints, spelled in lower-case hex (as CheckThumbprints
+	// compares them with pins), of the certificates of the verified TLS chains that the JWKS
+	// fetch producing this snapshot connected through (nil for static keys); it points into
+	// chainBuf when they fit there (see setChain).
+	chain [][40]byte
 	ids   map[identity]*Key
 }
 
@@ -78,13 +80,21 @@ func (s *snapshot) key(kid string) (*Key, bool) {
 	return nil, false
 }
 
-// setChain records the TLS chain's fingerprints, copied inline when they fit.
+// setChain records the TLS chain's fingerprints, spelled in hex once here rather than at each
+// CheckThumbprints, inline when they fit. nil (no chain: static keys) stays nil.
 func (s *snapshot) setChain(chain [][20]byte) {
-	if chain != nil && len(chain) <= len(s.chainBuf) {
-		s.chain = s.chainBuf[:copy(s.chainBuf[:], chain):len(chain)]
+	switch {
+	case chain == nil:
+		s.chain = nil
 		return
+	case len(chain) <= len(s.chainBuf):
+		s.chain = s.chainBuf[:len(chain):len(chain)]
+	default:
+		s.chain = make([][40]byte, len(chain))
 	}
-	s.chain = chain
+	for i := range chain {
+		hex.Encode(s.chain[i][:], chain[i][:])
+	}
 }
 
 // has reports whether key is one of the snapshot's keys, by identity (as Key and Keys return

@@ -3,6 +3,7 @@ package jwks
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,25 +106,30 @@ func TestSnapshotKeyByKid(t *testing.T) {
 	}
 }
 
-// setChain copies a chain that fits inline and keeps a longer one; nil stays nil (static keys:
-// no TLS chain), and an empty chain stays non-nil (fetched, over no verified chain).
+// setChain spells a chain's fingerprints in lower-case hex, inline when they fit and in a
+// slice of their own when not; nil stays nil (static keys: no TLS chain), and an empty chain
+// stays non-nil (fetched, over no verified chain). The caller's slice is never kept.
 func TestSnapshotChain(t *testing.T) {
 	fp := func(b byte) (f [20]byte) {
-		f[0] = b
+		f[0], f[19] = b, 0xAB
 		return f
 	}
 	for _, n := range []int{0, 1, inlineChain, inlineChain + 1} {
 		chain := make([][20]byte, n)
+		want := make([][40]byte, n)
 		for i := range chain {
 			chain[i] = fp(byte(i + 1))
+			hex.Encode(want[i][:], chain[i][:])
 		}
 		var s snapshot
 		s.setChain(chain)
 		assert.NotNil(t, s.chain)
-		assert.Equal(t, chain, s.chain, "n=%d", n)
+		assert.Equal(t, want, s.chain, "n=%d", n)
+		assert.Equal(t, n <= inlineChain, n == 0 || &s.chain[0] == &s.chainBuf[0], "n=%d: inline when it fits", n)
 		if n > 0 {
-			chain[0] = fp(99) // the caller's slice is not the snapshot's when it fits inline
-			assert.Equal(t, n > inlineChain, s.chain[0] == fp(99), "n=%d", n)
+			assert.Equal(t, "01"+strings.Repeat("00", 18)+"ab", string(s.chain[0][:]), "lower-case hex")
+			chain[0] = fp(99)
+			assert.Equal(t, want[0], s.chain[0], "n=%d: the caller's slice is not kept", n)
 		}
 	}
 	var s snapshot

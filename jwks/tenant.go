@@ -1,7 +1,6 @@
 package jwks
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -38,10 +37,8 @@ func (c *Cache) CheckThumbprints(issuer string, key *Key, thumbprints []string) 
 		return fmt.Errorf("jwks: issuer %q: %w", issuer, errors.Join(ErrThumbprintMismatch, ErrNoTLSChain))
 	}
 	for i := range snap.chain {
-		var lo [40]byte // the certificate's thumbprint in lower-case hex, spelled once
-		hex.Encode(lo[:], snap.chain[i][:])
 		for _, t := range thumbprints {
-			if hexFold(&lo, t) {
+			if hexFold(&snap.chain[i], t) {
 				return nil
 			}
 		}
@@ -50,7 +47,7 @@ func (c *Cache) CheckThumbprints(issuer string, key *Key, thumbprints []string) 
 }
 
 // hexFold reports whether t is lo, a lower-case hex spelling, in either case: hexEqual of the
-// bytes lo spells, with the bytes spelled once for all of a tenant's thumbprints.
+// bytes lo spells (the snapshot spells them once: setChain).
 func hexFold(lo *[40]byte, t string) bool {
 	if len(t) != len(lo) {
 		return false

@@ -129,7 +129,7 @@ func TestCheckThumbprintsAllocs(t *testing.T) {
 	require.NoError(t, err)
 	st := (*c.hot.Load())["https://s.example.com"]
 	snap := *st.snap.Load()
-	snap.chain = [][20]byte{fp}
+	snap.setChain([][20]byte{fp})
 	st.snap.Store(&snap)
 	pin := strings.ToUpper(hex.EncodeToString(fp[:]))
 	require.NoError(t, c.CheckThumbprints("https://s.example.com", key[0], []string{strings.Repeat("0", 40), pin}))

@@ -30,9 +30,6 @@ var (
 // with pointers (mallocHeader), or the object would take the next class (1152 bytes for 1024,
 // 2304 for 2048).
 func TestBlockSizeClasses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reads MemStats around a thousand allocations per class")
-	}
 	entries := []struct {
 		class uint64
 		alloc func()
