@@ -74,8 +74,8 @@ func ratio(r map[string]stat, unit string) string {
 // memory figures.
 func accountsMarkdown(t *table) string {
 	var b strings.Builder
-	b.WriteString("| benchmark | time/op | CPU/op | GC est./op | B/op | allocs/op | × floor (wall / CPU) | × quiet (wall / CPU) | writes/s | goal (judged on CPU) |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("| benchmark | time/op | CPU/op | GC est./op | B/op | allocs/op | page faults/op | × floor (wall / CPU) | × quiet (wall / CPU) | writes/s | goal (judged on CPU) |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	var mem map[string]stat
 	for _, name := range t.order {
 		if !strings.HasPrefix(name, "Accounts/") {
@@ -107,13 +107,17 @@ func accountsMarkdown(t *table) string {
 		if w, ok := r["writes/s"]; ok {
 			writes = fmt.Sprintf("%.0f", w.value)
 		}
+		faults := ""
+		if f, ok := r["faults/op"]; ok {
+			faults = fmt.Sprintf("%.3g", f.value)
+		}
 		g := ""
 		if gl, ok := goalOf(name); ok {
 			g = verdict(gl, r)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s |\n",
 			strings.TrimPrefix(name, "Accounts/"), wall, cpu, gc,
-			r["B/op"].value, r["allocs/op"].value, ratio(r, "x-floor"), ratio(r, "x-quiet"), writes, g)
+			r["B/op"].value, r["allocs/op"].value, faults, ratio(r, "x-floor"), ratio(r, "x-quiet"), writes, g)
 	}
 	if mem == nil {
 		return b.String()

@@ -39,6 +39,10 @@ Accounts/lookup/quiet-2,0,∞
 Accounts/lookup/writes-2,0,∞
 
 ,accounts.txt,
+,faults/op,CI
+Accounts/tokencache/hit-2,0.00226,40%
+
+,accounts.txt,
 ,x-floor,CI
 Accounts/RS256/assume-2,1.125,1%
 Accounts/EdDSA/assume-2,1.04,1%
@@ -126,6 +130,7 @@ func TestAccountsMarkdownJudgesGoals(t *testing.T) {
 	assert.Contains(t, row(md, "RS256/paired"), "| 27.0 µs (floor 24.0 µs) | 28.0 µs (floor 25.0 µs) |",
 		"a paired row shows assume's and floor's figures, not their mix")
 	assert.Contains(t, row(md, "lookup/writes"), "| 1000 |", "writes/s")
+	assert.Contains(t, row(md, "tokencache/hit"), "| 0 | 0 | 0.00226 |", "B/op and allocs/op (none in the CSV), then page faults/op")
 	assert.Empty(t, row(md, "memory"), "the memory row is a table of its own")
 }
 
