@@ -633,6 +633,24 @@ func signJWT(alg, kid string, key crypto.Signer, claims map[string]any) (string,
 	return input + "." + b64(sig), nil
 }
 
+// floorOp is one op of the <alg>/floor rows, and assumeOp one of the <alg>/assume rows (and of
+// the paired rows' two sides): named functions, never inlined, so that scripts/instructions.sh
+// can count the instructions of each (valgrind's callgrind, collecting inside them only).
+//
+//go:noinline
+func floorOp(check func() bool) error {
+	if !check() {
+		return errBare
+	}
+	return nil
+}
+
+//go:noinline
+func assumeOp(ctx context.Context, v *verifier.Verifier, req *verifier.Request) error {
+	_, err := v.AssumeRoleWithWebIdentity(ctx, req)
+	return err
+}
+
 // record keeps a sub-benchmark's figures for the ratios of the sub-benchmarks after it.
 func (e *accountsEnv) record(name string, f runFigures) {
 	e.mu.Lock()
@@ -961,16 +979,8 @@ func BenchmarkAccounts(b *testing.B) {
 	for _, alg := range accountAlgs {
 		toks, floors := e.tokens[alg], e.floors[alg]
 		n := len(toks)
-		floorOps[alg] = func(i int) error {
-			if !floors[i%n]() {
-				return errBare
-			}
-			return nil
-		}
-		assumeOps[alg] = func(i int) error {
-			_, err := e.plain.AssumeRoleWithWebIdentity(ctx, &toks[i%n].req)
-			return err
-		}
+		floorOps[alg] = func(i int) error { return floorOp(floors[i%n]) }
+		assumeOps[alg] = func(i int) error { return assumeOp(ctx, e.plain, &toks[i%n].req) }
 		for i := range toks {
 			all = append(all, &toks[i].req)
 		}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Counts the instructions of a decision, noise-free: valgrind's callgrind runs BenchmarkAccounts'
+# <alg>/floor and <alg>/assume rows (at 1/100 size unless WEBIDENTITY_BENCH_SCALE says otherwise)
+# collecting only inside bench.floorOp and bench.assumeOp, and prints per op: the floor's
+# instructions (the bare signature check), the decision's, what the decision adds, the ratio, and
+# the functions outside crypto/ that execute most of what it adds. Counts do not depend on the
+# machine's load, so two builds compare exactly; time does not follow counts one for one (cache
+# misses, branch mispredictions), so the timed benchmarks stay the judge of the goals.
+#
+#   scripts/instructions.sh                  # RS256 ES256 EdDSA, N=500 ops each; about 6 minutes
+#   ALGS=EdDSA N=2000 scripts/instructions.sh
+#   TOP=40 scripts/instructions.sh           # a longer list of functions
+#
+# Needs valgrind (Debian's package). Raw outputs stay in bench/results/callgrind.<alg>.<row>.*.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+algs="${ALGS:-RS256 ES256 EdDSA}"
+n="${N:-500}"
+top="${TOP:-25}"
+out=bench/results
+mkdir -p "$out"
+bin="$out/bench.test"
+go test -c -o "$bin" ./bench
+
+# count <alg> <row> <op function>: callgrind's run of one row collecting inside the op function
+# only; prints the instructions collected and the op function's calls (callgrind counts them
+# under name'2 too when a goroutine switch inside an op confuses its view of the stack).
+count() {
+  local cg="$out/callgrind.$1.$2.out"
+  # Go's asynchronous preemption signals crash callgrind; the rows run without them.
+  GODEBUG=asyncpreemptoff=1 WEBIDENTITY_BENCH_ROUNDS=1 \
+    valgrind --tool=callgrind --collect-atstart=no "--toggle-collect=github.com/webidentity/webidentity/bench.$3" \
+      --callgrind-out-file="$cg" \
+      "$bin" -test.run '^$' -test.bench "Accounts/$1/$2\$" -test.benchtime "${n}x" \
+      >"$out/callgrind.$1.$2.log" 2>&1 || { tail -20 "$out/callgrind.$1.$2.log" >&2; return 1; }
+  callgrind_annotate --tree=caller --inclusive=yes --threshold=100 "$cg" 2>/dev/null |
+    awk -v fn="$3" '
+      function num(s) { gsub(",", "", s); return s + 0 }
+      /PROGRAM TOTALS/ { total = num($1) }
+      /\)  < / { if (match($0, /\([0-9,]+x\)/)) c += num(substr($0, RSTART + 1, RLENGTH - 3)); next }
+      /\)  \*  / { if ($0 ~ ("[.]" fn "('[0-9]+)? \\[")) calls += c; c = 0 }
+      END { printf "%.0f %.0f\n", total, calls }'
+}
+
+for alg in $algs; do
+  read -r ftotal fcalls < <(count "$alg" floor floorOp)
+  read -r atotal acalls < <(count "$alg" assume assumeOp)
+  if [ "${fcalls:-0}" = 0 ] || [ "${acalls:-0}" = 0 ]; then
+    echo "instructions.sh: $alg: no calls collected (see $out/callgrind.$alg.*.log)" >&2
+    exit 1
+  fi
+  awk -v alg="$alg" -v ft="$ftotal" -v fc="$fcalls" -v at="$atotal" -v ac="$acalls" 'BEGIN {
+    f = ft / fc; a = at / ac
+    printf "%s: floor %.0f instructions/op, assume %.0f: %.0f added (x%.3f)\n", alg, f, a, a - f, a / f }'
+  # The self cost of every function outside crypto/ (which the floor runs too), per assume op.
+  callgrind_annotate --threshold=100 "$out/callgrind.$alg.assume.out" 2>/dev/null |
+    awk -v calls="$acalls" -v top="$top" '
+      /file:function/ { on = 1; next }
+      /Auto-annotated source/ { exit }
+      on && $1 ~ /^[0-9,]+$/ {
+        v = $1; gsub(",", "", v)
+        f = $0; sub(/^[^%]*%\) +/, "", f); sub(/ .*/, "", f)
+        if (f ~ /\/src\/crypto\//) next
+        sub(/^[^:]*:/, "", f)
+        if (shown < top) { printf "  %8.0f  %s\n", v / calls, f; shown++ }
+      }'
+done
