@@ -39,7 +39,7 @@ count() {
       function num(s) { gsub(",", "", s); return s + 0 }
       /PROGRAM TOTALS/ { total = num($1) }
       /\)  < / { if (match($0, /\([0-9,]+x\)/)) c += num(substr($0, RSTART + 1, RLENGTH - 3)); next }
-      /\)  \*  / { if ($0 ~ ("[.]" fn "('[0-9]+)? \\[")) calls += c; c = 0 }
+      /\)  \*  / { if ($0 ~ ("[.]" fn "(\047[0-9]+)? \\[")) calls += c; c = 0 }
       END { printf "%.0f %.0f\n", total, calls }'
 }
 
