@@ -57,7 +57,7 @@ for alg in $algs; do
   callgrind_annotate --threshold=100 "$out/callgrind.$alg.assume.out" 2>/dev/null |
     awk -v calls="$acalls" -v top="$top" '
       /file:function/ { on = 1; next }
-      /Auto-annotated source/ { exit }
+      /Auto-annotated source/ { on = 0 } # read on to the end: exit would fail the pipe
       on && $1 ~ /^[0-9,]+$/ {
         v = $1; gsub(",", "", v)
         f = $0; sub(/^[^%]*%\) +/, "", f); sub(/ .*/, "", f)
