@@ -76,17 +76,18 @@ func b64DecodeWith(dst, src []byte, avx2 bool) (int, error) {
 	if len(dst) < n {
 		panic("verifier: b64Decode: short destination")
 	}
+	s, d := src, dst[:n]
+	if avx2 && len(s) >= 32 {
+		// Whole 32-character blocks, 24 bytes each (no store wider than that), up to the
+		// first block with a byte outside the alphabet; the loops below take over from there
+		// as if they had decoded them: len(d) is still decodedLen(len(s)).
+		k := decodeBlocksAVX2(d, s)
+		s, d = s[k:], d[k/32*24:]
+	}
 	// Each step reads 8 characters and stores 8 bytes of which 6 are decoded; the other two
 	// must fall inside dst, which holds at least 2 more bytes while 11 or more characters
 	// remain after the step's 8 (3 characters decode to 2 bytes). The loop walks shrinking
 	// slices, which lets the compiler drop the bounds checks.
-	s, d := src, dst[:n]
-	if avx2 {
-		// Whole 32-character blocks, 24 bytes each, up to the first block with a byte outside
-		// the alphabet; the loops below take over from there as if they had decoded them.
-		k := decodeBlocksAVX2(d, s)
-		s, d = s[k:], d[k/32*24:]
-	}
 	// Sixteen characters per step while 19 or more remain (the second store's two spare bytes
 	// fall inside dst as above); a step with a byte outside the alphabet leaves it to the
 	// eight-character loop, which reports it.
