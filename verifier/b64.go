@@ -14,7 +14,10 @@ import (
 // to the character's place in its quantum, so that a quantum is the OR of four lookups and the
 // invalid marker (a bit above the 24 of the value) is ORed with it and tested once per step;
 // each six bytes are written as one 8-byte store, whose last two bytes the next store
-// overwrites (which is why the loop stops while enough input remains).
+// overwrites (which is why the loop stops while enough input remains). On amd64 with AVX2
+// (useAVX2, unless built with the purego tag) decodeBlocksAVX2 first decodes, 32 characters at
+// a time, the longest run of whole valid blocks; the Go loops continue where it stopped and
+// make every error report.
 //
 // b64_test.go's tests and FuzzBase64 compare it with encoding/base64.
 
@@ -64,16 +67,27 @@ func quantum(s []byte) uint32 {
 // base64.CorruptInputError with encoding/base64's offset: the first byte outside the alphabet
 // or, if there is none, the last byte when the length is impossible or a final quantum of three
 // characters has nonzero trailing bits, and the first byte of a final quantum of two that has.
-func b64Decode(dst, src []byte) (int, error) {
+func b64Decode(dst, src []byte) (int, error) { return b64DecodeWith(dst, src, useAVX2) }
+
+// b64DecodeWith is b64Decode, starting with decodeBlocksAVX2 if avx2 is true (which needs
+// useAVX2); the tests call it both ways.
+func b64DecodeWith(dst, src []byte, avx2 bool) (int, error) {
 	n := decodedLen(len(src))
 	if len(dst) < n {
 		panic("verifier: b64Decode: short destination")
+	}
+	s, d := src, dst[:n]
+	if avx2 && len(s) >= 32 {
+		// Whole 32-character blocks, 24 bytes each (no store wider than that), up to the
+		// first block with a byte outside the alphabet; the loops below take over from there
+		// as if they had decoded them: len(d) is still decodedLen(len(s)).
+		k := decodeBlocksAVX2(d, s)
+		s, d = s[k:], d[k/32*24:]
 	}
 	// Each step reads 8 characters and stores 8 bytes of which 6 are decoded; the other two
 	// must fall inside dst, which holds at least 2 more bytes while 11 or more characters
 	// remain after the step's 8 (3 characters decode to 2 bytes). The loop walks shrinking
 	// slices, which lets the compiler drop the bounds checks.
-	s, d := src, dst[:n]
 	// Sixteen characters per step while 19 or more remain (the second store's two spare bytes
 	// fall inside dst as above); a step with a byte outside the alphabet leaves it to the
 	// eight-character loop, which reports it.

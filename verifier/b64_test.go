@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,34 +17,111 @@ const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 // strictB64 is the reference b64Decode must agree with.
 var strictB64 = base64.RawURLEncoding.Strict()
 
-// checkB64 compares b64Decode with the reference on src, which must not contain CR or LF (the
-// reference skips them; splitCompact refuses them first): same verdict, same bytes, same error
-// offset, and nothing written past decodedLen(len(src)).
+// b64Paths are the ways b64Decode runs in this binary: the Go loops alone (false) and, where
+// the CPU has AVX2 and the build is not purego, decodeBlocksAVX2 first (true).
+var b64Paths = func() []bool {
+	if useAVX2 {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}()
+
+// b64Ref is encoding/base64's strict decoding of src with CR and LF (which that decoder skips)
+// turned into '!', a byte outside the alphabet, as b64Decode counts them.
+func b64Ref(src []byte) ([]byte, int, error) {
+	s := bytes.Clone(src)
+	for i, c := range s {
+		if c == '\r' || c == '\n' {
+			s[i] = '!'
+		}
+	}
+	dst := make([]byte, decodedLen(len(s)))
+	n, err := strictB64.Decode(dst, s)
+	return dst, n, err
+}
+
+// b64Guard is how many bytes after its destination the tests check that b64Decode and
+// decodeBlocksAVX2 leave alone.
+const b64Guard = 64
+
+// checkB64 compares each path of b64Decode (b64Paths) with the reference on src: same verdict,
+// same bytes, same error offset, and nothing written past decodedLen(len(src)) into a
+// destination of exactly that length with guard bytes after it. The paths must also agree with
+// each other on everything, the count and bytes written before an error included. It reports
+// whether src was accepted.
 func checkB64(t testing.TB, src []byte) (ok bool) {
 	t.Helper()
 	n := decodedLen(len(src))
-	want := make([]byte, n)
-	wn, werr := strictB64.Decode(want, src)
-	const guard = 16
-	got := bytes.Repeat([]byte{0xA5}, n+guard)
-	gn, gerr := b64Decode(got[:n], src)
-	if !bytes.Equal(got[n:], bytes.Repeat([]byte{0xA5}, guard)) {
-		t.Fatalf("b64Decode(%q) wrote past its destination", src)
-	}
-	if (werr == nil) != (gerr == nil) {
-		t.Fatalf("b64Decode(%q): error %v, encoding/base64 %v", src, gerr, werr)
-	}
-	if werr != nil {
-		var we, ge base64.CorruptInputError
-		if !errors.As(werr, &we) || !errors.As(gerr, &ge) || we != ge {
-			t.Fatalf("b64Decode(%q): error %#v, encoding/base64 %#v", src, gerr, werr)
+	want, wn, werr := b64Ref(src)
+	var first []byte
+	var firstN int
+	var firstErr error
+	for i, avx2 := range b64Paths {
+		got := bytes.Repeat([]byte{0xA5}, n+b64Guard)
+		gn, gerr := b64DecodeWith(got[:n:n], src, avx2)
+		if !bytes.Equal(got[n:], bytes.Repeat([]byte{0xA5}, b64Guard)) {
+			t.Fatalf("b64Decode(%q) (avx2 %v) wrote past its destination", src, avx2)
 		}
-		return false
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("b64Decode(%q) (avx2 %v): error %v, encoding/base64 %v", src, avx2, gerr, werr)
+		}
+		if werr != nil {
+			var we, ge base64.CorruptInputError
+			if !errors.As(werr, &we) || !errors.As(gerr, &ge) || we != ge {
+				t.Fatalf("b64Decode(%q) (avx2 %v): error %#v, encoding/base64 %#v", src, avx2, gerr, werr)
+			}
+		} else if gn != wn || !bytes.Equal(got[:gn], want[:wn]) {
+			t.Fatalf("b64Decode(%q) (avx2 %v) = %x, encoding/base64 %x", src, avx2, got[:gn], want[:wn])
+		}
+		if i == 0 {
+			first, firstN, firstErr = got, gn, gerr
+		} else if gn != firstN || !errors.Is(gerr, firstErr) || !bytes.Equal(got[:gn], first[:firstN]) {
+			t.Fatalf("b64Decode(%q): with AVX2 %d bytes %x, error %v; Go loops %d bytes %x, error %v",
+				src, gn, got[:gn], gerr, firstN, first[:firstN], firstErr)
+		}
 	}
-	if gn != wn || !bytes.Equal(got[:gn], want[:wn]) {
-		t.Fatalf("b64Decode(%q) = %x, encoding/base64 %x", src, got[:gn], want[:wn])
+	return werr == nil
+}
+
+// b64ValidPrefix is what decodeBlocksAVX2 must consume of src into a destination of dstLen
+// bytes: whole 32-character blocks of the alphabet, as many as fit 24 bytes each.
+func b64ValidPrefix(src []byte, dstLen int) int {
+	k := 0
+	for k+32 <= len(src) && (k/32+1)*24 <= dstLen && firstInvalid(src[k:k+32]) == 32 {
+		k += 32
 	}
-	return true
+	return k
+}
+
+// checkBlocks calls decodeBlocksAVX2 on src with a destination of dstLen bytes followed by
+// guard bytes: it must consume b64ValidPrefix(src, dstLen), write encoding/base64's decoding
+// of that prefix, and nothing else, in the destination or after it.
+func checkBlocks(t testing.TB, src []byte, dstLen int) {
+	t.Helper()
+	buf := bytes.Repeat([]byte{0xA5}, dstLen+b64Guard)
+	k := decodeBlocksAVX2(buf[:dstLen:dstLen], src)
+	if want := b64ValidPrefix(src, dstLen); k != want {
+		t.Fatalf("decodeBlocksAVX2(%d bytes, %q) consumed %d characters, want %d", dstLen, src, k, want)
+	}
+	want := make([]byte, k/32*24)
+	if _, err := strictB64.Decode(want, src[:k]); err != nil {
+		t.Fatalf("decodeBlocksAVX2(%d bytes, %q) consumed %d characters that do not decode: %v", dstLen, src, k, err)
+	}
+	if !bytes.Equal(buf[:len(want)], want) {
+		t.Fatalf("decodeBlocksAVX2(%d bytes, %q) wrote %x, want %x", dstLen, src, buf[:len(want)], want)
+	}
+	if rest := buf[len(want):]; !bytes.Equal(rest, bytes.Repeat([]byte{0xA5}, len(rest))) {
+		t.Fatalf("decodeBlocksAVX2(%d bytes, %q) wrote past the %d bytes of its %d blocks: %x",
+			dstLen, src, len(want), k/32, rest)
+	}
+}
+
+// needAVX2 skips a test of decodeBlocksAVX2 where this binary does not use it.
+func needAVX2(t testing.TB) {
+	t.Helper()
+	if !useAVX2 {
+		t.Skip("no AVX2 decoder in this build or on this CPU (purego, another architecture or an old CPU)")
+	}
 }
 
 // randomB64 returns n random characters of the alphabet.
@@ -81,11 +159,11 @@ func TestBase64EveryByteEveryPosition(t *testing.T) {
 }
 
 // TestBase64TrailingBits: the last character of a 2- or 3-character final quantum takes each of
-// the 64 values, so every trailing-bit pattern is tried after every number of full steps; only
-// zero trailing bits are canonical.
+// the 64 values, so every trailing-bit pattern is tried after every number of full steps (of
+// the Go loops and of decodeBlocksAVX2); only zero trailing bits are canonical.
 func TestBase64TrailingBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for n := 2; n <= 43; n++ {
+	for n := 2; n <= 135; n++ { // after up to four of decodeBlocksAVX2's 32-character blocks
 		if n%4 == 1 || n%4 == 0 {
 			continue
 		}
@@ -166,19 +244,198 @@ func TestSegmentErrorReasons(t *testing.T) {
 	}
 }
 
-// FuzzBase64: b64Decode agrees with encoding/base64's strict decoder on every input without CR
-// or LF, and refuses every input with one.
+// FuzzBase64: both paths of b64Decode (b64Paths) agree with encoding/base64's strict decoder
+// and with each other on every input without CR or LF, and refuse every input with one (at the
+// offset of the first byte outside the alphabet); decodeBlocksAVX2 consumes exactly the valid
+// prefix of whole blocks.
 func FuzzBase64(f *testing.F) {
 	for _, seed := range []string{"", "AA", "AAA", "AAAA", "AB", "eyJhbGciOiJFUzI1NiJ9", "AAAAAAAAAAA=", "ab+/cd", "AAAA\nAAAA"} {
 		f.Add([]byte(seed))
 	}
+	f.Add([]byte("eyJpc3MiOiJodHRwczovL29pZGMuZWtzLnVzLXdlc3QtMi5hbWF6b25hd3MuY29tL2lkLzAxMjM0NTY3ODkifQ"))
+	f.Add(bytes.Repeat([]byte("-_AZaz09"), 12))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if bytes.ContainsAny(src, "\r\n") {
-			if _, err := b64Decode(make([]byte, decodedLen(len(src))), src); err == nil {
-				t.Fatalf("b64Decode(%q) accepted CR or LF", src)
+		for _, avx2 := range b64Paths {
+			if bytes.ContainsAny(src, "\r\n") {
+				if _, err := b64DecodeWith(make([]byte, decodedLen(len(src))), src, avx2); err == nil {
+					t.Fatalf("b64Decode(%q) (avx2 %v) accepted CR or LF", src, avx2)
+				}
 			}
-			return
 		}
-		checkB64(t, src)
+		checkB64(t, src) // CR and LF too: b64Ref counts them as bytes outside the alphabet
+		if useAVX2 {
+			checkBlocks(t, src, decodedLen(len(src)))
+		}
 	})
+}
+
+// TestBase64Lengths: random valid input of every length 0..200 (every number of
+// decodeBlocksAVX2's blocks up to six, with every tail; a length of 1 mod 4 is refused), read
+// from every alignment 0..31 of a larger buffer and ending in 'A' (zero trailing bits), decodes on both paths as encoding/base64
+// decodes it into a destination of exactly decodedLen bytes.
+func TestBase64Lengths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	buf := randomB64(rng, 200+32)
+	refused := 0
+	for n := 0; n <= 200; n++ {
+		for off := range 32 {
+			b := bytes.Clone(buf)
+			if n > 0 {
+				b[off+n-1] = 'A' // zero trailing bits
+			}
+			src := b[off : off+n : off+n]
+			if !checkB64(t, src) {
+				refused++
+			}
+			if useAVX2 {
+				checkBlocks(t, src, decodedLen(n))
+			}
+		}
+	}
+	assert.Equal(t, 50*32, refused) // the lengths 1 mod 4, at each alignment
+}
+
+// TestBase64EveryByteLongInputs: in inputs of 64 and 96 characters (two and three of
+// decodeBlocksAVX2's blocks) and 99 (three blocks and a tail), every byte value, CR and LF
+// included, at every position decodes on both paths as encoding/base64 decodes it, and
+// decodeBlocksAVX2 stops at the start of the block holding the byte unless it is valid.
+func TestBase64EveryByteLongInputs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{64, 96, 99} {
+		base := randomB64(rng, n)
+		base[n-1] = 'A' // zero trailing bits at 99
+		accepted := 0
+		for pos := range n {
+			src := bytes.Clone(base)
+			for c := range 256 {
+				src[pos] = byte(c)
+				if checkB64(t, src) {
+					accepted++
+				}
+				if useAVX2 {
+					checkBlocks(t, src, decodedLen(n))
+				}
+			}
+		}
+		want := n * 64 // each position's 64 characters of the alphabet
+		if n%4 == 3 {
+			want -= 64 - 16 // the last character must have zero trailing bits
+		}
+		assert.Equal(t, want, accepted, "length %d", n)
+	}
+}
+
+// TestBase64BadBlock: in a 10-block input and tail (323 characters), one bad byte (CR, LF,
+// padding, the standard alphabet's '+' and '/', others) at the start, middle and end of the
+// first, a middle and the last block and in the tail is reported at its offset on both paths,
+// and decodeBlocksAVX2 decodes exactly the blocks before it.
+func TestBase64BadBlock(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	base := randomB64(rng, 323)
+	base[322] = 'A'
+	require.True(t, checkB64(t, base))
+	for _, tc := range []struct {
+		name string
+		pos  int
+	}{
+		{"first block start", 0}, {"first block middle", 17}, {"first block end", 31},
+		{"middle block start", 160}, {"middle block middle", 175}, {"middle block end", 191},
+		{"last block start", 288}, {"last block middle", 301}, {"last block end", 319},
+		{"tail", 321},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, c := range []byte("\r\n=+/.! \x00\x7f\x80\xff@[`{:,") {
+				src := bytes.Clone(base)
+				src[tc.pos] = c
+				require.False(t, checkB64(t, src), "%q at %d", c, tc.pos)
+				for _, avx2 := range b64Paths {
+					_, err := b64DecodeWith(make([]byte, decodedLen(len(src))), src, avx2)
+					var ce base64.CorruptInputError
+					require.ErrorAs(t, err, &ce)
+					assert.EqualValues(t, tc.pos, ce, "%q at %d, avx2 %v", c, tc.pos, avx2)
+				}
+				if useAVX2 {
+					assert.Equal(t, min(tc.pos/32*32, 320), decodeBlocksAVX2(make([]byte, decodedLen(len(src))), src))
+					checkBlocks(t, src, decodedLen(len(src)))
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeBlocksAVX2Room: decodeBlocksAVX2 decodes no block whose 24 bytes do not fit in its
+// destination, whatever the destination's length, and writes nothing past it.
+func TestDecodeBlocksAVX2Room(t *testing.T) {
+	needAVX2(t)
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{31, 32, 33, 63, 64, 96, 130, 200} {
+		src := randomB64(rng, n)
+		for dstLen := 0; dstLen <= decodedLen(n)+8; dstLen++ {
+			checkBlocks(t, src, dstLen)
+		}
+	}
+	assert.Zero(t, decodeBlocksAVX2(nil, randomB64(rng, 64)))
+	assert.Zero(t, decodeBlocksAVX2(make([]byte, 48), nil))
+	assert.Equal(t, 32, decodeBlocksAVX2(make([]byte, 47), randomB64(rng, 64)))
+}
+
+// TestDecodeBlocksAVX2Alphabet: a block of each of the 64 characters alone decodes to its
+// value repeated, and a block of all 64 in order (twice) to the well-known bytes.
+func TestDecodeBlocksAVX2Alphabet(t *testing.T) {
+	needAVX2(t)
+	for v, c := range []byte(b64Alphabet) {
+		src := bytes.Repeat([]byte{c}, 32)
+		dst := make([]byte, 24)
+		require.Equal(t, 32, decodeBlocksAVX2(dst, src), "%q", c)
+		w := uint32(v)<<18 | uint32(v)<<12 | uint32(v)<<6 | uint32(v)
+		assert.Equal(t, bytes.Repeat([]byte{byte(w >> 16), byte(w >> 8), byte(w)}, 8), dst, "%q", c)
+	}
+	src := []byte(b64Alphabet + b64Alphabet)
+	dst := make([]byte, 96)
+	require.Equal(t, 128, decodeBlocksAVX2(dst, src))
+	want, err := base64.RawURLEncoding.DecodeString(b64Alphabet + b64Alphabet)
+	require.NoError(t, err)
+	assert.Equal(t, want, dst)
+}
+
+// BenchmarkB64Decode decodes the segments of real tokens: an EKS service-account token's
+// header and payload (about 60 and 770 characters), an EdDSA signature (86) and an RS256
+// signature (342), and the EdDSA token's three segments together (token).
+func BenchmarkB64Decode(b *testing.B) {
+	ed := mint(b, newTestKey(b, "EdDSA", "kZ3yWqV9vJ0xQy1cO2p8m3b4R5s6T7u8V9w0X1y2Z3a"), eksClaims(), nil)
+	rs := mint(b, newTestKey(b, "RS256", "kZ3yWqV9vJ0xQy1cO2p8m3b4R5s6T7u8V9w0X1y2Z3a"), eksClaims(), nil)
+	edSegs, rsSegs := strings.Split(ed, "."), strings.Split(rs, ".")
+	cases := []struct {
+		name string
+		segs []string
+	}{
+		{"header", edSegs[:1]},
+		{"payload", edSegs[1:2]},
+		{"sig-EdDSA", edSegs[2:]},
+		{"sig-RS256", rsSegs[2:]},
+		{"token", edSegs},
+	}
+	for _, c := range cases {
+		segs := make([][]byte, len(c.segs))
+		size := 0
+		for i, s := range c.segs {
+			segs[i] = []byte(s)
+			size += len(s)
+		}
+		dst := make([]byte, decodedLen(size))
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				d := dst
+				for _, s := range segs {
+					n, err := b64Decode(d, s)
+					if err != nil {
+						b.Fatal(err)
+					}
+					d = d[n:]
+				}
+			}
+		})
+	}
 }
