@@ -4,10 +4,14 @@
 # collecting only inside bench.floorOp and bench.assumeOp, and prints per op: the floor's
 # instructions (the bare signature check), the decision's, what the decision adds, the ratio, and
 # the functions outside crypto/ that execute most of what it adds. Counts do not depend on the
-# machine's load, so two builds compare exactly; time does not follow counts one for one (cache
-# misses, branch mispredictions), so the timed benchmarks stay the judge of the goals.
+# machine's load. They are not exact either: two runs of one build differ by up to about 2,000
+# instructions per op in the totals (other goroutines that the scheduler runs inside an op, the
+# registry's hash seeds, chosen at random per process, which move probe lengths), while a
+# function of the token's parse counts the same every time; compare those for small changes.
+# Time does not follow counts one for one (cache misses, branch mispredictions), so the timed
+# benchmarks stay the judge of the goals.
 #
-#   scripts/instructions.sh                  # RS256 ES256 EdDSA, N=500 ops each; about 6 minutes
+#   scripts/instructions.sh                  # RS256 ES256 EdDSA, N=1000 ops each; about 6 minutes
 #   ALGS=EdDSA N=2000 scripts/instructions.sh
 #   TOP=40 scripts/instructions.sh           # a longer list of functions
 #
@@ -16,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 algs="${ALGS:-RS256 ES256 EdDSA}"
-n="${N:-500}"
+n="${N:-1000}"
 top="${TOP:-25}"
 out=bench/results
 mkdir -p "$out"
@@ -28,8 +32,9 @@ go test -c -o "$bin" ./bench
 # under name'2 too when a goroutine switch inside an op confuses its view of the stack).
 count() {
   local cg="$out/callgrind.$1.$2.out"
-  # Go's asynchronous preemption signals crash callgrind; the rows run without them.
-  GODEBUG=asyncpreemptoff=1 WEBIDENTITY_BENCH_ROUNDS=1 \
+  # Go's asynchronous preemption signals crash callgrind; the rows run without them, and
+  # without the collector, whose assists and workers would land in the counts unevenly.
+  GOGC=off GODEBUG=asyncpreemptoff=1 WEBIDENTITY_BENCH_ROUNDS=1 \
     valgrind --tool=callgrind --collect-atstart=no "--toggle-collect=github.com/webidentity/webidentity/bench.$3" \
       --callgrind-out-file="$cg" \
       "$bin" -test.run '^$' -test.bench "Accounts/$1/$2\$" -test.benchtime "${n}x" \
