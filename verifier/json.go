@@ -84,6 +84,9 @@ type objectReader struct {
 	scanner
 	names    nameSet
 	topNames objNames // the names of the top-level object
+	// nested[d] holds the names of the object open at depth d (at most one is): kept here
+	// rather than on object's stack, which would zero all of it for every object.
+	nested [maxDepth + 1]objNames
 	top      int32    // offset of the top-level object's opening brace
 	count    int      // members of the top-level object read so far
 }
@@ -150,7 +153,7 @@ func (s *objectReader) nextMember() (m member, more bool, err error) {
 	if m.name, err = s.memberName(); err != nil {
 		return m, false, err
 	}
-	if err = s.names.add(s.data, s.top, &s.topNames, m.name); err != nil {
+	if err = s.addName(s.top, &s.topNames, m.name); err != nil {
 		return m, false, err
 	}
 	if s.count == maxMembers {
@@ -281,12 +284,37 @@ func (s *scanner) digits() int {
 }
 
 // str reads a string starting at its opening quote and returns the span of its contents. It
-// skips eight bytes at a time while none of them needs a look (see specialBytes), and reads
-// the first one that does, and the last few bytes of the data, one at a time.
+// skips eight bytes at a time while none of them needs a look (see specialBytes); when the
+// first byte that does is the closing quote, as it is for most strings of a JWT, it returns at
+// once, and otherwise strTail reads on from that byte. The fast path calls nothing, so it
+// keeps everything in registers.
 func (s *scanner) str() (span, error) {
 	d := s.data
 	pos := s.pos + 1 // after the opening quote
-	sp := span{start: int32(pos), kind: kindString}
+	if pos < 1 {     // cannot happen (s.pos >= 0); lets the compiler drop the loads' bounds checks
+		return span{}, errSyntax
+	}
+	start := pos
+	// pos >= 0 and pos <= len(d)-8: d[pos:pos+8] is within d.
+	for last := len(d) - 8; pos <= last; pos += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(d[pos : pos+8])); m != 0 {
+			pos += bits.TrailingZeros64(m) >> 3 // the first byte that needs a look
+			if d[pos] == '"' {
+				s.pos = pos + 1
+				return span{start: int32(start), end: int32(pos), kind: kindString}, nil
+			}
+			break
+		}
+	}
+	return s.strTail(start, pos)
+}
+
+// strTail is str from pos on, the bytes from start to pos being plain (no quote, backslash,
+// control character or byte above 0x7F): it reads escapes, multi-byte characters and the last
+// few bytes of the data one at a time, and goes back to eight bytes at a time after each.
+func (s *scanner) strTail(start, pos int) (span, error) {
+	d := s.data
+	sp := span{start: int32(start), kind: kindString}
 	for {
 		for len(d)-pos >= 8 {
 			if m := specialBytes(binary.LittleEndian.Uint64(d[pos:])); m != 0 {
@@ -432,13 +460,14 @@ func (s *objectReader) object(depth int) (span, error) {
 		s.pos++
 		return span{start: int32(start), end: int32(s.pos), kind: kindObject}, nil
 	}
-	var names objNames
+	names := &s.nested[depth]
+	names.n = 0
 	for {
 		name, err := s.memberName()
 		if err != nil {
 			return span{}, err
 		}
-		if err := s.names.add(s.data, int32(start), &names, name); err != nil {
+		if err := s.addName(int32(start), names, name); err != nil {
 			return span{}, err
 		}
 		if count == maxMembers {
@@ -589,6 +618,34 @@ func (t *nameSet) sizeTable(data []byte) {
 	if t.size > len(t.inline) && cap(t.heap) < t.size {
 		t.heap = make([]nameSlot, t.size)
 	}
+}
+
+// addName is s.names.add(s.data, obj, o, name) with the common case done here: an unescaped
+// name in an object of at most smallObject members, not among the last 8 bytes of the data
+// (a name is followed by at least its quote, a colon, a value and a brace). Its key is then one
+// 8-byte load from the name's start, masked to the name's length: the bytes beyond the name are
+// cleared, which leaves exactly the key keyOf builds byte by byte.
+func (s *objectReader) addName(obj int32, o *objNames, name span) error {
+	d := s.data
+	n := o.n
+	start, end := int(name.start), int(name.end)
+	if name.esc || n >= smallObject || start < 0 || start > len(d)-8 {
+		return s.names.add(d, obj, o, name)
+	}
+	w := binary.LittleEndian.Uint64(d[start : start+8])
+	l := end - start
+	if l < 8 {
+		w &= 1<<(8*uint(l)) - 1 // l == 0 clears all: 1<<0 - 1
+	}
+	k := nameKey{n: l, prefix: w}
+	for i := range n {
+		if o.keys[i] == k && (l <= 8 || bytes.Equal(s.names.name(d, o.refs[i]), d[start:end])) {
+			return errDuplicate
+		}
+	}
+	o.refs[n], o.keys[n] = nameRef{off: name.start, end: name.end}, k
+	o.n = n + 1
+	return nil
 }
 
 // add records name as a member of the object o whose opening brace is at offset obj in data,
