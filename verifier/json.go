@@ -87,8 +87,8 @@ type objectReader struct {
 	// nested[d] holds the names of the object open at depth d (at most one is): kept here
 	// rather than on object's stack, which would zero all of it for every object.
 	nested [maxDepth + 1]objNames
-	top      int32    // offset of the top-level object's opening brace
-	count    int      // members of the top-level object read so far
+	top    int32 // offset of the top-level object's opening brace
+	count  int   // members of the top-level object read so far
 }
 
 func (s *objectReader) reset(data []byte) {
