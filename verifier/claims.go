@@ -130,6 +130,7 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 	if err := r.beginObject(); err != nil {
 		return c, newError(ReasonClaimsMalformed, err)
 	}
+	var nb [48]byte // an escaped name, unescaped: each is used up before the next
 	for {
 		m, more, err := r.nextMember()
 		if err != nil {
@@ -138,8 +139,11 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 		if !more {
 			break
 		}
-		var nb [48]byte
-		id := claimIndex(memberName(nb[:0], data, m))
+		name := data[m.name.start:m.name.end] // memberName, by hand: it is not inlined
+		if m.name.esc {
+			name = unescape(nb[:0], name)
+		}
+		id := claimIndex(name)
 		if id == claimCount {
 			continue
 		}
