@@ -153,8 +153,10 @@ func (s *objectReader) nextMember() (m member, more bool, err error) {
 	if m.name, err = s.memberName(); err != nil {
 		return m, false, err
 	}
-	if err = s.addName(s.top, &s.topNames, m.name); err != nil {
-		return m, false, err
+	if !s.addSmall(&s.topNames, m.name) {
+		if err = s.names.add(s.data, s.top, &s.topNames, m.name); err != nil {
+			return m, false, err
+		}
 	}
 	if s.count == maxMembers {
 		return m, false, errTooWide
@@ -467,8 +469,10 @@ func (s *objectReader) object(depth int) (span, error) {
 		if err != nil {
 			return span{}, err
 		}
-		if err := s.addName(int32(start), names, name); err != nil {
-			return span{}, err
+		if !s.addSmall(names, name) {
+			if err := s.names.add(s.data, int32(start), names, name); err != nil {
+				return span{}, err
+			}
 		}
 		if count == maxMembers {
 			return span{}, errTooWide
@@ -620,17 +624,20 @@ func (t *nameSet) sizeTable(data []byte) {
 	}
 }
 
-// addName is s.names.add(s.data, obj, o, name) with the common case done here: an unescaped
-// name in an object of at most smallObject members, not among the last 8 bytes of the data
-// (a name is followed by at least its quote, a colon, a value and a brace). Its key is then one
-// 8-byte load from the name's start, masked to the name's length: the bytes beyond the name are
-// cleared, which leaves exactly the key keyOf builds byte by byte.
-func (s *objectReader) addName(obj int32, o *objNames, name span) error {
+// addSmall does what add does for the common case, and reports whether name was one: an
+// unescaped name in an object of at most smallObject members, not among the last 8 bytes of
+// the data (a name is followed by at least its quote, a colon, a value and a brace), whose key
+// differs from the keys of the object's earlier names. Its key is then one 8-byte load from the
+// name's start, masked to the name's length: the bytes beyond the name are cleared, which leaves
+// exactly the key keyOf builds byte by byte. For every other name, a key shared with an earlier
+// name included (a duplicate, or for names of more than 8 bytes perhaps not), it records
+// nothing and add decides. It calls nothing, so that it keeps its values in registers.
+func (s *objectReader) addSmall(o *objNames, name span) bool {
 	d := s.data
 	n := o.n
 	start, end := int(name.start), int(name.end)
 	if name.esc || n >= smallObject || start < 0 || start > len(d)-8 {
-		return s.names.add(d, obj, o, name)
+		return false
 	}
 	w := binary.LittleEndian.Uint64(d[start : start+8])
 	l := end - start
@@ -639,13 +646,13 @@ func (s *objectReader) addName(obj int32, o *objNames, name span) error {
 	}
 	k := nameKey{n: l, prefix: w}
 	for i := range n {
-		if o.keys[i] == k && (l <= 8 || bytes.Equal(s.names.name(d, o.refs[i]), d[start:end])) {
-			return errDuplicate
+		if o.keys[i] == k {
+			return false
 		}
 	}
 	o.refs[n], o.keys[n] = nameRef{off: name.start, end: name.end}, k
 	o.n = n + 1
-	return nil
+	return true
 }
 
 // add records name as a member of the object o whose opening brace is at offset obj in data,
