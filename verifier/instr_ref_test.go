@@ -7,6 +7,7 @@ package verifier
 import (
 	"encoding/binary"
 	"strings"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -62,4 +63,46 @@ func plainWord(w uint64) bool {
 	del := w ^ 0x7F*lanes01
 	col := w ^ ':'*lanes01
 	return (below|(del-lanes01)&^del|(col-lanes01)&^col|w)&lanes80 == 0
+}
+
+// refNumericDate is numericDate as it was before it read eight digits at once: it parses a
+// NumericDate, a JSON number of whole seconds, optionally with a fraction, between
+// minNumericDate and maxNumericDate. Strings, booleans, negative numbers, zero and
+// exponent notation are refused; a fraction below a nanosecond is dropped.
+func refNumericDate(data []byte, sp span) (time.Time, bool) {
+	if sp.kind != kindNumber {
+		return time.Time{}, false
+	}
+	b := data[sp.start:sp.end]
+	var sec int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if i == 12 { // more digits than maxNumericDate has
+			return time.Time{}, false
+		}
+		sec = sec*10 + int64(b[i]-'0')
+	}
+	var nsec int64
+	if i < len(b) && b[i] == '.' {
+		i++
+		scale := int64(100000000)
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			nsec += int64(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	if i != len(b) || sec < minNumericDate || sec > maxNumericDate {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, nsec), true
+}
+
+// refDigits is scanner.digits as it was before it read eight bytes at a time.
+func refDigits(s *scanner) int {
+	n := 0
+	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
+		s.pos++
+		n++
+	}
+	return n
 }

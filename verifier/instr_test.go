@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,4 +85,147 @@ func TestParseARNEveryByte(t *testing.T) {
 		}
 	}
 	require.Greater(t, accepted, 10000)
+}
+
+// TestNonDigitLanes: nonDigitLanes flags exactly the lanes that do not hold an ASCII digit,
+// every byte value in every lane, among random neighbours.
+func TestNonDigitLanes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for range 16 {
+		base := rng.Uint64()
+		if rng.IntN(2) == 0 {
+			base = 0x3030303030303030 | base&0x0707070707070707 // digits 0..7 around
+		}
+		for l := range 8 {
+			for c := range 256 {
+				w := laneByte(base, l, byte(c))
+				m := nonDigitLanes(w)
+				if m&^lanes80 != 0 {
+					t.Fatalf("%016x: bits outside the lanes' high bits: %016x", w, m)
+				}
+				for i := range 8 {
+					b := byte(w >> (8 * i))
+					if (b < '0' || b > '9') != (m>>(8*i+7)&1 == 1) {
+						t.Fatalf("%016x lane %d: nonDigitLanes %016x", w, i, m)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestEightDigits: eightDigits gives the value of eight digits, for each digit in each lane
+// among random others, every 9973rd value and random values.
+func TestEightDigits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	check := func(v uint32) {
+		var w uint64
+		for i, x := 7, v; i >= 0; i-- { // the last digit in the highest lane
+			w |= uint64('0'+x%10) << (8 * i)
+			x /= 10
+		}
+		if got := eightDigits(w); got != v {
+			t.Fatalf("eightDigits(%016x) = %d, want %d", w, got, v)
+		}
+	}
+	for v := uint32(0); v < 1e8; v += 9973 {
+		check(v)
+	}
+	for _, v := range []uint32{0, 1, 9, 10, 99999999, 10000000, 9999999, 12345678, 87654321} {
+		check(v)
+	}
+	for range 1 << 16 {
+		check(uint32(rng.IntN(1e8)))
+	}
+	pow := uint32(1)
+	for range 8 {
+		for d := range uint32(10) {
+			for range 8 {
+				v := uint32(rng.IntN(1e8))
+				check(v - (v/pow)%10*pow + d*pow)
+			}
+		}
+		pow *= 10
+	}
+}
+
+// TestDigitRun: digitRun counts what the byte-at-a-time loop counted, for runs of every length
+// up to 24 at every offset, ended by every other byte value or by the end of the data.
+func TestDigitRun(t *testing.T) {
+	for off := range 9 {
+		for n := range 25 {
+			for end := -1; end < 256; end++ {
+				if end >= '0' && end <= '9' {
+					continue
+				}
+				d := append([]byte(strings.Repeat("x", off)), strings.Repeat("7", n)...)
+				for i := off; i < len(d); i++ {
+					d[i] = byte('0' + (i*7)%10)
+				}
+				if end >= 0 {
+					d = append(d, byte(end), '1', '2')
+				}
+				s := scanner{data: d, pos: off}
+				want := refDigits(&s)
+				if got := digitRun(d, off); got != want || want != n {
+					t.Fatalf("digitRun(%q, %d) = %d, want %d (%d)", d, off, got, want, n)
+				}
+				s = scanner{data: d, pos: off}
+				if got := s.digits(); got != n || s.pos != off+n {
+					t.Fatalf("digits(%q) from %d = %d to %d", d, off, got, s.pos)
+				}
+			}
+		}
+	}
+}
+
+// TestNumericDateAgrees: numericDate gives refNumericDate's verdict and time for every digit
+// string of up to 5 digits and random ones of 6 to 14 digits, each alone, with a fraction,
+// an exponent, a sign or a stray byte, inside a larger document.
+func TestNumericDateAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	suffixes := []string{"", ".5", ".123456789123", ".", "e1", "E+2", ".5e1", "x", "-"}
+	check := func(num string) {
+		doc := []byte(`{"exp":` + num + `}`)
+		sp := span{start: 7, end: int32(7 + len(num)), kind: kindNumber}
+		got, ok := numericDate(doc, sp)
+		want, wok := refNumericDate(doc, sp)
+		if ok != wok || !got.Equal(want) {
+			t.Fatalf("numericDate(%q) = %v, %v; reference %v, %v", num, got, ok, want, wok)
+		}
+	}
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + rng.IntN(10))
+		}
+		return string(b)
+	}
+	var all []string
+	for n := 1; n <= 5; n++ {
+		for v := range pow10(n) {
+			s := strconv.Itoa(v)
+			all = append(all, strings.Repeat("0", n-len(s))+s)
+		}
+	}
+	for n := 6; n <= 14; n++ {
+		for range 4000 {
+			all = append(all, digits(n))
+		}
+	}
+	all = append(all, "253402300799", "253402300800", "99999999999", "100000000000", "1700000000", "00000001", "000000000001")
+	for _, d := range all {
+		for _, suf := range suffixes {
+			check(d + suf)
+		}
+		check("-" + d)
+	}
+}
+
+func pow10(n int) int {
+	p := 1
+	for range n {
+		p *= 10
+	}
+	return p
 }

@@ -276,13 +276,38 @@ func (s *scanner) number() (span, error) {
 	return span{start: int32(start), end: int32(s.pos), kind: kindNumber}, nil
 }
 
+// digits skips the ASCII digits at the current position and returns how many there were.
 func (s *scanner) digits() int {
-	n := 0
-	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
-		s.pos++
-		n++
-	}
+	n := digitRun(s.data, s.pos)
+	s.pos += n
 	return n
+}
+
+// digitRun returns the number of ASCII digits at d[pos:]'s start, eight at a time (see
+// nonDigitLanes) while eight bytes are left.
+func digitRun(d []byte, pos int) int {
+	start := pos
+	if pos < 0 { // cannot happen; lets the compiler drop the loads' bounds checks
+		return 0
+	}
+	for last := len(d) - 8; pos <= last; pos += 8 {
+		if m := nonDigitLanes(binary.LittleEndian.Uint64(d[pos : pos+8])); m != 0 {
+			return pos + bits.TrailingZeros64(m)>>3 - start
+		}
+	}
+	for pos < len(d) && d[pos] >= '0' && d[pos] <= '9' {
+		pos++
+	}
+	return pos - start
+}
+
+// nonDigitLanes returns a mask with the high bit set in the lane of each byte of w that is not
+// an ASCII digit, and only there. With l = c&0x7F, l+0x50 reaches 0x80 exactly when l >= '0'
+// and l+0x46 exactly when l > '9'; neither sum exceeds 0xFF, so no lane carries into the next,
+// and a byte with its high bit set is flagged by itself.
+func nonDigitLanes(w uint64) uint64 {
+	l := w &^ lanes80
+	return (w | ^(l + 0x50*lanes01) | (l + 0x46*lanes01)) & lanes80
 }
 
 // str reads a string starting at its opening quote and returns the span of its contents. It
