@@ -178,11 +178,16 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 	return c, nil
 }
 
-// subjectLengthOK checks that sub has 1..255 characters once unescaped.
+// subjectLengthOK checks that sub has 1..255 characters once unescaped. Characters are not
+// counted when the bytes decide: a string of 1..255 bytes has at least one character and at
+// most as many as bytes.
 func subjectLengthOK(data []byte, sp span) bool {
 	raw := data[sp.start:sp.end]
 	if sp.esc {
 		raw = unescape(nil, raw)
+	}
+	if minSubject <= 1 && len(raw) >= 1 && len(raw) <= maxSubject {
+		return true
 	}
 	n := utf8.RuneCount(raw)
 	return n >= minSubject && n <= maxSubject

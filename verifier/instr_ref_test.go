@@ -106,3 +106,13 @@ func refDigits(s *scanner) int {
 	}
 	return n
 }
+
+// refSubjectLengthOK is subjectLengthOK as it was before the byte count could decide: sub has 1..255 characters once unescaped.
+func refSubjectLengthOK(data []byte, sp span) bool {
+	raw := data[sp.start:sp.end]
+	if sp.esc {
+		raw = unescape(nil, raw)
+	}
+	n := utf8.RuneCount(raw)
+	return n >= minSubject && n <= maxSubject
+}

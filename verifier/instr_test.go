@@ -229,3 +229,21 @@ func pow10(n int) int {
 	}
 	return p
 }
+
+// TestSubjectLengthAgrees: subjectLengthOK gives refSubjectLengthOK's verdict on strings of
+// 0 to 300 characters of one, two, three and four bytes, escaped and not, and with invalid
+// UTF-8, at the lengths around both bounds.
+func TestSubjectLengthAgrees(t *testing.T) {
+	for _, unit := range []string{"a", "\u00e9", "\u20ac", "\U0001F600", `\u0041`, `\ud83d\ude00`, "\xff", `\n`} {
+		for n := 0; n <= 300; n++ {
+			for _, tail := range []string{"", "b", "\u00e9"} {
+				body := strings.Repeat(unit, n) + tail
+				doc := []byte(`{"sub":"` + body + `"}`)
+				sp := span{start: 8, end: int32(8 + len(body)), kind: kindString, esc: strings.Contains(body, `\`)}
+				if got, want := subjectLengthOK(doc, sp), refSubjectLengthOK(doc, sp); got != want {
+					t.Fatalf("subjectLengthOK(%q) = %v, reference %v", body, got, want)
+				}
+			}
+		}
+	}
+}
