@@ -247,3 +247,47 @@ func TestSubjectLengthAgrees(t *testing.T) {
 		}
 	}
 }
+
+// checkMemberName fails if memberName and memberNameSlow (its definition) read d from pos
+// differently: span, error or position after.
+func checkMemberName(t testing.TB, d []byte, pos int) {
+	t.Helper()
+	a, b := scanner{data: d, pos: pos}, scanner{data: d, pos: pos}
+	got, gerr := a.memberName()
+	want, werr := b.memberNameSlow()
+	if got != want || gerr != werr || (werr == nil && a.pos != b.pos) {
+		t.Fatalf("memberName(%q) from %d = %+v, %v at %d; memberNameSlow %+v, %v at %d", d, pos, got, gerr, a.pos, want, werr, b.pos)
+	}
+}
+
+// TestMemberNameFastPath: names of every length up to 20 with each of strPieces at every
+// offset, followed by each way a colon may follow (or not), at the end of the data or not,
+// read by memberName as memberNameSlow reads them.
+func TestMemberNameFastPath(t *testing.T) {
+	seps := []string{":", ":1", ": 1", ":\t", " :", "\t:1", "", ",", "x:", `"`, ":}"}
+	for n := 0; n <= 20; n++ {
+		for off := 0; off <= n; off++ {
+			for _, p := range append([]string{"", "a"}, strPieces...) {
+				name := strings.Repeat("n", off) + p + strings.Repeat("m", n-off)
+				for _, sep := range seps {
+					for _, tail := range []string{"", `"v"}`, "1234567890"} {
+						for _, lead := range []string{"", " ", "{"} {
+							d := []byte(lead + `"` + name + `"` + sep + tail)
+							checkMemberName(t, d, len(lead))
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzMemberName: memberName reads any data as memberNameSlow does.
+func FuzzMemberName(f *testing.F) {
+	for _, s := range []string{`"abc":1`, `"abcdefgh":"x"`, `"abcdefghijklmnop" : 1`, `"a\u0062":1`, "\"caf\xc3\xa9\":1", `"abc"`, `"ab`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, d []byte) {
+		checkMemberName(t, d, 0)
+	})
+}

@@ -177,8 +177,35 @@ func (s *objectReader) end() error {
 	return nil
 }
 
-// memberName reads `"name" :` and returns the name's span.
+// memberName reads `"name" :` and returns the name's span. The common name, which str's fast
+// path would read (no escape, no byte outside 0x20..0x7F, eight bytes of data from each word it
+// loads) and is followed by its colon at once, it reads here and returns; for every other one
+// memberNameSlow starts again from the opening quote, as nothing has been consumed.
 func (s *scanner) memberName() (span, error) {
+	d := s.data
+	pos := s.pos
+	if pos < 0 || pos >= len(d) || d[pos] != '"' {
+		return span{}, errSyntax
+	}
+	pos++
+	start := pos
+	// pos >= 0 and pos <= len(d)-8: d[pos:pos+8] is within d.
+	for last := len(d) - 8; pos <= last; pos += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(d[pos : pos+8])); m != 0 {
+			pos += bits.TrailingZeros64(m) >> 3 // the first byte that needs a look
+			if d[pos] == '"' && pos+1 < len(d) && d[pos+1] == ':' {
+				s.pos = pos + 2
+				s.skipSpace()
+				return span{start: int32(start), end: int32(pos), kind: kindString}, nil
+			}
+			break
+		}
+	}
+	return s.memberNameSlow()
+}
+
+// memberNameSlow is memberName for every name: str, then the colon, perhaps after whitespace.
+func (s *scanner) memberNameSlow() (span, error) {
 	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
 		return span{}, errSyntax
 	}
