@@ -291,3 +291,60 @@ func FuzzMemberName(f *testing.F) {
 		checkMemberName(t, d, 0)
 	})
 }
+
+// TestAddSmallAgreesWithAdd: names recorded through addSmall, falling back to nameSet.add as
+// the reader does, give the duplicate verdicts nameSet.add alone gives, name after name, for
+// random objects of up to 12 members with names that share lengths and first 8 bytes, spelt
+// with escapes or not (so that add records some of them), at the end of the data or not.
+func TestAddSmallAgreesWithAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for range 5000 {
+		var b strings.Builder
+		b.WriteString("{")
+		var used []string
+		for i := range rng.IntN(13) {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			name := advNames[rng.IntN(len(advNames))]
+			if len(used) > 0 && rng.IntN(6) == 0 {
+				name = used[rng.IntN(len(used))]
+			}
+			used = append(used, name)
+			spelt := name
+			if rng.IntN(3) == 0 {
+				spelt = escapeName(rng, name)
+			} else {
+				spelt = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\x00", `\u0000`).Replace(name)
+			}
+			b.WriteString(`"` + spelt + `":0`)
+		}
+		if rng.IntN(2) == 0 {
+			b.WriteString("}")
+		}
+		d := []byte(b.String())
+		var fast, ref objectReader
+		fast.reset(d)
+		ref.reset(d)
+		s := scanner{data: d, pos: 1}
+		for s.pos < len(d) && d[s.pos] == '"' {
+			name, err := s.memberNameSlow()
+			require.NoError(t, err, "%q", d)
+			var ferr error
+			if !fast.addSmall(&fast.topNames, name) {
+				ferr = fast.names.add(d, 0, &fast.topNames, name)
+			}
+			rerr := ref.names.add(d, 0, &ref.topNames, name)
+			if ferr != rerr {
+				t.Fatalf("%q: name at %d: addSmall and add %v, add alone %v", d, name.start, ferr, rerr)
+			}
+			if rerr != nil {
+				break
+			}
+			s.pos++ // the value 0
+			if s.pos < len(d) && d[s.pos] == ',' {
+				s.pos++
+			}
+		}
+	}
+}

@@ -93,7 +93,7 @@ type objectReader struct {
 
 func (s *objectReader) reset(data []byte) {
 	s.data, s.pos, s.count = data, 0, 0
-	s.topNames.n = 0
+	s.topNames.n, s.topNames.bloom = 0, 0
 	s.names.begin()
 }
 
@@ -515,7 +515,7 @@ func (s *objectReader) object(depth int) (span, error) {
 		return span{start: int32(start), end: int32(s.pos), kind: kindObject}, nil
 	}
 	names := &s.nested[depth]
-	names.n = 0
+	names.n, names.bloom = 0, 0
 	for {
 		name, err := s.memberName()
 		if err != nil {
@@ -593,9 +593,16 @@ const smallObject = 8
 
 // objNames holds the names of one object while it has at most smallObject members.
 type objNames struct {
-	n    int // names recorded; smallObject+1 once they are in the nameSet's hash table
-	refs [smallObject]nameRef
-	keys [smallObject]nameKey
+	n     int    // names recorded; smallObject+1 once they are in the nameSet's hash table
+	bloom uint64 // bit keyBit(k) is set for the key k of each name recorded
+	refs  [smallObject]nameRef
+	keys  [smallObject]nameKey
+}
+
+// keyBit returns the bit of bloom that stands for k: names whose bits are clear in bloom have
+// no key among the recorded ones, and need no comparison.
+func keyBit(k nameKey) uint64 {
+	return 1 << ((k.prefix ^ uint64(k.n)) * 0x9E3779B97F4A7C15 >> 58)
 }
 
 // nameRef is a member name: data[off:end] of the document, or text[^off:end] of the nameSet
@@ -681,7 +688,8 @@ func (t *nameSet) sizeTable(data []byte) {
 // the data (a name is followed by at least its quote, a colon, a value and a brace), whose key
 // differs from the keys of the object's earlier names. Its key is then one 8-byte load from the
 // name's start, masked to the name's length: the bytes beyond the name are cleared, which leaves
-// exactly the key keyOf builds byte by byte. For every other name, a key shared with an earlier
+// exactly the key keyOf builds byte by byte. The keys are compared only when the name's bit in
+// the object's bloom mask is set (add sets the bits too). For every other name, a key shared with an earlier
 // name included (a duplicate, or for names of more than 8 bytes perhaps not), it records
 // nothing and add decides. It calls nothing, so that it keeps its values in registers.
 func (s *objectReader) addSmall(o *objNames, name span) bool {
@@ -697,13 +705,17 @@ func (s *objectReader) addSmall(o *objNames, name span) bool {
 		w &= 1<<(8*uint(l)) - 1 // l == 0 clears all: 1<<0 - 1
 	}
 	k := nameKey{n: l, prefix: w}
-	for i := range n {
-		if o.keys[i] == k {
-			return false
+	bit := keyBit(k)
+	if o.bloom&bit != 0 { // perhaps an earlier name's key: compare
+		for i := range n {
+			if o.keys[i] == k {
+				return false
+			}
 		}
 	}
 	o.refs[n], o.keys[n] = nameRef{off: name.start, end: name.end}, k
 	o.n = n + 1
+	o.bloom |= bit
 	return true
 }
 
@@ -729,6 +741,7 @@ func (t *nameSet) add(data []byte, obj int32, o *objNames, name span) error {
 			}
 		}
 		o.refs[o.n], o.keys[o.n] = ref, k
+		o.bloom |= keyBit(k)
 		o.n++
 		return nil
 	}
