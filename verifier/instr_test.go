@@ -209,7 +209,7 @@ func TestNumericDateAgrees(t *testing.T) {
 		}
 	}
 	for n := 6; n <= 14; n++ {
-		for range 4000 {
+		for range 1500 {
 			all = append(all, digits(n))
 		}
 	}
@@ -270,8 +270,8 @@ func TestMemberNameFastPath(t *testing.T) {
 			for _, p := range append([]string{"", "a"}, strPieces...) {
 				name := strings.Repeat("n", off) + p + strings.Repeat("m", n-off)
 				for _, sep := range seps {
-					for _, tail := range []string{"", `"v"}`, "1234567890"} {
-						for _, lead := range []string{"", " ", "{"} {
+					for _, tail := range []string{"", `"v"}`} {
+						for _, lead := range []string{"", "{"} {
 							d := []byte(lead + `"` + name + `"` + sep + tail)
 							checkMemberName(t, d, len(lead))
 						}
