@@ -125,8 +125,8 @@ type claims struct {
 // parseClaims reads the decoded payload strictly and checks the types of the registered
 // claims: iss, sub, azp strings; aud a string or an array of strings; amr a string or an array
 // of strings; exp, nbf, iat NumericDates. iss, sub and exp are required.
-func parseClaims(r *objectReader, data []byte) (claims, *Error) {
-	var c claims
+func parseClaims(r *objectReader, data []byte) (c claims, e *Error) {
+	// c is the named result, so that it is built where the caller receives it, not copied there.
 	r.reset(data)
 	if err := r.beginObject(); err != nil {
 		return c, newError(ReasonClaimsMalformed, err)

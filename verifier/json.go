@@ -162,7 +162,12 @@ func (s *objectReader) nextMember() (m member, more bool, err error) {
 		return m, false, errTooWide
 	}
 	s.count++
-	if m.span, err = s.value(1); err != nil {
+	if s.pos < len(s.data) && s.data[s.pos] == '"' { // value's first case, without its call
+		m.span, err = s.str()
+	} else {
+		m.span, err = s.value(1)
+	}
+	if err != nil {
 		return m, false, err
 	}
 	return m, true, nil
@@ -530,7 +535,12 @@ func (s *objectReader) object(depth int) (span, error) {
 			return span{}, errTooWide
 		}
 		count++
-		if _, err := s.value(depth); err != nil {
+		if s.pos < len(s.data) && s.data[s.pos] == '"' { // value's first case, without its call
+			_, err = s.str()
+		} else {
+			_, err = s.value(depth)
+		}
+		if err != nil {
 			return span{}, err
 		}
 		s.skipSpace()
