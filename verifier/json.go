@@ -343,9 +343,9 @@ func nonDigitLanes(w uint64) uint64 {
 }
 
 // str reads a string starting at its opening quote and returns the span of its contents. It
-// skips eight bytes at a time while none of them needs a look (see specialBytes); when the
-// first byte that does is the closing quote, as it is for most strings of a JWT, it returns at
-// once, and otherwise strTail reads on from that byte. The fast path calls nothing, so it
+// skips eight bytes at a time while none of them needs a look (see specialBytes), the last
+// few bytes of the data included; when the first byte that does is the closing quote, as it
+// is for most strings of a JWT, it returns at once, and otherwise strTail reads on from there. The fast path calls nothing, so it
 // keeps everything in registers.
 func (s *scanner) str() (span, error) {
 	d := s.data
@@ -362,7 +362,18 @@ func (s *scanner) str() (span, error) {
 				s.pos = pos + 1
 				return span{start: int32(start), end: int32(pos), kind: kindString}, nil
 			}
-			break
+			return s.strTail(start, pos)
+		}
+	}
+	// Fewer than eight bytes left (the string ends the document, as a header's last value
+	// does): the last eight bytes of d, shifted down so that d[pos] is the lowest. The lanes
+	// shifted in are zero, a byte specialBytes flags, so the first flagged lane is that of the
+	// first byte from pos that needs a look, or the end of d.
+	if n := len(d) - pos; n > 0 && len(d) >= 8 {
+		w := binary.LittleEndian.Uint64(d[len(d)-8:]) >> (8 * (8 - n))
+		if p := pos + bits.TrailingZeros64(specialBytes(w))>>3; p < len(d) && d[p] == '"' {
+			s.pos = p + 1
+			return span{start: int32(start), end: int32(p), kind: kindString}, nil
 		}
 	}
 	return s.strTail(start, pos)
