@@ -200,7 +200,9 @@ func (s *scanner) memberName() (span, error) {
 			pos += bits.TrailingZeros64(m) >> 3 // the first byte that needs a look
 			if d[pos] == '"' && pos+1 < len(d) && d[pos+1] == ':' {
 				s.pos = pos + 2
-				s.skipSpace()
+				if pos+2 >= len(d) || d[pos+2] <= ' ' { // skipSpace, its first test on locals
+					s.skipSpaceLoop()
+				}
 				return span{start: int32(start), end: int32(pos), kind: kindString}, nil
 			}
 			break
