@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"encoding/binary"
 	"time"
 	"unicode/utf8"
 )
@@ -124,12 +125,13 @@ type claims struct {
 // parseClaims reads the decoded payload strictly and checks the types of the registered
 // claims: iss, sub, azp strings; aud a string or an array of strings; amr a string or an array
 // of strings; exp, nbf, iat NumericDates. iss, sub and exp are required.
-func parseClaims(r *objectReader, data []byte) (claims, *Error) {
-	var c claims
+func parseClaims(r *objectReader, data []byte) (c claims, e *Error) {
+	// c is the named result, so that it is built where the caller receives it, not copied there.
 	r.reset(data)
 	if err := r.beginObject(); err != nil {
 		return c, newError(ReasonClaimsMalformed, err)
 	}
+	var nb [48]byte // an escaped name, unescaped: each is used up before the next
 	for {
 		m, more, err := r.nextMember()
 		if err != nil {
@@ -138,8 +140,11 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 		if !more {
 			break
 		}
-		var nb [48]byte
-		id := claimIndex(memberName(nb[:0], data, m))
+		name := data[m.name.start:m.name.end] // memberName, by hand: it is not inlined
+		if m.name.esc {
+			name = unescape(nb[:0], name)
+		}
+		id := claimIndex(name)
 		if id == claimCount {
 			continue
 		}
@@ -173,11 +178,16 @@ func parseClaims(r *objectReader, data []byte) (claims, *Error) {
 	return c, nil
 }
 
-// subjectLengthOK checks that sub has 1..255 characters once unescaped.
+// subjectLengthOK checks that sub has 1..255 characters once unescaped. Characters are not
+// counted when the bytes decide: a string of 1..255 bytes has at least one character and at
+// most as many as bytes.
 func subjectLengthOK(data []byte, sp span) bool {
 	raw := data[sp.start:sp.end]
 	if sp.esc {
 		raw = unescape(nil, raw)
+	}
+	if minSubject <= 1 && len(raw) >= 1 && len(raw) <= maxSubject {
+		return true
 	}
 	n := utf8.RuneCount(raw)
 	return n >= minSubject && n <= maxSubject
@@ -215,13 +225,21 @@ func numericDate(data []byte, sp span) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	b := data[sp.start:sp.end]
+	i := digitRun(b, 0)
+	if i > 12 { // more digits than maxNumericDate has
+		return time.Time{}, false
+	}
 	var sec int64
-	i := 0
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		if i == 12 { // more digits than maxNumericDate has
-			return time.Time{}, false
+	j := 0
+	if i >= 8 { // the last eight digits at once, the others (at most four) one at a time
+		for ; j < i-8; j++ {
+			sec = sec*10 + int64(b[j]-'0')
 		}
-		sec = sec*10 + int64(b[i]-'0')
+		sec = sec*1e8 + int64(eightDigits(binary.LittleEndian.Uint64(b[j:i])))
+		j = i
+	}
+	for ; j < i; j++ {
+		sec = sec*10 + int64(b[j]-'0')
 	}
 	var nsec int64
 	if i < len(b) && b[i] == '.' {
@@ -236,6 +254,18 @@ func numericDate(data []byte, sp span) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(sec, nsec), true
+}
+
+// eightDigits returns the value of the eight ASCII digits of w, the first in its lowest byte
+// (a little-endian load). Each step joins neighbouring groups, the earlier one scaled: digits
+// into pairs (d0*10+d1 <= 99 fits a byte), pairs into fours (<= 9999 fits 16 bits), fours into
+// the eight (<= 99999999 fits 32 bits); no product or sum reaches into the next group, and the
+// masks drop the groups left over.
+func eightDigits(w uint64) uint32 {
+	w -= '0' * lanes01
+	w = (w*10 + w>>8) & 0x00FF00FF00FF00FF
+	w = (w*100 + w>>16) & 0x0000FFFF0000FFFF
+	return uint32(w*10000 + w>>32)
 }
 
 // checkTimes applies exp, nbf and iat with leeway, and the lifetime bound when maxLifetime > 0.

@@ -19,6 +19,7 @@ func parseHeader(r *objectReader, data []byte) (header, *Error) {
 	if err := r.beginObject(); err != nil {
 		return h, newError(ReasonHeaderMalformed, err)
 	}
+	var nb [16]byte // an escaped name, unescaped: each is used up before the next
 	for {
 		m, more, err := r.nextMember()
 		if err != nil {
@@ -27,8 +28,11 @@ func parseHeader(r *objectReader, data []byte) (header, *Error) {
 		if !more {
 			break
 		}
-		var nb [16]byte
-		switch string(memberName(nb[:0], data, m)) {
+		name := data[m.name.start:m.name.end] // memberName, by hand: it is not inlined
+		if m.name.esc {
+			name = unescape(nb[:0], name)
+		}
+		switch string(name) {
 		case "alg":
 			if m.kind != kindString {
 				return h, errorf(ReasonHeaderMalformed, "alg is not a string")

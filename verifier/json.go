@@ -84,13 +84,16 @@ type objectReader struct {
 	scanner
 	names    nameSet
 	topNames objNames // the names of the top-level object
-	top      int32    // offset of the top-level object's opening brace
-	count    int      // members of the top-level object read so far
+	// nested[d] holds the names of the object open at depth d (at most one is): kept here
+	// rather than on object's stack, which would zero all of it for every object.
+	nested [maxDepth + 1]objNames
+	top    int32 // offset of the top-level object's opening brace
+	count  int   // members of the top-level object read so far
 }
 
 func (s *objectReader) reset(data []byte) {
 	s.data, s.pos, s.count = data, 0, 0
-	s.topNames.n = 0
+	s.topNames.n, s.topNames.bloom = 0, 0
 	s.names.begin()
 }
 
@@ -150,14 +153,21 @@ func (s *objectReader) nextMember() (m member, more bool, err error) {
 	if m.name, err = s.memberName(); err != nil {
 		return m, false, err
 	}
-	if err = s.names.add(s.data, s.top, &s.topNames, m.name); err != nil {
-		return m, false, err
+	if !s.addSmall(&s.topNames, m.name) {
+		if err = s.names.add(s.data, s.top, &s.topNames, m.name); err != nil {
+			return m, false, err
+		}
 	}
 	if s.count == maxMembers {
 		return m, false, errTooWide
 	}
 	s.count++
-	if m.span, err = s.value(1); err != nil {
+	if s.pos < len(s.data) && s.data[s.pos] == '"' { // value's first case, without its call
+		m.span, err = s.str()
+	} else {
+		m.span, err = s.value(1)
+	}
+	if err != nil {
 		return m, false, err
 	}
 	return m, true, nil
@@ -172,8 +182,37 @@ func (s *objectReader) end() error {
 	return nil
 }
 
-// memberName reads `"name" :` and returns the name's span.
+// memberName reads `"name" :` and returns the name's span. The common name, which str's fast
+// path would read (no escape, no byte outside 0x20..0x7F, eight bytes of data from each word it
+// loads) and is followed by its colon at once, it reads here and returns; for every other one
+// memberNameSlow starts again from the opening quote, as nothing has been consumed.
 func (s *scanner) memberName() (span, error) {
+	d := s.data
+	pos := s.pos
+	if pos < 0 || pos >= len(d) || d[pos] != '"' {
+		return span{}, errSyntax
+	}
+	pos++
+	start := pos
+	// pos >= 0 and pos <= len(d)-8: d[pos:pos+8] is within d.
+	for last := len(d) - 8; pos <= last; pos += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(d[pos : pos+8])); m != 0 {
+			pos += bits.TrailingZeros64(m) >> 3 // the first byte that needs a look
+			if d[pos] == '"' && pos+1 < len(d) && d[pos+1] == ':' {
+				s.pos = pos + 2
+				if pos+2 >= len(d) || d[pos+2] <= ' ' { // skipSpace, its first test on locals
+					s.skipSpaceLoop()
+				}
+				return span{start: int32(start), end: int32(pos), kind: kindString}, nil
+			}
+			break
+		}
+	}
+	return s.memberNameSlow()
+}
+
+// memberNameSlow is memberName for every name: str, then the colon, perhaps after whitespace.
+func (s *scanner) memberNameSlow() (span, error) {
 	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
 		return span{}, errSyntax
 	}
@@ -271,22 +310,83 @@ func (s *scanner) number() (span, error) {
 	return span{start: int32(start), end: int32(s.pos), kind: kindNumber}, nil
 }
 
+// digits skips the ASCII digits at the current position and returns how many there were.
 func (s *scanner) digits() int {
-	n := 0
-	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
-		s.pos++
-		n++
-	}
+	n := digitRun(s.data, s.pos)
+	s.pos += n
 	return n
 }
 
+// digitRun returns the number of ASCII digits at d[pos:]'s start, eight at a time (see
+// nonDigitLanes) while eight bytes are left.
+func digitRun(d []byte, pos int) int {
+	start := pos
+	if pos < 0 { // cannot happen; lets the compiler drop the loads' bounds checks
+		return 0
+	}
+	for last := len(d) - 8; pos <= last; pos += 8 {
+		if m := nonDigitLanes(binary.LittleEndian.Uint64(d[pos : pos+8])); m != 0 {
+			return pos + bits.TrailingZeros64(m)>>3 - start
+		}
+	}
+	for pos < len(d) && d[pos] >= '0' && d[pos] <= '9' {
+		pos++
+	}
+	return pos - start
+}
+
+// nonDigitLanes returns a mask with the high bit set in the lane of each byte of w that is not
+// an ASCII digit, and only there. With l = c&0x7F, l+0x50 reaches 0x80 exactly when l >= '0'
+// and l+0x46 exactly when l > '9'; neither sum exceeds 0xFF, so no lane carries into the next,
+// and a byte with its high bit set is flagged by itself.
+func nonDigitLanes(w uint64) uint64 {
+	l := w &^ lanes80
+	return (w | ^(l + 0x50*lanes01) | (l + 0x46*lanes01)) & lanes80
+}
+
 // str reads a string starting at its opening quote and returns the span of its contents. It
-// skips eight bytes at a time while none of them needs a look (see specialBytes), and reads
-// the first one that does, and the last few bytes of the data, one at a time.
+// skips eight bytes at a time while none of them needs a look (see specialBytes), the last
+// few bytes of the data included; when the first byte that does is the closing quote, as it
+// is for most strings of a JWT, it returns at once, and otherwise strTail reads on from there. The fast path calls nothing, so it
+// keeps everything in registers.
 func (s *scanner) str() (span, error) {
 	d := s.data
 	pos := s.pos + 1 // after the opening quote
-	sp := span{start: int32(pos), kind: kindString}
+	if pos < 1 {     // cannot happen (s.pos >= 0); lets the compiler drop the loads' bounds checks
+		return span{}, errSyntax
+	}
+	start := pos
+	// pos >= 0 and pos <= len(d)-8: d[pos:pos+8] is within d.
+	for last := len(d) - 8; pos <= last; pos += 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(d[pos : pos+8])); m != 0 {
+			pos += bits.TrailingZeros64(m) >> 3 // the first byte that needs a look
+			if d[pos] == '"' {
+				s.pos = pos + 1
+				return span{start: int32(start), end: int32(pos), kind: kindString}, nil
+			}
+			return s.strTail(start, pos)
+		}
+	}
+	// Fewer than eight bytes left (the string ends the document, as a header's last value
+	// does): the last eight bytes of d, shifted down so that d[pos] is the lowest. The lanes
+	// shifted in are zero, a byte specialBytes flags, so the first flagged lane is that of the
+	// first byte from pos that needs a look, or the end of d.
+	if n := len(d) - pos; n > 0 && len(d) >= 8 {
+		w := binary.LittleEndian.Uint64(d[len(d)-8:]) >> (8 * (8 - n))
+		if p := pos + bits.TrailingZeros64(specialBytes(w))>>3; p < len(d) && d[p] == '"' {
+			s.pos = p + 1
+			return span{start: int32(start), end: int32(p), kind: kindString}, nil
+		}
+	}
+	return s.strTail(start, pos)
+}
+
+// strTail is str from pos on, the bytes from start to pos being plain (no quote, backslash,
+// control character or byte above 0x7F): it reads escapes, multi-byte characters and the last
+// few bytes of the data one at a time, and goes back to eight bytes at a time after each.
+func (s *scanner) strTail(start, pos int) (span, error) {
+	d := s.data
+	sp := span{start: int32(start), kind: kindString}
 	for {
 		for len(d)-pos >= 8 {
 			if m := specialBytes(binary.LittleEndian.Uint64(d[pos:])); m != 0 {
@@ -432,20 +532,28 @@ func (s *objectReader) object(depth int) (span, error) {
 		s.pos++
 		return span{start: int32(start), end: int32(s.pos), kind: kindObject}, nil
 	}
-	var names objNames
+	names := &s.nested[depth]
+	names.n, names.bloom = 0, 0
 	for {
 		name, err := s.memberName()
 		if err != nil {
 			return span{}, err
 		}
-		if err := s.names.add(s.data, int32(start), &names, name); err != nil {
-			return span{}, err
+		if !s.addSmall(names, name) {
+			if err := s.names.add(s.data, int32(start), names, name); err != nil {
+				return span{}, err
+			}
 		}
 		if count == maxMembers {
 			return span{}, errTooWide
 		}
 		count++
-		if _, err := s.value(depth); err != nil {
+		if s.pos < len(s.data) && s.data[s.pos] == '"' { // value's first case, without its call
+			_, err = s.str()
+		} else {
+			_, err = s.value(depth)
+		}
+		if err != nil {
 			return span{}, err
 		}
 		s.skipSpace()
@@ -508,9 +616,16 @@ const smallObject = 8
 
 // objNames holds the names of one object while it has at most smallObject members.
 type objNames struct {
-	n    int // names recorded; smallObject+1 once they are in the nameSet's hash table
-	refs [smallObject]nameRef
-	keys [smallObject]nameKey
+	n     int    // names recorded; smallObject+1 once they are in the nameSet's hash table
+	bloom uint64 // bit keyBit(k) is set for the key k of each name recorded
+	refs  [smallObject]nameRef
+	keys  [smallObject]nameKey
+}
+
+// keyBit returns the bit of bloom that stands for k: names whose bits are clear in bloom have
+// no key among the recorded ones, and need no comparison.
+func keyBit(k nameKey) uint64 {
+	return 1 << ((k.prefix ^ uint64(k.n)) * 0x9E3779B97F4A7C15 >> 58)
 }
 
 // nameRef is a member name: data[off:end] of the document, or text[^off:end] of the nameSet
@@ -591,6 +706,42 @@ func (t *nameSet) sizeTable(data []byte) {
 	}
 }
 
+// addSmall does what add does for the common case, and reports whether name was one: an
+// unescaped name in an object of at most smallObject members, not among the last 8 bytes of
+// the data (a name is followed by at least its quote, a colon, a value and a brace), whose key
+// differs from the keys of the object's earlier names. Its key is then one 8-byte load from the
+// name's start, masked to the name's length: the bytes beyond the name are cleared, which leaves
+// exactly the key keyOf builds byte by byte. The keys are compared only when the name's bit in
+// the object's bloom mask is set (add sets the bits too). For every other name, a key shared with an earlier
+// name included (a duplicate, or for names of more than 8 bytes perhaps not), it records
+// nothing and add decides. It calls nothing, so that it keeps its values in registers.
+func (s *objectReader) addSmall(o *objNames, name span) bool {
+	d := s.data
+	n := o.n
+	start, end := int(name.start), int(name.end)
+	if name.esc || n >= smallObject || start < 0 || start > len(d)-8 {
+		return false
+	}
+	w := binary.LittleEndian.Uint64(d[start : start+8])
+	l := end - start
+	if l < 8 {
+		w &= 1<<(8*uint(l)) - 1 // l == 0 clears all: 1<<0 - 1
+	}
+	k := nameKey{n: l, prefix: w}
+	bit := keyBit(k)
+	if o.bloom&bit != 0 { // perhaps an earlier name's key: compare
+		for i := range n {
+			if o.keys[i] == k {
+				return false
+			}
+		}
+	}
+	o.refs[n], o.keys[n] = nameRef{off: name.start, end: name.end}, k
+	o.n = n + 1
+	o.bloom |= bit
+	return true
+}
+
 // add records name as a member of the object o whose opening brace is at offset obj in data,
 // and reports errDuplicate if that object already has a member of the same name, compared
 // after unescaping.
@@ -613,6 +764,7 @@ func (t *nameSet) add(data []byte, obj int32, o *objNames, name span) error {
 			}
 		}
 		o.refs[o.n], o.keys[o.n] = ref, k
+		o.bloom |= keyBit(k)
 		o.n++
 		return nil
 	}

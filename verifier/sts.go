@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"strings"
 	"time"
@@ -84,30 +85,45 @@ func parseARN(arn string) (partition, account string, ok bool) {
 	// arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (the resource may contain colons).
 	var colon [5]int
 	n := 0
-	for i := 0; i < len(arn); {
-		// Eight plain characters at a time (no colon, nothing outside 0x20..0x7E): the
-		// resource part of a role ARN is mostly such runs.
-		if i+8 <= len(arn) && plainWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(arn[i:]), 8))) {
+	i := 0
+	for i <= len(arn)-8 {
+		// Eight bytes at a time: the colons before the first byte outside 0x20..0x7E are
+		// taken from a mask; that byte, if any, is looked at alone below.
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(arn[i:]), 8))
+		odd := oddLanes(w)
+		col := zeroLanes(w ^ ':'*lanes01)
+		if odd != 0 {
+			col &= odd&-odd - 1 // the lanes below the first odd one
+		}
+		for ; col != 0 && n < len(colon); col &= col - 1 {
+			colon[n] = i + bits.TrailingZeros64(col)>>3
+			n++
+		}
+		if odd == 0 {
 			i += 8
 			continue
 		}
-		c := arn[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(arn[i:])
-			if r == utf8.RuneError && size == 1 {
-				return "", "", false // invalid UTF-8
+		i += bits.TrailingZeros64(odd) >> 3
+		size, good := arnOddChar(arn[i:])
+		if !good {
+			return "", "", false
+		}
+		i += size
+	}
+	for i < len(arn) { // the last few bytes, one at a time
+		if c := arn[i]; c >= 0x20 && c < 0x7F {
+			if c == ':' && n < len(colon) {
+				colon[n] = i
+				n++
 			}
-			i += size
+			i++
 			continue
 		}
-		switch {
-		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7F:
+		size, good := arnOddChar(arn[i:])
+		if !good {
 			return "", "", false
-		case c == ':' && n < len(colon):
-			colon[n] = i
-			n++
 		}
-		i++
+		i += size
 	}
 	if n != len(colon) || colon[1] <= colon[0]+1 || colon[2] <= colon[1]+1 || colon[4] >= len(arn)-1 {
 		return "", "", false
@@ -115,16 +131,32 @@ func parseARN(arn string) (partition, account string, ok bool) {
 	return arn[colon[0]+1 : colon[1]], arn[colon[3]+1 : colon[4]], true
 }
 
-// plainWord reports whether the eight bytes of w are all in 0x20..0x7E and none is a colon:
-// characters parseARN passes over without a look. (lanes01 and lanes80 are json.go's.)
-func plainWord(w uint64) bool {
-	// A lane is flagged when its byte is below 0x20, is 0x7F or ':' (zero after the XOR), or
-	// has its high bit set. The borrow trick may flag a lane above a flagged one, never one
-	// when none is: the answer for the word is exact.
-	below := (w - 0x20*lanes01) &^ w
-	del := w ^ 0x7F*lanes01
-	col := w ^ ':'*lanes01
-	return (below|(del-lanes01)&^del|(col-lanes01)&^col|w)&lanes80 == 0
+// arnOddChar checks the character at the start of s, whose first byte is outside 0x20..0x7E:
+// tab, LF and CR pass, other control characters and DEL do not, and a byte above 0x7F must
+// start a valid UTF-8 sequence. It returns the character's length.
+func arnOddChar(s string) (size int, ok bool) {
+	c := s[0]
+	if c >= utf8.RuneSelf {
+		r, size := utf8.DecodeRuneInString(s)
+		return size, !(r == utf8.RuneError && size == 1) // invalid UTF-8
+	}
+	return 1, c == '\t' || c == '\n' || c == '\r'
+}
+
+// oddLanes returns a mask with the high bit set in the lane of each byte of w that is not in
+// 0x20..0x7E, and only there. With l = c&0x7F, l+0x60 reaches 0x80 exactly when c&0x7F >= 0x20
+// and l+0x01 exactly when c&0x7F == 0x7F; neither sum exceeds 0xFF, so no lane carries into the
+// next, and a byte with its high bit set is flagged by itself.
+func oddLanes(w uint64) uint64 {
+	l := w &^ lanes80
+	return (w | ^(l + 0x60*lanes01) | (l + lanes01)) & lanes80
+}
+
+// zeroLanes returns a mask with the high bit set in the lane of each zero byte of x, and only
+// there: (x&0x7F)+0x7F reaches 0x80 exactly when x&0x7F is not zero, without a carry into the
+// next lane, and x's own high bit covers the rest.
+func zeroLanes(x uint64) uint64 {
+	return ^((x&^lanes80 + 0x7F*lanes01) | x) & lanes80
 }
 
 // validName checks n characters of [\w+=,.@-] with minLen <= n <= maxLen.
