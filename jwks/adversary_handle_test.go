@@ -186,7 +186,10 @@ func TestAdvKeyLookupSnapshotSwapsAcrossGC(t *testing.T) {
 // TestAdvKeyLookupConcurrentStamped: goroutines with their own handles, hinted at random
 // depths, look up while another swaps the issuer's key set between two keys under the same
 // kid and drops it. A lookup bracketed by two equal Stamps (one key set throughout) must be
-// CachedKey's answer; every key served is one of the two (-race).
+// CachedKey's answer; every key served is one of the two (-race). Every fourth lookup of a
+// reader holds gate for reading, which the writer holds across each swap, so some brackets
+// see one key set whatever the scheduling (on a loaded machine the writer may swap inside
+// every unguarded bracket); the others race the writer freely.
 func TestAdvKeyLookupConcurrentStamped(t *testing.T) {
 	c, err := New(Options{})
 	require.NoError(t, err)
@@ -195,7 +198,10 @@ func TestAdvKeyLookupConcurrentStamped(t *testing.T) {
 	kid := []byte("k")
 	k1, k2 := advEdKey(t, 1, "k"), advEdKey(t, 2, "k")
 	require.NoError(t, c.Register(IssuerConfig{Issuer: iss, Keys: []*Key{k1}}))
+	_, err = c.Key(bg, iss, "k") // the issuer's state, as the writer leaves it after each swap
+	require.NoError(t, err)
 	stop := make(chan struct{})
+	var gate sync.RWMutex // the writer holds it across a swap; guarded lookups for reading
 	var writer, readers sync.WaitGroup
 	writer.Go(func() {
 		for i := 0; ; i++ {
@@ -208,11 +214,13 @@ func TestAdvKeyLookupConcurrentStamped(t *testing.T) {
 			if i%2 == 1 {
 				k = k2
 			}
+			gate.Lock()
 			if i%7 == 0 {
 				c.Unregister(iss)
 			}
 			_ = c.Register(IssuerConfig{Issuer: iss, Keys: []*Key{k}})
 			_, _ = c.Key(bg, iss, "k")
+			gate.Unlock()
 		}
 	})
 	var mu sync.Mutex
@@ -221,15 +229,23 @@ func TestAdvKeyLookupConcurrentStamped(t *testing.T) {
 		readers.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 5))
 			n := 0
-			for range 3000 {
+			for i := range 3000 {
 				l := c.PrepareKey(iss, kid)
 				for range rng.IntN(5) {
 					l.Prefetch(rng.IntN(5) - 1)
+				}
+				guarded := i%4 == 0
+				if guarded {
+					gate.RLock()
 				}
 				s1, ok1 := c.Stamp(iss)
 				got, gok := l.CachedKey()
 				want, wok := c.CachedKey(iss, kid)
 				s2, ok2 := c.Stamp(iss)
+				if guarded {
+					gate.RUnlock()
+					assert.True(t, ok1 && ok2 && s1 == s2, "a guarded bracket saw a swap or no key set (ok %v, %v)", ok1, ok2)
+				}
 				if ok1 && ok2 && s1 == s2 {
 					n++
 					assert.Equal(t, wok, gok)

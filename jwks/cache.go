@@ -289,7 +289,7 @@ func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (*Key, error) {
 	if kid == "" {
 		return nil, &Error{Reason: ReasonUnknownKey, Issuer: issuer, Err: errors.New("jwks: empty kid")}
 	}
-	snap, err := st.usable(ctx)
+	snap, ahead, err := st.usable(ctx)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -300,7 +300,7 @@ func (c *Cache) keySlow(ctx context.Context, issuer, kid string) (*Key, error) {
 	if key, ok := snap.key(kid); ok {
 		return key, nil
 	}
-	return st.missRefresh(ctx, kid)
+	return st.missRefresh(ctx, kid, ahead)
 }
 
 // Keys returns every usable key of the issuer, in document order, for tokens
@@ -321,7 +321,7 @@ func (c *Cache) Keys(ctx context.Context, issuer string) ([]*Key, error) {
 		return nil, err
 	}
 	st.touch()
-	snap, err := st.usable(ctx)
+	snap, _, err := st.usable(ctx)
 	if err != nil {
 		return nil, err
 	}

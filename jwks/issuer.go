@@ -286,17 +286,19 @@ func (st *issuer) touch() {
 }
 
 // usable returns keys that may be served now, fetching them first when
-// there are none (cold start, or stale past MaxStale).
-func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
+// there are none (cold start, or stale past MaxStale). ahead is the refresh
+// ahead it started for keys past their refresh point, if any (see missRefresh).
+func (st *issuer) usable(ctx context.Context) (*snapshot, *flight, error) {
 	now := st.c.now()
 	if snap := st.snap.Load(); snap != nil && now < snap.staleUntil {
+		var ahead *flight
 		if !snap.fresh(now) {
-			st.refreshAhead(now, snap)
+			ahead = st.refreshAhead(now, snap)
 		}
-		return snap, nil
+		return snap, ahead, nil
 	}
 	if st.c.isClosed() {
-		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: ErrClosed}
+		return nil, nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: ErrClosed}
 	}
 	st.mu.Lock()
 	f := st.fl
@@ -307,15 +309,15 @@ func (st *issuer) usable(ctx context.Context) (*snapshot, error) {
 			if cause == nil {
 				cause = errors.New("jwks: keys stale and refresh cooling down")
 			}
-			return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: cause}
+			return nil, nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Err: cause}
 		}
 		f = st.startLocked(now)
 	}
 	st.mu.Unlock()
 	if err := st.wait(ctx, f, ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return f.snap, nil
+	return f.snap, nil, nil
 }
 
 // wait waits for f or ctx; the fetch itself runs on the cache's context.
@@ -332,17 +334,18 @@ func (st *issuer) wait(ctx context.Context, f *flight, kid string) error {
 }
 
 // refreshAhead starts a background refresh if none is running and the
-// refresh interval allows one. It never blocks on the fetch.
-func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) {
+// refresh interval allows one, and returns its flight (nil if it started
+// none). It never blocks on the fetch.
+func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) *flight {
 	if st.coolingDown(now) {
-		return
+		return nil
 	}
 	st.mu.Lock()
 	if st.fl != nil || st.coolingDown(now) {
 		st.mu.Unlock()
-		return
+		return nil
 	}
-	st.startLocked(now)
+	f := st.startLocked(now)
 	stale := now >= snap.expires && !st.staleNotice
 	if stale {
 		st.staleNotice = true
@@ -352,14 +355,18 @@ func (st *issuer) refreshAhead(now time.Duration, snap *snapshot) {
 	if stale {
 		st.c.set.observer.StaleServed(StaleEvent{Issuer: st.cfg.id, Expired: st.c.base.Add(snap.expires), Stale: now - snap.expires, LastErr: lastErr})
 	}
+	return f
 }
 
 // missRefresh handles a kid absent from usable keys: answer from the
 // negative cache, join a running fetch, start one if the refresh interval
 // allows, or fail at once as rate limited. Only a fetch this miss started
 // puts the kid in the negative cache: one it joined may have started before
-// the issuer published the kid.
-func (st *issuer) missRefresh(ctx context.Context, kid string) (*Key, error) {
+// the issuer published the kid. ahead is the refresh ahead that this lookup's
+// usable started, if any: the miss joins it even when it has finished already,
+// so that the answer does not depend on the fetch's speed (finished, it would
+// otherwise be refused by the interval that very refresh set: ErrRateLimited).
+func (st *issuer) missRefresh(ctx context.Context, kid string, ahead *flight) (*Key, error) {
 	if st.cfg.static != nil {
 		return nil, &Error{Reason: ReasonUnknownKey, Issuer: st.cfg.id, Kid: kid}
 	}
@@ -383,6 +390,9 @@ func (st *issuer) missRefresh(ctx context.Context, kid string) (*Key, error) {
 	}
 	f := st.fl
 	own := f == nil // a joined fetch started before this miss
+	if f == nil && ahead != nil {
+		f, own = ahead, false // finished: joined all the same, as when it still runs
+	}
 	if f == nil && st.c.isClosed() {
 		st.mu.Unlock()
 		return nil, &Error{Reason: ReasonUnavailable, Issuer: st.cfg.id, Kid: kid, Err: ErrClosed}

@@ -298,6 +298,9 @@ func TestAccountsChangesUnderParallelTraffic(t *testing.T) {
 	var stale, falseRejects, decisions atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }); wg.Wait() }
+	defer halt() // the workers stop also when a require below fails
 	for g := range 4 {
 		wg.Go(func() {
 			accts := []string{acctA, acctB, acctC, acctD}
@@ -323,7 +326,13 @@ func TestAccountsChangesUnderParallelTraffic(t *testing.T) {
 			}
 		})
 	}
-	pause := func() { time.Sleep(20 * time.Millisecond) }
+	// Some decisions before and after each change: waited for, not slept for (a sleep gave
+	// anything from a few to thousands on a loaded machine).
+	pause := func() {
+		for target := decisions.Load() + 30; decisions.Load() < target; {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	pause()
 	require.NoError(t, w.reg.DeleteOIDCProvider(w.iss.ProviderARN(acctA)))
 	changed[0].Store(true)
@@ -336,8 +345,7 @@ func TestAccountsChangesUnderParallelTraffic(t *testing.T) {
 	require.NoError(t, err)
 	changed[2].Store(true)
 	pause()
-	close(stop)
-	wg.Wait()
+	halt()
 	assert.Zero(t, stale.Load(), "requests decided by state older than a change that had returned")
 	assert.Zero(t, falseRejects.Load(), "an untouched tenant was refused")
 	assert.Greater(t, decisions.Load(), int64(100))

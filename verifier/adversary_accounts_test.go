@@ -826,6 +826,9 @@ func TestAdversaryHoldFlipsUnderParallelTraffic(t *testing.T) {
 	stop := make(chan struct{})
 	var falseRejects atomic.Int64
 	var wg sync.WaitGroup
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }); wg.Wait() }
+	defer halt() // the workers stop also when a require below fails
 	for range 3 {
 		wg.Go(func() {
 			for {
@@ -858,8 +861,7 @@ func TestAdversaryHoldFlipsUnderParallelTraffic(t *testing.T) {
 		_, err = w.assume(roleA, tok)
 		require.NoError(t, err, "round %d: provider recreated", i)
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	assert.Zero(t, falseRejects.Load(), "the untouched account was refused")
 	assert.True(t, w.v.cache.Registered(w.iss.URL()), "B's provider keeps the issuer registered")
 }

@@ -360,6 +360,9 @@ func TestAdvMemoCommitBatchRevocation(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }); wg.Wait() }
+	defer halt() // the workers stop also when a require below fails
 	var noise atomic.Int64
 	for range 2 {
 		wg.Go(func() {
@@ -399,8 +402,7 @@ func TestAdvMemoCommitBatchRevocation(t *testing.T) {
 			require.NoError(t, err, "round %d", i)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 }
 
 // HOLDS: one token assumes roles in two accounts (EKS cross-account IRSA), alternating, so

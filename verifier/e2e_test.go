@@ -216,6 +216,11 @@ func TestEndToEndRotationUnderLoad(t *testing.T) {
 				wg      sync.WaitGroup
 			)
 			signing.Store(e.eks.KeyID("ES256"))
+			halt := func() { stop.Store(true); wg.Wait() }
+			// The workers stop also when a require below fails: left running past the
+			// subtest, a worker's t.Errorf would panic the binary ("Log in goroutine
+			// after ... has completed") and lose the subtest's report.
+			defer halt()
 			for w := range 4 {
 				wg.Add(1)
 				go func() {
@@ -261,8 +266,7 @@ func TestEndToEndRotationUnderLoad(t *testing.T) {
 				e.eks.RemoveKey(prev) // retire the old key once no token of it is in flight
 				gate.Unlock()
 			}
-			stop.Store(true)
-			wg.Wait()
+			halt()
 			assert.Zero(t, failed.Load())
 		})
 	}

@@ -514,6 +514,9 @@ func TestMemoConcurrentRevocation(t *testing.T) {
 	w.warm(t, req)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop) }); wg.Wait() }
+	defer halt() // the workers stop also when a require below fails
 	for range 2 {
 		wg.Go(func() {
 			for {
@@ -537,8 +540,7 @@ func TestMemoConcurrentRevocation(t *testing.T) {
 			require.NoError(t, err, "round %d", i)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 }
 
 // validARN against its former two-pass definition.
