@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Counts the instructions of a decision, noise-free: valgrind's callgrind runs BenchmarkAccounts'
-# <alg>/floor and <alg>/assume rows (at 1/100 size unless WEBIDENTITY_BENCH_SCALE says otherwise)
-# collecting only inside bench.floorOp and bench.assumeOp, and prints per op: the floor's
-# instructions (the bare signature check), the decision's, what the decision adds, the ratio, and
-# the functions outside crypto/ that execute most of what it adds. Counts do not depend on the
-# machine's load. They are not exact either: two runs of one build differ by up to about 2,000
-# instructions per op in the totals (other goroutines that the scheduler runs inside an op, the
-# registry's hash seeds, chosen at random per process, which move probe lengths), while a
-# function of the token's parse counts the same every time; compare those for small changes.
-# Time does not follow counts one for one (cache misses, branch mispredictions), so the timed
-# benchmarks stay the judge of the goals.
+# Counts the instructions of a decision: valgrind's callgrind runs BenchmarkAccounts' <alg>/floor
+# and <alg>/assume rows (at 1/100 size unless WEBIDENTITY_BENCH_SCALE says otherwise) collecting
+# only inside bench.floorOp and bench.assumeOp, and prints per op what each row executes outside
+# crypto/ (the decision's own work, and the floor's few conversions), the totals with their
+# ratio, and the functions outside crypto/ that execute most. The count outside crypto/ is the
+# one to compare builds by: it moves by about ±200 instructions from run to run (other
+# goroutines the scheduler runs inside an op, the registry's hash seeds, random per process),
+# while the totals move by thousands, since each run mints its own tokens and the cost of a
+# signature check depends on their values (Ed25519's and ECDSA's variable-time scalar
+# multiplications). Counts do not depend on the machine's load; time does not follow them one
+# for one (cache misses, branch mispredictions), so the timed benchmarks stay the judge of the
+# goals.
 #
 #   scripts/instructions.sh                  # RS256 ES256 EdDSA, N=1000 ops each; about 6 minutes
 #   ALGS=EdDSA N=2000 scripts/instructions.sh
@@ -48,6 +49,20 @@ count() {
       END { printf "%.0f %.0f\n", total, calls }'
 }
 
+# outside <callgrind file> <calls>: the self cost per op of every function outside crypto/.
+outside() {
+  callgrind_annotate --threshold=100 "$1" 2>/dev/null |
+    awk -v calls="$2" '
+      /file:function/ { on = 1; next }
+      /Auto-annotated source/ { on = 0 } # read on to the end: exit would fail the pipe
+      on && $1 ~ /^[0-9,]+$/ {
+        v = $1; gsub(",", "", v)
+        f = $0; sub(/^[^%]*%\) +/, "", f); sub(/ .*/, "", f)
+        if (f !~ /\/src\/crypto\//) sum += v
+      }
+      END { printf "%.0f\n", sum / calls }'
+}
+
 for alg in $algs; do
   read -r ftotal fcalls < <(count "$alg" floor floorOp)
   read -r atotal acalls < <(count "$alg" assume assumeOp)
@@ -55,10 +70,13 @@ for alg in $algs; do
     echo "instructions.sh: $alg: no calls collected (see $out/callgrind.$alg.*.log)" >&2
     exit 1
   fi
-  awk -v alg="$alg" -v ft="$ftotal" -v fc="$fcalls" -v at="$atotal" -v ac="$acalls" 'BEGIN {
+  fout="$(outside "$out/callgrind.$alg.floor.out" "$fcalls")"
+  aout="$(outside "$out/callgrind.$alg.assume.out" "$acalls")"
+  awk -v alg="$alg" -v ft="$ftotal" -v fc="$fcalls" -v at="$atotal" -v ac="$acalls" -v fo="$fout" -v ao="$aout" 'BEGIN {
     f = ft / fc; a = at / ac
-    printf "%s: floor %.0f instructions/op, assume %.0f: %.0f added (x%.3f)\n", alg, f, a, a - f, a / f }'
-  # The self cost of every function outside crypto/ (which the floor runs too), per assume op.
+    printf "%s: outside crypto/, floor %.0f and assume %.0f instructions/op: %.0f added\n", alg, fo, ao, ao - fo
+    printf "%s: in all, floor %.0f and assume %.0f instructions/op (x%.3f)\n", alg, f, a, a / f }'
+  # The self cost of every function outside crypto/, per assume op.
   callgrind_annotate --threshold=100 "$out/callgrind.$alg.assume.out" 2>/dev/null |
     awk -v calls="$acalls" -v top="$top" '
       /file:function/ { on = 1; next }
