@@ -311,7 +311,9 @@ func (p *pattern) match(s string, vars []string) bool {
 	switch p.kind {
 	case patEqual:
 		if p.fold {
-			return strings.EqualFold(s, p.lit)
+			// The exact spelling first: policies mostly write an action as the request
+			// names it, and EqualFold walks both strings a rune at a time.
+			return s == p.lit || strings.EqualFold(s, p.lit)
 		}
 		return s == p.lit
 	case patPrefix:
