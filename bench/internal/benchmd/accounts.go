@@ -109,7 +109,7 @@ func accountsMarkdown(t *table) string {
 		}
 		faults := ""
 		if f, ok := r["faults/op"]; ok {
-			faults = fmt.Sprintf("%.3g", f.value)
+			faults = fmt.Sprintf("%.4f", f.value)
 		}
 		g := ""
 		if gl, ok := goalOf(name); ok {
