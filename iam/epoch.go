@@ -18,20 +18,26 @@ type epochs struct {
 
 // ChangeEpoch returns a number that moves whenever a change to one of the
 // account's providers or roles is published (and on every Load). Two equal
-// returns for the same (partition, account) mean that no such change was
-// published between the two calls; a change to another account may move it
-// too.
+// even returns for the same (partition, account) mean that no such change was
+// published between the two calls, nor was one being published; a change to
+// another account may move it too. An odd return means that a change that
+// concerns the account is being published at that moment: derive nothing
+// from lookups made around it for keeping.
 //
-// A write publishes its new state first and moves the epoch next, both before
-// it returns. So a reader that reads the epoch, then looks up providers and
-// roles, may keep using what it derived from them for as long as a later
-// ChangeEpoch returns the same number: the lookups saw every change published
-// before the first read, and any change after it moves the number. Lock-free,
-// no allocation.
+// A write moves the epoch to odd, publishes its new state, and moves the epoch
+// to even again, all before it returns. So a reader that reads an even epoch,
+// then looks up providers and roles, may keep using what it derived from them
+// for as long as a later ChangeEpoch returns the same number: the lookups saw
+// every change published before the first read, and any change after it
+// moves the number before the change is visible to any lookup (so a reader
+// that sees the new state cannot then find the old number). Lock-free, no
+// allocation.
 func (r *Registry) ChangeEpoch(partition, account string) uint64 {
 	e := &r.epochs
-	// Both counters only grow, so their sum moves when either does.
-	return e.all.Load() + e.buckets[r.epochBucket(partition, account)].Load()
+	// Both counters only grow, so their sum moves when either does; either
+	// is odd while a change it counts is being published.
+	a, b := e.all.Load(), e.buckets[r.epochBucket(partition, account)].Load()
+	return (a + b) | (a|b)&1
 }
 
 // epochBucket is the bucket of the account's counter. An account of a known
@@ -53,15 +59,19 @@ func (r *Registry) epochBucket(partition, account string) uint64 {
 	return h.Sum64() % epochBuckets
 }
 
-// setCur publishes ns, the state after c, and then moves the epoch of the
-// account c changed (every account's for a Load, or when c names none).
+// setCur publishes ns, the state after c, between two moves of the epoch of
+// the account c changed (every account's for a Load, or when c names none):
+// the first makes it odd, the second even again. A memo whose epoch was read
+// before the write no longer matches from the first move on, before any
+// lookup can see ns (see ChangeEpoch).
 func (r *Registry) setCur(ns *state, c *Change) {
-	r.cur.Store(ns)
+	ctr := &r.epochs.all
 	if c.Kind != Loaded {
 		if part, acct, _, err := splitIAMARN(c.ARN); err == nil {
-			r.epochs.buckets[r.epochBucket(part, acct)].Add(1)
-			return
+			ctr = &r.epochs.buckets[r.epochBucket(part, acct)]
 		}
 	}
-	r.epochs.all.Add(1)
+	ctr.Add(1) // odd: being published
+	r.cur.Store(ns)
+	ctr.Add(1) // even: published
 }

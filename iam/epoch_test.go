@@ -207,3 +207,67 @@ func BenchmarkChangeEpoch(b *testing.B) {
 	}
 	_ = sink
 }
+
+// A reader that sees a change's new state cannot then read the epoch from
+// before it: an even epoch that holds around a Revision read belongs to one
+// revision only. (When the epoch moved only after the new state was
+// published, a reader could read the old epoch, the new revision and the old
+// epoch again, and a decision memo of the old state answered while lookups
+// already showed the new one.) Also checked directly: while setCur publishes,
+// the epoch is odd, and it is even again after.
+func TestChangeEpochOddWhilePublishing(t *testing.T) {
+	r := newTestRegistry(t, Options{})
+	_, err := r.CreateOIDCProvider(testProvider(acctA, eksURL, "sts.amazonaws.com"))
+	require.NoError(t, err)
+	_, err = r.CreateRole(testRole(acctA, "app"))
+	require.NoError(t, err)
+	roleARN := "arn:aws:iam::" + acctA + ":role/app"
+	require.Zero(t, r.ChangeEpoch("aws", acctA)&1, "no write running: even")
+
+	// Directly: the counter setCur moves is odd exactly while it publishes.
+	bucket := &r.epochs.buckets[r.epochBucket("aws", acctA)]
+	before := r.ChangeEpoch("aws", acctA)
+	bucket.Add(1) // what setCur does before it publishes
+	during := r.ChangeEpoch("aws", acctA)
+	assert.Equal(t, uint64(1), during&1, "odd while a change of the account is published")
+	assert.NotEqual(t, before, during)
+	bucket.Add(1)
+	after := r.ChangeEpoch("aws", acctA)
+	assert.Zero(t, after&1)
+	assert.NotEqual(t, before, after)
+	r.epochs.all.Add(1) // a Load being published: odd for every account
+	assert.Equal(t, uint64(1), r.ChangeEpoch("aws", acctA)&1)
+	assert.Equal(t, uint64(1), r.ChangeEpoch("aws", acctB)&1)
+	r.epochs.all.Add(1)
+
+	// Under writes: every even epoch read stable around a Revision read maps
+	// to one revision.
+	const writes = 3000
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer done.Store(true)
+		for i := range writes {
+			if _, err := r.UpdateAssumeRolePolicy(roleARN, trustDoc(acctA, eksURL, "system:serviceaccount:x:"+strconv.Itoa(i))); !assert.NoError(t, err) {
+				return
+			}
+		}
+	})
+	seen := map[uint64]uint64{} // even epoch -> the revision read inside it
+	bad := 0
+	for !done.Load() {
+		e1 := r.ChangeEpoch("aws", acctA)
+		rev := r.Revision()
+		e2 := r.ChangeEpoch("aws", acctA)
+		if e1 != e2 || e1&1 != 0 {
+			continue
+		}
+		if prev, ok := seen[e1]; ok && prev != rev {
+			bad++
+		}
+		seen[e1] = rev
+	}
+	wg.Wait()
+	assert.Zero(t, bad, "an epoch held around revisions of two states")
+	assert.NotEmpty(t, seen)
+}

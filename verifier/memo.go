@@ -43,7 +43,9 @@ func memoSource(p ProviderSource, r RoleSource) *iam.Registry {
 // decisionMemo is the last Allow decision made with a cached token, with what it depended on.
 // A request reuses it only when a full evaluation now would certainly return the same Result:
 //   - the registry: ChangeEpoch of the role's account is still epoch, read before the
-//     provider and role lookups that produced the decision;
+//     provider and role lookups that produced the decision, and even (no change of the
+//     account was being published around them; a write makes it odd before the new state
+//     is visible, so no memo of the old state answers once a lookup could see the new);
 //   - the keys: the key cache still serves the stamped key set, without a refresh due (which
 //     also covers the thumbprint check, made against that set's chains and the provider's
 //     pins);
@@ -300,6 +302,9 @@ func (v *Verifier) remember(ev *evaluation, req *Request, role *Role) {
 	tr := &ev.trace
 	if tr.entry == nil || !tr.stamped || !tr.keys.Holds(ev.vt.key) {
 		return
+	}
+	if tr.epoch&1 != 0 {
+		return // a change of the account was being published around the lookups
 	}
 	// The policy's keys were judged for the previous memo of the token when it has the same
 	// policy and provider (an *iam.Registry's policies and providers are immutable).
